@@ -1,0 +1,60 @@
+"""Gives every visitor a voter id in a signed, HttpOnly cookie on the first visit."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .services import voter_key_for
+
+_SALT = "polls.voter"
+
+
+class VoterMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A forged or tampered cookie fails the signature and the visitor gets a new id.
+        anonymous_id = request.get_signed_cookie(settings.VOTER_COOKIE_NAME, default=None, salt=_SALT)
+        is_new = anonymous_id is None
+        if is_new:
+            anonymous_id = secrets.token_urlsafe(16)
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        request.voter_key = voter_key_for(user_id=user_id, anonymous_id=anonymous_id)  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        if is_new:
+            response.set_signed_cookie(
+                settings.VOTER_COOKIE_NAME,
+                anonymous_id,
+                salt=_SALT,
+                max_age=settings.VOTER_COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 before anything reads an oversized body (Django's own check says 400)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            message = f"The request body is larger than {limit} bytes."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

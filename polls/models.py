@@ -1,0 +1,132 @@
+"""Polls, their choices, one vote per voter, and the exact tallies the worker keeps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+
+class Poll(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    question = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="An open poll takes votes from this time on."
+    )
+    closes_at = models.DateTimeField(
+        null=True, blank=True, help_text="The poll stops taking votes at this time by itself."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.question
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Closing stamps the moment, so the worker can still count votes cast before it.
+        now = timezone.now()
+        if self.status == self.Status.CLOSED and (self.closes_at is None or self.closes_at > now):
+            self.closes_at = now
+        super().save(*args, **kwargs)
+
+    def is_open_at(self, when: datetime) -> bool:
+        """The one rule for "does this poll take a vote cast at `when`"."""
+        return (
+            self.status != self.Status.DRAFT
+            and (self.opens_at is None or self.opens_at <= when)
+            and (self.closes_at is None or when < self.closes_at)
+        )
+
+    def state_at(self, when: datetime) -> str:
+        """What a visitor sees: draft, scheduled, open or closed."""
+        if self.status == self.Status.DRAFT:
+            return "draft"
+        if self.closes_at is not None and when >= self.closes_at:
+            return "closed"
+        if self.opens_at is not None and when < self.opens_at:
+            return "scheduled"
+        return "open"
+
+    @property
+    def state(self) -> str:
+        return self.state_at(timezone.now())
+
+
+class Choice(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="choices")
+    label = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "label"], name="choice_label_unique_per_poll")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Vote(models.Model):
+    """The voter's current vote in a poll: one row per (poll, voter), last cast wins."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    voter_key = models.CharField(max_length=64)
+    choice = models.ForeignKey(Choice, on_delete=models.PROTECT, related_name="votes")
+    cast_at = models.DateTimeField()
+    vote_id = models.UUIDField(default=uuid.uuid4)
+    stored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter_key"], name="one_vote_per_voter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter_key} -> {self.choice_id}"
+
+
+class Tally(models.Model):
+    """Votes per choice, changed only by polls.services in the vote's own transaction.
+
+    Kept apart from Choice so that saving a Choice (admin) never writes a stale count.
+    """
+
+    choice = models.OneToOneField(
+        Choice, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="tallies")
+    votes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "tallies"
+
+    def __str__(self) -> str:
+        return f"{self.choice_id}: {self.votes}"
+
+
+class PollCounter(models.Model):
+    """Total votes and a sequence number that grows with every change to the tallies.
+
+    Live results carry `seq`, so a client can drop anything older than what it shows.
+    """
+
+    poll = models.OneToOneField(
+        Poll, on_delete=models.CASCADE, primary_key=True, related_name="counter"
+    )
+    total = models.PositiveIntegerField(default=0)
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.total} (seq {self.seq})"

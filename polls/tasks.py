@@ -1,0 +1,79 @@
+"""The worker's vote task: thin, it parses messages and calls polls.services."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from celery import shared_task
+from celery_batches import Batches
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+# Postgres outages are waited out inside the batch so its messages stay unacknowledged:
+# celery-batches acknowledges a batch when its task returns, even after an exception.
+_DB_RETRY_FIRST_SECONDS = 0.2
+_DB_RETRY_MAX_SECONDS = 5.0
+
+
+@shared_task(
+    base=Batches,
+    name="polls.record_votes",
+    flush_every=settings.VOTE_BATCH_SIZE,
+    flush_interval=settings.VOTE_BATCH_FLUSH_SECONDS,
+    acks_late=True,
+)
+def record_votes(requests: Sequence[Any]) -> None:
+    """Store every vote of every buffered message in one transaction."""
+    votes = []
+    for request in requests:
+        for data in _message_votes(request):
+            try:
+                votes.append(services.QueuedVote.from_message(data))
+            except ValueError as exc:
+                logger.error("dropping malformed vote message %s: %s", request.id, exc)
+    if votes:
+        store_with_retry(votes)
+
+
+def _message_votes(request: Any) -> list[Any]:
+    args = request.args or ()
+    if len(args) != 1 or not isinstance(args[0], list):
+        logger.error("dropping vote message %s with unexpected arguments", request.id)
+        return []
+    return args[0]
+
+
+def store_with_retry(votes: Sequence[services.QueuedVote]) -> services.RecordOutcome:
+    delay = _DB_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            outcome = services.record_votes(votes)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("database unavailable (%s); retrying %d votes in %.1fs", exc, len(votes), delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, _DB_RETRY_MAX_SECONDS)
+            close_old_connections()
+            continue
+        logger.info(
+            "stored %d votes: %d new, %d changed, %d unchanged, %d ignored, rejected %s",
+            len(votes),
+            outcome.created,
+            outcome.changed,
+            outcome.unchanged,
+            outcome.ignored,
+            outcome.rejected or "none",
+        )
+        return outcome
+
+
+def enqueue_votes(votes: Sequence[services.QueuedVote]) -> None:
+    """Put votes on the queue; raises if Redis does not take them (after a short retry)."""
+    record_votes.apply_async(args=([v.to_message() for v in votes],), retry=True)

@@ -1,0 +1,157 @@
+"""Voting role: HTML pages (work without JavaScript) and the JSON API. Thin: rules live in services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from results.selectors import poll_results
+
+from . import selectors, services
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def json_error(status: int, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _retry_headers(error: services.VoteError) -> dict[str, str]:
+    return {"Retry_After": RETRY_AFTER_SECONDS} if error.status == 503 else {}
+
+
+# --- HTML ---------------------------------------------------------------------------
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "polls/index.html", {"polls": selectors.polls_listed()})
+
+
+@require_GET
+def poll_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    poll = selectors.poll_for_voting(slug=slug)
+    return _render_poll(request, poll)
+
+
+def _render_poll(
+    request: HttpRequest, poll: Any, *, error: str | None = None, status: int = 200
+) -> HttpResponse:
+    current = selectors.current_choice_id(poll=poll, voter_key=request.voter_key)  # type: ignore[attr-defined]
+    context = {
+        "poll": poll,
+        "choices": poll.choices.all(),
+        "current_choice_id": current,
+        "error": error,
+        "is_open": poll.state == "open",
+    }
+    response = render(request, "polls/detail.html", context, status=status)
+    if status == 503:
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+@require_POST
+def vote(request: HttpRequest, slug: str) -> HttpResponse:
+    poll = selectors.poll_for_voting(slug=slug)
+    try:
+        services.submit_vote(
+            poll=poll,
+            choice_id=request.POST.get("choice"),
+            voter_key=request.voter_key,  # type: ignore[attr-defined]
+        )
+    except services.VoteError as error:
+        return _render_poll(request, poll, error=error.message, status=error.status)
+    messages.success(request, "Vote received. It will show here and in the results in a moment.")
+    return redirect(reverse("polls:detail", args=[poll.slug]), permanent=False)
+
+
+# --- JSON API -----------------------------------------------------------------------
+
+
+def _api_poll(slug: str) -> Any:
+    try:
+        return selectors.poll_for_voting(slug=slug)
+    except Http404:
+        return None
+
+
+@require_GET
+@ensure_csrf_cookie
+def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
+    poll = _api_poll(slug)
+    if poll is None:
+        return json_error(404, f"No poll with slug {slug!r}.")
+    return JsonResponse(
+        {
+            "poll": poll.slug,
+            "question": poll.question,
+            "status": poll.state,
+            "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
+            "your_choice": selectors.current_choice_id(poll=poll, voter_key=request.voter_key),  # type: ignore[attr-defined]
+        }
+    )
+
+
+@require_POST
+def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
+    poll = _api_poll(slug)
+    if poll is None:
+        return json_error(404, f"No poll with slug {slug!r}.")
+    if request.content_type != "application/json":
+        return json_error(415, "Send the vote as JSON (Content-Type: application/json).")
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return json_error(400, 'The body is not valid JSON; send {"choice": <choice id>}.')
+    if not isinstance(body, dict) or "choice" not in body:
+        return json_error(400, 'Send {"choice": <choice id>}.')
+    try:
+        queued = services.submit_vote(
+            poll=poll,
+            choice_id=body["choice"],
+            voter_key=request.voter_key,  # type: ignore[attr-defined]
+        )
+    except services.VoteError as error:
+        return json_error(error.status, error.message, **_retry_headers(error))
+    return JsonResponse({"vote_id": str(queued.vote_id), "status": "queued"}, status=202)
+
+
+@require_GET
+def api_results(request: HttpRequest, slug: str) -> JsonResponse:
+    poll = _api_poll(slug)
+    if poll is None:
+        return json_error(404, f"No poll with slug {slug!r}.")
+    return JsonResponse(poll_results(poll=poll))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    message = "CSRF check failed: reload the page and try again."
+    if request.path.startswith("/api/"):
+        return json_error(
+            403,
+            "CSRF check failed: send the csrftoken cookie and its value in the X-CSRFToken header.",
+        )
+    return render(request, "polls/error.html", {"message": message}, status=403)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return json_error(404, "Not found.")
+    return render(request, "polls/error.html", {"message": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return json_error(500, "Internal error; the team has been told.")
+    return render(request, "polls/error.html", {"message": "Something went wrong."}, status=500)

@@ -1,0 +1,101 @@
+"""Pushes fresh results to viewers after the worker commits votes, coalesced per poll.
+
+Each worker process runs one publisher thread. A poll is pushed at most once per
+RESULTS_PUSH_INTERVAL across all worker processes (a Redis key is the shared gate);
+a poll changed while the gate is shut is pushed when it opens, so the last state
+always arrives. Every push is a snapshot read after the commit, with its seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+
+import redis
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+
+from polls.models import Poll
+
+from .selectors import poll_results
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(poll_id: int) -> str:
+    return f"poll-results.{poll_id}"
+
+
+def publish_now(poll_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Read the poll's snapshot and send it to its viewers."""
+    poll = Poll.objects.filter(pk=poll_id).first()
+    if poll is None:
+        return
+    snapshot = poll_results(poll=poll)
+    # Serialised once here; every consumer sends the same text.
+    event = {"type": "results.update", "seq": snapshot["seq"], "text": json.dumps(snapshot)}
+    layer = get_channel_layer()
+    coroutine = layer.group_send(group_name(poll_id), event)
+    if loop is None:
+        asyncio.run(coroutine)
+    else:
+        loop.run_until_complete(coroutine)
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self._dirty: set[int] = set()
+        self._cond = threading.Condition()
+        self._owner_pid: int | None = None
+        self._redis: redis.Redis | None = None
+
+    def mark(self, poll_ids: Iterable[int]) -> None:
+        with self._cond:
+            self._dirty.update(poll_ids)
+            if self._owner_pid != os.getpid():  # first use, or a forked child
+                self._owner_pid = os.getpid()
+                threading.Thread(target=self._run, name="results-publisher", daemon=True).start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        gate = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
+        while True:
+            with self._cond:
+                while not self._dirty:
+                    self._cond.wait()
+                pending = sorted(self._dirty)
+            waits: list[int] = []
+            for poll_id in pending:
+                key = f"results:gate:{poll_id}"
+                try:
+                    if not gate.set(key, 1, nx=True, px=interval_ms):
+                        waits.append(max(1, gate.pttl(key)))
+                        continue
+                    with self._cond:
+                        self._dirty.discard(poll_id)
+                    close_old_connections()
+                    publish_now(poll_id, loop)
+                except Exception:
+                    # Keep the poll dirty and try again; viewers also re-sync on reconnect.
+                    logger.exception("could not push results of poll %s", poll_id)
+                    with self._cond:
+                        self._dirty.add(poll_id)
+                    waits.append(interval_ms)
+            if waits:
+                time.sleep(min(waits) / 1000)
+
+
+_publisher = _Publisher()
+
+
+def polls_changed(poll_ids: Iterable[int]) -> None:
+    """Called after a vote transaction commits; returns at once."""
+    _publisher.mark(poll_ids)

@@ -1,0 +1,73 @@
+"""The WebSocket of the results page: a snapshot on connect, then every newer snapshot."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from polls.models import Poll
+
+from .broadcast import group_name
+from .selectors import poll_results
+
+logger = logging.getLogger(__name__)
+
+# Close codes in the 4000-4999 range are the application's own.
+CLOSE_UNKNOWN_POLL = 4404
+
+
+@database_sync_to_async
+def _load(slug: str) -> tuple[Poll | None, str]:
+    poll = Poll.objects.exclude(status=Poll.Status.DRAFT).filter(slug=slug).first()
+    if poll is None:
+        return None, ""
+    return poll, json.dumps(poll_results(poll=poll))
+
+
+class PollResultsConsumer(AsyncWebsocketConsumer):
+    group: str | None = None
+    seq: int = -1
+
+    async def connect(self) -> None:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        poll, _ = await _load(slug)
+        await self.accept()
+        if poll is None:
+            await self.close(code=CLOSE_UNKNOWN_POLL)
+            return
+        self.poll = poll
+        # Join before reading the snapshot, so nothing published in between is missed.
+        self.group = group_name(poll.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._send_snapshot()
+
+    async def _send_snapshot(self) -> None:
+        _, text = await _load(self.poll.slug)
+        if text:
+            self.seq = json.loads(text)["seq"]
+            await self.send(text_data=text)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Clients only ever ask for a fresh snapshot; anything else is ignored.
+        if text_data and self.group:
+            try:
+                message = json.loads(text_data)
+            except ValueError:
+                return
+            if isinstance(message, dict) and message.get("type") == "sync":
+                await self._send_snapshot()
+
+    async def results_update(self, event: dict[str, Any]) -> None:
+        seq = event.get("seq", 0)
+        if seq <= self.seq:
+            return  # older than what this viewer already has
+        self.seq = seq
+        await self.send(text_data=event["text"])

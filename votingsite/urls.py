@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("results.urls")),
+    path("", include("polls.urls")),
+]
+
+handler404 = "polls.views.not_found"
+handler500 = "polls.views.server_error"
