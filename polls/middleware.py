@@ -19,7 +19,9 @@ class VoterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # A forged or tampered cookie fails the signature and the visitor gets a new id.
-        anonymous_id = request.get_signed_cookie(settings.VOTER_COOKIE_NAME, default=None, salt=_SALT)
+        anonymous_id = request.get_signed_cookie(
+            settings.VOTER_COOKIE_NAME, default=None, salt=_SALT
+        )
         is_new = anonymous_id is None
         if is_new:
             anonymous_id = secrets.token_urlsafe(16)

@@ -187,9 +187,7 @@ def record_votes(votes: Iterable[QueuedVote]) -> RecordOutcome:
 def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     outcome = RecordOutcome()
     polls = Poll.objects.in_bulk({v.poll_id for v in votes})
-    choice_poll = dict(
-        Choice.objects.filter(poll_id__in=polls.keys()).values_list("id", "poll_id")
-    )
+    choice_poll = dict(Choice.objects.filter(poll_id__in=polls.keys()).values_list("id", "poll_id"))
     valid: list[QueuedVote] = []
     for vote in votes:
         poll = polls.get(vote.poll_id)

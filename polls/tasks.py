@@ -56,7 +56,9 @@ def store_with_retry(votes: Sequence[services.QueuedVote]) -> services.RecordOut
         try:
             outcome = services.record_votes(votes)
         except (OperationalError, InterfaceError) as exc:
-            logger.warning("database unavailable (%s); retrying %d votes in %.1fs", exc, len(votes), delay)
+            logger.warning(
+                "database unavailable (%s); retrying %d votes in %.1fs", exc, len(votes), delay
+            )
             connection.close()
             time.sleep(delay)
             delay = min(delay * 2, _DB_RETRY_MAX_SECONDS)

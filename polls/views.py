@@ -1,4 +1,4 @@
-"""Voting role: HTML pages (work without JavaScript) and the JSON API. Thin: rules live in services."""
+"""Voting role: HTML pages (no JavaScript needed) and the JSON API. Rules live in services."""
 
 from __future__ import annotations
 
@@ -73,7 +73,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     except services.VoteError as error:
         return _render_poll(request, poll, error=error.message, status=error.status)
     messages.success(request, "Vote received. It will show here and in the results in a moment.")
-    return redirect(reverse("polls:detail", args=[poll.slug]), permanent=False)
+    response = redirect(reverse("polls:detail", args=[poll.slug]))
+    response.status_code = 303  # See Other: reloading the page must not post again
+    return response
 
 
 # --- JSON API -----------------------------------------------------------------------

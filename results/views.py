@@ -20,6 +20,4 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         {**c, "percent": round(100 * c["votes"] / total, 1) if total else 0.0}
         for c in snapshot["choices"]
     ]
-    return render(
-        request, "results/page.html", {"poll": poll, "snapshot": snapshot, "rows": rows}
-    )
+    return render(request, "results/page.html", {"poll": poll, "snapshot": snapshot, "rows": rows})

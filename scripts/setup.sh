@@ -1,0 +1,133 @@
+# Sourced by scripts/run and scripts/test: makes a fresh Debian/Ubuntu machine ready.
+#   - Debian packages it lacks (as root; otherwise it says what to install)
+#   - .venv with the pinned Python packages
+#   - Postgres and Redis: DATABASE_URL / REDIS_URL when set; else a server already on
+#     the standard local port; else a project-local one started from the installed
+#     programs, with its data under .local/ (git-ignored)
+# Never a fake or in-memory store.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+mkdir -p "$LOCAL"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+apt_updated=0
+apt_install() {
+  # apt_install PACKAGE... : installs the Debian packages that are missing.
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing Debian packages: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}"
+  fi
+  say "Installing Debian packages: ${missing[*]}"
+  if [ $apt_updated -eq 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+find_python() {
+  for py in python3.13 python3.12 python3.11 python3; do
+    if command -v "$py" >/dev/null 2>&1 &&
+      "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$py"; return 0
+    fi
+  done
+  die "Python 3.11 or newer is needed (sudo apt-get install -y python3 python3-venv)"
+}
+
+setup_python() {
+  local py
+  py="$(find_python)"
+  if ! "$py" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt_install python3-venv
+  fi
+  if [ ! -x "$ROOT/.venv/bin/python" ]; then
+    say "Creating .venv"
+    "$py" -m venv "$ROOT/.venv"
+  fi
+  local stamp="$ROOT/.venv/.requirements.sha"
+  local want
+  want="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "Installing Python packages"
+    "$ROOT/.venv/bin/pip" install -q --upgrade pip
+    "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements-dev.txt"
+    echo "$want" >"$stamp"
+  fi
+  export PATH="$ROOT/.venv/bin:$PATH"
+}
+
+pg_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    say "Postgres: using DATABASE_URL"
+    return 0
+  fi
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/votingsite"
+  if port_open 127.0.0.1 5432; then
+    say "Postgres: using the server on 127.0.0.1:5432"
+    return 0
+  fi
+  [ -n "$(pg_bin)" ] || apt_install postgresql
+  # Debian's package may have started its own cluster.
+  if port_open 127.0.0.1 5432; then return 0; fi
+  local bin data="$LOCAL/postgres"
+  bin="$(pg_bin)"
+  say "Postgres: starting a project-local server (data in .local/postgres)"
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then
+    # Postgres refuses to run as root.
+    run=(runuser -u postgres --)
+    mkdir -p "$data"
+    chown postgres "$data" "$LOCAL"
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    "${run[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+  fi
+  "${run[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p 5432 -k /tmp" start >/dev/null
+}
+
+ensure_redis() {
+  if [ -n "${REDIS_URL:-}" ]; then
+    say "Redis: using REDIS_URL"
+    return 0
+  fi
+  export REDIS_URL="redis://127.0.0.1:6379/0"
+  if port_open 127.0.0.1 6379; then
+    say "Redis: using the server on 127.0.0.1:6379"
+    return 0
+  fi
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  if port_open 127.0.0.1 6379; then return 0; fi
+  say "Redis: starting a project-local server (append-only data in .local/redis)"
+  mkdir -p "$LOCAL/redis"
+  redis-server --bind 127.0.0.1 --port 6379 --dir "$LOCAL/redis" --appendonly yes \
+    --daemonize yes --logfile "$LOCAL/redis/server.log" --pidfile "$LOCAL/redis/redis.pid"
+  for _ in $(seq 50); do port_open 127.0.0.1 6379 && return 0; sleep 0.1; done
+  die "Redis did not start; see .local/redis/server.log"
+}
+
+ensure_database() {
+  # Creates the database named in DATABASE_URL when it does not exist yet.
+  python "$ROOT/scripts/ensure_database.py"
+}
+
+setup_all() {
+  cd "$ROOT"
+  apt_install ca-certificates
+  setup_python
+  ensure_postgres
+  ensure_redis
+  ensure_database
+}

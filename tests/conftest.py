@@ -1,0 +1,83 @@
+"""Shared fixtures: real Postgres (pytest-django's test database), real Redis (a database
+of its own, see tests/settings.py) and the real roles as subprocesses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+
+from polls.models import Choice, Poll
+from tests import processes
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()  # the test run's own Redis database: start with an empty queue
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def worker(
+    django_db_setup: None, django_db_blocker: Any, redis_client: redis.Redis
+) -> Iterator[processes.Worker]:
+    """A real Celery worker consuming the test queue and writing the test database."""
+    with django_db_blocker.unblock():
+        proc = processes.Worker().start()
+    try:
+        yield proc.wait_ready()
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def voting(
+    django_db_setup: None, django_db_blocker: Any, redis_client: redis.Redis
+) -> Iterator[processes.WebServer]:
+    """The voting role under gunicorn."""
+    with django_db_blocker.unblock():
+        proc = processes.voting_server().start()
+    try:
+        yield proc.wait_ready()
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def results(
+    django_db_setup: None, django_db_blocker: Any, redis_client: redis.Redis
+) -> Iterator[processes.WebServer]:
+    """The results role under daphne."""
+    with django_db_blocker.unblock():
+        proc = processes.results_server().start()
+    try:
+        yield proc.wait_ready()
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def make_poll() -> Callable[..., Poll]:
+    def make(
+        slug: str = "best-pet",
+        question: str = "Best pet?",
+        labels: tuple[str, ...] = ("Cats", "Dogs", "Fish"),
+        status: str = Poll.Status.OPEN,
+        **fields: Any,
+    ) -> Poll:
+        poll = Poll.objects.create(slug=slug, question=question, status=status, **fields)
+        for position, label in enumerate(labels):
+            Choice.objects.create(poll=poll, label=label, position=position)
+        return poll
+
+    return make
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., object]:
+    return processes.wait_for

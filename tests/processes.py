@@ -1,0 +1,197 @@
+"""Start the real roles (gunicorn, daphne, celery) as subprocesses for tests.
+
+Each process gets the test database and the test Redis through the environment, exactly
+as a deployment would, and is stopped (and waited for) at the end of its fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url() -> str:
+    """The URL of the database this test run uses (the test database, once created)."""
+    db = connection.settings_dict
+    auth = db["USER"] or ""
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+def role_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="votingsite.settings",
+        DATABASE_URL=database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        DJANGO_DEBUG="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    env.update(extra)
+    return env
+
+
+def wait_for(
+    condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.05, what: str = ""
+) -> object:
+    """Poll until condition() is truthy; fail the test with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+class RoleProcess:
+    """One role's process with its log in a temporary file (printed if it fails)."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open for the process)
+            prefix=f"{name}-", suffix=".log", delete=False
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RoleProcess:
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (a prefork worker's children too)."""
+        if self.alive():
+            os.killpg(self.pid, sig)
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.proc is None:
+            return
+        if self.alive():
+            os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.log.close()
+
+
+class Worker(RoleProcess):
+    def __init__(self, *, concurrency: int = 2, env: dict[str, str] | None = None) -> None:
+        self.ready_file = Path(tempfile.mktemp(prefix="celery-ready-"))  # noqa: S306
+        argv = [
+            str(BIN / "celery"),
+            "-A",
+            "votingsite",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"test-{self.ready_file.name}@%h",
+        ]
+        super().__init__(
+            "worker", argv, role_env(CELERY_READY_FILE=str(self.ready_file), **(env or {}))
+        )
+
+    def wait_ready(self, timeout: float = 60) -> Worker:
+        wait_for(
+            lambda: self.ready_file.exists() or not self.alive(), timeout=timeout, what="worker"
+        )
+        assert self.alive(), f"worker exited:\n{self.output()}"
+        return self
+
+
+class WebServer(RoleProcess):
+    def __init__(self, name: str, argv: list[str], port: int, env: dict[str, str]) -> None:
+        super().__init__(name, argv, env)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self, timeout: float = 60) -> WebServer:
+        def up() -> bool:
+            assert self.alive(), f"{self.name} exited:\n{self.output()}"
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(up, timeout=timeout, what=f"{self.name} on {self.url}")
+        return self
+
+
+def voting_server(*, env: dict[str, str] | None = None, workers: int = 2) -> WebServer:
+    port = free_port()
+    argv = [
+        str(BIN / "gunicorn"),
+        "votingsite.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+    ]
+    return WebServer("voting", argv, port, role_env(**(env or {})))
+
+
+def results_server(*, env: dict[str, str] | None = None, port: int | None = None) -> WebServer:
+    port = port or free_port()
+    argv = [
+        str(BIN / "daphne"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "votingsite.asgi:application",
+    ]
+    return WebServer("results", argv, port, role_env(**(env or {})))

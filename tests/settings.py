@@ -1,0 +1,13 @@
+"""Settings for the test run: the project's settings on a Redis database of their own.
+
+Tests start real workers and servers; they get REDIS_URL and DATABASE_URL from the
+fixtures, so the test queue never mixes with a developer's running site.
+"""
+
+import os
+
+_redis = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+os.environ["REDIS_URL"] = _redis
+os.environ.pop("CELERY_BROKER_URL", None)
+
+from votingsite.settings import *  # noqa: E402, F403

@@ -1,0 +1,142 @@
+"""End to end on real services: a vote POSTed to gunicorn goes through Redis to a real
+Celery worker, which stores it in Postgres; the results API then shows it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+
+import pytest
+import requests
+
+from polls.models import PollCounter, Tally, Vote
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
+
+
+class Browser:
+    """A cookie-keeping HTTP client that votes like a person with a form would."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url
+        self.http = requests.Session()
+
+    def open_poll(self, slug: str) -> str:
+        page = self.http.get(f"{self.base}/polls/{slug}/", timeout=10)
+        assert page.status_code == 200
+        return page.text
+
+    def vote_form(self, slug: str, choice_id: int) -> requests.Response:
+        page = self.open_poll(slug)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        return self.http.post(
+            f"{self.base}/polls/{slug}/vote/",
+            data={"csrfmiddlewaretoken": token, "choice": choice_id},
+            headers={"Referer": f"{self.base}/polls/{slug}/"},
+            allow_redirects=False,
+            timeout=10,
+        )
+
+    def vote_api(self, slug: str, choice_id: object) -> requests.Response:
+        if "csrftoken" not in self.http.cookies:
+            self.http.get(f"{self.base}/api/polls/{slug}", timeout=10)
+        return self.http.post(
+            f"{self.base}/api/polls/{slug}/vote",
+            json={"choice": choice_id},
+            headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
+            timeout=10,
+        )
+
+
+def results_of(base: str, slug: str) -> dict:
+    return requests.get(f"{base}/api/polls/{slug}/results", timeout=10).json()
+
+
+def test_form_vote_is_stored_by_the_worker_and_shown(make_poll, worker, voting, wait_for) -> None:
+    poll = make_poll(labels=("Cats", "Dogs"))
+    cats, dogs = poll.choices.all()
+    alice = Browser(voting.url)
+
+    response = alice.vote_form(poll.slug, cats.pk)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/polls/{poll.slug}/"
+
+    wait_for(lambda: Vote.objects.filter(poll=poll).exists(), what="the vote row")
+    vote = Vote.objects.get(poll=poll)
+    assert vote.choice_id == cats.pk
+    assert vote.voter_key.startswith("anon:")
+    assert Tally.objects.get(choice=cats).votes == 1
+    page = alice.open_poll(poll.slug)
+    assert "Vote received" in page
+    assert "(your vote)" in page
+
+
+def test_two_browsers_vote_and_one_changes(make_poll, worker, voting, wait_for) -> None:
+    """The issue's "done when": two voters, one changes; the results API shows exactly that."""
+    poll = make_poll(labels=("Cats", "Dogs"))
+    cats, dogs = poll.choices.all()
+    alice, bob = Browser(voting.url), Browser(voting.url)
+    assert alice.vote_form(poll.slug, cats.pk).status_code == 303
+    assert bob.vote_api(poll.slug, cats.pk).status_code == 202
+    wait_for(lambda: results_of(voting.url, poll.slug)["total"] == 2, what="two votes")
+    assert bob.vote_api(poll.slug, dogs.pk).status_code == 202
+
+    def changed() -> bool:
+        votes = {c["label"]: c["votes"] for c in results_of(voting.url, poll.slug)["choices"]}
+        return votes == {"Cats": 1, "Dogs": 1}
+
+    wait_for(changed, what="bob's change")
+    assert results_of(voting.url, poll.slug)["total"] == 2
+    assert Vote.objects.filter(poll=poll).count() == 2
+
+
+def test_many_voters_voting_and_changing_at_once_keep_exact_tallies(
+    make_poll, worker, voting, wait_for
+) -> None:
+    poll = make_poll(labels=("Cats", "Dogs", "Fish"))
+    choice_ids = [c.pk for c in poll.choices.all()]
+    voters, rounds = 40, 3
+    final: dict[int, int] = {}
+    errors: list[str] = []
+
+    def voter(index: int) -> None:
+        browser = Browser(voting.url)
+        for round_ in range(rounds):
+            choice = choice_ids[(index + round_) % len(choice_ids)]
+            response = browser.vote_api(poll.slug, choice)
+            if response.status_code != 202:
+                errors.append(f"{response.status_code} {response.text}")
+                return
+        final[index] = choice
+
+    threads = [threading.Thread(target=voter, args=(i,)) for i in range(voters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+    expected = Counter(final.values())
+    wait_for(
+        lambda: (
+            dict(Tally.objects.filter(poll=poll).values_list("choice_id", "votes"))
+            == {cid: expected.get(cid, 0) for cid in choice_ids}
+        ),
+        what="tallies equal to each voter's last vote",
+    )
+    for cid in choice_ids:
+        assert Tally.objects.get(choice_id=cid).votes == Vote.objects.filter(choice_id=cid).count()
+    assert PollCounter.objects.get(poll=poll).total == voters
+
+
+def test_results_role_serves_the_same_results_json(make_poll, worker, voting, results, wait_for):
+    poll = make_poll(labels=("Cats", "Dogs"))
+    assert Browser(voting.url).vote_api(poll.slug, poll.choices.first().pk).status_code == 202
+    wait_for(lambda: results_of(results.url, poll.slug)["total"] == 1, what="the vote")
+    from_voting, from_results = (
+        results_of(voting.url, poll.slug),
+        results_of(results.url, poll.slug),
+    )
+    assert from_voting == from_results
+    assert set(from_results) >= {"poll", "question", "status", "total", "choices"}
