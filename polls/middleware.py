@@ -19,12 +19,9 @@ class VoterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # A forged or tampered cookie fails the signature and the visitor gets a new id.
-        anonymous_id = request.get_signed_cookie(
-            settings.VOTER_COOKIE_NAME, default=None, salt=_SALT
-        )
-        is_new = anonymous_id is None
-        if is_new:
-            anonymous_id = secrets.token_urlsafe(16)
+        cookie = request.get_signed_cookie(settings.VOTER_COOKIE_NAME, default="", salt=_SALT)
+        is_new = not cookie
+        anonymous_id: str = cookie or secrets.token_urlsafe(16)
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         request.voter_key = voter_key_for(user_id=user_id, anonymous_id=anonymous_id)  # type: ignore[attr-defined]

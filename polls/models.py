@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -33,7 +34,7 @@ class Poll(models.Model):
     def __str__(self) -> str:
         return self.question
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Closing stamps the moment, so the worker can still count votes cast before it.
         now = timezone.now()
         if self.status == self.Status.CLOSED and (self.closes_at is None or self.closes_at > now):

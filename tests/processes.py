@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import requests
 from django.conf import settings
@@ -82,7 +83,7 @@ class RoleProcess:
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> RoleProcess:
+    def start(self) -> Self:
         self.proc = subprocess.Popen(
             self.argv,
             cwd=ROOT,
