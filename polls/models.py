@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -16,6 +18,12 @@ class Poll(models.Model):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
+    class ResultsVisibility(models.TextChoices):
+        ALWAYS = "always", "Always"
+        AFTER_VOTE = "after_vote", "After the voter has voted"
+        AFTER_CLOSE = "after_close", "After the poll closes"
+        HIDDEN = "hidden", "Hidden (staff only)"
+
     slug = models.SlugField(max_length=80, unique=True)
     question = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -24,6 +32,18 @@ class Poll(models.Model):
     )
     closes_at = models.DateTimeField(
         null=True, blank=True, help_text="The poll stops taking votes at this time by itself."
+    )
+    results_visibility = models.CharField(
+        max_length=12,
+        choices=ResultsVisibility.choices,
+        default=ResultsVisibility.ALWAYS,
+        help_text="Who may see the results (staff always can).",
+    )
+    allow_vote_change = models.BooleanField(
+        default=True, help_text="A voter may change their vote while the poll is open."
+    )
+    login_required = models.BooleanField(
+        default=False, help_text="Only logged-in users may vote (one vote per account)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -40,6 +60,10 @@ class Poll(models.Model):
         if self.status == self.Status.CLOSED and (self.closes_at is None or self.closes_at > now):
             self.closes_at = now
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": "The poll must close after it opens."})
 
     def is_open_at(self, when: datetime) -> bool:
         """The one rule for "does this poll take a vote cast at `when`"."""
@@ -62,6 +86,18 @@ class Poll(models.Model):
     @property
     def state(self) -> str:
         return self.state_at(timezone.now())
+
+    def results_visible_at(self, when: datetime, *, has_voted: bool, is_staff: bool) -> bool:
+        """The one rule for "may this viewer see the results now"."""
+        if is_staff:
+            return True
+        rule = self.ResultsVisibility
+        return {
+            rule.ALWAYS: True,
+            rule.AFTER_VOTE: has_voted,
+            rule.AFTER_CLOSE: self.state_at(when) == "closed",
+            rule.HIDDEN: False,
+        }.get(self.results_visibility, False)  # type: ignore[call-overload]
 
 
 class Choice(models.Model):
@@ -131,3 +167,20 @@ class PollCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id}: {self.total} (seq {self.seq})"
+
+
+class PollReset(models.Model):
+    """Who removed a poll's votes, when, and how many: an organiser's reset is on record."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="resets")
+    reset_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reset_at = models.DateTimeField(default=timezone.now)
+    votes_removed = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-reset_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} reset at {self.reset_at:%Y-%m-%d %H:%M:%S}"
