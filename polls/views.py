@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from results.selectors import poll_results
 
 from . import selectors, services
+from .ratelimits import vote_rate_limited
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -62,6 +63,7 @@ def _render_poll(
 
 
 @require_POST
+@vote_rate_limited
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     poll = selectors.poll_for_voting(slug=slug)
     try:
@@ -106,6 +108,7 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_POST
+@vote_rate_limited
 def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:

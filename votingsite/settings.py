@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "polls.middleware.VoterMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "votingsite.urls"
@@ -125,9 +126,56 @@ CSRF_FAILURE_VIEW = "polls.views.csrf_failure"
 VOTING_BASE_URL = env.str("VOTING_BASE_URL", default="").rstrip("/")
 RESULTS_BASE_URL = env.str("RESULTS_BASE_URL", default="").rstrip("/")
 
+# --- Security. Production (DJANGO_DEBUG=0) sits behind TLS: the proxy sets
+# X-Forwarded-Proto, cookies are secure, HSTS is on. Each can be set from the env.
+_PROD = not DEBUG
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=_PROD):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_PROD)
+# Probes and scrapes come over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=_PROD)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if _PROD else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=_PROD)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=_PROD)
+X_FRAME_OPTIONS = "DENY"
+# Scripts only from our own static files; inline styles are allowed for the admin's widgets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
 # --- Voter identity ---------------------------------------------------------------
 VOTER_COOKIE_NAME = "voter"
 VOTER_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+# --- Rate limits (django-ratelimit, counted in Redis; RATELIMIT_ENABLE=0 turns them off)
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_IP_META_KEY = "polls.ratelimits.client_ip"
+RATELIMIT_VIEW = "polls.ratelimits.rate_limited"
+VOTE_RATE_PER_VOTER = env.str("VOTE_RATE_PER_VOTER", default="30/m")
+VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
+ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
+# How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
+TRUSTED_PROXY_HOPS = env.int("DJANGO_TRUSTED_PROXY_HOPS", default=0)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 
 # --- Celery (votes travel web -> Redis -> worker) ---------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from polls.ratelimits import admin_login_throttled
+
 from . import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/login/", admin_login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include("results.urls")),
     path("", include("polls.urls")),
