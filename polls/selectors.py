@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from django.conf import settings
+from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Poll, Vote
+from .middleware import _SALT as VOTER_COOKIE_SALT  # one salt for writer and reader
+from .models import Poll, PollCounter, Tally, Vote
+from .services import voter_key_for
 
 
 def poll_for_voting(*, slug: str) -> Poll:
@@ -32,3 +42,100 @@ def current_choice_id(*, poll: Poll, voter_key: str) -> int | None:
         .values_list("choice_id", flat=True)
         .first()
     )
+
+
+def poll_by_slug(*, slug: str) -> Poll | None:
+    """Any poll, drafts included (organisers' tools)."""
+    return Poll.objects.filter(slug=slug).first()
+
+
+def has_voted(*, poll: Poll, voter_key: str | None) -> bool:
+    return voter_key is not None and current_choice_id(poll=poll, voter_key=voter_key) is not None
+
+
+def results_visible(
+    *, poll: Poll, voter_key: str | None, is_staff: bool, when: datetime | None = None
+) -> bool:
+    """Poll.results_visible_at, looking up whether the voter has voted only when it matters."""
+    when = when or timezone.now()
+    needs_vote = poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE and not is_staff
+    voted = needs_vote and has_voted(poll=poll, voter_key=voter_key)
+    return poll.results_visible_at(when, has_voted=voted, is_staff=is_staff)
+
+
+def results_hidden_reason(poll: Poll) -> str:
+    """What a viewer who may not see the results is told."""
+    return {
+        Poll.ResultsVisibility.AFTER_VOTE: "The results of this poll show once you have voted.",
+        Poll.ResultsVisibility.AFTER_CLOSE: "The results of this poll show once it has closed.",
+    }.get(poll.results_visibility, "The results of this poll are not public.")  # type: ignore[call-overload]
+
+
+def voter_key_from_cookie(*, signed_cookie: str | None, user_id: int | None) -> str | None:
+    """The voter key VoterMiddleware gave this visitor, from its signed cookie (WebSocket)."""
+    if user_id is not None:
+        return voter_key_for(user_id=user_id, anonymous_id="")
+    if not signed_cookie:
+        return None
+    # The same signer as HttpRequest.get_signed_cookie(name, salt=VOTER_COOKIE_SALT).
+    signer = signing.get_cookie_signer(salt=settings.VOTER_COOKIE_NAME + VOTER_COOKIE_SALT)
+    try:
+        anonymous_id = signer.unsign(signed_cookie, max_age=settings.VOTER_COOKIE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return voter_key_for(user_id=None, anonymous_id=anonymous_id)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    choice_id: int
+    label: str
+    votes: int
+    percent: float
+
+
+def percent(votes: int, total: int) -> float:
+    return round(100 * votes / total, 1) if total else 0.0
+
+
+def tally_rows(*, poll: Poll) -> tuple[int, list[ResultRow]]:
+    """The poll's total and its choices' votes with percentages, read from the tallies."""
+    total = PollCounter.objects.filter(poll_id=poll.pk).values_list("total", flat=True).first()
+    tallies = (
+        Tally.objects.filter(poll_id=poll.pk)
+        .order_by("choice__position", "choice_id")
+        .values_list("choice_id", "choice__label", "votes")
+    )
+    total = total or 0
+    rows = [ResultRow(cid, label, n, percent(n, total)) for cid, label, n in tallies]
+    return total, rows
+
+
+EXPORT_FIELDS = ["poll", "question", "status", "choice", "votes", "percent", "total"]
+
+
+def export_rows(*, polls: Iterable[Poll]) -> list[dict[str, Any]]:
+    """One row per choice of each poll, in EXPORT_FIELDS; the same for admin and command."""
+    now = timezone.now()
+    rows: list[dict[str, Any]] = []
+    for poll in polls:
+        total, tallies = tally_rows(poll=poll)
+        rows.extend(
+            {
+                "poll": poll.slug,
+                "question": poll.question,
+                "status": poll.state_at(now),
+                "choice": row.label,
+                "votes": row.votes,
+                "percent": row.percent,
+                "total": total,
+            }
+            for row in tallies
+        )
+    return rows
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)

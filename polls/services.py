@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import Choice, Poll, PollCounter, Tally, Vote
+from .models import Choice, Poll, PollCounter, PollReset, Tally, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,19 @@ class UnknownChoice(VoteError):
 
 class VoteQueueUnavailable(VoteError):
     status = 503
+
+
+class LoginRequired(VoteError):
+    status = 403
+
+
+class VoteChangeNotAllowed(VoteError):
+    status = 409
+
+
+# Why the worker refused a vote; also the keys of RecordOutcome.rejected.
+REJECT_LOGIN_REQUIRED = "login required"
+REJECT_VOTE_CHANGE = "vote change not allowed"
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,11 @@ def voter_key_for(*, user_id: int | None, anonymous_id: str) -> str:
     return f"user:{user_id}" if user_id is not None else f"anon:{anonymous_id}"
 
 
+def is_user_key(voter_key: str) -> bool:
+    """Whether the voter was logged in (see voter_key_for)."""
+    return voter_key.startswith("user:")
+
+
 def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str) -> QueuedVote:
     """Check a vote against the poll and queue it for the worker.
 
@@ -129,9 +148,21 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str) -> QueuedVote:
     now = timezone.now()
     if not poll.is_open_at(now):
         raise PollNotOpen(f"This poll is {poll.state_at(now)}: it does not take votes now.")
+    if poll.login_required and not is_user_key(voter_key):
+        raise LoginRequired("This poll takes votes from logged-in users only: log in to vote.")
     choice = _as_choice_id(choice_id)
     if choice not in {c.id for c in poll.choices.all()}:
         raise UnknownChoice("That choice is not part of this poll.")
+    if not poll.allow_vote_change:
+        # Only such polls pay for this read; the worker enforces the rule either way
+        # (a second vote may be queued before the first is stored).
+        from .selectors import current_choice_id
+
+        stored = current_choice_id(poll=poll, voter_key=voter_key)
+        if stored is not None and stored != choice:
+            raise VoteChangeNotAllowed(
+                "You have already voted in this poll, and it does not allow changing a vote."
+            )
     vote = QueuedVote(uuid.uuid4(), poll.id, choice, voter_key, now)
     from .tasks import enqueue_votes  # tasks imports this module
 
@@ -163,6 +194,8 @@ def record_votes(votes: Iterable[QueuedVote]) -> RecordOutcome:
     of two votes by one voter, the one cast last wins. All in one transaction.
     """
     latest: dict[tuple[int, str], QueuedVote] = {}
+    # For polls that do not allow changes the voter's first vote is the one that counts.
+    first: dict[tuple[int, str], QueuedVote] = {}
     superseded = 0
     for vote in votes:
         held = latest.get(vote.key)
@@ -170,10 +203,13 @@ def record_votes(votes: Iterable[QueuedVote]) -> RecordOutcome:
             latest[vote.key] = vote
         if held is not None:
             superseded += 1
+        earliest = first.get(vote.key)
+        if earliest is None or vote.order < earliest.order:
+            first[vote.key] = vote
     for attempt in range(1, _INSERT_RACE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                outcome = _apply_votes(list(latest.values()))
+                outcome = _apply_votes(list(latest.values()), first)
         except IntegrityError:
             # Another worker stored this voter's first vote meanwhile; now it is a change.
             if attempt == _INSERT_RACE_ATTEMPTS:
@@ -184,24 +220,12 @@ def record_votes(votes: Iterable[QueuedVote]) -> RecordOutcome:
     raise AssertionError("unreachable")
 
 
-def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
+def _apply_votes(
+    votes: Sequence[QueuedVote], first: dict[tuple[int, str], QueuedVote] | None = None
+) -> RecordOutcome:
     outcome = RecordOutcome()
     polls = Poll.objects.in_bulk({v.poll_id for v in votes})
-    choice_poll = dict(Choice.objects.filter(poll_id__in=polls.keys()).values_list("id", "poll_id"))
-    valid: list[QueuedVote] = []
-    for vote in votes:
-        poll = polls.get(vote.poll_id)
-        if poll is None:
-            reason = "unknown poll"
-        elif choice_poll.get(vote.choice_id) != vote.poll_id:
-            reason = "unknown choice"
-        elif not poll.is_open_at(vote.cast_at):
-            reason = "poll not open when cast"
-        else:
-            valid.append(vote)
-            continue
-        outcome.rejected[reason] = outcome.rejected.get(reason, 0) + 1
-        logger.warning("vote %s rejected: %s", vote.vote_id, reason)
+    valid = _checked_votes(votes, first or {}, polls, outcome)
     if not valid:
         return outcome
 
@@ -217,6 +241,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
         for row in Vote.objects.select_for_update().filter(which).order_by("poll_id", "voter_key")
     }
 
+    valid = _without_refused_changes(valid, stored, polls, outcome)
     tally_delta: Counter[int] = Counter()
     total_delta: Counter[int] = Counter()
     to_create: list[Vote] = []
@@ -259,19 +284,77 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
 
     Vote.objects.bulk_create(to_create)
     Vote.objects.bulk_update(to_update, ["choice", "cast_at", "vote_id", "stored_at"])
+    _write_tallies(tally_delta, total_delta, outcome.polls_changed)
+    return outcome
+
+
+def _write_tallies(
+    tally_delta: Counter[int], total_delta: Counter[int], polls_changed: set[int]
+) -> None:
+    """Apply the deltas (locking in id order, as every writer does) and announce after commit."""
     for choice_id in sorted(tally_delta):
         if tally_delta[choice_id]:
             Tally.objects.filter(choice_id=choice_id).update(
                 votes=F("votes") + tally_delta[choice_id]
             )
-    for poll_id in sorted(outcome.polls_changed):
+    for poll_id in sorted(polls_changed):
         PollCounter.objects.filter(poll_id=poll_id).update(
             total=F("total") + total_delta[poll_id], seq=F("seq") + 1
         )
-    if outcome.polls_changed:
-        changed = frozenset(outcome.polls_changed)
+    if polls_changed:
+        changed = frozenset(polls_changed)
         transaction.on_commit(lambda: _announce(changed))
-    return outcome
+
+
+def _without_refused_changes(
+    votes: list[QueuedVote],
+    stored: dict[tuple[int, str], Vote],
+    polls: dict[int, Poll],
+    outcome: RecordOutcome,
+) -> list[QueuedVote]:
+    """Drops votes that would change a stored vote in a poll that does not allow changes."""
+    kept: list[QueuedVote] = []
+    for vote in votes:
+        row = stored.get(vote.key)
+        changes = row is not None and row.choice_id != vote.choice_id
+        if changes and not polls[vote.poll_id].allow_vote_change:
+            outcome.rejected[REJECT_VOTE_CHANGE] = outcome.rejected.get(REJECT_VOTE_CHANGE, 0) + 1
+            logger.warning("vote %s rejected: %s", vote.vote_id, REJECT_VOTE_CHANGE)
+            continue
+        kept.append(vote)
+    return kept
+
+
+def _checked_votes(
+    votes: Sequence[QueuedVote],
+    first: dict[tuple[int, str], QueuedVote],
+    polls: dict[int, Poll],
+    outcome: RecordOutcome,
+) -> list[QueuedVote]:
+    """The votes the polls' rules let through; the others are counted in outcome.rejected."""
+    choice_poll = dict(Choice.objects.filter(poll_id__in=polls.keys()).values_list("id", "poll_id"))
+    valid: list[QueuedVote] = []
+    for latest in votes:
+        poll = polls.get(latest.poll_id)
+        vote = latest
+        if poll is not None and not poll.allow_vote_change:
+            vote = first.get(latest.key, latest)
+            if vote.choice_id != latest.choice_id:
+                logger.warning("vote %s ignored: %s", latest.vote_id, REJECT_VOTE_CHANGE)
+        if poll is None:
+            reason = "unknown poll"
+        elif choice_poll.get(vote.choice_id) != vote.poll_id:
+            reason = "unknown choice"
+        elif not poll.is_open_at(vote.cast_at):
+            reason = "poll not open when cast"
+        elif poll.login_required and not is_user_key(vote.voter_key):
+            reason = REJECT_LOGIN_REQUIRED
+        else:
+            valid.append(vote)
+            continue
+        outcome.rejected[reason] = outcome.rejected.get(reason, 0) + 1
+        logger.warning("vote %s rejected: %s", vote.vote_id, reason)
+    return valid
 
 
 def _announce(poll_ids: frozenset[int]) -> None:
@@ -296,3 +379,177 @@ def seed_demo_poll() -> tuple[Poll, bool]:
             for position, label in enumerate(["Cats", "Dogs"]):
                 Choice.objects.create(poll=poll, label=label, position=position)
     return poll, created
+
+
+class PollSetupError(ValueError):
+    """An organiser's request that cannot be carried out; the message says why."""
+
+
+def create_poll(
+    *,
+    slug: str,
+    question: str,
+    labels: Sequence[str],
+    open_now: bool = False,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    results_visibility: str = Poll.ResultsVisibility.ALWAYS,
+    allow_vote_change: bool = True,
+    login_required: bool = False,
+) -> Poll:
+    """A poll with its choices in the given order; draft unless open_now."""
+    labels = [label.strip() for label in labels]
+    if len(labels) < 2:
+        raise PollSetupError("A poll needs at least two choices.")
+    if len(set(labels)) != len(labels):
+        raise PollSetupError("Each choice must have a different label.")
+    poll = Poll(
+        slug=slug,
+        question=question.strip(),
+        status=Poll.Status.OPEN if open_now else Poll.Status.DRAFT,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        results_visibility=results_visibility,
+        allow_vote_change=allow_vote_change,
+        login_required=login_required,
+    )
+    _validate(poll)
+    with transaction.atomic():
+        poll.save()
+        for position, label in enumerate(labels):
+            choice = Choice(poll=poll, label=label, position=position)
+            _validate(choice, exclude=["poll"])
+            choice.save()
+    return poll
+
+
+def _validate(instance: Poll | Choice, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in exc.message_dict.items()
+        )
+        raise PollSetupError(problems) from None
+
+
+def open_poll(poll: Poll, *, now: datetime | None = None) -> Poll:
+    """Open now: status open, a future opens_at moved to now, a past closes_at cleared."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Poll.objects.select_for_update().get(pk=poll.pk)
+        locked.status = Poll.Status.OPEN
+        if locked.opens_at is not None and locked.opens_at > now:
+            locked.opens_at = now
+        if locked.closes_at is not None and locked.closes_at <= now:
+            locked.closes_at = None
+        locked.save(update_fields=["status", "opens_at", "closes_at", "updated_at"])
+        _bump_seq(locked.pk)
+    return locked
+
+
+def close_poll(poll: Poll) -> Poll:
+    """Close now (Poll.save stamps closes_at); votes cast before this moment still count."""
+    with transaction.atomic():
+        locked = Poll.objects.select_for_update().get(pk=poll.pk)
+        if locked.status == Poll.Status.DRAFT:
+            raise PollSetupError(f"Poll '{locked.slug}' is a draft: it never opened.")
+        locked.status = Poll.Status.CLOSED
+        locked.save(update_fields=["status", "closes_at", "updated_at"])
+        _bump_seq(locked.pk)
+    return locked
+
+
+def _bump_seq(poll_id: int) -> None:
+    """Viewers take only newer snapshots: a change they must see gets a new seq."""
+    PollCounter.objects.filter(poll_id=poll_id).update(seq=F("seq") + 1)
+    transaction.on_commit(lambda: _announce(frozenset([poll_id])))
+
+
+def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
+    """Remove every vote of the poll and zero its tallies; on record as a PollReset.
+
+    Locks in the worker's order (votes, tallies, counter) so neither waits on the other
+    in a cycle. A vote the worker stores after the reset counts normally, so tallies stay
+    equal to the Vote rows.
+    """
+    with transaction.atomic():
+        removed = len(_lock_poll_rows(poll.pk)[0])
+        Vote.objects.filter(poll_id=poll.pk).delete()
+        Tally.objects.filter(poll_id=poll.pk).update(votes=0)
+        PollCounter.objects.filter(poll_id=poll.pk).update(total=0, seq=F("seq") + 1)
+        record = PollReset.objects.create(poll_id=poll.pk, reset_by=by, votes_removed=removed)
+        transaction.on_commit(lambda: _announce(frozenset([poll.pk])))
+    logger.info("poll %s reset by %s: %d votes removed", poll.pk, by, removed)
+    return record
+
+
+def _lock_poll_rows(poll_id: int) -> tuple[list[int], dict[int, int], PollCounter]:
+    """Lock the poll's vote, tally and counter rows, in that order (the worker's order).
+
+    Returns the locked votes' choice ids, the stored tallies and the counter.
+    """
+    choice_ids = list(
+        Vote.objects.select_for_update()
+        .filter(poll_id=poll_id)
+        .order_by("voter_key")
+        .values_list("choice_id", flat=True)
+    )
+    tallies = dict(
+        Tally.objects.select_for_update()
+        .filter(poll_id=poll_id)
+        .order_by("choice_id")
+        .values_list("choice_id", "votes")
+    )
+    counter, _ = PollCounter.objects.select_for_update().get_or_create(poll_id=poll_id)
+    return choice_ids, tallies, counter
+
+
+@dataclass(frozen=True)
+class TallyDifference:
+    choice_id: int
+    label: str
+    stored: int
+    counted: int
+
+
+@dataclass(frozen=True)
+class RecountReport:
+    """Stored tallies against a count of the Vote rows, for one poll."""
+
+    poll: Poll
+    differences: list[TallyDifference]
+    stored_total: int
+    counted_total: int
+    fixed: bool
+
+    @property
+    def matches(self) -> bool:
+        return not self.differences and self.stored_total == self.counted_total
+
+
+def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
+    """Recompute the tallies from the Vote rows; with check=True only report differences."""
+    with transaction.atomic():
+        choice_ids, stored, counter = _lock_poll_rows(poll.pk)
+        counted = Counter(choice_ids)
+        labels = dict(Choice.objects.filter(poll_id=poll.pk).values_list("id", "label"))
+        differences = [
+            TallyDifference(cid, labels.get(cid, "?"), stored.get(cid, 0), counted.get(cid, 0))
+            for cid in sorted(set(stored) | set(counted))
+            if stored.get(cid, 0) != counted.get(cid, 0)
+        ]
+        matches = not differences and counter.total == len(choice_ids)
+        report = RecountReport(
+            poll, differences, counter.total, len(choice_ids), fixed=not (check or matches)
+        )
+        if check or report.matches:
+            return report
+        for diff in differences:
+            Tally.objects.update_or_create(
+                choice_id=diff.choice_id, defaults={"poll_id": poll.pk, "votes": diff.counted}
+            )
+        PollCounter.objects.filter(poll_id=poll.pk).update(total=len(choice_ids), seq=F("seq") + 1)
+        transaction.on_commit(lambda: _announce(frozenset([poll.pk])))
+    logger.warning("poll %s recounted: %d tallies fixed", poll.pk, len(differences))
+    return report

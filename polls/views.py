@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -45,16 +46,29 @@ def poll_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_poll(request, poll)
 
 
+def login_url(request: HttpRequest) -> str:
+    """Where a voter logs in (the admin's login page) and comes back from."""
+    return f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}"
+
+
+def _needs_login(request: HttpRequest, poll: Any) -> bool:
+    return bool(poll.login_required and not request.user.is_authenticated)
+
+
 def _render_poll(
     request: HttpRequest, poll: Any, *, error: str | None = None, status: int = 200
 ) -> HttpResponse:
     current = selectors.current_choice_id(poll=poll, voter_key=request.voter_key)  # type: ignore[attr-defined]
+    needs_login = _needs_login(request, poll)
     context = {
         "poll": poll,
         "choices": poll.choices.all(),
         "current_choice_id": current,
         "error": error,
-        "is_open": poll.state == "open",
+        "is_open": poll.state == "open" and not needs_login,
+        "needs_login": needs_login,
+        "login_url": login_url(request),
+        "can_change": poll.allow_vote_change or current is None,
     }
     response = render(request, "polls/detail.html", context, status=status)
     if status == 503:
@@ -72,6 +86,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             choice_id=request.POST.get("choice"),
             voter_key=request.voter_key,  # type: ignore[attr-defined]
         )
+    except services.LoginRequired as error:
+        context = {"poll": poll, "message": error.message, "login_url": login_url(request)}
+        return render(request, "polls/login_required.html", context, status=error.status)
     except services.VoteError as error:
         return _render_poll(request, poll, error=error.message, status=error.status)
     messages.success(request, "Vote received. It will show here and in the results in a moment.")
@@ -102,6 +119,9 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
             "question": poll.question,
             "status": poll.state,
             "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
+            "login_required": poll.login_required,
+            "allow_vote_change": poll.allow_vote_change,
+            "results_visibility": poll.results_visibility,
             "your_choice": selectors.current_choice_id(poll=poll, voter_key=request.voter_key),  # type: ignore[attr-defined]
         }
     )
@@ -137,6 +157,12 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
         return json_error(404, f"No poll with slug {slug!r}.")
+    if not selectors.results_visible(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        is_staff=request.user.is_staff,
+    ):
+        return json_error(403, selectors.results_hidden_reason(poll))
     return JsonResponse(poll_results(poll=poll))
 
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from polls.selectors import poll_for_voting
+from polls.selectors import poll_for_voting, results_hidden_reason, results_visible
 
 from .selectors import poll_results
 
@@ -14,6 +14,13 @@ from .selectors import poll_results
 @require_GET
 def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     poll = poll_for_voting(slug=slug)
+    if not results_visible(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        is_staff=request.user.is_staff,
+    ):
+        context = {"poll": poll, "reason": results_hidden_reason(poll)}
+        return render(request, "polls/results_hidden.html", context, status=403)
     snapshot = poll_results(poll=poll)
     total = snapshot["total"]
     rows = [
