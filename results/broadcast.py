@@ -9,17 +9,20 @@ always arrives. Every push is a snapshot read after the commit, with its seq.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
+from redis.connection import parse_url
 
 from polls.models import Poll
 
@@ -28,8 +31,20 @@ from .selectors import poll_results
 logger = logging.getLogger(__name__)
 
 
+@functools.cache
+def _redis_db() -> int:
+    return int(parse_url(settings.REDIS_URL).get("db", 0))
+
+
 def group_name(poll_id: int) -> str:
-    return f"poll-results.{poll_id}"
+    # Redis pub/sub channels are server-wide, whatever the database number: naming the
+    # group after the database keeps two sites (or test runs) on one server apart.
+    return f"poll-results.{_redis_db()}.{poll_id}"
+
+
+def update_event(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The group event for a snapshot, serialised once here: every consumer sends it as is."""
+    return {"type": "results.update", "seq": snapshot["seq"], "text": json.dumps(snapshot)}
 
 
 def publish_now(poll_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -37,9 +52,7 @@ def publish_now(poll_id: int, loop: asyncio.AbstractEventLoop | None = None) -> 
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None:
         return
-    snapshot = poll_results(poll=poll)
-    # Serialised once here; every consumer sends the same text.
-    event = {"type": "results.update", "seq": snapshot["seq"], "text": json.dumps(snapshot)}
+    event = update_event(poll_results(poll=poll))
     layer = get_channel_layer()
     coroutine = layer.group_send(group_name(poll_id), event)
     if loop is None:
@@ -66,8 +79,9 @@ class _Publisher:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         gate = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-        interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
         while True:
+            # Read on every round (not once per thread) so a changed setting applies.
+            interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
             with self._cond:
                 while not self._dirty:
                     self._cond.wait()

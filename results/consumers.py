@@ -8,7 +8,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
+from polls import selectors
 from polls.models import Poll
 
 from .broadcast import group_name
@@ -18,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 # Close codes in the 4000-4999 range are the application's own.
 CLOSE_UNKNOWN_POLL = 4404
+CLOSE_RESULTS_HIDDEN = 4403  # the poll's results visibility rule says no to this viewer
+# Longest text a client may send ({"type": "sync"} and some room).
+MAX_CLIENT_MESSAGE = 256
 
 
 @database_sync_to_async
@@ -26,6 +31,19 @@ def _load(slug: str) -> tuple[Poll | None, str]:
     if poll is None:
         return None, ""
     return poll, json.dumps(poll_results(poll=poll))
+
+
+@database_sync_to_async
+def _may_see(poll: Poll, scope: dict[str, Any]) -> bool:
+    """The poll's visibility rule for this viewer: user from the session, else voter cookie."""
+    user = scope.get("user")  # AuthMiddlewareStack (votingsite.asgi); loads lazily, so here
+    logged_in = user is not None and user.is_authenticated
+    cookie = scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME)
+    voter_key = selectors.voter_key_from_cookie(
+        signed_cookie=cookie, user_id=user.pk if logged_in else None
+    )
+    is_staff = bool(logged_in and user.is_staff)
+    return selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff)
 
 
 class PollResultsConsumer(AsyncWebsocketConsumer):
@@ -38,6 +56,9 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if poll is None:
             await self.close(code=CLOSE_UNKNOWN_POLL)
+            return
+        if not await _may_see(poll, self.scope):
+            await self.close(code=CLOSE_RESULTS_HIDDEN)
             return
         self.poll = poll
         # Join before reading the snapshot, so nothing published in between is missed.
@@ -56,11 +77,13 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # Clients only ever ask for a fresh snapshot; anything else is ignored.
-        if text_data and self.group:
+        # Clients only ever ask for a fresh snapshot; anything else is ignored. A sync
+        # request is tiny: a long text is not parsed at all, and deeply nested JSON
+        # (RecursionError) must not take the consumer down.
+        if text_data and self.group and len(text_data) <= MAX_CLIENT_MESSAGE:
             try:
                 message = json.loads(text_data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return
             if isinstance(message, dict) and message.get("type") == "sync":
                 await self._send_snapshot()

@@ -3,57 +3,15 @@ Celery worker, which stores it in Postgres; the results API then shows it."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
-from typing import Any
 
 import pytest
-import requests
 
 from polls.models import PollCounter, Tally, Vote
+from tests.clients import Browser, results_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
-
-
-class Browser:
-    """A cookie-keeping HTTP client that votes like a person with a form would."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base = base_url
-        self.http = requests.Session()
-
-    def open_poll(self, slug: str) -> str:
-        page = self.http.get(f"{self.base}/polls/{slug}/", timeout=10)
-        assert page.status_code == 200
-        return page.text
-
-    def vote_form(self, slug: str, choice_id: int) -> requests.Response:
-        page = self.open_poll(slug)
-        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        assert found, "the poll page has a CSRF token"
-        token = found.group(1)
-        return self.http.post(
-            f"{self.base}/polls/{slug}/vote/",
-            data={"csrfmiddlewaretoken": token, "choice": choice_id},
-            headers={"Referer": f"{self.base}/polls/{slug}/"},
-            allow_redirects=False,
-            timeout=10,
-        )
-
-    def vote_api(self, slug: str, choice_id: Any) -> requests.Response:
-        if "csrftoken" not in self.http.cookies:
-            self.http.get(f"{self.base}/api/polls/{slug}", timeout=10)
-        return self.http.post(
-            f"{self.base}/api/polls/{slug}/vote",
-            json={"choice": choice_id},
-            headers={"X-CSRFToken": self.http.cookies.get("csrftoken") or ""},
-            timeout=10,
-        )
-
-
-def results_of(base: str, slug: str) -> dict:
-    return requests.get(f"{base}/api/polls/{slug}/results", timeout=10).json()
 
 
 def test_form_vote_is_stored_by_the_worker_and_shown(make_poll, worker, voting, wait_for) -> None:
