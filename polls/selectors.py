@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import IO, Any
 
 from django.conf import settings
-from django.core import signing
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from .middleware import _SALT as VOTER_COOKIE_SALT  # one salt for writer and reader
-from .models import Poll, PollCounter, Tally, Vote
+from .models import Choice, Poll, PollCounter, Tally, Vote
 from .services import voter_key_for
 
 
@@ -77,11 +76,14 @@ def voter_key_from_cookie(*, signed_cookie: str | None, user_id: int | None) -> 
         return voter_key_for(user_id=user_id, anonymous_id="")
     if not signed_cookie:
         return None
-    # The same signer as HttpRequest.get_signed_cookie(name, salt=VOTER_COOKIE_SALT).
-    signer = signing.get_cookie_signer(salt=settings.VOTER_COOKIE_NAME + VOTER_COOKIE_SALT)
-    try:
-        anonymous_id = signer.unsign(signed_cookie, max_age=settings.VOTER_COOKIE_MAX_AGE)
-    except signing.BadSignature:
+    # Read exactly as VoterMiddleware does, through the public API (the signer's salt
+    # scheme is Django's business and has changed between versions).
+    request = HttpRequest()
+    request.COOKIES[settings.VOTER_COOKIE_NAME] = signed_cookie
+    anonymous_id = request.get_signed_cookie(
+        settings.VOTER_COOKIE_NAME, default="", salt=VOTER_COOKIE_SALT
+    )
+    if not anonymous_id:
         return None
     return voter_key_for(user_id=None, anonymous_id=anonymous_id)
 
@@ -139,3 +141,11 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
+
+
+def votes_for_choice(*, choice: Choice) -> int:
+    """How many stored votes are for the choice (0 exactly when none: safe to delete)."""
+    if not Vote.objects.filter(choice_id=choice.pk).exists():
+        return 0
+    tally = Tally.objects.filter(choice_id=choice.pk).values_list("votes", flat=True).first()
+    return tally or 1
