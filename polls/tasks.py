@@ -12,6 +12,8 @@ from celery_batches import Batches
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
+from votingsite import worker_metrics
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,9 @@ def record_votes(requests: Sequence[Any]) -> None:
             except ValueError as exc:
                 logger.error("dropping malformed vote message %s: %s", request.id, exc)
     if votes:
-        store_with_retry(votes)
+        started = time.monotonic()
+        outcome = store_with_retry(votes)
+        worker_metrics.batch_stored(outcome, seconds=time.monotonic() - started)
 
 
 def _message_votes(request: Any) -> list[Any]:

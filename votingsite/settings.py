@@ -35,9 +35,12 @@ INSTALLED_APPS = [
     "channels",
     "polls",
     "results",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # Prometheus metrics (/metrics): first and last, so they time the whole stack.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "polls.middleware.BodySizeLimitMiddleware",
@@ -49,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "polls.middleware.VoterMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "votingsite.urls"

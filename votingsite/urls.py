@@ -8,6 +8,7 @@ from . import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),  # /metrics
     path("admin/login/", admin_login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include("results.urls")),
