@@ -1,0 +1,261 @@
+"""The organisers' admin: polls with their choices, lifecycle actions, read-only votes.
+
+Every change goes through polls.services, so the admin, the commands and the views
+share one implementation of each rule; tallies are read from Tally/PollCounter.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError, QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from . import selectors, services
+from .models import Choice, Poll, PollReset, Vote
+
+
+def voting_url(poll: Poll) -> str:
+    return settings.VOTING_BASE_URL + reverse("polls:detail", args=[poll.slug])
+
+
+def results_url(poll: Poll) -> str:
+    return settings.RESULTS_BASE_URL + reverse("results:page", args=[poll.slug])
+
+
+def refuse_deleting_voted_choice(choice: Choice) -> None:
+    """Vote.choice is PROTECT: say why a choice stays, in words, without listing every vote."""
+    votes = selectors.votes_for_choice(choice=choice)
+    if votes:
+        raise ValidationError(
+            f"The choice “{choice.label}” cannot be deleted: {votes} vote(s) are for it. "
+            "Rename it instead, or reset the poll's votes first."
+        )
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    fields = ("label", "position", "votes")
+    readonly_fields = ("votes",)
+    ordering = ("position", "id")
+
+    def get_extra(self, request: HttpRequest, obj: Poll | None = None, **kwargs: Any) -> int:
+        return 4 if obj is None else 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Choice]:
+        return super().get_queryset(request).select_related("tally", "poll__counter")
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class ChoiceForm(formset.form):  # type: ignore[name-defined,misc]
+            # The admin's own check collects (and lists) every protecting vote.
+            def hand_clean_DELETE(self) -> None:
+                if self.cleaned_data.get(DELETION_FIELD_NAME) and self.instance.pk:
+                    refuse_deleting_voted_choice(self.instance)
+
+        formset.form = ChoiceForm
+        return formset
+
+    @admin.display(description="votes")
+    def votes(self, choice: Choice) -> str:
+        if choice.pk is None:
+            return "-"
+        total = choice.poll.counter.total
+        votes = choice.tally.votes
+        return f"{votes} ({selectors.percent(votes, total)}%)"
+
+
+class PollResetInline(admin.TabularInline):
+    """Who reset the poll's votes and when: a record, never edited."""
+
+    model = PollReset
+    fields = ("reset_at", "reset_by", "votes_removed")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "vote reset"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Poll)
+class PollAdmin(admin.ModelAdmin):
+    list_display = (
+        "question",
+        "slug",
+        "state",
+        "status",
+        "opens_at",
+        "closes_at",
+        "total_votes",
+        "links",
+    )
+    list_filter = ("status", "results_visibility", "login_required")
+    search_fields = ("question", "slug")
+    prepopulated_fields = {"slug": ("question",)}
+    radio_fields = {"results_visibility": admin.VERTICAL}
+    readonly_fields = ("state", "results", "links", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("question", "slug")}),
+        (
+            "Lifecycle",
+            {
+                "fields": ("status", "opens_at", "closes_at", "state"),
+                "description": (
+                    "An open poll takes votes from opens_at (if set) until closes_at (if set), "
+                    "by itself: nobody needs to act at those times."
+                ),
+            },
+        ),
+        ("Rules", {"fields": ("results_visibility", "allow_vote_change", "login_required")}),
+        ("Results", {"fields": ("results", "links", "created_at", "updated_at")}),
+    )
+    actions = ("open_now", "close_now", "reset_votes", "export_csv")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Poll]:
+        return super().get_queryset(request).select_related("counter")
+
+    def get_inlines(self, request: HttpRequest, obj: Poll | None) -> list[type[Any]]:
+        return [ChoiceInline] if obj is None else [ChoiceInline, PollResetInline]
+
+    def view_on_site(self, obj: Poll) -> str:  # type: ignore[override]
+        return voting_url(obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        try:
+            super().save_formset(request, form, formset, change)
+        except ProtectedError:
+            # A vote for the choice arrived after the form was checked.
+            self.message_user(
+                request,
+                "A choice was not deleted: votes for it arrived meanwhile.",
+                messages.ERROR,
+            )
+
+    # --- Read-only displays ------------------------------------------------------------
+
+    @admin.display(description="state now")
+    def state(self, poll: Poll) -> str:
+        return poll.state_at(timezone.now())
+
+    @admin.display(description="votes", ordering="counter__total")
+    def total_votes(self, poll: Poll) -> int:
+        return poll.counter.total
+
+    @admin.display(description="public pages")
+    def links(self, poll: Poll) -> str:
+        if poll.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">vote</a> · '
+            '<a href="{}" target="_blank" rel="noopener">results</a>',
+            voting_url(poll),
+            results_url(poll),
+        )
+
+    @admin.display(description="tallies")
+    def results(self, poll: Poll) -> str:
+        if poll.pk is None:
+            return "-"
+        total, rows = selectors.tally_rows(poll=poll)
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}%</td></tr>",
+            ((row.label, row.votes, row.percent) for row in rows),
+        )
+        return format_html(
+            "<table><thead><tr><th>choice</th><th>votes</th><th>share</th></tr></thead>"
+            "<tbody>{}</tbody><tfoot><tr><td>total</td><td>{}</td><td></td></tr></tfoot></table>",
+            body,
+            total,
+        )
+
+    # --- Actions ------------------------------------------------------------------------
+
+    @admin.action(description="Open selected polls now", permissions=["change"])
+    def open_now(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
+        for poll in queryset:
+            services.open_poll(poll)
+        self.message_user(request, f"Opened {len(queryset)} poll(s).", messages.SUCCESS)
+
+    @admin.action(description="Close selected polls now", permissions=["change"])
+    def close_now(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
+        closed = 0
+        for poll in queryset:
+            try:
+                services.close_poll(poll)
+            except services.PollSetupError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                closed += 1
+        if closed:
+            self.message_user(request, f"Closed {closed} poll(s).", messages.SUCCESS)
+
+    @admin.action(description="Reset votes of selected polls…", permissions=["change"])
+    def reset_votes(
+        self, request: HttpRequest, queryset: QuerySet[Poll]
+    ) -> TemplateResponse | None:
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Reset votes?",
+                "opts": self.model._meta,
+                "polls": queryset,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/polls/poll/reset_votes_confirmation.html", context
+            )
+        for poll in queryset:
+            record = services.reset_votes(poll, by=request.user)
+            self.message_user(
+                request,
+                f"Reset “{poll}”: {record.votes_removed} vote(s) removed.",
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description="Export results of selected polls as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
+        out = io.StringIO()
+        selectors.write_csv(selectors.export_rows(polls=queryset.order_by("slug")), out)
+        name = queryset.first().slug if len(queryset) == 1 else "polls"  # type: ignore[union-attr]
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}-results.csv"'
+        return response
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    """Votes are evidence: visible, searchable, never edited here (tallies would drift)."""
+
+    list_display = ("voter_key", "poll", "choice", "cast_at", "stored_at")
+    list_select_related = ("poll", "choice")
+    list_filter = ("poll",)
+    search_fields = ("voter_key",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
