@@ -1,0 +1,46 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from polls import services
+from polls.models import Poll
+
+from ._common import poll_or_error
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute tallies and totals from the Vote rows (one poll, or all), each poll in one "
+        "locked transaction. With --check, change nothing: print the differences and exit 1 "
+        "if there are any."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug", nargs="?", help="the poll's slug (default: every poll)")
+        parser.add_argument("--check", action="store_true", help="report only; exit 1 on drift")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        check = options["check"]
+        polls = [poll_or_error(options["slug"])] if options["slug"] else Poll.objects.order_by("pk")
+        drifted = 0
+        for poll in polls:
+            report = services.recount_poll(poll, check=check)
+            if report.matches:
+                self.stdout.write(f"{poll.slug}: ok ({report.counted_total} votes)")
+                continue
+            drifted += 1
+            verb = "differs" if check else "fixed"
+            self.stdout.write(
+                f"{poll.slug}: {verb}: total stored {report.stored_total}, "
+                f"counted {report.counted_total}"
+            )
+            for diff in report.differences:
+                self.stdout.write(f"  {diff.label}: stored {diff.stored}, counted {diff.counted}")
+        if check and drifted:
+            raise CommandError(
+                f"{drifted} poll(s) have tallies that differ from their votes; "
+                "run recount without --check to fix them.",
+                returncode=1,
+            )
+        if not check:
+            self.stdout.write(self.style.SUCCESS(f"Recount done: {drifted} poll(s) fixed."))
