@@ -58,7 +58,7 @@ class ChoiceInline(admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
 
-        class ChoiceForm(formset.form):  # type: ignore[name-defined,misc]
+        class ChoiceForm(formset.form):  # type: ignore[name-defined]
             # The admin's own check collects (and lists) every protecting vote.
             def hand_clean_DELETE(self) -> None:
                 if self.cleaned_data.get(DELETION_FIELD_NAME) and self.instance.pk:
@@ -134,7 +134,7 @@ class PollAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Poll | None) -> list[type[Any]]:
         return [ChoiceInline] if obj is None else [ChoiceInline, PollResetInline]
 
-    def view_on_site(self, obj: Poll) -> str:  # type: ignore[override]
+    def view_on_site(self, obj: Poll) -> str:
         return voting_url(obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

@@ -37,12 +37,10 @@ def _load(slug: str) -> tuple[Poll | None, str]:
 def _may_see(poll: Poll, scope: dict[str, Any]) -> bool:
     """The poll's visibility rule for this viewer: user from the session, else voter cookie."""
     user = scope.get("user")  # AuthMiddlewareStack (votingsite.asgi); loads lazily, so here
-    logged_in = user is not None and user.is_authenticated
+    user_id = user.pk if user is not None and user.is_authenticated else None
     cookie = scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME)
-    voter_key = selectors.voter_key_from_cookie(
-        signed_cookie=cookie, user_id=user.pk if logged_in else None
-    )
-    is_staff = bool(logged_in and user.is_staff)
+    voter_key = selectors.voter_key_from_cookie(signed_cookie=cookie, user_id=user_id)
+    is_staff = bool(user_id is not None and getattr(user, "is_staff", False))
     return selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff)
 
 

@@ -317,6 +317,7 @@ def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
     assert Vote.objects.filter(poll=poll, voter_key=f"user:{second.pk}").exists()
 
     # Nobody acts; the poll closes at closes_at (second precision in the form).
+    assert poll.closes_at is not None
     wait = (poll.closes_at - timezone.now()).total_seconds() + 0.05
     time.sleep(max(0.0, wait))
     poll.refresh_from_db()
@@ -324,7 +325,7 @@ def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
     assert poll.state == "closed"
     late = client.post(
         f"/api/polls/{poll.slug}/vote",
-        {"choice": poll.choices.first().pk},
+        {"choice": Choice.objects.get(poll=poll, label="Red").pk},
         content_type="application/json",
     )
     assert late.status_code == 409

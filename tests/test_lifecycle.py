@@ -99,6 +99,7 @@ def test_open_now_opens_a_draft_scheduled_for_later(
     with django_capture_on_commit_callbacks(execute=True):
         opened = services.open_poll(poll)
     assert opened.status == Poll.Status.OPEN
+    assert opened.opens_at is not None
     assert opened.opens_at <= timezone.now()
     assert opened.state == "open"
     assert PollCounter.objects.get(poll=poll).seq == seq + 1
@@ -120,6 +121,7 @@ def test_close_now_stamps_the_time_and_counts_votes_cast_before(make_poll) -> No
     cast_before = QueuedVote(uuid.uuid4(), poll.pk, cats.pk, "anon:a", timezone.now())
     closed = services.close_poll(poll)
     assert closed.status == Poll.Status.CLOSED
+    assert closed.closes_at is not None
     assert closed.closes_at <= timezone.now()
     assert closed.state == "closed"
     late = QueuedVote(uuid.uuid4(), poll.pk, cats.pk, "anon:b", timezone.now())

@@ -226,6 +226,7 @@ def test_websocket_refuses_hidden_results_with_4403(make_poll) -> None:
     assert ws_connect(hidden.slug)[1] == 4403
     _, code, snapshot = ws_connect(public.slug)
     assert code is None
+    assert snapshot is not None
     assert snapshot["poll"] == "public"
 
 
@@ -237,8 +238,10 @@ def test_websocket_shows_after_vote_results_to_a_voter_by_their_cookie(client, m
     header = f"{settings.VOTER_COOKIE_NAME}={cookie}"
     assert ws_connect(poll.slug, header)[1] == 4403  # not voted yet
     voter_key = selectors.voter_key_from_cookie(signed_cookie=cookie, user_id=None)
+    assert voter_key is not None
     record_votes([queued(poll, "Cats", voter_key)])
     _, code, snapshot = ws_connect(poll.slug, header)
     assert code is None
+    assert snapshot is not None
     assert snapshot["total"] == 1
     assert ws_connect(poll.slug, f"{settings.VOTER_COOKIE_NAME}=forged:value")[1] == 4403
