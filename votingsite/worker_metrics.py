@@ -34,6 +34,17 @@ logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "votes"
 
+
+def _multiprocess_dir() -> Path | None:
+    name = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(name) if name else None
+
+
+# Each metric opens its file there as it is created (below): a fresh emptyDir has no
+# such folder yet.
+if (_directory := _multiprocess_dir()) is not None:
+    _directory.mkdir(parents=True, exist_ok=True)
+
 VOTES_STORED = Counter(
     "votes_stored", "Votes stored by the worker, by what storing did.", ["outcome"]
 )
@@ -76,13 +87,8 @@ class QueueDepthCollector(Collector):
         gauge = GaugeMetricFamily(
             "votes_queue_depth", "Votes waiting in the Redis queue.", labels=["queue"]
         )
-        gauge.add_metric([self.queue], float(depth))  # type: ignore[arg-type]
+        gauge.add_metric([self.queue], float(depth))
         yield gauge
-
-
-def _multiprocess_dir() -> Path | None:
-    name = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    return Path(name) if name else None
 
 
 @worker_init.connect

@@ -1,0 +1,91 @@
+"""The web roles' probes: /healthz answers whatever the stores do (liveness must not
+restart pods during an outage); /readyz answers 503 naming the store that is down, and
+200 again once it is back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+import redis
+import requests
+
+from tests import processes
+
+pytestmark = [pytest.mark.django_db, pytest.mark.processes]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once, then released)."""
+    return processes.free_port()
+
+
+@pytest.fixture
+def server_factory() -> Iterator[list[processes.WebServer]]:
+    started: list[processes.WebServer] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def start_voting(started: list[processes.WebServer], **env: str) -> processes.WebServer:
+    server = processes.voting_server(env=env, workers=1).start()
+    started.append(server)
+    return server.wait_ready()
+
+
+def test_readyz_is_ok_when_postgres_and_redis_answer(voting: processes.WebServer) -> None:
+    answer = requests.get(f"{voting.url}/readyz", timeout=10)
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+
+
+def test_readyz_names_redis_when_redis_is_down(server_factory, closed_port) -> None:
+    server = start_voting(server_factory, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    answer = requests.get(f"{server.url}/readyz", timeout=10)
+    assert answer.status_code == 503
+    assert answer.json()["down"] == ["redis"]
+    assert "redis" in answer.json()["reason"]
+    assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+
+def test_readyz_names_postgres_when_postgres_is_down(server_factory, closed_port) -> None:
+    url = processes.database_url().replace(":5432/", f":{closed_port}/")
+    assert str(closed_port) in url
+    server = start_voting(server_factory, DATABASE_URL=url)
+    answer = requests.get(f"{server.url}/readyz", timeout=10)
+    assert answer.status_code == 503
+    assert answer.json()["down"] == ["postgres"]
+    assert "postgres" in answer.json()["reason"]
+    assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_readyz_is_ok_again_when_redis_returns(server_factory, closed_port) -> None:
+    server = start_voting(server_factory, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    assert requests.get(f"{server.url}/readyz", timeout=10).status_code == 503
+    with tempfile.TemporaryDirectory() as data:
+        store = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(closed_port), "--dir", data,
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            client = redis.Redis(port=closed_port)
+            processes.wait_for(lambda: _pings(client), timeout=20, what="redis-server")
+            answer = requests.get(f"{server.url}/readyz", timeout=10)
+            assert answer.status_code == 200, answer.text
+        finally:
+            store.terminate()
+            store.wait(10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False

@@ -1,0 +1,264 @@
+"""The manifests run: each role's exact command, arguments and environment, taken from
+the rendered deploy/k8s, run here as a local process and becomes ready by its own probe.
+
+Only what cannot be the same outside a cluster is changed: the stores' host names point
+at the local Postgres and Redis (through the ConfigMap and Secret values the pods'
+$(VAR) expansion composes), 0.0.0.0 binds become 127.0.0.1, container ports become free
+ports, and /tmp paths (an emptyDir in the pod) become a private temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.conf import settings
+
+from tests import processes
+from tests.test_k8s_manifests import POD_TMP, find, the_container
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
+
+POD_IP = "127.0.0.1"  # what status.podIP stands for here
+Env = dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The image's static files, collected by the Dockerfile's own RUN line."""
+    dockerfile = (processes.ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    (run,) = [line for line in dockerfile.splitlines() if "collectstatic" in line]
+    (step,) = [s for s in run.removeprefix("RUN").split("&&") if "collectstatic" in s]
+    root = tmp_path_factory.mktemp("staticfiles")
+    env = {
+        "PATH": f"{processes.BIN}:{os.environ['PATH']}",
+        "HOME": str(root),
+        "DJANGO_SETTINGS_MODULE": "votingsite.settings",
+        "DJANGO_STATIC_ROOT": str(root),
+    }
+    done = subprocess.run(
+        ["sh", "-c", step], check=False, cwd=processes.ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (root / "staticfiles.json").exists(), "WhiteNoise's manifest was written"
+    return root
+
+
+def kubelet_env(container: dict[str, Any], config: Env, secret: Env) -> Env:
+    """The container's environment as the kubelet builds it: envFrom first, then env in
+    order, each $(VAR) expanded from the variables defined before it."""
+    env: Env = {}
+    for source in container.get("envFrom", []):
+        assert source["configMapRef"]["name"] == "live-votes-config"
+        env.update(config)
+    for var in container.get("env", []):
+        if "value" in var:
+            value = re.sub(r"\$\((\w+)\)", lambda m: env.get(m[1], m[0]), var["value"])
+        else:
+            ref = var["valueFrom"]
+            if "secretKeyRef" in ref:
+                value = secret[ref["secretKeyRef"]["key"]]
+            elif "configMapKeyRef" in ref:
+                value = config[ref["configMapKeyRef"]["key"]]
+            else:
+                assert ref["fieldRef"]["fieldPath"] == "status.podIP"
+                value = POD_IP
+        env[var["name"]] = value
+    return env
+
+
+class LocalPod:
+    """One role's container from the manifests, as a local process."""
+
+    def __init__(self, role: str, tmp: Path, static_root: Path) -> None:
+        self.container = the_container(find("Deployment", role))
+        self.ports = {p["containerPort"]: processes.free_port() for p in self.container["ports"]}
+        self.tmp = tmp
+        self.env = self._environment(static_root)
+        argv = [self._local(arg) for arg in (*self.container["command"], *self.container["args"])]
+        self.process = processes.RoleProcess(role, argv, processes.role_env(**self.env))
+
+    def _environment(self, static_root: Path) -> Env:
+        db = urlsplit(processes.database_url())
+        config = dict(find("ConfigMap", "live-votes-config")["data"])
+        config.update(
+            DATABASE_HOST=db.hostname or "127.0.0.1",
+            DATABASE_PORT=str(db.port or 5432),
+            DATABASE_NAME=db.path.lstrip("/"),
+            DATABASE_USER=db.username or "",
+            REDIS_URL=settings.REDIS_URL,
+        )
+        secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_PASSWORD": ""}
+        secret["DATABASE_PASSWORD"] = db.password or ""
+        env = {k: self._local(v) for k, v in kubelet_env(self.container, config, secret).items()}
+        # What the image's ENV lines provide (Dockerfile): its virtualenv first on PATH.
+        env.update(
+            PATH=f"{processes.BIN}:{os.environ['PATH']}",
+            DJANGO_SETTINGS_MODULE="votingsite.settings",
+            DJANGO_STATIC_ROOT=str(static_root),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _local(self, value: str) -> str:
+        value = value.replace("0.0.0.0", POD_IP)  # noqa: S104 (rewriting a bind address)
+        for pod_port, port in self.ports.items():
+            value = re.sub(rf"(^|:){pod_port}$", rf"\g<1>{port}", value)
+        if value.startswith(f"{POD_TMP}/"):
+            value = str(self.tmp / value.removeprefix(f"{POD_TMP}/"))
+        return value
+
+    def port(self, name_or_number: str | int) -> int:
+        for p in self.container["ports"]:
+            if name_or_number in (p.get("name"), p["containerPort"], str(p["containerPort"])):
+                return self.ports[p["containerPort"]]
+        raise AssertionError(f"the probe names port {name_or_number}, which is not declared")
+
+    def http_probe(self, probe: str) -> Callable[[], bool]:
+        """The kubelet's httpGet: success is a status from 200 to 399."""
+        spec = self.container[probe]["httpGet"]
+        url = f"http://{POD_IP}:{self.port(spec['port'])}{spec['path']}"
+
+        def check() -> bool:
+            assert self.process.alive(), f"exited:\n{self.process.output()}"
+            try:
+                return 200 <= requests.get(url, timeout=5, allow_redirects=False).status_code < 400
+            except requests.RequestException:
+                return False
+
+        return check
+
+    def exec_probe(self, probe: str, **env: str) -> Callable[[], bool]:
+        """The kubelet's exec: the command in the container's environment, exit 0."""
+        command = self.container[probe]["exec"]["command"]
+        probe_env = {**self.process.env, **env}
+
+        def check() -> bool:
+            if self.process.proc is not None:
+                assert self.process.alive(), f"exited:\n{self.process.output()}"
+            done = subprocess.run(
+                command, check=False, env=probe_env, capture_output=True, timeout=30
+            )
+            return done.returncode == 0
+
+        return check
+
+    def failure(self, probe: str) -> Callable[[], str]:
+        return lambda: f"{self.process.name} {probe}, log:\n{self.process.output()}"
+
+    def __enter__(self) -> LocalPod:
+        self.process.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop()
+
+
+@pytest.fixture
+def pod(tmp_path: Path, static_root: Path) -> Iterator[Callable[[str], LocalPod]]:
+    started: list[LocalPod] = []
+
+    def start(role: str) -> LocalPod:
+        local = LocalPod(role, tmp_path / role, static_root)
+        local.tmp.mkdir()
+        started.append(local.__enter__())
+        return local
+
+    yield start
+    for local in started:
+        local.__exit__()
+
+
+@pytest.mark.parametrize("role", ["voting", "results"])
+def test_web_role_runs_as_the_manifest_says_and_becomes_ready(pod, role: str) -> None:
+    local = pod(role)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        processes.wait_for(
+            local.http_probe(probe),
+            timeout=60,
+            what=local.failure(probe),
+        )
+    base = f"http://{POD_IP}:{local.port('http')}"
+    # The scrape annotations name a path and port that serve Prometheus' format.
+    annotations = find("Deployment", role)["spec"]["template"]["metadata"]["annotations"]
+    metrics = requests.get(
+        f"http://{POD_IP}:{local.port(annotations['prometheus.io/port'])}"
+        f"{annotations['prometheus.io/path']}",
+        timeout=10,
+    )
+    assert metrics.status_code == 200
+    assert "django_http_requests_total_by_method_total" in metrics.text
+    # DEBUG is off: pages need the image's hashed static files, and strangers' Host
+    # headers are refused.
+    page = requests.get(f"{base}/", timeout=10)
+    assert page.status_code == 200, page.text[:500]
+    assert "/static/" in page.text
+    assert requests.get(f"{base}/", headers={"Host": "evil.example"}, timeout=10).status_code == 400
+
+
+def test_worker_runs_as_the_manifest_says_stores_a_vote_and_counts_it(
+    pod, make_poll, redis_client
+) -> None:
+    poll = make_poll(slug="k8s-fidelity", labels=("Cats", "Dogs"))
+    worker = pod("worker")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        processes.wait_for(
+            worker.exec_probe(probe),
+            timeout=90,
+            what=worker.failure(probe),
+        )
+    annotations = find("Deployment", "worker")["spec"]["template"]["metadata"]["annotations"]
+    metrics_url = (
+        f"http://{POD_IP}:{worker.port(annotations['prometheus.io/port'])}"
+        f"{annotations['prometheus.io/path']}"
+    )
+    assert 'votes_queue_depth{queue="votes"}' in requests.get(metrics_url, timeout=10).text
+
+    # A vote cast on the manifests' voting role is stored by the manifests' worker, and
+    # counted by the worker's main process although a pool child stored it.
+    voting = pod("voting")
+    processes.wait_for(voting.http_probe("readinessProbe"), timeout=60, what="voting ready")
+    base = f"http://{POD_IP}:{voting.port('http')}"
+    http = requests.Session()
+    http.get(f"{base}/api/polls/{poll.slug}", timeout=10)
+    choice = poll.choices.order_by("position").first()
+    assert choice is not None
+    cast = http.post(
+        f"{base}/api/polls/{poll.slug}/vote",
+        json={"choice": choice.id},
+        headers={"X-CSRFToken": http.cookies.get("csrftoken") or ""},
+        timeout=10,
+    )
+    assert cast.status_code in (200, 202), cast.text
+
+    def counted() -> bool:
+        text = requests.get(metrics_url, timeout=10).text
+        return 'votes_stored_total{outcome="created"} 1.0' in text
+
+    processes.wait_for(counted, timeout=30, what="the stored vote in the worker's metrics")
+    assert "vote_batch_seconds_count 1.0" in requests.get(metrics_url, timeout=10).text
+
+
+def test_worker_liveness_fails_on_a_stale_or_missing_heartbeat(pod, tmp_path: Path) -> None:
+    """The probe can fail: no beat for 30 s, or no heartbeat file at all."""
+    worker = LocalPod("worker", tmp_path, tmp_path)
+    stale = tmp_path / "stale-heartbeat"
+    stale.touch()
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    assert not worker.exec_probe("livenessProbe", CELERY_HEARTBEAT_FILE=str(stale))()
+    missing = str(tmp_path / "missing")
+    assert not worker.exec_probe("livenessProbe", CELERY_HEARTBEAT_FILE=missing)()
+    assert not worker.exec_probe("readinessProbe", CELERY_READY_FILE=missing)()
+    fresh = tmp_path / "fresh-heartbeat"
+    fresh.touch()
+    assert worker.exec_probe("livenessProbe", CELERY_HEARTBEAT_FILE=str(fresh))()
