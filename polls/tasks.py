@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from celery import shared_task
+from celery.signals import worker_ready
 from celery_batches import Batches
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from votingsite import worker_metrics
 
-from . import services
+from . import ledger, services
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,10 @@ def record_votes(requests: Sequence[Any]) -> None:
         started = time.monotonic()
         outcome = store_with_retry(votes)
         worker_metrics.batch_stored(outcome, seconds=time.monotonic() - started)
+        try:
+            ledger.mark_handled(votes)
+        except redis.RedisError as exc:  # the sweeper re-queues them; storing is idempotent
+            logger.warning("could not strike %d votes off the ledger: %r", len(votes), exc)
 
 
 def _message_votes(request: Any) -> list[Any]:
@@ -83,3 +90,26 @@ def store_with_retry(votes: Sequence[services.QueuedVote]) -> services.RecordOut
 def enqueue_votes(votes: Sequence[services.QueuedVote]) -> None:
     """Put votes on the queue; raises if Redis does not take them (after a short retry)."""
     record_votes.apply_async(args=([v.to_message() for v in votes],), retry=True)
+    try:
+        ledger.record_pending(votes)
+    except redis.RedisError as exc:  # queued all the same: only the safety net is missing
+        logger.warning("queued %d votes without a ledger entry: %r", len(votes), exc)
+
+
+def _requeue(messages: list[dict[str, Any]]) -> None:
+    record_votes.apply_async(args=(messages,), retry=True)
+
+
+def _sweep_forever() -> None:
+    while True:
+        time.sleep(settings.VOTE_LEDGER_SWEEP_SECONDS)
+        try:
+            ledger.sweep(_requeue)
+        except Exception:
+            logger.exception("ledger sweep failed; trying again later")
+
+
+@worker_ready.connect
+def _start_ledger_sweeper(**kwargs: Any) -> None:
+    # One sweeper per worker node (main process); concurrent sweeps only duplicate work.
+    threading.Thread(target=_sweep_forever, name="vote-ledger-sweeper", daemon=True).start()

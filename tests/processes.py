@@ -58,7 +58,11 @@ def role_env(**extra: str) -> dict[str, str]:
 
 
 def wait_for(
-    condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.05, what: str = ""
+    condition: Callable[[], object],
+    *,
+    timeout: float = 30,
+    interval: float = 0.05,
+    what: str | Callable[[], str] = "",
 ) -> object:
     """Poll until condition() is truthy; fail the test with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -67,7 +71,8 @@ def wait_for(
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout}s waiting for {described or condition}")
         time.sleep(interval)
 
 

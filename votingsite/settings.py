@@ -206,10 +206,20 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A killed worker's unacknowledged votes come back after this many seconds.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30),
+    # ...looked for every few seconds (kombu's default sweep is every ~100 s).
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "retry_on_timeout": True,
 }
+
+# The ledger of queued votes (polls/ledger.py): a vote the queue passed over this long
+# ago is queued again; the sweep runs this often in each worker.
+VOTE_LEDGER_GRACE_SECONDS = env.int(
+    "VOTE_LEDGER_GRACE_SECONDS", default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 15
+)
+VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=10)
 
 # Vote batches: how many queued votes a worker stores in one transaction, and how long
 # it waits to fill a batch.

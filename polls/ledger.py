@@ -1,0 +1,88 @@
+"""A ledger in Redis of votes queued but not yet handled, so no accepted vote is lost.
+
+Celery's Redis transport pops a message (BRPOP) before it records it as unacknowledged;
+a worker killed in between loses that message for good. So the web side also writes
+each queued vote here, the worker strikes it off once stored (or rejected), and a
+sweeper in the worker re-queues votes that were passed over long ago. Re-queued
+duplicates are harmless: storing a vote is idempotent.
+
+Votes are passed over when the queue has moved past them: the worker keeps the newest
+cast_at it handled, and the queue is first in, first out. A vote older than that by
+more than the grace period (visibility timeout + restore sweep + margin) is lost, or
+waits behind a redelivery; either way queueing it again is safe. When the queue and
+the unacknowledged set are both empty, everything older than the grace is passed over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import redis
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from .services import QueuedVote
+
+logger = logging.getLogger(__name__)
+
+PENDING_KEY = "votes:pending"
+HANDLED_UPTO_KEY = "votes:handled-upto"
+_SWEEP_BATCH = 1000
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+
+
+def _member(vote: QueuedVote) -> str:
+    return json.dumps(vote.to_message(), sort_keys=True, separators=(",", ":"))
+
+
+def record_pending(votes: Sequence[QueuedVote]) -> None:
+    """Web side, after the votes are queued."""
+    _redis().zadd(PENDING_KEY, {_member(v): v.cast_at.timestamp() for v in votes})
+
+
+def mark_handled(votes: Sequence[QueuedVote]) -> None:
+    """Worker side, after the votes' transaction committed (stored, ignored or rejected)."""
+    if not votes:
+        return
+    newest = max(v.cast_at.timestamp() for v in votes)
+    pipe = _redis().pipeline(transaction=False)
+    pipe.zrem(PENDING_KEY, *[_member(v) for v in votes])
+    # Only ever moves forward (GT), whichever worker process finishes last.
+    pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest}, gt=True)
+    pipe.execute()
+
+
+def passed_over(now: float | None = None) -> list[str]:
+    """Pending votes the queue has moved past by more than the grace period."""
+    client = _redis()
+    now = time.time() if now is None else now
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    queue_idle = client.llen(queue) == 0 and client.hlen("unacked") == 0
+    upto = now if queue_idle else client.zscore(HANDLED_UPTO_KEY, "upto")
+    if upto is None:
+        return []
+    cutoff = upto - settings.VOTE_LEDGER_GRACE_SECONDS
+    found = client.zrangebyscore(PENDING_KEY, "-inf", cutoff, 0, _SWEEP_BATCH)
+    return [m.decode() if isinstance(m, bytes) else str(m) for m in found]
+
+
+def sweep(requeue: Callable[[list[dict[str, Any]]], None], now: float | None = None) -> int:
+    """Queue passed-over votes again; returns how many."""
+    members = passed_over(now)
+    if not members:
+        return 0
+    requeue([json.loads(m) for m in members])
+    # Give the new copies a fresh place in line before they count as passed over again.
+    stamp = time.time() if now is None else now
+    _redis().zadd(PENDING_KEY, dict.fromkeys(members, stamp), xx=True)
+    logger.warning("re-queued %d votes that were queued but never handled", len(members))
+    return len(members)
