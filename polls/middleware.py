@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 
+import redis
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .services import voter_key_for
 
 _SALT = "polls.voter"
+
+logger = logging.getLogger(__name__)
 
 
 class VoterMiddleware:
@@ -57,3 +62,26 @@ class BodySizeLimitMiddleware:
                 return JsonResponse({"error": message}, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class StoreUnavailableMiddleware:
+    """A view that needs Postgres or Redis while it is down answers 503, not 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DatabaseError | redis.RedisError):
+            return None
+        logger.warning("%s %s: store unavailable: %r", request.method, request.path, exception)
+        message = "This is unavailable for a moment; please try again shortly."
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"error": message}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -17,13 +21,38 @@ from .middleware import _SALT as VOTER_COOKIE_SALT  # one salt for writer and re
 from .models import Choice, Poll, PollCounter, Tally, Vote
 from .services import voter_key_for
 
+logger = logging.getLogger(__name__)
+
 
 def poll_for_voting(*, slug: str) -> Poll:
-    """The poll with its choices; Http404 for an unknown slug or a draft."""
-    poll = Poll.objects.prefetch_related("choices").filter(slug=slug).first()
+    """The poll with its choices; Http404 for an unknown slug or a draft.
+
+    Served from a per-process cache for POLL_CACHE_SECONDS, so taking a vote reads no
+    database; while Postgres is down the last copy keeps serving (the worker checks
+    every vote against the stored poll again, so a stale copy cannot let a vote in).
+    """
+    cache = caches["local"]
+    key = f"poll:{slug}"
+    held = cache.get(key)
+    if held is not None and time.monotonic() - held[0] < settings.POLL_CACHE_SECONDS:
+        poll = held[1]
+    else:
+        try:
+            poll = Poll.objects.prefetch_related("choices").filter(slug=slug).first()
+        except DatabaseError:
+            if held is None:
+                raise
+            logger.warning("database unavailable; serving poll %r from cache", slug)
+            poll = held[1]
+        else:
+            cache.set(key, (time.monotonic(), poll))
     if poll is None or poll.status == Poll.Status.DRAFT:
         raise Http404("No such poll.")
     return poll
+
+
+def forget_cached_poll(slug: str) -> None:
+    caches["local"].delete(f"poll:{slug}")
 
 
 def polls_listed() -> QuerySet[Poll]:
@@ -35,12 +64,17 @@ def polls_listed() -> QuerySet[Poll]:
 
 
 def current_choice_id(*, poll: Poll, voter_key: str) -> int | None:
-    """The choice the worker has stored for this voter, if any."""
-    return (
-        Vote.objects.filter(poll=poll, voter_key=voter_key)
-        .values_list("choice_id", flat=True)
-        .first()
-    )
+    """The choice the worker has stored for this voter, if any (None while Postgres is down:
+    the pages still let people vote)."""
+    try:
+        return (
+            Vote.objects.filter(poll=poll, voter_key=voter_key)
+            .values_list("choice_id", flat=True)
+            .first()
+        )
+    except DatabaseError:
+        logger.warning("database unavailable; not showing the stored vote")
+        return None
 
 
 def poll_by_slug(*, slug: str) -> Poll | None:

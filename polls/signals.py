@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from . import selectors
 from .models import Choice, Poll, PollCounter, Tally
 
 
@@ -20,3 +21,14 @@ def create_choice_tally(
 ) -> None:
     if created:
         Tally.objects.get_or_create(choice=instance, defaults={"poll_id": instance.poll_id})
+
+
+@receiver([post_save, post_delete], sender=Poll)
+@receiver([post_save, post_delete], sender=Choice)
+def forget_cached_poll(sender: type[Any], instance: Poll | Choice, **kwargs: Any) -> None:
+    # Other processes see the change within POLL_CACHE_SECONDS; this one at once.
+    poll = (
+        instance if isinstance(instance, Poll) else Poll.objects.filter(pk=instance.poll_id).first()
+    )
+    if poll is not None:
+        selectors.forget_cached_poll(poll.slug)

@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "polls.middleware.BodySizeLimitMiddleware",
+    "polls.middleware.StoreUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -178,8 +179,16 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-    }
+    },
+    # Per process: polls as the vote views see them (polls.selectors.poll_for_voting).
+    "local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
 }
+# How long a web process may use its copy of a poll before reading it again.
+POLL_CACHE_SECONDS = env.float("POLL_CACHE_SECONDS", default=2)
 
 # --- Celery (votes travel web -> Redis -> worker) ---------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
