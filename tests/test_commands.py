@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
+from django.db.models import Max
 from django.utils import timezone
 
 from polls.models import Poll, PollCounter, Tally, Vote
@@ -311,13 +312,12 @@ def test_simulate_votes_goes_through_the_real_pipeline(make_poll, worker, wait_f
     assert "Sent 60 votes (40 voters, 20 changes)" in output
     assert "votes/s" in output
 
-    wait_for(
-        lambda: (
-            PollCounter.objects.get(poll=poll).total == 40
-            and Vote.objects.filter(poll=poll).count() == 40
-        ),
-        what="40 stored voters",
-    )
-    # The worker is done once the counter is (each batch is one transaction).
+    def settled() -> bool:
+        # All 40 voters stored, and their changes too: nothing stored for a second.
+        last = Vote.objects.filter(poll=poll).aggregate(last=Max("stored_at"))["last"]
+        total = PollCounter.objects.get(poll=poll).total
+        return total == 40 and last is not None and timezone.now() - last > timedelta(seconds=1)
+
+    wait_for(settled, what="the worker to store 40 voters and their changes")
     assert Vote.objects.filter(poll=poll, voter_key__startswith="sim:").count() == 40
     assert "ok (40 votes)" in run("recount", poll.slug, "--check")
