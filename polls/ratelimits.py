@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.core import get_usage
-from django_ratelimit.decorators import ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +54,8 @@ def vote_retry_after(request: HttpRequest) -> int | None:
     return wait or None
 
 
-def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
-    message = f"Too many votes from here; try again in {retry_after} seconds."
+def _too_many(request: HttpRequest, retry_after: int, what: str = "votes") -> HttpResponse:
+    message = f"Too many {what} from here; try again in {retry_after} seconds."
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": message}, status=429)
@@ -79,10 +78,16 @@ def vote_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapped
 
 
-def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """RATELIMIT_VIEW: django-ratelimit's blocking decorators (admin login) end here."""
-    return _too_many(request, 60)
-
-
 def admin_login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    return ratelimit(key="ip", rate=settings.ADMIN_LOGIN_RATE, method="POST", block=True)(view)
+    """Decorates the admin login: too many attempts from one address get 429."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            usage = get_usage(request, group="admin-login", key="ip",
+                              rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
+            if usage and usage["should_limit"]:
+                return _too_many(request, max(int(usage["time_left"]), 1), "login attempts")
+        return view(request, *args, **kwargs)
+
+    return wrapped

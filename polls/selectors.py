@@ -24,17 +24,24 @@ from .services import voter_key_for
 logger = logging.getLogger(__name__)
 
 
-def poll_for_voting(*, slug: str) -> Poll:
+def poll_for_voting(*, slug: str, fresh: bool = False) -> Poll:
     """The poll with its choices; Http404 for an unknown slug or a draft.
 
     Served from a per-process cache for POLL_CACHE_SECONDS, so taking a vote reads no
     database; while Postgres is down the last copy keeps serving (the worker checks
     every vote against the stored poll again, so a stale copy cannot let a vote in).
+    `fresh` reads the database first (a choice the cached copy does not know yet).
     """
     cache = caches["local"]
     key = f"poll:{slug}"
     held = cache.get(key)
-    if held is not None and time.monotonic() - held[0] < settings.POLL_CACHE_SECONDS:
+    # An unknown slug is always looked up again: the poll may have just been created.
+    if (
+        not fresh
+        and held is not None
+        and held[1] is not None
+        and time.monotonic() - held[0] < settings.POLL_CACHE_SECONDS
+    ):
         poll = held[1]
     else:
         try:

@@ -152,7 +152,12 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str) -> QueuedVote:
         raise LoginRequired("This poll takes votes from logged-in users only: log in to vote.")
     choice = _as_choice_id(choice_id)
     if choice not in {c.id for c in poll.choices.all()}:
-        raise UnknownChoice("That choice is not part of this poll.")
+        from .selectors import poll_for_voting
+
+        # The web process's copy of the poll may predate a choice added in the admin.
+        poll = poll_for_voting(slug=poll.slug, fresh=True)
+        if choice not in {c.id for c in poll.choices.all()}:
+            raise UnknownChoice("That choice is not part of this poll.")
     if not poll.allow_vote_change:
         # Only such polls pay for this read; the worker enforces the rule either way
         # (a second vote may be queued before the first is stored).

@@ -61,6 +61,24 @@ def results(
         proc.stop()
 
 
+@pytest.fixture(autouse=True)
+def _worker_settles(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the worker, wait until it has stored everything queued, so
+    clearing the database for the next test never races a vote transaction."""
+    yield
+    if "worker" not in request.fixturenames:
+        return
+    client = request.getfixturevalue("redis_client")
+    processes.wait_for(
+        lambda: (
+            client.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0 and client.hlen("unacked") == 0
+        ),
+        timeout=60,
+        interval=0.1,
+        what="the worker to store every queued vote",
+    )
+
+
 @pytest.fixture
 def make_poll() -> Callable[..., Poll]:
     def make(

@@ -167,7 +167,6 @@ VOTER_COOKIE_MAX_AGE = 365 * 24 * 3600
 # --- Rate limits (django-ratelimit, counted in Redis; RATELIMIT_ENABLE=0 turns them off)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_IP_META_KEY = "polls.ratelimits.client_ip"
-RATELIMIT_VIEW = "polls.ratelimits.rate_limited"
 VOTE_RATE_PER_VOTER = env.str("VOTE_RATE_PER_VOTER", default="30/m")
 VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")

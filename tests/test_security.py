@@ -1,0 +1,152 @@
+"""Abuse and production settings: rate limits shared through Redis, admin login throttling,
+unforgeable voter cookies, CSP, and a clean `check --deploy`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from django.test import Client, RequestFactory, override_settings
+
+from polls.ratelimits import client_ip
+from tests import processes
+from tests.vote_stream import VoteStream, voter_cookie
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=processes.ROOT,
+        env={**processes.os.environ, "DJANGO_SETTINGS_MODULE": "votingsite.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_check_deploy() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING",
+                    DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50))  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0"
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_and_no_framing(client, make_poll) -> None:
+    poll = make_poll()
+    response = client.get(f"/polls/{poll.slug}/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_a_forged_voter_cookie_is_replaced_not_trusted(make_poll) -> None:
+    poll = make_poll()
+    client = Client()
+    client.cookies["voter"] = "someone-else:forged-signature"
+    response = client.get(f"/polls/{poll.slug}/")
+    issued = response.cookies["voter"]
+    assert issued.value != "someone-else:forged-signature"
+    assert issued["httponly"]
+    assert issued["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("redis_client")
+@override_settings(VOTE_RATE_PER_VOTER="3/h", VOTE_RATE_PER_IP="1000/h")
+def test_a_voter_over_the_limit_gets_429_with_retry_after(make_poll) -> None:
+    poll = make_poll()
+    client = Client()
+    choice = poll.choices.first().pk
+    statuses = []
+    for _ in range(5):
+        response = client.post(f"/api/polls/{poll.slug}/vote", data=json.dumps({"choice": choice}),
+                               content_type="application/json")  # fmt: skip
+        statuses.append(response.status_code)
+    assert statuses == [202, 202, 202, 429, 429]
+    assert "Too many votes" in response.json()["error"]
+    assert 0 < int(response["Retry-After"]) <= 3600
+    form = client.post(f"/polls/{poll.slug}/vote/", data={"choice": choice})
+    assert form.status_code == 429
+    assert form["Retry-After"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("redis_client")
+@override_settings(RATELIMIT_ENABLE=False, VOTE_RATE_PER_VOTER="1/h")
+def test_ratelimit_enable_off_switches_limits_off(make_poll) -> None:
+    poll = make_poll()
+    client = Client()
+    for _ in range(3):
+        response = client.post(f"/api/polls/{poll.slug}/vote",
+                               data=json.dumps({"choice": poll.choices.first().pk}),
+                               content_type="application/json")  # fmt: skip
+        assert response.status_code == 202
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.processes
+def test_limits_are_shared_by_every_web_process_through_redis(make_poll) -> None:
+    """One voter, many requests spread over two gunicorn worker processes: five get in."""
+    poll = make_poll()
+    voting = processes.voting_server(env={"VOTE_RATE_PER_VOTER": "5/h"}, workers=2).start()
+    try:
+        voting.wait_ready()
+        stream = VoteStream(voting.url, poll.slug, [poll.choices.first().pk], voters=1,
+                            change_every=1, threads=1)  # fmt: skip
+        voter = "one-voter"
+        http = processes.requests.Session()
+        for _ in range(12):
+            stream._send(http, voter, poll.choices.first().pk)
+            http = processes.requests.Session()  # new connections: spread over processes
+        assert stream.statuses() == Counter({202: 5, 429: 7})
+    finally:
+        voting.stop()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("redis_client")
+@override_settings(ADMIN_LOGIN_RATE="3/h")
+def test_admin_login_attempts_are_throttled_per_address() -> None:
+    client = Client()
+    statuses = [
+        client.post("/admin/login/", {"username": "admin", "password": f"guess{n}"}).status_code
+        for n in range(5)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "expected"),
+    [
+        (0, "6.6.6.6", "10.0.0.9"),  # no trusted proxy: the header is the client's to forge
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # our proxy appended the real client
+        (2, "6.6.6.6, 203.0.113.7, 10.1.1.1", "203.0.113.7"),
+        (1, "", "10.0.0.9"),
+    ],
+)
+def test_client_address_trusts_only_our_own_proxies(hops, forwarded, expected) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
+    with override_settings(TRUSTED_PROXY_HOPS=hops):
+        assert client_ip(request) == expected
+
+
+def test_voter_cookie_helper_matches_the_site_signature() -> None:
+    # The load and fault tests sign cookies themselves; they must be the real thing.
+    from django.core import signing
+
+    signed = voter_cookie("abc")
+    assert signing.get_cookie_signer(salt="voterpolls.voter").unsign(signed) == "abc"
