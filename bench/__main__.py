@@ -1,0 +1,219 @@
+"""python -m bench [--quick] [--only intake,persistence,...] [--json-out FILE] [--profile]
+
+Starts the three roles on loopback against its own database (votingsite_bench, made
+afresh) and Redis database 9 (flushed), measures, prints a table, writes JSON, and stops
+everything it started, also on Ctrl-C or an error. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from . import db, loadgen, phases, roles
+
+PHASES = ("references", "intake", "persistence", "freshness", "fanout", "history")
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (~3 minutes)")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(PHASES)}")
+    parser.add_argument("--json-out", default="bench-results/latest.json", type=Path)
+    parser.add_argument("--profile", action="store_true", help="py-spy the roles under load")
+    args = parser.parse_args()
+    only = [p.strip() for p in args.only.split(",") if p.strip()] or list(PHASES)
+    unknown = set(only) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
+    sizes = phases.QUICK if args.quick else phases.Sizes()
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    os.chdir(roles.ROOT)
+    nofile = roles.raise_nofile_limit()
+    began = time.monotonic()
+    print(f"bench: {'quick' if args.quick else 'full'} sizes, phases {','.join(only)}")
+    print("setting up the bench database and Redis db 9 ...")
+    db.recreate_database()
+    client = db.flush_redis()
+    db.setup_django()
+    cookie_file = loadgen.write_voter_cookies(
+        roles.OUT / "voter-cookies.txt", sizes.voter_cookies, prefix=f"b{os.getpid()}x"
+    )
+    run = phases.Run(sizes=sizes, profile=args.profile, redis=client, cookie_file=cookie_file)
+    run.memory = phases.MemorySampler(run)
+    report: dict[str, Any] = {}
+    try:
+        run.voting = roles.voting()
+        run.results_role = roles.results()
+        run.voting.start()
+        run.results_role.start()
+        run.voting.wait_ready()
+        run.results_role.wait_ready()
+        run.start_worker()
+        time.sleep(2)  # let start-up settle before the idle figures
+        run.memory.sample("idle")
+        run.memory.start()
+        for name in PHASES:
+            if name in only:
+                print(f"[{name}]")
+                getattr(phases, name)(run)
+        run.memory.stop()
+        report = {
+            "meta": {
+                "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                "sizes": "quick" if args.quick else "full",
+                "phases": only,
+                "cpus": psutil.cpu_count(),
+                "load_average_at_end": os.getloadavg(),
+                "python": platform.python_version(),
+                "nofile_limit": nofile,
+                "seconds": round(time.monotonic() - began, 1),
+            },
+            **run.figures,
+            "memory_mb": run.memory.peaks,
+        }
+    except KeyboardInterrupt:
+        print("interrupted: stopping the roles", file=sys.stderr)
+        return 130
+    finally:
+        if run.memory:
+            run.memory.stop()
+        roles.stop_all()
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print()
+    print(table(report))
+    print(f"\nJSON: {args.json_out}   logs: {roles.LOGS.relative_to(roles.ROOT)}/")
+    return 0
+
+
+def _ratio(ours: float | None, ref: float | None) -> str:
+    return f"{ours / ref:.2f}" if ours and ref else ""
+
+
+def table(r: dict[str, Any]) -> str:
+    """Figure | ours | target | same-run reference | ours/reference."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    bare = r.get("reference_bare_view", {})
+    intake = r.get("intake", {})
+    for label in ("form", "api"):
+        for key in sorted(k for k in intake if k.startswith(f"{label}_c")):
+            x = intake[key]
+            conns = key.split("_c")[1]
+            ref = bare.get(f"c{conns}", {}).get("rate")
+            target = "≥ 2,000/s, p99 ≤ 50 ms" if conns == "16" else ""
+            rows.append(
+                (
+                    f"Intake {label.upper()} c={conns} (votes/s, p50/p99 ms)",
+                    f"{x['rate']:.0f}  {x['p50_ms']:.1f}/{x['p99_ms']:.1f}",
+                    target,
+                    f"bare view {ref:.0f}" if ref else "",
+                    _ratio(x["rate"], ref),
+                )
+            )
+            if x["rejected_status"] or x["socket_errors"] or x.get("missing"):
+                rows.append(
+                    (
+                        "  errors: non-2xx/3xx, socket, missing",
+                        f"{x['rejected_status']}, {x['socket_errors']}, {x.get('missing', '?')}",
+                        "0, 0, 0",
+                        "",
+                        "",
+                    )
+                )
+    if intake:
+        stored = all(v.get("all_stored") for k, v in intake.items() if k != "drain")
+        rows.append(("Intake: every accepted vote stored", str(stored), "True", "", ""))
+    p = r.get("persistence")
+    if p:
+        ref = r.get("reference_insert", {}).get("rate")
+        rows.append(
+            (
+                f"Persistence {p['votes_cast']:,} votes (votes/s)",
+                f"{p['rate']:.0f} ({p['rate_from_first_store']:.0f} from 1st row)",
+                "≥ 5,000/s",
+                f"raw upsert {ref:.0f}" if ref else "",
+                _ratio(p["rate"], ref),
+            )
+        )
+        rows.append(("Persistence: totals exact", str(p["exact"]), "True", "", ""))
+    f = r.get("freshness")
+    if f:
+        rows.append(
+            (
+                f"Freshness at {f['achieved_rate']:.0f}/s (p50/p99/max ms)",
+                f"{f['p50_ms']:.0f}/{f['p99_ms']:.0f}/{f['max_ms']:.0f}",
+                "≤ 50 / ≤ 200",
+                f"target rate {f['target_rate']:.0f}/s",
+                "",
+            )
+        )
+    for key, x in r.get("fanout", {}).items():
+        rows.append(
+            (
+                f"Fan-out {x['connected']:,} viewers (p50/p99/all ms)",
+                f"{x['p50_ms']:.0f}/{x['p99_ms']:.0f}/{x['max_ms']:.0f}",
+                "p99 ≤ 1,000" if key == "v5000" else "",
+                f"delivered {x['delivered_fraction']:.1%}",
+                "",
+            )
+        )
+        rows.append(
+            (f"  results RSS with {x['connected']:,} viewers (MB)",
+             f"{x['results_rss_mb_after_updates']:.0f}", "≤ 120", "", "")
+        )  # fmt: skip
+    for phase, per_role in r.get("memory_mb", {}).items():
+        if phase not in ("idle", "intake", "persistence", "freshness") and not phase.startswith(
+            "fanout"
+        ):
+            continue
+        for role, m in sorted(per_role.items()):
+            rows.append(
+                (
+                    f"Memory {role} [{phase}] (largest / all, MB)",
+                    f"{m['largest_process_mb']:.0f} / {m['tree_mb']:.0f} ({m['processes']} proc)",
+                    "≤ 120 each",
+                    "",
+                    "",
+                )
+            )
+    hist = r.get("history", {})
+    if hist:
+        keys = list(hist)
+        small, big = hist[keys[0]], hist[keys[-1]]
+        for what in ("api", "ws_snapshot"):
+            rows.append(
+                (
+                    f"{'Results API' if what == 'api' else 'WS snapshot'} p50 ms, "
+                    f"{small['stored_votes']:,} vs {big['stored_votes']:,} votes",
+                    f"{small[f'{what}_p50_ms']:.1f} vs {big[f'{what}_p50_ms']:.1f}",
+                    "same",
+                    "",
+                    _ratio(big[f"{what}_p50_ms"], small[f"{what}_p50_ms"]),
+                )
+            )
+    header = ("Figure", "Ours", "Target", "Reference (same run)", "Ratio")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Casts votes through polls.services.submit_vote, the function the vote views call.
+
+Run as a subprocess by the persistence phase (python -m bench.cast ...), several at a
+time: each vote becomes exactly the queue message an HTTP vote would, without paying
+for HTTP. Voter i first votes for choice i % 2; the first `changed` voters then change
+to the other choice, later, so 'last vote wins' decides their final choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from . import db
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--slug", required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--first", type=int, required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--changed", type=int, default=0)
+    args = parser.parse_args()
+
+    db.setup_django()
+    from polls import selectors, services
+
+    poll = selectors.poll_for_voting(slug=args.slug)
+    choices = [c.id for c in poll.choices.all()]
+    start = time.monotonic()
+    voters = range(args.first, args.first + args.count)
+    for i in voters:
+        key = services.voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
+        services.submit_vote(poll=poll, choice_id=choices[i % 2], voter_key=key)
+    for i in range(args.first, args.first + args.changed):
+        key = services.voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
+        services.submit_vote(poll=poll, choice_id=choices[(i + 1) % 2], voter_key=key)
+    elapsed = time.monotonic() - start
+    cast = args.count + args.changed
+    print(json.dumps({"cast": cast, "seconds": elapsed, "rate": cast / elapsed}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

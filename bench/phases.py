@@ -1,0 +1,745 @@
+"""The measurements of issue 6, one function per phase, sharing one `Run` context."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extras
+import redis
+
+from . import db, loadgen, profile, roles
+
+
+@dataclass(frozen=True)
+class Sizes:
+    intake_seconds: float = 10
+    intake_connections: tuple[int, ...] = (16, 64)
+    voter_cookies: int = 120_000
+    persistence_votes: int = 100_000
+    persistence_timeout: float = 600
+    cast_processes: int = 2
+    freshness_rate: float = 500
+    freshness_seconds: float = 20
+    fanout_viewers: tuple[int, ...] = (1_000, 5_000)
+    fanout_clients: int = 4
+    fanout_updates: int = 5
+    history_votes: tuple[int, ...] = (10_000, 1_000_000)
+    history_samples: int = 200
+
+
+QUICK = Sizes(
+    intake_seconds=3,
+    voter_cookies=30_000,
+    persistence_votes=20_000,
+    persistence_timeout=120,
+    freshness_seconds=6,
+    fanout_viewers=(500, 1_000),
+    fanout_updates=3,
+    history_votes=(10_000, 100_000),
+    history_samples=50,
+)
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def mb(size: int) -> float:
+    return round(size / 2**20, 1)
+
+
+class MemorySampler:
+    """Samples every running role's RSS in the background; keeps the maximum per phase."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.phase = "idle"
+        self.peaks: dict[str, dict[str, dict[str, float]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def sample(self, phase: str | None = None) -> None:
+        for role in list(roles.STARTED):
+            total, largest = role.rss()
+            if not total:
+                continue
+            slot = self.peaks.setdefault(phase or self.phase, {}).setdefault(
+                role.name, {"tree_mb": 0.0, "largest_process_mb": 0.0, "processes": 0}
+            )
+            slot["tree_mb"] = max(slot["tree_mb"], mb(total))
+            slot["largest_process_mb"] = max(slot["largest_process_mb"], mb(largest))
+            slot["processes"] = max(slot["processes"], len(role.processes()))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                self.sample()
+            except Exception as exc:  # a role stopping mid-sample is not an error
+                print(f"rss sample: {exc!r}", file=sys.stderr)
+
+
+@dataclass
+class Run:
+    sizes: Sizes
+    profile: bool
+    redis: redis.Redis
+    cookie_file: Path
+    voting: roles.WebRole | None = None
+    results_role: roles.WebRole | None = None
+    worker: roles.WorkerRole | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+    memory: MemorySampler | None = None
+    polls_made: int = 0
+
+    def poll(self, name: str) -> db.BenchPoll:
+        self.polls_made += 1
+        return db.make_poll(f"bench-{name}-{self.polls_made}")
+
+    def set_phase(self, phase: str) -> None:
+        if self.memory:
+            self.memory.phase = phase
+
+    def start_worker(self) -> roles.WorkerRole:
+        if self.worker is None or not self.worker.alive():
+            self.worker = roles.WorkerRole()
+            self.worker.start().wait_ready()
+        return self.worker
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
+# --- 6. References --------------------------------------------------------------------
+
+
+def references(run: Run) -> None:
+    """The intake ceiling (bare Django view, same gunicorn) and the persistence ceiling."""
+    run.set_phase("reference")
+    bare = roles.voting(
+        name="bare", wsgi="bench.bare_wsgi", DJANGO_SETTINGS_MODULE="bench.bare_settings"
+    )
+    bare.start().wait_ready()
+    try:
+        out = {}
+        for conns in run.sizes.intake_connections:
+            # The same requests as the API run: a JSON POST with both cookies.
+            out[f"c{conns}"] = loadgen.run_wrk(
+                f"{bare.url}/api/polls/x/vote",
+                mode="json",
+                cookie_file=run.cookie_file,
+                choice_id=1,
+                ok_status=202,
+                connections=conns,
+                seconds=run.sizes.intake_seconds,
+            )
+            print(f"  bare view c={conns}: {out[f'c{conns}']['rate']:.0f} req/s")
+        run.figures["reference_bare_view"] = out
+    finally:
+        bare.stop()
+    run.figures["reference_insert"] = raw_insert_ceiling(run.sizes.persistence_votes)
+    print(f"  raw INSERT ... ON CONFLICT: {run.figures['reference_insert']['rate']:.0f} rows/s")
+
+
+def raw_insert_ceiling(count: int, batch: int = 500) -> dict[str, Any]:
+    """The same vote mix as the persistence phase, as 500-row upserts through psycopg2."""
+    conn = psycopg2.connect(roles.DATABASE_URL)
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_ref_votes")
+        cur.execute(
+            "CREATE TABLE bench_ref_votes (id bigserial PRIMARY KEY, poll_id int NOT NULL,"
+            " voter_key varchar(64) NOT NULL, choice_id int NOT NULL,"
+            " cast_at timestamptz NOT NULL, vote_id uuid NOT NULL, stored_at timestamptz NOT NULL,"
+            " UNIQUE (poll_id, voter_key))"
+        )
+    conn.commit()
+    changed = count // 10
+    voters = count - changed
+    rows = [(1, f"anon:ref{i}", 1 + i % 2) for i in range(voters)]
+    rows += [(1, f"anon:ref{i}", 1 + (i + 1) % 2) for i in range(changed)]
+    sql = (
+        "INSERT INTO bench_ref_votes (poll_id, voter_key, choice_id, cast_at, vote_id, stored_at)"
+        " VALUES %s ON CONFLICT (poll_id, voter_key) DO UPDATE SET"
+        " choice_id = EXCLUDED.choice_id, cast_at = EXCLUDED.cast_at,"
+        " vote_id = EXCLUDED.vote_id, stored_at = EXCLUDED.stored_at"
+        " WHERE bench_ref_votes.cast_at < EXCLUDED.cast_at"
+    )
+    template = "(%s, %s, %s, clock_timestamp(), gen_random_uuid(), now())"
+    start = time.monotonic()
+    with conn.cursor() as cur:
+        for i in range(0, len(rows), batch):
+            psycopg2.extras.execute_values(cur, sql, rows[i : i + batch], template, page_size=batch)
+            conn.commit()
+    elapsed = time.monotonic() - start
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM bench_ref_votes")
+        stored = cur.fetchone()[0]  # type: ignore[index]
+        cur.execute("DROP TABLE bench_ref_votes")
+    conn.commit()
+    conn.close()
+    return {"rows": count, "stored": stored, "seconds": round(elapsed, 2), "rate": count / elapsed}
+
+
+# --- 1. Intake --------------------------------------------------------------------------
+
+
+def intake(run: Run) -> None:
+    """Votes/s the voting role accepts (worker stopped), then every one checked as stored."""
+    assert run.voting is not None
+    run.stop_worker()  # the voting role alone: the worker drains afterwards
+    run.set_phase("intake")
+    out: dict[str, Any] = {}
+    expected: dict[int, int] = {}
+    polls: dict[str, db.BenchPoll] = {}
+    for mode, label in (("form", "form"), ("json", "api")):
+        for conns in run.sizes.intake_connections:
+            poll = run.poll(f"intake-{label}-{conns}")
+            path = f"/polls/{poll.slug}/vote/" if mode == "form" else f"/api/polls/{poll.slug}/vote"
+            spy = None
+            if run.profile and mode == "json" and conns == run.sizes.intake_connections[0]:
+                spy = profile.start(run.voting, "voting-intake", run.sizes.intake_seconds)
+            result = loadgen.run_wrk(
+                f"{run.voting.url}{path}",
+                mode=mode,
+                cookie_file=run.cookie_file,
+                choice_id=poll.choice_ids[0],
+                ok_status=303 if mode == "form" else 202,
+                connections=conns,
+                seconds=run.sizes.intake_seconds,
+            )
+            if spy:
+                result["profile"] = profile.finish(spy)
+            key = f"{label}_c{conns}"
+            out[key] = result
+            expected[poll.id] = result["accepted"]
+            polls[key] = poll
+            print(
+                f"  {key}: {result['rate']:.0f} votes/s, p50 {result['p50_ms']:.1f} ms,"
+                f" p99 {result['p99_ms']:.1f} ms, other statuses {result['rejected_status']},"
+                f" socket errors {result['socket_errors']}"
+            )
+    run.set_phase("intake-drain")
+    queued = db.queue_length(run.redis)
+    run.start_worker()
+    total = sum(expected.values())
+    done, waited = db.wait_drained(run.redis, expected, timeout=60 + total / 200)
+    for key, poll in polls.items():
+        got = db.stored(poll.id)
+        accepted = out[key]["accepted"]
+        out[key]["stored"] = got["votes"]
+        out[key]["counter_total"] = got["total"]
+        # Timed-out requests may still have been stored: only a shortfall is a loss.
+        out[key]["missing"] = max(0, accepted - got["votes"])
+        out[key]["all_stored"] = got["votes"] >= accepted and got["total"] == got["votes"] == sum(
+            got["tallies"].values()
+        )
+    out["drain"] = {"queued": queued, "drained": done, "seconds": round(waited, 1)}
+    run.figures["intake"] = out
+    print(f"  drained {queued} queued votes in {waited:.1f}s; all stored: {done}")
+
+
+# --- 2. Persistence ---------------------------------------------------------------------
+
+
+def persistence(run: Run) -> None:
+    """Votes/s the worker stores, draining a queue of votes cast while it was stopped."""
+    run.stop_worker()
+    run.set_phase("persistence-cast")
+    poll = run.poll("persistence")
+    count = run.sizes.persistence_votes
+    changed = count // 10
+    voters = count - changed
+    procs = run.sizes.cast_processes
+    share = voters // procs
+    argvs = []
+    for p in range(procs):
+        first = p * share
+        n = share if p < procs - 1 else voters - first
+        argvs.append(
+            [sys.executable, "-m", "bench.cast", "--slug", poll.slug, "--prefix", "p",
+             "--first", str(first), "--count", str(n),
+             "--changed", str(changed // procs if p < procs - 1 else changed - (changed // procs) * (procs - 1))]
+        )  # fmt: skip
+    # Changed voters are the first of each process's range: they change after voting.
+    changed_voters: set[int] = set()
+    for argv in argvs:
+        first, n_changed = int(argv[argv.index("--first") + 1]), int(argv[-1])
+        changed_voters.update(range(first, first + n_changed))
+    expected = {c: 0 for c in poll.choice_ids}
+    for i in range(voters):
+        final = (i + 1) % 2 if i in changed_voters else i % 2
+        expected[poll.choice_ids[final]] += 1
+
+    start = time.monotonic()
+    env = roles.role_env()
+    children = [
+        subprocess.Popen(argv, cwd=roles.ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for argv in argvs
+    ]
+    try:
+        outputs = [child.communicate(timeout=600)[0] for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    cast_seconds = time.monotonic() - start
+    if any(child.returncode for child in children):
+        raise RuntimeError(f"casting failed: {outputs}")
+    queued = db.queue_length(run.redis)
+    print(
+        f"  cast {count} votes in {cast_seconds:.1f}s ({count / cast_seconds:.0f}/s); queued {queued}"
+    )
+
+    run.set_phase("persistence")
+    started = time.monotonic()
+    worker = roles.WorkerRole()
+    worker.start()
+    run.worker = worker
+    worker.wait_ready()
+    ready = time.monotonic()
+    spy = profile.start(worker, "worker-persistence", 15) if run.profile else None
+    first_store: float | None = None
+    samples: list[tuple[float, int]] = []
+    # Bounded: a slow worker is reported from what it stored by then, not waited out.
+    deadline = time.monotonic() + run.sizes.persistence_timeout
+    final: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        got = db.stored(poll.id)
+        now = time.monotonic()
+        samples.append((now - ready, got["votes"]))
+        if first_store is None and got["votes"]:
+            first_store = now
+        if got["tallies"] == expected and db.queue_length(run.redis) == 0:
+            final = got
+            break
+        time.sleep(0.1)
+    done = time.monotonic()
+    profile_summary = profile.finish(spy) if spy else None
+    got = final or db.stored(poll.id)
+    if not final:
+        # Leftover votes would skew every later phase: drop them with the worker.
+        run.stop_worker()
+        run.redis.flushdb()
+        print(f"  persistence: not drained within {run.sizes.persistence_timeout:.0f}s")
+    ok = bool(final) and got["votes"] == voters and got["total"] == voters
+    from_first = done - (first_store or done)
+    out = {
+        "votes_cast": count,
+        "changed_votes": changed,
+        "distinct_voters": voters,
+        "cast_seconds": round(cast_seconds, 1),
+        "queued": queued,
+        "worker_start_seconds": round(ready - started, 2),
+        "drain_seconds_from_ready": round(done - ready, 2),
+        "drain_seconds_from_first_store": round(from_first, 2),
+        "drained": bool(final),
+        # Rows stored plus changes applied; when not drained, the changes are not counted.
+        "rate": round(_applied(got, count, bool(final)) / (done - ready), 1)
+        if done > ready
+        else 0.0,
+        "rate_from_first_store": round(_applied(got, count, bool(final)) / from_first, 1)
+        if from_first
+        else 0.0,
+        "stored_votes": got["votes"],
+        "counter_total": got["total"],
+        "tallies": got["tallies"],
+        "expected_tallies": expected,
+        "exact": ok,
+        "progress": samples[:: max(1, len(samples) // 40)],
+    }
+    if profile_summary:
+        out["profile"] = profile_summary
+    run.figures["persistence"] = out
+    print(
+        f"  stored {count} votes in {done - ready:.1f}s after the worker was ready:"
+        f" {out['rate']:.0f} votes/s ({out['rate_from_first_store']:.0f}/s from the first row);"
+        f" exact: {ok}"
+    )
+
+
+def _applied(got: dict[str, Any], count: int, drained: bool) -> int:
+    return count if drained else int(got["votes"])
+
+
+# --- 3. Freshness -----------------------------------------------------------------------
+
+
+async def _http_voter(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    schedule_start: float,
+    rate: float,
+    counter: list[int],
+    accepted: list[float],
+    lateness: list[float],
+    statuses: dict[int, int],
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    loop = asyncio.get_running_loop()
+    try:
+        while counter[0] < len(requests):
+            i = counter[0]
+            counter[0] += 1
+            due = schedule_start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lateness.append(max(0.0, loop.time() - due))
+            writer.write(requests[i])
+            status_line = await reader.readline()
+            status = int(status_line.split()[1])
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if length:
+                await reader.readexactly(length)
+            now = time.monotonic()
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 202:
+                accepted.append(now)
+    finally:
+        writer.close()
+
+
+async def _freshness(
+    voting_url: str, ws_url: str, origin: str, requests: list[bytes], rate: float
+) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    messages: list[tuple[float, int]] = []
+    ws = await connect(ws_url, origin=origin, ping_interval=None, compression=None)  # type: ignore[arg-type]
+    first = json.loads(await ws.recv())
+    base = int(first["total"])
+    target = base + len(requests)
+
+    async def listen() -> None:
+        async for text in ws:
+            data = json.loads(text)
+            messages.append((time.monotonic(), int(data["total"])))
+            if data["total"] >= target:
+                return
+
+    listener = asyncio.create_task(listen())
+    host, port = voting_url.removeprefix("http://").split(":")
+    counter = [0]
+    accepted: list[float] = []
+    lateness: list[float] = []
+    statuses: dict[int, int] = {}
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+    # Enough connections that a slow answer does not hold back the schedule.
+    voters = [
+        _http_voter(host, int(port), requests, start, rate, counter, accepted, lateness, statuses)
+        for _ in range(32)
+    ]
+    await asyncio.wait_for(asyncio.gather(*voters), timeout=len(requests) / rate + 60)
+    sent_seconds = loop.time() - start
+    try:
+        await asyncio.wait_for(listener, timeout=15)
+    except TimeoutError:
+        pass
+    await ws.close()
+    return {
+        "base": base,
+        "accepted": sorted(accepted),
+        "messages": messages,
+        "statuses": statuses,
+        "sent_seconds": sent_seconds,
+        "max_lateness": max(lateness, default=0.0),
+    }
+
+
+def freshness(run: Run) -> None:
+    """At a steady rate, time from a vote's 202 to the first WS message that counts it."""
+    assert run.voting is not None and run.results_role is not None
+    run.start_worker()
+    run.set_phase("freshness")
+    poll = run.poll("freshness")
+    rate = run.sizes.freshness_rate
+    count = int(rate * run.sizes.freshness_seconds)
+    cookies = run.cookie_file.read_text().split()[:count]
+    body = json.dumps({"choice": poll.choice_ids[0]}).encode()
+    host = run.voting.url.removeprefix("http://")
+    requests = [
+        (
+            f"POST /api/polls/{poll.slug}/vote HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Cookie: csrftoken={roles.CSRF_TOKEN}; voter={cookie}\r\n"
+            f"X-CSRFToken: {roles.CSRF_TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+        for cookie in cookies
+    ]
+    ws_url = run.results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+    raw = asyncio.run(_freshness(run.voting.url, ws_url, run.results_role.url, requests, rate))
+    accepted: list[float] = raw["accepted"]
+    messages: list[tuple[float, int]] = raw["messages"]
+    # The k-th accepted vote is visible once a message shows base + k votes (distinct
+    # voters: every stored vote adds one). Votes are stored in about queue order.
+    delays: list[float] = []
+    unseen = 0
+    m = 0
+    for k, t_accept in enumerate(accepted, start=1):
+        need = raw["base"] + k
+        while m < len(messages) and messages[m][1] < need:
+            m += 1
+        if m == len(messages):
+            unseen += 1
+            continue
+        delays.append(max(0.0, messages[m][0] - t_accept))
+    span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
+    out = {
+        "target_rate": rate,
+        "votes": count,
+        "accepted": len(accepted),
+        "statuses": raw["statuses"],
+        "achieved_rate": round((len(accepted) - 1) / span, 1) if span else 0.0,
+        "max_send_lateness_ms": round(raw["max_lateness"] * 1000, 1),
+        "ws_messages": len(messages),
+        "p50_ms": round(pct(delays, 50) * 1000, 1),
+        "p99_ms": round(pct(delays, 99) * 1000, 1),
+        "max_ms": round(max(delays, default=0.0) * 1000, 1),
+        "mean_ms": round(statistics.fmean(delays) * 1000, 1) if delays else 0.0,
+        "never_seen": unseen,
+    }
+    run.figures["freshness"] = out
+    print(
+        f"  {out['achieved_rate']:.0f} votes/s achieved ({out['accepted']} accepted):"
+        f" p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms, max {out['max_ms']} ms,"
+        f" {out['ws_messages']} WS messages, never seen {unseen}"
+    )
+
+
+# --- 4. Fan-out -------------------------------------------------------------------------
+
+
+def fanout(run: Run) -> None:
+    """N viewers of one poll on one results process: time until each has an update."""
+    assert run.results_role is not None
+    from django.db.models import F
+
+    from polls.models import PollCounter
+    from results.broadcast import publish_now
+
+    out: dict[str, Any] = {}
+    for viewers in run.sizes.fanout_viewers:
+        run.set_phase(f"fanout-{viewers}")
+        poll = run.poll(f"fanout-{viewers}")
+        ws_url = run.results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+        n_clients = run.sizes.fanout_clients
+        clients = []
+        reported = False
+        connect_start = time.monotonic()
+        try:
+            for c in range(n_clients):
+                share = viewers // n_clients + (1 if c < viewers % n_clients else 0)
+                clients.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bench.wsclient", "--url", ws_url,
+                         "--origin", run.results_role.url, "--count", str(share)],
+                        cwd=roles.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                        start_new_session=True,
+                    )
+                )  # fmt: skip
+            connected = 0
+            for client in clients:
+                assert client.stdout is not None
+                line = client.stdout.readline().split()
+                if not line or line[0] != "READY":
+                    raise RuntimeError(f"fan-out client failed: {line}")
+                connected += int(line[1])
+            connect_seconds = time.monotonic() - connect_start
+            print(f"  {connected}/{viewers} viewers connected in {connect_seconds:.1f}s")
+            time.sleep(1)
+            idle_rss = run.results_role.rss()
+            spy = None
+            if run.profile and viewers == run.sizes.fanout_viewers[-1]:
+                spy = profile.start(
+                    run.results_role, "results-fanout", 3 * run.sizes.fanout_updates
+                )
+            loop = asyncio.new_event_loop()
+            sent: dict[int, float] = {}
+            for _ in range(run.sizes.fanout_updates):
+                PollCounter.objects.filter(poll_id=poll.id).update(seq=F("seq") + 1)
+                seq = int(PollCounter.objects.get(poll_id=poll.id).seq)
+                sent[seq] = time.monotonic()
+                publish_now(poll.id, loop)
+                # Wait long enough for a slow delivery to finish before the next update.
+                time.sleep(3)
+            loop.close()
+            profile_summary = profile.finish(spy) if spy else None
+            load_rss = run.results_role.rss()
+            arrivals: dict[int, list[float]] = {seq: [] for seq in sent}
+            for client in clients:
+                assert client.stdin is not None and client.stdout is not None
+                client.stdin.write("REPORT\n")
+                client.stdin.flush()
+                report = json.loads(client.stdout.readline())
+                for seq, times in report["arrivals"].items():
+                    if int(seq) in arrivals:
+                        arrivals[int(seq)].extend(times)
+            reported = True
+        finally:
+            for client in clients:
+                try:
+                    client.wait(10 if reported else 0.1)  # they exit by themselves after REPORT
+                except subprocess.TimeoutExpired:
+                    client.kill()
+                    client.wait(5)
+        per_update = []
+        all_delays: list[float] = []
+        for seq, t0 in sent.items():
+            delays = [t - t0 for t in arrivals[seq]]
+            all_delays.extend(delays)
+            per_update.append(
+                {
+                    "seq": seq,
+                    "delivered": len(delays),
+                    "p50_ms": round(pct(delays, 50) * 1000, 1),
+                    "p99_ms": round(pct(delays, 99) * 1000, 1),
+                    "all_ms": round(max(delays, default=0.0) * 1000, 1),
+                }
+            )
+        result = {
+            "viewers": viewers,
+            "connected": connected,
+            "connect_seconds": round(connect_seconds, 1),
+            "updates": len(sent),
+            "delivered_fraction": round(len(all_delays) / (connected * len(sent)), 4)
+            if connected
+            else 0.0,
+            "p50_ms": round(pct(all_delays, 50) * 1000, 1),
+            "p99_ms": round(pct(all_delays, 99) * 1000, 1),
+            "max_ms": round(max(all_delays, default=0.0) * 1000, 1),
+            "per_update": per_update,
+            "results_rss_mb_connected": mb(idle_rss[0]),
+            "results_rss_mb_after_updates": mb(load_rss[0]),
+        }
+        if profile_summary:
+            result["profile"] = profile_summary
+        out[f"v{viewers}"] = result
+        print(
+            f"  {viewers} viewers: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms,"
+            f" all {result['max_ms']} ms, delivered {result['delivered_fraction']:.2%},"
+            f" results RSS {result['results_rss_mb_after_updates']} MB"
+        )
+    run.figures["fanout"] = out
+
+
+# --- 7. Cost follows the work -----------------------------------------------------------
+
+
+def _insert_history(poll: db.BenchPoll, count: int) -> None:
+    """Stored votes written straight into the tables, with tallies and counter to match."""
+    from django.db import connection, transaction
+
+    c0, c1 = poll.choice_ids[:2]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO polls_vote (poll_id, voter_key, choice_id, cast_at, vote_id, stored_at)"
+            " SELECT %s, 'anon:hist' || g, CASE WHEN g %% 3 = 0 THEN %s ELSE %s END,"
+            " now(), gen_random_uuid(), now() FROM generate_series(1, %s) g",
+            [poll.id, c0, c1, count],
+        )
+        cur.execute(
+            "UPDATE polls_tally t SET votes = (SELECT count(*) FROM polls_vote v"
+            " WHERE v.choice_id = t.choice_id) WHERE t.poll_id = %s",
+            [poll.id],
+        )
+        cur.execute(
+            "UPDATE polls_pollcounter SET total = %s, seq = seq + 1 WHERE poll_id = %s",
+            [count, poll.id],
+        )
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE polls_vote")
+
+
+def _time_api(url: str, samples: int) -> list[float]:
+    import http.client
+
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    path = "/" + url.removeprefix("http://").split("/", 1)[1]
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        times.append(time.perf_counter() - start)
+        if resp.status != 200:
+            raise RuntimeError(f"GET {url}: {resp.status}")
+    conn.close()
+    return times
+
+
+async def _time_ws_snapshot(ws_url: str, origin: str, samples: int) -> list[float]:
+    from websockets.asyncio.client import connect
+
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        async with connect(ws_url, origin=origin, ping_interval=None, compression=None) as ws:  # type: ignore[arg-type]
+            await ws.recv()
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def history(run: Run) -> None:
+    """Results API and WS snapshot timings with few and with very many stored votes."""
+    assert run.voting is not None and run.results_role is not None
+    run.set_phase("history")
+    out = {}
+    for count in run.sizes.history_votes:
+        poll = run.poll(f"history-{count}")
+        start = time.monotonic()
+        _insert_history(poll, count)
+        insert_seconds = time.monotonic() - start
+        n = run.sizes.history_samples
+        _time_api(f"{run.voting.url}/api/polls/{poll.slug}/results", 5)  # warm up
+        api = _time_api(f"{run.voting.url}/api/polls/{poll.slug}/results", n)
+        ws_url = run.results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+        ws = asyncio.run(_time_ws_snapshot(ws_url, run.results_role.url, max(10, n // 4)))
+        got = db.stored(poll.id)
+        out[f"votes_{count}"] = {
+            "stored_votes": got["votes"],
+            "insert_seconds": round(insert_seconds, 1),
+            "api_p50_ms": round(pct(api, 50) * 1000, 2),
+            "api_p99_ms": round(pct(api, 99) * 1000, 2),
+            "ws_snapshot_p50_ms": round(pct(ws, 50) * 1000, 2),
+            "ws_snapshot_p99_ms": round(pct(ws, 99) * 1000, 2),
+        }
+        print(
+            f"  {count} votes: API p50 {out[f'votes_{count}']['api_p50_ms']} ms,"
+            f" WS snapshot p50 {out[f'votes_{count}']['ws_snapshot_p50_ms']} ms"
+        )
+    run.figures["history"] = out

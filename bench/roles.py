@@ -1,0 +1,259 @@
+"""The roles under test, started on loopback with the Procfile's command lines.
+
+Every process is started in its own session (process group), registered in `STARTED`,
+and stopped by `stop_all()`, which the bench calls in a `finally` block and from its
+SIGTERM/SIGINT handling, so a crashed or interrupted run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OUT = ROOT / "bench-results"
+LOGS = OUT / "logs"
+
+BENCH_DB = "votingsite_bench"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+DATABASE_URL = f"{PG_SERVER}/{BENCH_DB}"
+# A Redis database of its own: flushing it at start touches nobody else's queues.
+REDIS_URL = "redis://127.0.0.1:6379/9"
+# The roles run as in production (DEBUG off), so they need a key; the bench signs
+# voter cookies with the same one.
+SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+CSRF_TOKEN = "BenchCsrfToken0123456789abcdefgh"  # 32 chars: an unmasked CSRF secret
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raise_nofile_limit() -> int:
+    """Thousands of WebSockets need thousands of descriptors; children inherit this."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def role_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="votingsite.settings",
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=REDIS_URL,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        DJANGO_STATIC_ROOT=str(OUT / "static"),
+        DJANGO_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        # Production sits behind a TLS proxy; the bench speaks plain HTTP to the roles.
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_BEHIND_TLS_PROXY="0",
+        # All bench load comes from 127.0.0.1: keep the per-address limit (and its Redis
+        # round trip) but high enough never to trip. Voters are distinct, so the
+        # per-voter limit stays as configured.
+        VOTE_RATE_PER_IP="1000000000/m",
+    )
+    for name in ("CELERY_BROKER_URL", "DJANGO_TEST_DATABASE_NAME"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Role:
+    """One role's process group, its log file, and its memory."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = LOGS / f"{name}.log"
+
+    def start(self) -> Role:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        STARTED.append(self)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def processes(self) -> list[psutil.Process]:
+        if not self.alive():
+            return []
+        try:
+            parent = psutil.Process(self.pid)
+            return [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss(self) -> tuple[int, int]:
+        """(sum over the process tree, largest single process) in bytes."""
+        sizes = []
+        for proc in self.processes():
+            try:
+                sizes.append(proc.memory_info().rss)
+            except psutil.NoSuchProcess:
+                continue
+        return sum(sizes), max(sizes, default=0)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.proc is None:
+            return
+        if self.alive():
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.proc.wait(5)
+            except ProcessLookupError:
+                pass
+        # A prefork child that outlived its parent is still in the group: kill it too.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self in STARTED:
+            STARTED.remove(self)
+
+
+STARTED: list[Role] = []
+
+
+def stop_all() -> None:
+    for role in list(reversed(STARTED)):
+        try:
+            role.stop()
+        except Exception as exc:  # keep stopping the others
+            print(f"could not stop {role.name}: {exc!r}", file=sys.stderr)
+
+
+class WebRole(Role):
+    def __init__(self, name: str, argv: list[str], port: int, env: dict[str, str]) -> None:
+        super().__init__(name, argv, env)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self, path: str = "/healthz", timeout: float = 60) -> WebRole:
+        def up() -> bool:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as resp:  # noqa: S310
+                    return bool(200 <= resp.status < 300)
+            except OSError:
+                return False
+
+        wait_for(up, timeout=timeout, what=f"{self.name} on {self.url}")
+        return self
+
+
+def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -> WebRole:
+    """Procfile: gunicorn votingsite.wsgi --workers 2 --threads 4 --access-logfile -."""
+    port = free_port()
+    argv = [
+        str(BIN / "gunicorn"),
+        wsgi,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        env.pop("GUNICORN_WORKERS", "2"),
+        "--threads",
+        env.pop("GUNICORN_THREADS", "4"),
+        "--access-logfile",
+        "-",
+    ]
+    return WebRole(name, argv, port, role_env(**env))
+
+
+def results(**env: str) -> WebRole:
+    """Procfile: daphne --bind 127.0.0.1 --port N votingsite.asgi:application."""
+    port = free_port()
+    argv = [
+        str(BIN / "daphne"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "votingsite.asgi:application",
+    ]
+    return WebRole("results", argv, port, role_env(**env))
+
+
+class WorkerRole(Role):
+    def __init__(self, **env: str) -> None:
+        self.ready_file = OUT / f"worker-ready-{os.getpid()}"
+        self.ready_file.unlink(missing_ok=True)
+        # Procfile: celery -A votingsite worker --concurrency 2 --loglevel INFO
+        argv = [
+            str(BIN / "celery"),
+            "-A",
+            "votingsite",
+            "worker",
+            "--concurrency",
+            env.pop("CELERY_CONCURRENCY", "2"),
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"bench-{os.getpid()}@%h",
+        ]
+        # The metrics server on its own free port: the default (9808) may be taken.
+        env.setdefault("CELERY_METRICS_PORT", str(free_port()))
+        super().__init__("worker", argv, role_env(CELERY_READY_FILE=str(self.ready_file), **env))
+
+    def wait_ready(self, timeout: float = 60) -> WorkerRole:
+        def ready() -> bool:
+            if not self.alive():
+                raise RuntimeError(f"worker exited:\n{self.log_tail()}")
+            return self.ready_file.exists()
+
+        wait_for(ready, timeout=timeout, what="worker ready file")
+        return self
