@@ -199,8 +199,10 @@ def table(r: dict[str, Any]) -> str:
         for what in ("api", "ws_snapshot"):
             rows.append(
                 (
-                    f"{'Results API' if what == 'api' else 'WS snapshot'} p50 ms, "
-                    f"{small['stored_votes']:,} vs {big['stored_votes']:,} votes",
+                    (
+                        f"{'Results API' if what == 'api' else 'WS snapshot'} p50 ms, "
+                        f"{small['stored_votes']:,} vs {big['stored_votes']:,} votes"
+                    ),
                     f"{small[f'{what}_p50_ms']:.1f} vs {big[f'{what}_p50_ms']:.1f}",
                     "same",
                     "",

@@ -73,7 +73,8 @@ def stored(poll_id: int) -> dict[str, Any]:
     """What the worker has stored for a poll: rows, counter total and per-choice tallies."""
     from polls.models import PollCounter, Tally, Vote
 
-    counter = PollCounter.objects.filter(poll_id=poll_id).values("total", "seq").first() or {}
+    row = PollCounter.objects.filter(poll_id=poll_id).values_list("total", "seq").first()
+    counter = {"total": row[0], "seq": row[1]} if row else {}
     return {
         "votes": Vote.objects.filter(poll_id=poll_id).count(),
         "total": counter.get("total", 0),
@@ -92,8 +93,8 @@ def counter_total(poll_id: int) -> int:
 
 def queue_length(client: redis.Redis, queue: str = "votes") -> int:
     """Messages waiting in Redis plus those a worker holds unacknowledged."""
-    waiting = int(client.llen(queue))  # type: ignore[arg-type]
-    unacked = int(client.hlen("unacked"))  # type: ignore[arg-type]
+    waiting = int(client.llen(queue))
+    unacked = int(client.hlen("unacked"))
     return waiting + unacked
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -117,6 +118,12 @@ class Run:
         self.polls_made += 1
         return db.make_poll(f"bench-{name}-{self.polls_made}")
 
+    def web(self) -> tuple[roles.WebRole, roles.WebRole]:
+        """The voting and results roles, started by the bench before any phase."""
+        if self.voting is None or self.results_role is None:
+            raise RuntimeError("the web roles are not running")
+        return self.voting, self.results_role
+
     def set_phase(self, phase: str) -> None:
         if self.memory:
             self.memory.phase = phase
@@ -196,7 +203,8 @@ def raw_insert_ceiling(count: int, batch: int = 500) -> dict[str, Any]:
     elapsed = time.monotonic() - start
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM bench_ref_votes")
-        stored = cur.fetchone()[0]  # type: ignore[index]
+        row = cur.fetchone()
+        stored = row[0] if row else 0
         cur.execute("DROP TABLE bench_ref_votes")
     conn.commit()
     conn.close()
@@ -208,7 +216,7 @@ def raw_insert_ceiling(count: int, batch: int = 500) -> dict[str, Any]:
 
 def intake(run: Run) -> None:
     """Votes/s the voting role accepts (worker stopped), then every one checked as stored."""
-    assert run.voting is not None
+    voting, _ = run.web()
     run.stop_worker()  # the voting role alone: the worker drains afterwards
     run.set_phase("intake")
     out: dict[str, Any] = {}
@@ -220,9 +228,9 @@ def intake(run: Run) -> None:
             path = f"/polls/{poll.slug}/vote/" if mode == "form" else f"/api/polls/{poll.slug}/vote"
             spy = None
             if run.profile and mode == "json" and conns == run.sizes.intake_connections[0]:
-                spy = profile.start(run.voting, "voting-intake", run.sizes.intake_seconds)
+                spy = profile.start(voting, "voting-intake", run.sizes.intake_seconds)
             result = loadgen.run_wrk(
-                f"{run.voting.url}{path}",
+                f"{voting.url}{path}",
                 mode=mode,
                 cookie_file=run.cookie_file,
                 choice_id=poll.choice_ids[0],
@@ -274,21 +282,23 @@ def persistence(run: Run) -> None:
     voters = count - changed
     procs = run.sizes.cast_processes
     share = voters // procs
+    changed_share = changed // procs
     argvs = []
     for p in range(procs):
         first = p * share
-        n = share if p < procs - 1 else voters - first
+        last = p == procs - 1
+        n = voters - first if last else share
+        n_changed = changed - changed_share * (procs - 1) if last else changed_share
         argvs.append(
             [sys.executable, "-m", "bench.cast", "--slug", poll.slug, "--prefix", "p",
-             "--first", str(first), "--count", str(n),
-             "--changed", str(changed // procs if p < procs - 1 else changed - (changed // procs) * (procs - 1))]
+             "--first", str(first), "--count", str(n), "--changed", str(n_changed)]
         )  # fmt: skip
     # Changed voters are the first of each process's range: they change after voting.
     changed_voters: set[int] = set()
     for argv in argvs:
         first, n_changed = int(argv[argv.index("--first") + 1]), int(argv[-1])
         changed_voters.update(range(first, first + n_changed))
-    expected = {c: 0 for c in poll.choice_ids}
+    expected = dict.fromkeys(poll.choice_ids, 0)
     for i in range(voters):
         final = (i + 1) % 2 if i in changed_voters else i % 2
         expected[poll.choice_ids[final]] += 1
@@ -309,9 +319,8 @@ def persistence(run: Run) -> None:
     if any(child.returncode for child in children):
         raise RuntimeError(f"casting failed: {outputs}")
     queued = db.queue_length(run.redis)
-    print(
-        f"  cast {count} votes in {cast_seconds:.1f}s ({count / cast_seconds:.0f}/s); queued {queued}"
-    )
+    rate = count / cast_seconds
+    print(f"  cast {count} votes in {cast_seconds:.1f}s ({rate:.0f}/s); queued {queued}")
 
     run.set_phase("persistence")
     started = time.monotonic()
@@ -325,7 +334,7 @@ def persistence(run: Run) -> None:
     samples: list[tuple[float, int]] = []
     # Bounded: a slow worker is reported from what it stored by then, not waited out.
     deadline = time.monotonic() + run.sizes.persistence_timeout
-    final: dict[str, Any] = {}
+    final_got: dict[str, Any] = {}
     while time.monotonic() < deadline:
         got = db.stored(poll.id)
         now = time.monotonic()
@@ -333,18 +342,18 @@ def persistence(run: Run) -> None:
         if first_store is None and got["votes"]:
             first_store = now
         if got["tallies"] == expected and db.queue_length(run.redis) == 0:
-            final = got
+            final_got = got
             break
         time.sleep(0.1)
     done = time.monotonic()
     profile_summary = profile.finish(spy) if spy else None
-    got = final or db.stored(poll.id)
-    if not final:
+    got = final_got or db.stored(poll.id)
+    if not final_got:
         # Leftover votes would skew every later phase: drop them with the worker.
         run.stop_worker()
         run.redis.flushdb()
         print(f"  persistence: not drained within {run.sizes.persistence_timeout:.0f}s")
-    ok = bool(final) and got["votes"] == voters and got["total"] == voters
+    ok = bool(final_got) and got["votes"] == voters and got["total"] == voters
     from_first = done - (first_store or done)
     out = {
         "votes_cast": count,
@@ -355,12 +364,12 @@ def persistence(run: Run) -> None:
         "worker_start_seconds": round(ready - started, 2),
         "drain_seconds_from_ready": round(done - ready, 2),
         "drain_seconds_from_first_store": round(from_first, 2),
-        "drained": bool(final),
+        "drained": bool(final_got),
         # Rows stored plus changes applied; when not drained, the changes are not counted.
-        "rate": round(_applied(got, count, bool(final)) / (done - ready), 1)
+        "rate": round(_applied(got, count, bool(final_got)) / (done - ready), 1)
         if done > ready
         else 0.0,
-        "rate_from_first_store": round(_applied(got, count, bool(final)) / from_first, 1)
+        "rate_from_first_store": round(_applied(got, count, bool(final_got)) / from_first, 1)
         if from_first
         else 0.0,
         "stored_votes": got["votes"],
@@ -387,7 +396,7 @@ def _applied(got: dict[str, Any], count: int, drained: bool) -> int:
 # --- 3. Freshness -----------------------------------------------------------------------
 
 
-async def _http_voter(
+async def _http_voter(  # noqa: PLR0917 (one coroutine per connection, shared state)
     host: str,
     port: int,
     requests: list[bytes],
@@ -434,9 +443,10 @@ async def _freshness(
     voting_url: str, ws_url: str, origin: str, requests: list[bytes], rate: float
 ) -> dict[str, Any]:
     from websockets.asyncio.client import connect
+    from websockets.typing import Origin
 
     messages: list[tuple[float, int]] = []
-    ws = await connect(ws_url, origin=origin, ping_interval=None, compression=None)  # type: ignore[arg-type]
+    ws = await connect(ws_url, origin=Origin(origin), ping_interval=None, compression=None)
     first = json.loads(await ws.recv())
     base = int(first["total"])
     target = base + len(requests)
@@ -463,10 +473,8 @@ async def _freshness(
     ]
     await asyncio.wait_for(asyncio.gather(*voters), timeout=len(requests) / rate + 60)
     sent_seconds = loop.time() - start
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(listener, timeout=15)
-    except TimeoutError:
-        pass
     await ws.close()
     return {
         "base": base,
@@ -480,7 +488,7 @@ async def _freshness(
 
 def freshness(run: Run) -> None:
     """At a steady rate, time from a vote's 202 to the first WS message that counts it."""
-    assert run.voting is not None and run.results_role is not None
+    voting, results_role = run.web()
     run.start_worker()
     run.set_phase("freshness")
     poll = run.poll("freshness")
@@ -488,7 +496,7 @@ def freshness(run: Run) -> None:
     count = int(rate * run.sizes.freshness_seconds)
     cookies = run.cookie_file.read_text().split()[:count]
     body = json.dumps({"choice": poll.choice_ids[0]}).encode()
-    host = run.voting.url.removeprefix("http://")
+    host = voting.url.removeprefix("http://")
     requests = [
         (
             f"POST /api/polls/{poll.slug}/vote HTTP/1.1\r\nHost: {host}\r\n"
@@ -499,8 +507,8 @@ def freshness(run: Run) -> None:
         + body
         for cookie in cookies
     ]
-    ws_url = run.results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
-    raw = asyncio.run(_freshness(run.voting.url, ws_url, run.results_role.url, requests, rate))
+    ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+    raw = asyncio.run(_freshness(voting.url, ws_url, results_role.url, requests, rate))
     accepted: list[float] = raw["accepted"]
     messages: list[tuple[float, int]] = raw["messages"]
     # The k-th accepted vote is visible once a message shows base + k votes (distinct
@@ -544,7 +552,7 @@ def freshness(run: Run) -> None:
 
 def fanout(run: Run) -> None:
     """N viewers of one poll on one results process: time until each has an update."""
-    assert run.results_role is not None
+    _, results_role = run.web()
     from django.db.models import F
 
     from polls.models import PollCounter
@@ -554,7 +562,7 @@ def fanout(run: Run) -> None:
     for viewers in run.sizes.fanout_viewers:
         run.set_phase(f"fanout-{viewers}")
         poll = run.poll(f"fanout-{viewers}")
-        ws_url = run.results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+        ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
         n_clients = run.sizes.fanout_clients
         clients = []
         reported = False
@@ -565,27 +573,24 @@ def fanout(run: Run) -> None:
                 clients.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "bench.wsclient", "--url", ws_url,
-                         "--origin", run.results_role.url, "--count", str(share)],
+                         "--origin", results_role.url, "--count", str(share)],
                         cwd=roles.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                         start_new_session=True,
                     )
                 )  # fmt: skip
             connected = 0
             for client in clients:
-                assert client.stdout is not None
-                line = client.stdout.readline().split()
+                line = roles.pipe(client.stdout).readline().split()
                 if not line or line[0] != "READY":
                     raise RuntimeError(f"fan-out client failed: {line}")
                 connected += int(line[1])
             connect_seconds = time.monotonic() - connect_start
             print(f"  {connected}/{viewers} viewers connected in {connect_seconds:.1f}s")
             time.sleep(1)
-            idle_rss = run.results_role.rss()
+            idle_rss = results_role.rss()
             spy = None
             if run.profile and viewers == run.sizes.fanout_viewers[-1]:
-                spy = profile.start(
-                    run.results_role, "results-fanout", 3 * run.sizes.fanout_updates
-                )
+                spy = profile.start(results_role, "results-fanout", 3 * run.sizes.fanout_updates)
             loop = asyncio.new_event_loop()
             sent: dict[int, float] = {}
             for _ in range(run.sizes.fanout_updates):
@@ -597,13 +602,12 @@ def fanout(run: Run) -> None:
                 time.sleep(3)
             loop.close()
             profile_summary = profile.finish(spy) if spy else None
-            load_rss = run.results_role.rss()
+            load_rss = results_role.rss()
             arrivals: dict[int, list[float]] = {seq: [] for seq in sent}
             for client in clients:
-                assert client.stdin is not None and client.stdout is not None
-                client.stdin.write("REPORT\n")
-                client.stdin.flush()
-                report = json.loads(client.stdout.readline())
+                roles.pipe(client.stdin).write("REPORT\n")
+                roles.pipe(client.stdin).flush()
+                report = json.loads(roles.pipe(client.stdout).readline())
                 for seq, times in report["arrivals"].items():
                     if int(seq) in arrivals:
                         arrivals[int(seq)].extend(times)
@@ -704,11 +708,14 @@ def _time_api(url: str, samples: int) -> list[float]:
 
 async def _time_ws_snapshot(ws_url: str, origin: str, samples: int) -> list[float]:
     from websockets.asyncio.client import connect
+    from websockets.typing import Origin
 
     times = []
     for _ in range(samples):
         start = time.perf_counter()
-        async with connect(ws_url, origin=origin, ping_interval=None, compression=None) as ws:  # type: ignore[arg-type]
+        async with connect(
+            ws_url, origin=Origin(origin), ping_interval=None, compression=None
+        ) as ws:
             await ws.recv()
             times.append(time.perf_counter() - start)
     return times
@@ -716,7 +723,7 @@ async def _time_ws_snapshot(ws_url: str, origin: str, samples: int) -> list[floa
 
 def history(run: Run) -> None:
     """Results API and WS snapshot timings with few and with very many stored votes."""
-    assert run.voting is not None and run.results_role is not None
+    voting, results_role = run.web()
     run.set_phase("history")
     out = {}
     for count in run.sizes.history_votes:
@@ -725,10 +732,10 @@ def history(run: Run) -> None:
         _insert_history(poll, count)
         insert_seconds = time.monotonic() - start
         n = run.sizes.history_samples
-        _time_api(f"{run.voting.url}/api/polls/{poll.slug}/results", 5)  # warm up
-        api = _time_api(f"{run.voting.url}/api/polls/{poll.slug}/results", n)
-        ws_url = run.results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
-        ws = asyncio.run(_time_ws_snapshot(ws_url, run.results_role.url, max(10, n // 4)))
+        _time_api(f"{voting.url}/api/polls/{poll.slug}/results", 5)  # warm up
+        api = _time_api(f"{voting.url}/api/polls/{poll.slug}/results", n)
+        ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+        ws = asyncio.run(_time_ws_snapshot(ws_url, results_role.url, max(10, n // 4)))
         got = db.stored(poll.id)
         out[f"votes_{count}"] = {
             "stored_votes": got["votes"],

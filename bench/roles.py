@@ -7,6 +7,7 @@ SIGTERM/SIGINT handling, so a crashed or interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -17,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Self
 
 import psutil
 
@@ -33,7 +35,7 @@ REDIS_URL = "redis://127.0.0.1:6379/9"
 # The roles run as in production (DEBUG off), so they need a key; the bench signs
 # voter cookies with the same one.
 SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
-CSRF_TOKEN = "BenchCsrfToken0123456789abcdefgh"  # 32 chars: an unmasked CSRF secret
+CSRF_TOKEN = "BenchCsrfToken0123456789abcdefgh"  # noqa: S105 (32 chars: an unmasked CSRF secret)
 
 
 def free_port() -> int:
@@ -96,7 +98,7 @@ class Role:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = LOGS / f"{name}.log"
 
-    def start(self) -> Role:
+    def start(self) -> Self:
         LOGS.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -113,7 +115,8 @@ class Role:
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} was not started")
         return self.proc.pid
 
     def alive(self) -> bool:
@@ -157,10 +160,8 @@ class Role:
             except ProcessLookupError:
                 pass
         # A prefork child that outlived its parent is still in the group: kill it too.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         if self in STARTED:
             STARTED.remove(self)
 
@@ -257,3 +258,10 @@ class WorkerRole(Role):
 
         wait_for(ready, timeout=timeout, what="worker ready file")
         return self
+
+
+def pipe(stream: IO[str] | None) -> IO[str]:
+    """A child's stdin/stdout, which exists because it was started with PIPE."""
+    if stream is None:
+        raise RuntimeError("the child was not started with a pipe")
+    return stream

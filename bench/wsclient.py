@@ -16,13 +16,14 @@ import time
 from collections import defaultdict
 
 from websockets.asyncio.client import connect
+from websockets.typing import Origin
 
 from .roles import raise_nofile_limit
 
 _SEQ = re.compile(r'"seq":\s*(\d+)')
 
 
-async def viewer(
+async def viewer(  # noqa: PLR0917 (one task per viewer, all sharing the same state)
     url: str,
     origin: str,
     gate: asyncio.Semaphore,
@@ -30,19 +31,29 @@ async def viewer(
     arrivals: dict[int, list[float]],
     stop: asyncio.Event,
 ) -> None:
-    try:
-        async with gate:
-            ws = await connect(
-                url,
-                origin=origin,
-                open_timeout=120,
-                ping_interval=None,
-                compression=None,  # type: ignore[arg-type]
-            )
-            await asyncio.wait_for(ws.recv(), 120)  # the snapshot on connect
-    except Exception as exc:
-        ready[1] += 1
-        print(f"viewer failed: {exc!r}", file=sys.stderr)
+    ws = None
+    for attempt in range(3):  # a refused handshake under a connect storm is retried
+        try:
+            async with gate:
+                ws = await connect(
+                    url,
+                    origin=Origin(origin),
+                    open_timeout=120,
+                    ping_interval=None,
+                    compression=None,
+                )
+                await asyncio.wait_for(ws.recv(), 120)  # the snapshot on connect
+            break
+        except Exception as exc:
+            if ws is not None:
+                await ws.close()
+                ws = None
+            if attempt == 2:
+                ready[1] += 1
+                print(f"viewer failed: {exc!r}", file=sys.stderr)
+                return
+            await asyncio.sleep(1 + attempt)
+    if ws is None:
         return
     ready[0] += 1
     try:
