@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from redis.connection import parse_url
 
 from polls.models import Poll
@@ -83,6 +83,9 @@ class _Publisher:
             # Read on every round (not once per thread) so a changed setting applies.
             interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
             with self._cond:
+                if not self._dirty:
+                    # Idle: give the database connection back rather than hold it open.
+                    connection.close()
                 while not self._dirty:
                     self._cond.wait()
                 pending = sorted(self._dirty)

@@ -6,6 +6,7 @@ temporary folder, so stopping them never disturbs the shared test services.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -105,9 +106,7 @@ class PrivatePostgres:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def cleanup(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         time.sleep(0.1)
         shutil.rmtree(self.dir, ignore_errors=True)

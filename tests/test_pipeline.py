@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
 def test_form_vote_is_stored_by_the_worker_and_shown(make_poll, worker, voting, wait_for) -> None:
     poll = make_poll(labels=("Cats", "Dogs"))
-    cats, dogs = poll.choices.all()
+    cats, _dogs = poll.choices.all()
     alice = Browser(voting.url)
 
     response = alice.vote_form(poll.slug, cats.pk)

@@ -42,7 +42,8 @@ def tallies(poll: Poll) -> dict[str, int]:
 
 SAME_ID = "00000000-0000-4000-8000-000000000001"
 
-# (case, votes as (label, voter, seconds after T0, vote id), expected tallies, expected stored choice of v1)
+# (case, votes as (label, voter, seconds after T0, vote id), expected tallies,
+#  choice stored for voter v1)
 CASES = [
     ("first vote counts", [("Cats", "v1", 0, "")], {"Cats": 1, "Dogs": 0}, "Cats"),
     (
@@ -190,7 +191,7 @@ def test_each_change_bumps_seq_and_total_counts_voters(make_poll) -> None:
     ],
 )
 def test_malformed_messages_are_refused(message) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\w"):
         QueuedVote.from_message(message)
 
 
