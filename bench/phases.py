@@ -265,6 +265,11 @@ def intake(run: Run) -> None:
             got["tallies"].values()
         )
     out["drain"] = {"queued": queued, "drained": done, "seconds": round(waited, 1)}
+    if not done:
+        # Votes still queued would be drained inside the next phase and skew it.
+        out["drain"]["left_in_queue"] = db.queue_length(run.redis)
+        run.stop_worker()
+        run.redis.flushdb()
     run.figures["intake"] = out
     print(f"  drained {queued} queued votes in {waited:.1f}s; all stored: {done}")
 

@@ -72,7 +72,7 @@ def summarise(path: Path, top: int = 15) -> dict[str, Any]:
         return [(frame, round(100 * n / total, 1)) for frame, n in counter.most_common(top)]
 
     return {
-        "file": str(path.relative_to(roles.ROOT)),
+        "file": str(path.resolve().relative_to(roles.ROOT)),
         "samples": total,
         "own_percent": share(own),
         "inclusive_percent": share(inclusive),
