@@ -198,39 +198,40 @@ def record_votes(votes: Iterable[QueuedVote]) -> RecordOutcome:
     Safe to call with the same votes again (at-least-once delivery), and in any order:
     of two votes by one voter, the one cast last wins. All in one transaction.
     """
-    latest: dict[tuple[int, str], QueuedVote] = {}
-    # For polls that do not allow changes the voter's first vote is the one that counts.
-    first: dict[tuple[int, str], QueuedVote] = {}
-    superseded = 0
-    for vote in votes:
-        held = latest.get(vote.key)
-        if held is None or vote.order > held.order:
-            latest[vote.key] = vote
-        if held is not None:
-            superseded += 1
-        earliest = first.get(vote.key)
-        if earliest is None or vote.order < earliest.order:
-            first[vote.key] = vote
+    batch = list(votes)
     for attempt in range(1, _INSERT_RACE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                outcome = _apply_votes(list(latest.values()), first)
+                return _apply_votes(batch)
         except IntegrityError:
             # Another worker stored this voter's first vote meanwhile; now it is a change.
             if attempt == _INSERT_RACE_ATTEMPTS:
                 raise
-            continue
-        outcome.ignored += superseded
-        return outcome
     raise AssertionError("unreachable")
 
 
-def _apply_votes(
-    votes: Sequence[QueuedVote], first: dict[tuple[int, str], QueuedVote] | None = None
-) -> RecordOutcome:
+def _one_per_voter(
+    votes: Sequence[QueuedVote], polls: dict[int, Poll], outcome: RecordOutcome
+) -> list[QueuedVote]:
+    """Of a voter's valid votes in this batch the one cast last counts, or the first one
+    where the poll does not allow changes; the others are counted as ignored."""
+    chosen: dict[tuple[int, str], QueuedVote] = {}
+    for vote in votes:
+        held = chosen.get(vote.key)
+        if held is not None:
+            outcome.ignored += 1
+            later_wins = polls[vote.poll_id].allow_vote_change
+            if (vote.order > held.order) != later_wins:
+                continue
+        chosen[vote.key] = vote
+    return list(chosen.values())
+
+
+def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     outcome = RecordOutcome()
     polls = Poll.objects.in_bulk({v.poll_id for v in votes})
-    valid = _checked_votes(votes, first or {}, polls, outcome)
+    # Each vote is checked on its own first, so a rejected vote never hides a valid one.
+    valid = _one_per_voter(_checked_votes(votes, polls, outcome), polls, outcome)
     if not valid:
         return outcome
 
@@ -331,21 +332,13 @@ def _without_refused_changes(
 
 
 def _checked_votes(
-    votes: Sequence[QueuedVote],
-    first: dict[tuple[int, str], QueuedVote],
-    polls: dict[int, Poll],
-    outcome: RecordOutcome,
+    votes: Sequence[QueuedVote], polls: dict[int, Poll], outcome: RecordOutcome
 ) -> list[QueuedVote]:
     """The votes the polls' rules let through; the others are counted in outcome.rejected."""
     choice_poll = dict(Choice.objects.filter(poll_id__in=polls.keys()).values_list("id", "poll_id"))
     valid: list[QueuedVote] = []
-    for latest in votes:
-        poll = polls.get(latest.poll_id)
-        vote = latest
-        if poll is not None and not poll.allow_vote_change:
-            vote = first.get(latest.key, latest)
-            if vote.choice_id != latest.choice_id:
-                logger.warning("vote %s ignored: %s", latest.vote_id, REJECT_VOTE_CHANGE)
+    for vote in votes:
+        poll = polls.get(vote.poll_id)
         if poll is None:
             reason = "unknown poll"
         elif choice_poll.get(vote.choice_id) != vote.poll_id:

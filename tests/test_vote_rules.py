@@ -207,3 +207,11 @@ def assert_tallies_match_votes(poll: Poll) -> None:
     kept = dict(Tally.objects.filter(poll=poll).values_list("choice_id", "votes"))
     assert kept == {cid: counted.get(cid, 0) for cid in kept}
     assert PollCounter.objects.get(poll=poll).total == sum(counted.values())
+
+
+def test_a_rejected_later_vote_does_not_hide_a_valid_earlier_one(make_poll) -> None:
+    """Cast before the close, then again after it, both in one batch: the first counts."""
+    poll = make_poll(labels=("Cats", "Dogs"), closes_at=T0 + timedelta(seconds=10))
+    outcome = record_votes([vote(poll, "Cats", at=5), vote(poll, "Dogs", at=11)])
+    assert outcome.rejected == {"poll not open when cast": 1}
+    assert tallies(poll) == {"Cats": 1, "Dogs": 0}
