@@ -51,6 +51,9 @@ def poll_for_voting(*, slug: str, fresh: bool = False) -> Poll:
                 raise
             logger.warning("database unavailable; serving poll %r from cache", slug)
             poll = held[1]
+            # Try the database again only after another POLL_CACHE_SECONDS, so an
+            # unreachable host does not cost every vote a connect timeout.
+            cache.set(key, (time.monotonic(), poll))
         else:
             cache.set(key, (time.monotonic(), poll))
     if poll is None or poll.status == Poll.Status.DRAFT:

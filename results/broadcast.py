@@ -9,6 +9,7 @@ always arrives. Every push is a snapshot read after the commit, with its seq.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import logging
@@ -66,6 +67,7 @@ class _Publisher:
         self._dirty: set[int] = set()
         self._cond = threading.Condition()
         self._owner_pid: int | None = None
+        self._pushing = 0
         self._redis: redis.Redis | None = None
 
     def mark(self, poll_ids: Iterable[int]) -> None:
@@ -74,7 +76,16 @@ class _Publisher:
             if self._owner_pid != os.getpid():  # first use, or a forked child
                 self._owner_pid = os.getpid()
                 threading.Thread(target=self._run, name="results-publisher", daemon=True).start()
+                # A short-lived process (a manage.py command) pushes before it exits.
+                atexit.register(self.drain, timeout=5)
             self._cond.notify()
+
+    def drain(self, timeout: float) -> None:
+        """Wait (bounded) until every changed poll has been pushed."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._dirty or self._pushing) and time.monotonic() < deadline:
+                self._cond.wait(0.05)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -98,8 +109,13 @@ class _Publisher:
                         continue
                     with self._cond:
                         self._dirty.discard(poll_id)
-                    close_old_connections()
-                    publish_now(poll_id, loop)
+                        self._pushing += 1
+                    try:
+                        close_old_connections()
+                        publish_now(poll_id, loop)
+                    finally:
+                        with self._cond:
+                            self._pushing -= 1
                 except Exception:
                     # Keep the poll dirty and try again; viewers also re-sync on reconnect.
                     logger.exception("could not push results of poll %s", poll_id)

@@ -53,6 +53,19 @@ def test_readyz_names_redis_when_redis_is_down(server_factory, closed_port) -> N
     assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
 
 
+def test_voting_role_stays_ready_without_postgres_when_it_requires_only_redis(
+    server_factory, closed_port
+) -> None:
+    """The voting Deployment sets READYZ_REQUIRES=redis: it takes votes while Postgres is
+    down, so a Postgres outage must not take it out of its Service."""
+    url = processes.database_url().replace(":5432/", f":{closed_port}/")
+    server = start_voting(server_factory, DATABASE_URL=url, READYZ_REQUIRES="redis")
+    answer = requests.get(f"{server.url}/readyz", timeout=10)
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "degraded"
+    assert answer.json()["down"] == ["postgres"]
+
+
 def test_readyz_names_postgres_when_postgres_is_down(server_factory, closed_port) -> None:
     url = processes.database_url().replace(":5432/", f":{closed_port}/")
     assert str(closed_port) in url

@@ -52,10 +52,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
+    """503 when a store this role needs (READYZ_REQUIRES) is down; names every store down.
+
+    The voting role takes votes without Postgres, so it requires only Redis: a Postgres
+    outage must not take every voting pod out of its Service.
+    """
     errors = [e for e in (_postgres_error(), _redis_error()) if e]
-    if errors:
-        down = [e.split(":", 1)[0] for e in errors]
+    down = [e.split(":", 1)[0] for e in errors]
+    if any(store in settings.READYZ_REQUIRES for store in down):
         return JsonResponse(
             {"status": "unavailable", "down": down, "reason": "; ".join(errors)}, status=503
         )
+    if down:
+        return JsonResponse({"status": "degraded", "down": down, "reason": "; ".join(errors)})
     return JsonResponse({"status": "ok"})

@@ -91,6 +91,8 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("DJANGO_TEST_DATABASE_NAME", def
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Stores whose outage makes /readyz answer 503 for this role (voting needs only Redis).
+READYZ_REQUIRES = env.list("READYZ_REQUIRES", default=["postgres", "redis"])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
