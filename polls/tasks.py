@@ -54,8 +54,8 @@ def record_votes(requests: Sequence[Any]) -> None:
 
 
 def _message_votes(request: Any) -> list[Any]:
-    args: tuple[Any, ...] = tuple(request.args or ())
-    if len(args) != 1 or not isinstance(args[0], list):
+    args = request.args
+    if not isinstance(args, list | tuple) or len(args) != 1 or not isinstance(args[0], list):
         logger.error("dropping vote message %s with unexpected arguments", request.id)
         return []
     return args[0]
