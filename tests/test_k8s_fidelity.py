@@ -24,6 +24,7 @@ import requests
 from django.conf import settings
 
 from tests import processes
+from tests.stores import PrivateRedis
 from tests.test_k8s_manifests import POD_TMP, find, the_container
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
@@ -79,10 +80,13 @@ def kubelet_env(container: dict[str, Any], config: Env, secret: Env) -> Env:
 class LocalPod:
     """One role's container from the manifests, as a local process."""
 
-    def __init__(self, role: str, tmp: Path, static_root: Path) -> None:
+    def __init__(
+        self, role: str, tmp: Path, static_root: Path, redis_url: str = settings.REDIS_URL
+    ) -> None:
         self.container = the_container(find("Deployment", role))
         self.ports = {p["containerPort"]: processes.free_port() for p in self.container["ports"]}
         self.tmp = tmp
+        self.redis_url = redis_url
         self.env = self._environment(static_root)
         argv = [self._local(arg) for arg in (*self.container["command"], *self.container["args"])]
         self.process = processes.RoleProcess(role, argv, processes.role_env(**self.env))
@@ -95,7 +99,7 @@ class LocalPod:
             DATABASE_PORT=str(db.port or 5432),
             DATABASE_NAME=db.path.lstrip("/"),
             DATABASE_USER=db.username or "",
-            REDIS_URL=settings.REDIS_URL,
+            REDIS_URL=self.redis_url,
         )
         secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_PASSWORD": ""}
         secret["DATABASE_PASSWORD"] = db.password or ""
@@ -163,12 +167,20 @@ class LocalPod:
         self.process.stop()
 
 
+@pytest.fixture(scope="module")
+def pod_redis() -> Iterator[str]:
+    """A Redis of the pods' own, so no other test's worker takes their votes."""
+    store = PrivateRedis().start()
+    yield store.url
+    store.cleanup()
+
+
 @pytest.fixture
-def pod(tmp_path: Path, static_root: Path) -> Iterator[Callable[[str], LocalPod]]:
+def pod(tmp_path: Path, static_root: Path, pod_redis: str) -> Iterator[Callable[[str], LocalPod]]:
     started: list[LocalPod] = []
 
     def start(role: str) -> LocalPod:
-        local = LocalPod(role, tmp_path / role, static_root)
+        local = LocalPod(role, tmp_path / role, static_root, redis_url=pod_redis)
         local.tmp.mkdir()
         started.append(local.__enter__())
         return local
