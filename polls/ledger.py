@@ -19,11 +19,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import redis
 from django.conf import settings
+
+from votingsite.redis_client import redis_client
 
 if TYPE_CHECKING:
     from .services import QueuedVote
@@ -35,18 +35,13 @@ HANDLED_UPTO_KEY = "votes:handled-upto"
 _SWEEP_BATCH = 1000
 
 
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
-
-
 def _member(vote: QueuedVote) -> str:
     return json.dumps(vote.to_message(), sort_keys=True, separators=(",", ":"))
 
 
 def record_pending(votes: Sequence[QueuedVote]) -> None:
     """Web side, after the votes are queued."""
-    _redis().zadd(PENDING_KEY, {_member(v): v.cast_at.timestamp() for v in votes})
+    redis_client().zadd(PENDING_KEY, {_member(v): v.cast_at.timestamp() for v in votes})
 
 
 def mark_handled(votes: Sequence[QueuedVote]) -> None:
@@ -54,7 +49,7 @@ def mark_handled(votes: Sequence[QueuedVote]) -> None:
     if not votes:
         return
     newest = max(v.cast_at.timestamp() for v in votes)
-    pipe = _redis().pipeline(transaction=False)
+    pipe = redis_client().pipeline(transaction=False)
     pipe.zrem(PENDING_KEY, *[_member(v) for v in votes])
     # Only ever moves forward (GT), whichever worker process finishes last.
     pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest}, gt=True)
@@ -63,7 +58,7 @@ def mark_handled(votes: Sequence[QueuedVote]) -> None:
 
 def passed_over(now: float | None = None) -> list[str]:
     """Pending votes the queue has moved past by more than the grace period."""
-    client = _redis()
+    client = redis_client()
     now = time.time() if now is None else now
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     queue_idle = client.llen(queue) == 0 and client.hlen("unacked") == 0
@@ -83,6 +78,6 @@ def sweep(requeue: Callable[[list[dict[str, Any]]], None], now: float | None = N
     requeue([json.loads(m) for m in members])
     # Give the new copies a fresh place in line before they count as passed over again.
     stamp = time.time() if now is None else now
-    _redis().zadd(PENDING_KEY, dict.fromkeys(members, stamp), xx=True)
+    redis_client().zadd(PENDING_KEY, dict.fromkeys(members, stamp), xx=True)
     logger.warning("re-queued %d votes that were queued but never handled", len(members))
     return len(members)

@@ -169,10 +169,10 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str) -> QueuedVote:
                 "You have already voted in this poll, and it does not allow changing a vote."
             )
     vote = QueuedVote(uuid.uuid4(), poll.id, choice, voter_key, now)
-    from .tasks import enqueue_votes  # tasks imports this module
+    from .tasks import queue_vote  # tasks imports this module
 
     try:
-        enqueue_votes([vote])
+        queue_vote(vote)
     except Exception as exc:  # any broker failure means the same thing to a voter
         logger.warning("vote %s not queued: %r", vote.vote_id, exc)
         raise VoteQueueUnavailable(

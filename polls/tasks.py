@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from votingsite import worker_metrics
 
 from . import ledger, services
+from .vote_sender import GroupSender
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +89,24 @@ def store_with_retry(votes: Sequence[services.QueuedVote]) -> services.RecordOut
 
 
 def enqueue_votes(votes: Sequence[services.QueuedVote]) -> None:
-    """Put votes on the queue; raises if Redis does not take them (after a short retry)."""
+    """Put votes on the queue as one message; raises if Redis does not take them (after a
+    short retry)."""
     record_votes.apply_async(args=([v.to_message() for v in votes],), retry=True)
     try:
         ledger.record_pending(votes)
     except redis.RedisError as exc:  # queued all the same: only the safety net is missing
         logger.warning("queued %d votes without a ledger entry: %r", len(votes), exc)
+
+
+_sender: GroupSender[services.QueuedVote] = GroupSender(
+    enqueue_votes, max_batch=settings.VOTE_SEND_MAX_BATCH
+)
+
+
+def queue_vote(vote: services.QueuedVote) -> None:
+    """The web side's way in: returns once the vote is in Redis, sent along with any other
+    votes this process took at the same moment."""
+    _sender.send(vote)
 
 
 def _requeue(messages: list[dict[str, Any]]) -> None:

@@ -231,6 +231,12 @@ VOTE_LEDGER_GRACE_SECONDS = env.int(
 )
 VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=10)
 
+# A web process sends the votes it takes at the same moment as one message, of at most:
+VOTE_SEND_MAX_BATCH = env.int("VOTE_SEND_MAX_BATCH", default=100)
+# Celery's Django fix-up closes the database connection around every task unless told
+# to reuse it; a new connection per batch was a large share of the worker's time.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+
 # Vote batches: how many queued votes a worker stores in one transaction, and how long
 # it waits to fill a batch.
 VOTE_BATCH_SIZE = env.int("VOTE_BATCH_SIZE", default=500)

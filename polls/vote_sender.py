@@ -1,0 +1,80 @@
+"""Group sending: votes taken at the same moment by one web process travel as one message.
+
+A request thread that finds nobody sending becomes the sender: it takes every vote
+waiting (its own included, up to max_batch), sends them in one call and wakes their
+requests. Votes arriving meanwhile wait for the next send, which the next waiting request
+makes. There is no timer: under light load a vote goes alone at once; under load batches
+grow by themselves. Every request still returns only once its own vote was sent (or
+raises what the send raised), so "accepted" keeps meaning "in Redis".
+
+(Written here: the task-batching libraries batch on the consuming side; celery-batches
+does that in the worker. This is the producing side.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# A send that has not returned after this long is treated as failed for its voters.
+_WAIT_SECONDS = 30
+
+
+class _Slot(Generic[T]):
+    __slots__ = ("done", "error", "item", "lead")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.done = threading.Event()
+        self.lead = False
+        self.error: BaseException | None = None
+
+
+class GroupSender(Generic[T]):
+    def __init__(self, send: Callable[[Sequence[T]], None], *, max_batch: int) -> None:
+        self._send = send
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._waiting: list[_Slot[T]] = []
+        self._sending = False
+
+    def send(self, item: T) -> None:
+        """Return once `item` was sent (with others); raise what its send raised."""
+        slot = _Slot(item)
+        with self._lock:
+            self._waiting.append(slot)
+            slot.lead = not self._sending
+            self._sending = True
+        if not slot.lead and not slot.done.wait(_WAIT_SECONDS):
+            raise TimeoutError("the vote was not sent in time")
+        if slot.lead:
+            self._lead(slot)
+        if slot.error is not None:
+            raise slot.error
+
+    def _lead(self, own: _Slot[T]) -> None:
+        """Send batches until our own item went out, then hand the role on."""
+        own.done.clear()
+        while not own.done.is_set():
+            with self._lock:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+            error: BaseException | None = None
+            try:
+                self._send([s.item for s in batch])
+            except Exception as exc:
+                error = exc
+            for slot in batch:
+                slot.error = error
+                slot.done.set()
+        with self._lock:
+            if self._waiting:
+                # The next waiting request sends next; it wakes with lead set.
+                successor = self._waiting[0]
+                successor.lead = True
+                successor.done.set()
+            else:
+                self._sending = False

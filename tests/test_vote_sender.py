@@ -1,0 +1,90 @@
+"""Group sending (polls.vote_sender): each caller returns once its own item was sent;
+concurrent callers share sends; a failed send fails exactly the callers in it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from polls.vote_sender import GroupSender
+
+
+class SlowSink:
+    """Records each send; each takes a moment, like a round trip to Redis."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.sends: list[list[int]] = []
+        self.fail_on = fail_on
+        self.lock = threading.Lock()
+
+    def __call__(self, items: Sequence[int]) -> None:
+        time.sleep(0.005)
+        with self.lock:
+            self.sends.append(list(items))
+            if self.fail_on is not None and self.fail_on in items:
+                raise ConnectionError("redis went away")
+
+
+def run_callers(sender: GroupSender[int], count: int) -> dict[int, BaseException | None]:
+    outcome: dict[int, BaseException | None] = {}
+    start = threading.Barrier(count)
+
+    def call(n: int) -> None:
+        start.wait()
+        try:
+            sender.send(n)
+            outcome[n] = None
+        except Exception as exc:
+            outcome[n] = exc
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcome
+
+
+def test_a_lone_item_is_sent_alone_at_once() -> None:
+    sink = SlowSink()
+    GroupSender(sink, max_batch=10).send(7)
+    assert sink.sends == [[7]]
+
+
+def test_concurrent_items_share_sends_and_every_item_is_sent_exactly_once() -> None:
+    sink = SlowSink()
+    outcome = run_callers(GroupSender(sink, max_batch=50), 40)
+    assert outcome == dict.fromkeys(range(40))
+    sent = sorted(item for batch in sink.sends for item in batch)
+    assert sent == list(range(40))
+    assert len(sink.sends) < 40  # some sends carried several items
+
+
+def test_batches_never_exceed_the_maximum() -> None:
+    sink = SlowSink()
+    run_callers(GroupSender(sink, max_batch=3), 30)
+    assert max(len(batch) for batch in sink.sends) <= 3
+    assert sorted(item for batch in sink.sends for item in batch) == list(range(30))
+
+
+def test_a_failed_send_fails_exactly_the_callers_in_it() -> None:
+    sink = SlowSink(fail_on=5)
+    outcome = run_callers(GroupSender(sink, max_batch=50), 20)
+    failed_batch = next(batch for batch in sink.sends if 5 in batch)
+    for n, error in outcome.items():
+        if n in failed_batch:
+            assert isinstance(error, ConnectionError)
+        else:
+            assert error is None
+
+
+def test_the_sender_keeps_working_after_a_failure() -> None:
+    sink = SlowSink(fail_on=1)
+    sender = GroupSender(sink, max_batch=10)
+    with pytest.raises(ConnectionError):
+        sender.send(1)
+    sender.send(2)
+    assert sink.sends[-1] == [2]
