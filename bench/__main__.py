@@ -71,7 +71,12 @@ def main() -> int:
         for name in PHASES:
             if name in only:
                 print(f"[{name}]")
-                getattr(phases, name)(run)
+                try:
+                    getattr(phases, name)(run)
+                except Exception as exc:
+                    # One failed phase must not lose the others' figures.
+                    print(f"  {name} failed: {exc!r} (see bench-results/logs/)", file=sys.stderr)
+                    run.figures.setdefault(name, {})["error"] = repr(exc)
         run.memory.stop()
         report = {
             "meta": {
@@ -109,6 +114,10 @@ def _ratio(ours: float | None, ref: float | None) -> str:
 def table(r: dict[str, Any]) -> str:
     """Figure | ours | target | same-run reference | ours/reference."""
     rows: list[tuple[str, str, str, str, str]] = []
+    for name, value in list(r.items()):
+        if isinstance(value, dict) and "error" in value:
+            rows.append((f"{name}: FAILED", value["error"][:60], "", "", ""))
+            r = {k: v for k, v in r.items() if k != name}
     bare = r.get("reference_bare_view", {})
     intake = r.get("intake", {})
     for label in ("form", "api"):

@@ -388,7 +388,8 @@ def persistence(run: Run) -> None:
         out["profile"] = profile_summary
     run.figures["persistence"] = out
     print(
-        f"  stored {count} votes in {done - ready:.1f}s after the worker was ready:"
+        f"  stored {_applied(got, count, bool(final_got))} of {count} votes in"
+        f" {done - ready:.1f}s after the worker was ready:"
         f" {out['rate']:.0f} votes/s ({out['rate_from_first_store']:.0f}/s from the first row);"
         f" exact: {ok}"
     )
@@ -415,7 +416,10 @@ async def _http_voter(  # noqa: PLR0917 (one coroutine per connection, shared st
     reader, writer = await asyncio.open_connection(host, port)
     loop = asyncio.get_running_loop()
     try:
-        while counter[0] < len(requests):
+        # Stop scheduling once well past the planned end: a role that cannot keep up is
+        # reported from what it accepted, not waited for.
+        hard_stop = schedule_start + len(requests) / rate + 20
+        while counter[0] < len(requests) and loop.time() < hard_stop:
             i = counter[0]
             counter[0] += 1
             due = schedule_start + i / rate
@@ -476,7 +480,8 @@ async def _freshness(
         _http_voter(host, int(port), requests, start, rate, counter, accepted, lateness, statuses)
         for _ in range(32)
     ]
-    await asyncio.wait_for(asyncio.gather(*voters), timeout=len(requests) / rate + 60)
+    # Requests in flight at the hard stop get the wrk-like 5 s timeout on top.
+    await asyncio.wait_for(asyncio.gather(*voters), timeout=len(requests) / rate + 40)
     sent_seconds = loop.time() - start
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(listener, timeout=15)
