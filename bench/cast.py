@@ -1,9 +1,11 @@
 """Casts votes through polls.services.submit_vote, the function the vote views call.
 
 Run as a subprocess by the persistence phase (python -m bench.cast ...), several at a
-time: each vote becomes exactly the queue message an HTTP vote would, without paying
-for HTTP. Voter i first votes for choice i % 2; the first `changed` voters then change
-to the other choice, later, so 'last vote wins' decides their final choice.
+time, each with many threads, as a web process serves many requests at once: each vote
+is queued exactly as an HTTP vote would be (votes taken at the same moment share a
+message), without paying for HTTP. Voter i first votes for choice i % 2; the first
+`changed` voters then change to the other choice, later, so 'last vote wins' decides
+their final choice.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from . import db
 
@@ -22,6 +25,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--changed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
 
     db.setup_django()
@@ -29,14 +33,17 @@ def main() -> None:
 
     poll = selectors.poll_for_voting(slug=args.slug)
     choices = [c.id for c in poll.choices.all()]
+
+    def vote(i: int, shift: int) -> None:
+        key = services.voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
+        services.submit_vote(poll=poll, choice_id=choices[(i + shift) % 2], voter_key=key)
+
     start = time.monotonic()
-    voters = range(args.first, args.first + args.count)
-    for i in voters:
-        key = services.voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
-        services.submit_vote(poll=poll, choice_id=choices[i % 2], voter_key=key)
-    for i in range(args.first, args.first + args.changed):
-        key = services.voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
-        services.submit_vote(poll=poll, choice_id=choices[(i + 1) % 2], voter_key=key)
+    with ThreadPoolExecutor(args.threads) as pool:
+        list(pool.map(lambda i: vote(i, 0), range(args.first, args.first + args.count)))
+    # Every first vote is in before any change is cast, so the change is cast later.
+    with ThreadPoolExecutor(args.threads) as pool:
+        list(pool.map(lambda i: vote(i, 1), range(args.first, args.first + args.changed)))
     elapsed = time.monotonic() - start
     cast = args.count + args.changed
     print(json.dumps({"cast": cast, "seconds": elapsed, "rate": cast / elapsed}), flush=True)

@@ -206,9 +206,9 @@ def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        env.pop("GUNICORN_WORKERS", "2"),
+        env.pop("GUNICORN_WORKERS", os.environ.get("GUNICORN_WORKERS", "2")),
         "--threads",
-        env.pop("GUNICORN_THREADS", "4"),
+        env.pop("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "4")),
         "--access-logfile",
         "-",
     ]

@@ -35,13 +35,13 @@ HANDLED_UPTO_KEY = "votes:handled-upto"
 _SWEEP_BATCH = 1000
 
 
-def _member(vote: QueuedVote) -> str:
+def member(vote: QueuedVote) -> str:
     return json.dumps(vote.to_message(), sort_keys=True, separators=(",", ":"))
 
 
-def record_pending(votes: Sequence[QueuedVote]) -> None:
-    """Web side, after the votes are queued."""
-    redis_client().zadd(PENDING_KEY, {_member(v): v.cast_at.timestamp() for v in votes})
+def forget(votes: Sequence[QueuedVote]) -> None:
+    """Web side: a vote entered by polls.admission that could not be queued after all."""
+    redis_client().zrem(PENDING_KEY, *[member(v) for v in votes])
 
 
 def mark_handled(votes: Sequence[QueuedVote]) -> None:
@@ -50,7 +50,7 @@ def mark_handled(votes: Sequence[QueuedVote]) -> None:
         return
     newest = max(v.cast_at.timestamp() for v in votes)
     pipe = redis_client().pipeline(transaction=False)
-    pipe.zrem(PENDING_KEY, *[_member(v) for v in votes])
+    pipe.zrem(PENDING_KEY, *[member(v) for v in votes])
     # Only ever moves forward (GT), whichever worker process finishes last.
     pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest}, gt=True)
     pipe.execute()

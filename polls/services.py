@@ -7,6 +7,7 @@ one vote per (poll, voter), last cast wins, and tallies exact.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections import Counter, defaultdict
@@ -15,11 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import admission, ledger
 from .models import Choice, Poll, PollCounter, PollReset, Tally, Vote
 
 logger = logging.getLogger(__name__)
@@ -48,6 +52,14 @@ class UnknownChoice(VoteError):
 
 class VoteQueueUnavailable(VoteError):
     status = 503
+
+
+class TooManyVotes(VoteError):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many votes from here; try again in {retry_after} seconds.")
+        self.retry_after = retry_after
 
 
 class LoginRequired(VoteError):
@@ -139,11 +151,12 @@ def is_user_key(voter_key: str) -> bool:
     return voter_key.startswith("user:")
 
 
-def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str) -> QueuedVote:
-    """Check a vote against the poll and queue it for the worker.
+def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = "") -> QueuedVote:
+    """Check a vote against the poll and its rate limits, and queue it for the worker.
 
     Returns once the vote is in Redis; raises a VoteError the voter can be shown.
-    `poll` must come with its choices prefetched (selectors.poll_for_voting).
+    `poll` must come with its choices prefetched (selectors.poll_for_voting). The limits
+    count per voter and, when `client_ip` is given, per address.
     """
     now = timezone.now()
     if not poll.is_open_at(now):
@@ -169,20 +182,41 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str) -> QueuedVote:
                 "You have already voted in this poll, and it does not allow changing a vote."
             )
     vote = QueuedVote(uuid.uuid4(), poll.id, choice, voter_key, now)
+    _admit(vote, client_ip)
     from .tasks import queue_vote  # tasks imports this module
 
     try:
         queue_vote(vote)
     except Exception as exc:  # any broker failure means the same thing to a voter
         logger.warning("vote %s not queued: %r", vote.vote_id, exc)
-        raise VoteQueueUnavailable(
-            "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
-        ) from exc
+        with contextlib.suppress(Exception):  # Redis is likely down; the entry may stay
+            ledger.forget([vote])
+        raise _unavailable() from exc
     return vote
 
 
+def _unavailable() -> VoteQueueUnavailable:
+    return VoteQueueUnavailable(
+        "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
+    )
+
+
+def _admit(vote: QueuedVote, client_ip: str) -> None:
+    limits = [admission.Limit("voter", vote.voter_key, settings.VOTE_RATE_PER_VOTER)]
+    if client_ip:
+        limits.append(admission.Limit("ip", client_ip, settings.VOTE_RATE_PER_IP))
+    try:
+        wait = admission.admit(vote, limits)
+    except redis.RedisError as exc:
+        logger.warning("vote %s not admitted: %r", vote.vote_id, exc)
+        raise _unavailable() from exc
+    if wait:
+        raise TooManyVotes(wait)
+
+
 def _as_choice_id(value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal() alone admits other scripts' digits ("٣"), isdigit() even "²".
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
         return int(value)
     if type(value) is int:
         return value

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from results.selectors import poll_results
 
 from . import selectors, services
-from .ratelimits import vote_rate_limited
+from .ratelimits import client_ip
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -28,8 +28,15 @@ def json_error(status: int, message: str, **headers: str) -> JsonResponse:
     return response
 
 
+def _retry_after(error: services.VoteError) -> str | None:
+    if isinstance(error, services.TooManyVotes):
+        return str(error.retry_after)
+    return RETRY_AFTER_SECONDS if error.status == 503 else None
+
+
 def _retry_headers(error: services.VoteError) -> dict[str, str]:
-    return {"Retry_After": RETRY_AFTER_SECONDS} if error.status == 503 else {}
+    retry_after = _retry_after(error)
+    return {"Retry_After": retry_after} if retry_after else {}
 
 
 # --- HTML ---------------------------------------------------------------------------
@@ -70,14 +77,10 @@ def _render_poll(
         "login_url": login_url(request),
         "can_change": poll.allow_vote_change or current is None,
     }
-    response = render(request, "polls/detail.html", context, status=status)
-    if status == 503:
-        response["Retry-After"] = RETRY_AFTER_SECONDS
-    return response
+    return render(request, "polls/detail.html", context, status=status)
 
 
 @require_POST
-@vote_rate_limited
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     poll = selectors.poll_for_voting(slug=slug)
     try:
@@ -85,12 +88,16 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             poll=poll,
             choice_id=request.POST.get("choice"),
             voter_key=request.voter_key,  # type: ignore[attr-defined]
+            client_ip=client_ip(request),
         )
     except services.LoginRequired as error:
         context = {"poll": poll, "message": error.message, "login_url": login_url(request)}
         return render(request, "polls/login_required.html", context, status=error.status)
     except services.VoteError as error:
-        return _render_poll(request, poll, error=error.message, status=error.status)
+        response = _render_poll(request, poll, error=error.message, status=error.status)
+        if retry_after := _retry_after(error):
+            response["Retry-After"] = retry_after
+        return response
     messages.success(request, "Vote received. It will show here and in the results in a moment.")
     response = redirect(reverse("polls:detail", args=[poll.slug]))
     response.status_code = 303  # See Other: reloading the page must not post again
@@ -100,9 +107,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
 # --- JSON API -----------------------------------------------------------------------
 
 
-def _api_poll(slug: str) -> Any:
+def _api_poll(slug: str, *, fresh: bool = False) -> Any:
     try:
-        return selectors.poll_for_voting(slug=slug)
+        return selectors.poll_for_voting(slug=slug, fresh=fresh)
     except Http404:
         return None
 
@@ -128,7 +135,6 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_POST
-@vote_rate_limited
 def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
@@ -146,6 +152,7 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
             poll=poll,
             choice_id=body["choice"],
             voter_key=request.voter_key,  # type: ignore[attr-defined]
+            client_ip=client_ip(request),
         )
     except services.VoteError as error:
         return json_error(error.status, error.message, **_retry_headers(error))
@@ -154,7 +161,9 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
 
 @require_GET
 def api_results(request: HttpRequest, slug: str) -> JsonResponse:
-    poll = _api_poll(slug)
+    # Results read the database anyway: read the poll afresh too, not a copy up to
+    # POLL_CACHE_SECONDS old (its status and visibility show in the answer).
+    poll = _api_poll(slug, fresh=True)
     if poll is None:
         return json_error(404, f"No poll with slug {slug!r}.")
     if not selectors.results_visible(

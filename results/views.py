@@ -13,7 +13,7 @@ from .selectors import poll_results
 
 @require_GET
 def results_page(request: HttpRequest, slug: str) -> HttpResponse:
-    poll = poll_for_voting(slug=slug)
+    poll = poll_for_voting(slug=slug, fresh=True)  # results read the database anyway
     if not results_visible(
         poll=poll,
         voter_key=request.voter_key,  # type: ignore[attr-defined]

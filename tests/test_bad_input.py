@@ -168,3 +168,10 @@ def test_unknown_pages_are_plain_404_pages(client) -> None:
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert "Not found" in response.content.decode()
+
+
+@pytest.mark.parametrize("choice", ["²", "٣", "1_000", " ", "+1", "-1"])
+def test_choice_ids_are_plain_ascii_digits(client, poll, choice) -> None:
+    """Found by the property tests: "²".isdigit() is true, but int("²") raises."""
+    response = client.post(f"/polls/{poll.slug}/vote/", data={"choice": choice})
+    assert response.status_code == 400

@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from django.test import Client, RequestFactory, override_settings
 
+from polls.admission import parse_rate
 from polls.ratelimits import client_ip
 from tests import processes
 from tests.vote_stream import VoteStream, voter_cookie
@@ -150,3 +151,16 @@ def test_voter_cookie_helper_matches_the_site_signature() -> None:
 
     signed = voter_cookie("abc")
     assert signing.get_cookie_signer(salt="voterpolls.voter").unsign(signed) == "abc"
+
+
+@pytest.mark.parametrize(
+    ("rate", "parsed"),
+    [("30/m", (30, 60)), ("1200/m", (1200, 60)), ("5/h", (5, 3600)), ("10/5m", (10, 300))],
+)
+def test_vote_rates_use_django_ratelimits_format(rate, parsed) -> None:
+    assert parse_rate(rate) == parsed
+
+
+def test_a_malformed_rate_is_refused_with_its_value() -> None:
+    with pytest.raises(ValueError, match="'30 per minute'"):
+        parse_rate("30 per minute")
