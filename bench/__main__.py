@@ -8,6 +8,7 @@ everything it started, also on Ctrl-C or an error. See docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -35,12 +36,17 @@ def main() -> int:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(PHASES)}")
     parser.add_argument("--json-out", default="bench-results/latest.json", type=Path)
     parser.add_argument("--profile", action="store_true", help="py-spy the roles under load")
+    parser.add_argument(
+        "--freshness-rate", type=float, help="votes/s of the freshness phase (default 500)"
+    )
     args = parser.parse_args()
     only = [p.strip() for p in args.only.split(",") if p.strip()] or list(PHASES)
     unknown = set(only) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
     sizes = phases.QUICK if args.quick else phases.Sizes()
+    if args.freshness_rate:
+        sizes = dataclasses.replace(sizes, freshness_rate=args.freshness_rate)
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     os.chdir(roles.ROOT)
