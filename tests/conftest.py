@@ -22,17 +22,25 @@ def redis_client() -> Iterator[redis.Redis]:
     client.close()
 
 
+def _serving(
+    blocker: Any, make: Callable[[], processes.Worker | processes.WebServer]
+) -> Iterator[Any]:
+    """Start a role (it reads the test database's URL, hence the unblock), wait until it is
+    ready, and stop it at the end."""
+    with blocker.unblock():
+        proc = make().start()
+    try:
+        yield proc.wait_ready()
+    finally:
+        proc.stop()
+
+
 @pytest.fixture(scope="session")
 def worker(
     django_db_setup: None, django_db_blocker: Any, redis_client: redis.Redis
 ) -> Iterator[processes.Worker]:
     """A real Celery worker consuming the test queue and writing the test database."""
-    with django_db_blocker.unblock():
-        proc = processes.Worker().start()
-    try:
-        yield proc.wait_ready()
-    finally:
-        proc.stop()
+    yield from _serving(django_db_blocker, processes.Worker)
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +48,7 @@ def voting(
     django_db_setup: None, django_db_blocker: Any, redis_client: redis.Redis
 ) -> Iterator[processes.WebServer]:
     """The voting role under gunicorn."""
-    with django_db_blocker.unblock():
-        proc = processes.voting_server().start()
-    try:
-        yield proc.wait_ready()
-    finally:
-        proc.stop()
+    yield from _serving(django_db_blocker, processes.voting_server)
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +56,7 @@ def results(
     django_db_setup: None, django_db_blocker: Any, redis_client: redis.Redis
 ) -> Iterator[processes.WebServer]:
     """The results role under daphne."""
-    with django_db_blocker.unblock():
-        proc = processes.results_server().start()
-    try:
-        yield proc.wait_ready()
-    finally:
-        proc.stop()
+    yield from _serving(django_db_blocker, processes.results_server)
 
 
 @pytest.fixture(autouse=True)
