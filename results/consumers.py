@@ -26,11 +26,14 @@ MAX_CLIENT_MESSAGE = 256
 
 
 @database_sync_to_async
-def _load(slug: str) -> tuple[Poll | None, str]:
-    poll = Poll.objects.exclude(status=Poll.Status.DRAFT).filter(slug=slug).first()
-    if poll is None:
-        return None, ""
-    return poll, json.dumps(poll_results(poll=poll))
+def _poll(slug: str) -> Poll | None:
+    return Poll.objects.exclude(status=Poll.Status.DRAFT).filter(slug=slug).first()
+
+
+@database_sync_to_async
+def _snapshot(poll: Poll) -> dict[str, Any]:
+    poll.refresh_from_db()  # its status may have changed since the viewer connected
+    return poll_results(poll=poll)
 
 
 @database_sync_to_async
@@ -49,8 +52,7 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
     seq: int = -1
 
     async def connect(self) -> None:
-        slug = self.scope["url_route"]["kwargs"]["slug"]
-        poll, _ = await _load(slug)
+        poll = await _poll(self.scope["url_route"]["kwargs"]["slug"])
         await self.accept()
         if poll is None:
             await self.close(code=CLOSE_UNKNOWN_POLL)
@@ -65,10 +67,9 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         await self._send_snapshot()
 
     async def _send_snapshot(self) -> None:
-        _, text = await _load(self.poll.slug)
-        if text:
-            self.seq = json.loads(text)["seq"]
-            await self.send(text_data=text)
+        snapshot = await _snapshot(self.poll)
+        self.seq = snapshot["seq"]
+        await self.send(text_data=json.dumps(snapshot))
 
     async def disconnect(self, code: int) -> None:
         if self.group:
