@@ -67,7 +67,11 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         await self._send_snapshot()
 
     async def _send_snapshot(self) -> None:
-        snapshot = await _snapshot(self.poll)
+        try:
+            snapshot = await _snapshot(self.poll)
+        except Poll.DoesNotExist:  # deleted while watched
+            await self.close(code=CLOSE_UNKNOWN_POLL)
+            return
         self.seq = snapshot["seq"]
         await self.send(text_data=json.dumps(snapshot))
 
