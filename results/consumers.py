@@ -13,7 +13,7 @@ from django.conf import settings
 from polls import selectors
 from polls.models import Poll
 
-from .broadcast import group_name
+from . import fanout
 from .selectors import poll_results
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _may_see(poll: Poll, scope: dict[str, Any]) -> bool:
 
 
 class PollResultsConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
+    watching = False
     seq: int = -1
 
     async def connect(self) -> None:
@@ -61,9 +61,9 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_RESULTS_HIDDEN)
             return
         self.poll = poll
-        # Join before reading the snapshot, so nothing published in between is missed.
-        self.group = group_name(poll.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Watch before reading the snapshot, so nothing published in between is missed.
+        await fanout.watch(poll.pk, self.results_update)
+        self.watching = True
         await self._send_snapshot()
 
     async def _send_snapshot(self) -> None:
@@ -76,14 +76,14 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(snapshot))
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.watching:
+            await fanout.unwatch(self.poll.pk, self.results_update)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Clients only ever ask for a fresh snapshot; anything else is ignored. A sync
         # request is tiny: a long text is not parsed at all, and deeply nested JSON
         # (RecursionError) must not take the consumer down.
-        if text_data and self.group and len(text_data) <= MAX_CLIENT_MESSAGE:
+        if text_data and self.watching and len(text_data) <= MAX_CLIENT_MESSAGE:
             try:
                 message = json.loads(text_data)
             except (ValueError, RecursionError):

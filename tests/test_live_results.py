@@ -369,3 +369,27 @@ def test_the_results_role_refuses_a_socket_from_another_origin(
     with pytest.raises(InvalidStatus) as refused:
         connect(ws_url, origin=Origin("http://evil.example"), open_timeout=10)
     assert refused.value.response.status_code == 403
+
+
+@run_async
+async def test_viewers_of_a_poll_share_one_subscription_per_process(
+    poll: Poll, manual_push: None
+) -> None:
+    """results.fanout: one hub per poll and process receives each update once and hands it
+    to every local viewer; the hub goes when its last viewer leaves."""
+    from results import fanout
+
+    viewers = [socket(poll.slug) for _ in range(3)]
+    for ws in viewers:
+        await ws.connect(timeout=TIMEOUT)
+        await receive(ws)
+    assert len(fanout._hubs[poll.pk].viewers) == 3
+
+    await cast(poll, "Cats")
+    await sync_to_async(broadcast.publish_now)(poll.pk)
+    for ws in viewers:
+        assert (await receive(ws))["total"] == 1
+
+    for ws in viewers:
+        await ws.disconnect()
+    assert poll.pk not in fanout._hubs

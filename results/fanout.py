@@ -1,0 +1,85 @@
+"""Per results process: one channel-layer subscription per watched poll, fanned out in memory.
+
+With a group member per viewer, every update goes through a channel queue and a consumer
+task wake-up per viewer before it is sent. Here one hub per poll and process joins the
+poll's group, receives each update once and hands the ready-made text to every local
+viewer in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from .broadcast import group_name
+
+logger = logging.getLogger(__name__)
+
+Viewer = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _Hub:
+    def __init__(self, poll_id: int) -> None:
+        self.poll_id = poll_id
+        self.viewers: set[Viewer] = set()
+        self.ready = asyncio.Event()
+        self.channel = ""
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        layer = get_channel_layer()
+        self.channel = await layer.new_channel()
+        await layer.group_add(group_name(self.poll_id), self.channel)
+        self.task = asyncio.create_task(self._run(layer))
+        self.ready.set()
+
+    async def _run(self, layer: Any) -> None:
+        while True:
+            event = await layer.receive(self.channel)
+            for viewer in list(self.viewers):
+                try:
+                    await viewer(event)
+                except Exception:  # one broken socket must not stop the others' updates
+                    logger.exception("could not send an update to a viewer")
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await get_channel_layer().group_discard(group_name(self.poll_id), self.channel)
+
+
+_hubs: dict[int, _Hub] = {}
+
+
+async def watch(poll_id: int, viewer: Viewer) -> None:
+    """Returns once updates of the poll reach `viewer` (read the snapshot after this)."""
+    hub = _hubs.get(poll_id)
+    if hub is None:
+        hub = _hubs[poll_id] = _Hub(poll_id)
+        hub.viewers.add(viewer)
+        try:
+            await hub.start()
+        except BaseException:
+            del _hubs[poll_id]  # the next viewer tries again
+            hub.ready.set()  # and viewers waiting on this one stop waiting
+            raise
+    else:
+        hub.viewers.add(viewer)
+        await hub.ready.wait()
+
+
+async def unwatch(poll_id: int, viewer: Viewer) -> None:
+    hub = _hubs.get(poll_id)
+    if hub is None:
+        return
+    hub.viewers.discard(viewer)
+    if not hub.viewers:
+        del _hubs[poll_id]
+        await hub.stop()
