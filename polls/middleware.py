@@ -9,8 +9,9 @@ from collections.abc import Callable
 import redis
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from .responses import error_response
 from .services import voter_key_for
 
 _SALT = "polls.voter"
@@ -57,10 +58,7 @@ class BodySizeLimitMiddleware:
             length = 0
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if length > limit:
-            message = f"The request body is larger than {limit} bytes."
-            if request.path.startswith("/api/"):
-                return JsonResponse({"error": message}, status=413)
-            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+            return error_response(request, 413, f"The request body is larger than {limit} bytes.")
         return self.get_response(request)
 
 
@@ -78,10 +76,4 @@ class StoreUnavailableMiddleware:
             return None
         logger.warning("%s %s: store unavailable: %r", request.method, request.path, exception)
         message = "This is unavailable for a moment; please try again shortly."
-        response: HttpResponse
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"error": message}, status=503)
-        else:
-            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = "5"
-        return response
+        return error_response(request, 503, message, retry_after=5)

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
+
+from .responses import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +36,6 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")  # noqa: S104 (a value, not a bind)
 
 
-def _too_many(request: HttpRequest, retry_after: int, what: str = "votes") -> HttpResponse:
-    message = f"Too many {what} from here; try again in {retry_after} seconds."
-    response: HttpResponse
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"error": message}, status=429)
-    else:
-        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
 def admin_login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Decorates the admin login: too many attempts from one address get 429."""
 
@@ -54,7 +45,9 @@ def admin_login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., Ht
             usage = get_usage(request, group="admin-login", key="ip",
                               rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
             if usage and usage["should_limit"]:
-                return _too_many(request, max(int(usage["time_left"]), 1), "login attempts")
+                wait = max(int(usage["time_left"]), 1)
+                message = f"Too many login attempts from here; try again in {wait} seconds."
+                return error_response(request, 429, message, retry_after=wait)
         return view(request, *args, **kwargs)
 
     return wrapped

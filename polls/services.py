@@ -8,6 +8,7 @@ one vote per (poll, voter), last cast wins, and tallies exact.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections import Counter, defaultdict
@@ -571,12 +572,10 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
             for cid in sorted(set(stored) | set(counted))
             if stored.get(cid, 0) != counted.get(cid, 0)
         ]
-        matches = not differences and counter.total == len(choice_ids)
-        report = RecountReport(
-            poll, differences, counter.total, len(choice_ids), fixed=not (check or matches)
-        )
+        report = RecountReport(poll, differences, counter.total, len(choice_ids), fixed=False)
         if check or report.matches:
             return report
+        report = dataclasses.replace(report, fixed=True)
         for diff in differences:
             Tally.objects.update_or_create(
                 choice_id=diff.choice_id, defaults={"poll_id": poll.pk, "votes": diff.counted}

@@ -17,26 +17,15 @@ from results.selectors import poll_results
 
 from . import selectors, services
 from .ratelimits import client_ip
+from .responses import json_error, wants_json
 
 RETRY_AFTER_SECONDS = "5"
-
-
-def json_error(status: int, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
 
 
 def _retry_after(error: services.VoteError) -> str | None:
     if isinstance(error, services.TooManyVotes):
         return str(error.retry_after)
     return RETRY_AFTER_SECONDS if error.status == 503 else None
-
-
-def _retry_headers(error: services.VoteError) -> dict[str, str]:
-    retry_after = _retry_after(error)
-    return {"Retry_After": retry_after} if retry_after else {}
 
 
 # --- HTML ---------------------------------------------------------------------------
@@ -155,7 +144,7 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
             client_ip=client_ip(request),
         )
     except services.VoteError as error:
-        return json_error(error.status, error.message, **_retry_headers(error))
+        return json_error(error.status, error.message, retry_after=_retry_after(error))
     return JsonResponse({"vote_id": str(queued.vote_id), "status": "queued"}, status=202)
 
 
@@ -177,7 +166,7 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     message = "CSRF check failed: reload the page and try again."
-    if request.path.startswith("/api/"):
+    if wants_json(request):
         return json_error(
             403,
             "CSRF check failed: send the csrftoken cookie and its value in the X-CSRFToken header.",
@@ -186,12 +175,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if wants_json(request):
         return json_error(404, "Not found.")
     return render(request, "polls/error.html", {"message": "Not found."}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if wants_json(request):
         return json_error(500, "Internal error; the team has been told.")
     return render(request, "polls/error.html", {"message": "Something went wrong."}, status=500)

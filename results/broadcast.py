@@ -19,13 +19,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection
 from redis.connection import parse_url
 
 from polls.models import Poll
+from votingsite.redis_client import redis_client
 
 from .selectors import poll_results
 
@@ -68,7 +68,6 @@ class _Publisher:
         self._cond = threading.Condition()
         self._owner_pid: int | None = None
         self._pushing = 0
-        self._redis: redis.Redis | None = None
 
     def mark(self, poll_ids: Iterable[int]) -> None:
         with self._cond:
@@ -89,7 +88,7 @@ class _Publisher:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
-        gate = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        gate = redis_client()
         while True:
             # Read on every round (not once per thread) so a changed setting applies.
             interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))

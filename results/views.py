@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from polls.selectors import poll_for_voting, results_hidden_reason, results_visible
+from polls.selectors import percent, poll_for_voting, results_hidden_reason, results_visible
 
 from .selectors import poll_results
 
@@ -23,8 +23,5 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "polls/results_hidden.html", context, status=403)
     snapshot = poll_results(poll=poll)
     total = snapshot["total"]
-    rows = [
-        {**c, "percent": round(100 * c["votes"] / total, 1) if total else 0.0}
-        for c in snapshot["choices"]
-    ]
+    rows = [{**c, "percent": percent(c["votes"], total)} for c in snapshot["choices"]]
     return render(request, "results/page.html", {"poll": poll, "snapshot": snapshot, "rows": rows})
