@@ -1,5 +1,7 @@
-"""Admitting a vote to the queue: its rate-limit counters and its ledger entry in one
-round trip to Redis (a Lua script, so a vote over a limit never enters the ledger).
+"""Admitting votes to the queue, in one round trip to Redis per group of votes: a Lua
+script counts each vote against its rate limits, enters the admitted ones in the vote
+ledger and pushes their Celery message onto the queue. A vote over a limit never enters
+the ledger or the queue, and an admitted vote is never in the ledger without its message.
 
 Fixed windows: each counter key names its window, and expires when the window ends.
 Written here rather than with django-ratelimit (which guards the admin login): it costs
@@ -8,9 +10,11 @@ two round trips per counter, and a vote is the hot path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -20,26 +24,41 @@ from redis.commands.core import Script
 
 from votingsite.redis_client import redis_client
 
-from . import ledger
+from . import ledger, task_message
 
 if TYPE_CHECKING:
     from .services import QueuedVote
 
 _ADMIT = """
--- KEYS: the counters, then the ledger. ARGV: per counter its limit and seconds left in
--- its window, then the ledger member and score. Returns 0, or seconds to wait.
-local counters = #KEYS - 1
-local wait = 0
-for i = 1, counters do
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
-  if count > tonumber(ARGV[2 * i - 1]) then
-    wait = math.max(wait, redis.call('TTL', KEYS[i]))
+-- KEYS: the queue, the ledger, then every vote's counters in order.
+-- ARGV: the number of votes, the queue message carrying all of them, then per vote its
+-- number of counters, ledger member and score, then per counter its limit and the seconds
+-- left in its window. Returns per vote 0 (admitted) or the seconds to wait. The message is
+-- pushed only when every vote was admitted; otherwise the caller pushes one for those that were.
+local queue, pending = KEYS[1], KEYS[2]
+local votes, message = tonumber(ARGV[1]), ARGV[2]
+local k, a = 3, 3
+local waits, admitted = {}, 0
+for v = 1, votes do
+  local counters, member, score = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  a = a + 3
+  local wait = 0
+  for c = 1, counters do
+    local count = redis.call('INCR', KEYS[k])
+    if count == 1 then redis.call('EXPIRE', KEYS[k], ARGV[a + 1]) end
+    if count > tonumber(ARGV[a]) then
+      wait = math.max(wait, redis.call('TTL', KEYS[k]), 1)
+    end
+    k, a = k + 1, a + 2
   end
+  if wait == 0 then
+    redis.call('ZADD', pending, score, member)
+    admitted = admitted + 1
+  end
+  waits[v] = wait
 end
-if wait > 0 then return wait end
-redis.call('ZADD', KEYS[counters + 1], ARGV[2 * counters + 2], ARGV[2 * counters + 1])
-return 0
+if admitted == votes then redis.call('LPUSH', queue, message) end
+return waits
 """
 
 _RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
@@ -67,23 +86,42 @@ def _script() -> Script:
     return redis_client().register_script(_ADMIT)
 
 
-def admit(vote: QueuedVote, limits: list[Limit]) -> int:
-    """Count the vote against each limit and, if none is exceeded, enter it in the ledger.
+@dataclass(frozen=True)
+class Entry:
+    vote: QueuedVote
+    limits: Sequence[Limit]
 
-    Returns 0 when admitted, else the seconds until the exceeded window ends.
-    Raises redis.RedisError when Redis does not answer.
+
+def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
+    """Count each vote against its limits and queue, as one message, those within them.
+
+    Returns per entry 0 when its vote is queued, else the seconds until its exceeded
+    window ends. Raises redis.RedisError when Redis does not take them.
     """
-    if not settings.RATELIMIT_ENABLE:
-        limits = []
     now = int(time.time())
-    keys: list[str] = []
-    args: list[str | int | float] = []
-    for limit in limits:
-        count, period = parse_rate(limit.rate)
-        window_end = (now // period + 1) * period
-        digest = hashlib.sha256(limit.value.encode()).hexdigest()[:32]
-        keys.append(f"rl:vote-{limit.name}:{period}:{window_end}:{digest}")
-        args += [count, window_end - now + 1]
-    keys.append(ledger.PENDING_KEY)
-    args += [ledger.member(vote), vote.cast_at.timestamp()]
-    return int(_script()(keys=keys, args=args))
+    keys: list[str] = [task_message.queue_name(), ledger.PENDING_KEY]
+    args: list[str | int | float] = [len(entries), task_message.build(_messages(entries))]
+    for entry in entries:
+        limits = entry.limits if settings.RATELIMIT_ENABLE else []
+        args += [len(limits), ledger.member(entry.vote), entry.vote.cast_at.timestamp()]
+        for limit in limits:
+            count, period = parse_rate(limit.rate)
+            window_end = (now // period + 1) * period
+            digest = hashlib.sha256(limit.value.encode()).hexdigest()[:32]
+            keys.append(f"rl:vote-{limit.name}:{period}:{window_end}:{digest}")
+            args += [count, window_end - now + 1]
+    waits = [int(w) for w in _script()(keys=keys, args=args)]
+    admitted = [e for e, wait in zip(entries, waits, strict=True) if not wait]
+    if admitted and len(admitted) < len(entries):
+        # Some were over a limit: the rest still go, in a message of their own.
+        try:
+            redis_client().lpush(task_message.queue_name(), task_message.build(_messages(admitted)))
+        except Exception:
+            with contextlib.suppress(Exception):  # Redis is likely down; entries may stay
+                ledger.forget([e.vote for e in admitted])
+            raise
+    return waits
+
+
+def _messages(entries: Sequence[Entry]) -> list[dict[str, object]]:
+    return [e.vote.to_message() for e in entries]

@@ -7,7 +7,6 @@ one vote per (poll, voter), last cast wins, and tallies exact.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import uuid
@@ -17,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import admission, ledger
+from . import admission
 from .models import Choice, Poll, PollCounter, PollReset, Tally, Vote
 
 logger = logging.getLogger(__name__)
@@ -183,36 +181,21 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = 
                 "You have already voted in this poll, and it does not allow changing a vote."
             )
     vote = QueuedVote(uuid.uuid4(), poll.id, choice, voter_key, now)
-    _admit(vote, client_ip)
+    limits = [admission.Limit("voter", voter_key, settings.VOTE_RATE_PER_VOTER)]
+    if client_ip:
+        limits.append(admission.Limit("ip", client_ip, settings.VOTE_RATE_PER_IP))
     from .tasks import queue_vote  # tasks imports this module
 
     try:
-        queue_vote(vote)
+        wait = queue_vote(admission.Entry(vote, limits))
     except Exception as exc:  # any broker failure means the same thing to a voter
         logger.warning("vote %s not queued: %r", vote.vote_id, exc)
-        with contextlib.suppress(Exception):  # Redis is likely down; the entry may stay
-            ledger.forget([vote])
-        raise _unavailable() from exc
-    return vote
-
-
-def _unavailable() -> VoteQueueUnavailable:
-    return VoteQueueUnavailable(
-        "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
-    )
-
-
-def _admit(vote: QueuedVote, client_ip: str) -> None:
-    limits = [admission.Limit("voter", vote.voter_key, settings.VOTE_RATE_PER_VOTER)]
-    if client_ip:
-        limits.append(admission.Limit("ip", client_ip, settings.VOTE_RATE_PER_IP))
-    try:
-        wait = admission.admit(vote, limits)
-    except redis.RedisError as exc:
-        logger.warning("vote %s not admitted: %r", vote.vote_id, exc)
-        raise _unavailable() from exc
+        raise VoteQueueUnavailable(
+            "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
+        ) from exc
     if wait:
         raise TooManyVotes(wait)
+    return vote
 
 
 def _as_choice_id(value: Any) -> int:

@@ -17,7 +17,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 
 from votingsite import worker_metrics
 
-from . import ledger, services
+from . import admission, ledger, services
 from .vote_sender import GroupSender
 
 logger = logging.getLogger(__name__)
@@ -88,24 +88,17 @@ def store_with_retry(votes: Sequence[services.QueuedVote]) -> services.RecordOut
         return outcome
 
 
-def enqueue_votes(votes: Sequence[services.QueuedVote]) -> None:
-    """Put votes on the queue as one message; raises if Redis does not take them (after a
-    short retry). Their ledger entries were made when they were admitted."""
-    # An empty argsrepr spares Celery a saferepr of every message (a log nicety).
-    record_votes.apply_async(
-        args=([v.to_message() for v in votes],), retry=True, argsrepr="", kwargsrepr=""
-    )
-
-
-_sender: GroupSender[services.QueuedVote] = GroupSender(
-    enqueue_votes, max_batch=settings.VOTE_SEND_MAX_BATCH
+_sender: GroupSender[admission.Entry, int] = GroupSender(
+    admission.admit_and_queue, max_batch=settings.VOTE_SEND_MAX_BATCH
 )
 
 
-def queue_vote(vote: services.QueuedVote) -> None:
-    """The web side's way in: returns once the vote is in Redis, sent along with any other
-    votes this process took at the same moment."""
-    _sender.send(vote)
+def queue_vote(entry: admission.Entry) -> int:
+    """The web side's way in: admits the vote and queues it, along with any other votes
+    this process took at the same moment, in one round trip to Redis. Returns 0 once it
+    is in Redis, or the seconds its voter must wait (a rate limit); raises if Redis does
+    not answer."""
+    return _sender.send(entry)
 
 
 def _requeue(messages: list[dict[str, Any]]) -> None:

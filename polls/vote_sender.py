@@ -2,10 +2,11 @@
 
 A request thread that finds nobody sending becomes the sender: it takes every vote
 waiting (its own included, up to max_batch), sends them in one call and wakes their
-requests. Votes arriving meanwhile wait for the next send, which the next waiting request
-makes. There is no timer: under light load a vote goes alone at once; under load batches
-grow by themselves. Every request still returns only once its own vote was sent (or
-raises what the send raised), so "accepted" keeps meaning "in Redis".
+requests, each with its own item's result. Votes arriving meanwhile wait for the next
+send, which the next waiting request makes. There is no timer: under light load a vote
+goes alone at once; under load batches grow by themselves. Every request still returns
+only once its own vote was sent (or raises what the send raised), so "accepted" keeps
+meaning "in Redis".
 
 (Written here: the task-batching libraries batch on the consuming side; celery-batches
 does that in the worker. This is the producing side.)
@@ -18,32 +19,36 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # A send that has not returned after this long is treated as failed for its voters.
 _WAIT_SECONDS = 30
 
 
-class _Slot(Generic[T]):
-    __slots__ = ("done", "error", "item", "lead")
+class _Slot(Generic[T, R]):
+    __slots__ = ("done", "error", "item", "lead", "result")
 
     def __init__(self, item: T) -> None:
         self.item = item
         self.done = threading.Event()
         self.lead = False
         self.error: BaseException | None = None
+        self.result: R | None = None
 
 
-class GroupSender(Generic[T]):
-    def __init__(self, send: Callable[[Sequence[T]], None], *, max_batch: int) -> None:
+class GroupSender(Generic[T, R]):
+    """`send` takes a batch and returns one result per item, in order."""
+
+    def __init__(self, send: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int) -> None:
         self._send = send
         self._max_batch = max_batch
         self._lock = threading.Lock()
-        self._waiting: list[_Slot[T]] = []
+        self._waiting: list[_Slot[T, R]] = []
         self._sending = False
 
-    def send(self, item: T) -> None:
-        """Return once `item` was sent (with others); raise what its send raised."""
-        slot = _Slot(item)
+    def send(self, item: T) -> R:
+        """Return `item`'s result once it was sent (with others); raise what its send raised."""
+        slot: _Slot[T, R] = _Slot(item)
         with self._lock:
             self._waiting.append(slot)
             slot.lead = not self._sending
@@ -54,8 +59,9 @@ class GroupSender(Generic[T]):
             self._lead(slot)
         if slot.error is not None:
             raise slot.error
+        return slot.result  # type: ignore[return-value]  # set by the send that carried it
 
-    def _lead(self, own: _Slot[T]) -> None:
+    def _lead(self, own: _Slot[T, R]) -> None:
         """Send batches until our own item went out, then hand the role on."""
         own.done.clear()
         while not own.done.is_set():
@@ -63,11 +69,16 @@ class GroupSender(Generic[T]):
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
             error: BaseException | None = None
+            results: list[R | None]
             try:
-                self._send([s.item for s in batch])
+                results = list(self._send([s.item for s in batch]))
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{len(results)} results for {len(batch)} items")
             except Exception as exc:
                 error = exc
-            for slot in batch:
+                results = [None] * len(batch)
+            for slot, result in zip(batch, results, strict=True):
+                slot.result = result
                 slot.error = error
                 slot.done.set()
         with self._lock:

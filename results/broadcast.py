@@ -31,6 +31,8 @@ from .selectors import poll_results
 
 logger = logging.getLogger(__name__)
 
+_IDLE_CLOSE_SECONDS = 5.0
+
 
 @functools.cache
 def _redis_db() -> int:
@@ -94,8 +96,11 @@ class _Publisher:
             interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
             with self._cond:
                 if not self._dirty:
-                    # Idle: give the database connection back rather than hold it open.
-                    connection.close()
+                    # Idle for a while: give the database connection back rather than hold
+                    # it open; not between batches, where reconnecting would cost more.
+                    self._cond.wait(_IDLE_CLOSE_SECONDS)
+                    if not self._dirty:
+                        connection.close()
                 while not self._dirty:
                     self._cond.wait()
                 pending = sorted(self._dirty)

@@ -48,6 +48,10 @@ def _may_see(poll: Poll, scope: dict[str, Any]) -> bool:
 
 
 class PollResultsConsumer(AsyncWebsocketConsumer):
+    # No channel of its own on the layer: updates reach viewers through the process's hub
+    # (results.fanout), so a viewer costs no Redis subscription and no receive task. An
+    # alias that names no layer makes Channels skip it (get_channel_layer returns None).
+    channel_layer_alias = "no-layer-per-viewer"
     watching = False
     seq: int = -1
 

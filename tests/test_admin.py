@@ -286,7 +286,12 @@ def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
     The worker's service stores each vote as it is queued (the same path with a real
     worker is in test_commands' simulate_votes test and test_pipeline).
     """
-    monkeypatch.setattr("polls.tasks.queue_vote", lambda vote: record_votes([vote]))
+
+    def store_at_once(entry: Any) -> int:
+        record_votes([entry.vote])
+        return 0  # admitted
+
+    monkeypatch.setattr("polls.tasks.queue_vote", store_at_once)
     closes_at = timezone.now() + timedelta(seconds=2)
     labels = ["Red", "Green", "Blue", "Yellow"]
     choices = [{"label": label, "position": i} for i, label in enumerate(labels)]

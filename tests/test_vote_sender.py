@@ -1,5 +1,5 @@
-"""Group sending (polls.vote_sender): each caller returns once its own item was sent;
-concurrent callers share sends; a failed send fails exactly the callers in it."""
+"""Group sending (polls.vote_sender): each caller returns its own item's result once it
+was sent; concurrent callers share sends; a failed send fails exactly the callers in it."""
 
 from __future__ import annotations
 
@@ -20,23 +20,25 @@ class SlowSink:
         self.fail_on = fail_on
         self.lock = threading.Lock()
 
-    def __call__(self, items: Sequence[int]) -> None:
+    def __call__(self, items: Sequence[int]) -> list[int]:
         time.sleep(0.005)
         with self.lock:
             self.sends.append(list(items))
             if self.fail_on is not None and self.fail_on in items:
                 raise ConnectionError("redis went away")
+        return [item * 10 for item in items]
 
 
-def run_callers(sender: GroupSender[int], count: int) -> dict[int, BaseException | None]:
+def run_callers(sender: GroupSender[int, int], count: int) -> dict[int, BaseException | None]:
+    """Each caller's error, or None when send returned that caller's own result."""
     outcome: dict[int, BaseException | None] = {}
     start = threading.Barrier(count)
 
     def call(n: int) -> None:
         start.wait()
         try:
-            sender.send(n)
-            outcome[n] = None
+            result = sender.send(n)
+            outcome[n] = None if result == n * 10 else AssertionError(f"{n} got {result}")
         except Exception as exc:
             outcome[n] = exc
 
@@ -86,5 +88,11 @@ def test_the_sender_keeps_working_after_a_failure() -> None:
     sender = GroupSender(sink, max_batch=10)
     with pytest.raises(ConnectionError):
         sender.send(1)
-    sender.send(2)
+    assert sender.send(2) == 20
     assert sink.sends[-1] == [2]
+
+
+def test_a_send_that_answers_for_the_wrong_number_of_items_fails_them_all() -> None:
+    sender: GroupSender[int, int] = GroupSender(lambda items: [], max_batch=10)
+    with pytest.raises(RuntimeError, match="0 results for 1 items"):
+        sender.send(1)

@@ -1,0 +1,104 @@
+"""Admitting votes (polls.admission) on real Redis: one round trip counts each vote
+against its limits, enters the admitted ones in the ledger and queues them as one Celery
+message, built by polls.task_message exactly as `apply_async` would have sent it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from kombu.utils.json import dumps as json_dumps
+
+from polls import admission, ledger, task_message
+from polls.services import QueuedVote
+from polls.tasks import record_votes
+
+pytestmark = pytest.mark.usefixtures("redis_client")
+
+# A queue of their own: a session's worker may be consuming the real one.
+QUEUE = "votes-admission-tests"
+
+
+def a_vote(voter: str) -> QueuedVote:
+    return QueuedVote(uuid.uuid4(), 1, 2, f"anon:{voter}", timezone.now())
+
+
+def queued_votes(redis_client: Any) -> list[list[str]]:
+    """The voter keys of each message on the queue, oldest first."""
+    found = []
+    for raw in reversed(redis_client.lrange(QUEUE, 0, -1)):
+        body = json.loads(base64.b64decode(json.loads(raw)["body"]))
+        found.append([vote["voter_key"] for vote in body[0][0]])
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _own_queue(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(task_message, "queue_name", lambda: QUEUE)
+    redis_client.delete(QUEUE, ledger.PENDING_KEY, *redis_client.keys("rl:*"))
+
+
+def test_a_built_message_is_what_apply_async_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real queue's name, but nothing reaches Redis:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        "kombu.transport.redis.Channel._put",
+        lambda channel, queue, message, **kw: sent.append((queue, json_dumps(message))),
+    )
+    votes = [a_vote("a").to_message(), a_vote("b").to_message()]
+    record_votes.apply_async(args=(votes,), retry=True, argsrepr="", kwargsrepr="")
+    [(queue, sent_text)] = sent
+    assert queue == task_message.queue_name()
+    theirs = json.loads(sent_text)
+    ours = json.loads(task_message.build(votes))
+    for message in (theirs, ours):  # ids are fresh per message
+        for key in ("id", "root_id"):
+            del message["headers"][key]
+        for key in ("correlation_id", "delivery_tag"):
+            del message["properties"][key]
+    # apply_async also copies its argsrepr/kwargsrepr options into the properties; unread.
+    for key in ("argsrepr", "kwargsrepr"):
+        del theirs["properties"][key]
+    assert ours == theirs
+    assert json.loads(base64.b64decode(ours["body"]))[0] == [votes]
+
+
+def test_a_group_within_its_limits_goes_as_one_message_and_into_the_ledger(redis_client) -> None:
+    votes = [a_vote(v) for v in ("a", "b", "c")]
+    entries = [admission.Entry(v, [admission.Limit("voter", v.voter_key, "1/h")]) for v in votes]
+    assert admission.admit_and_queue(entries) == [0, 0, 0]
+    assert queued_votes(redis_client) == [["anon:a", "anon:b", "anon:c"]]
+    assert redis_client.zcard(ledger.PENDING_KEY) == 3
+
+
+def test_a_vote_over_its_limit_stays_out_and_the_rest_of_its_group_goes(redis_client) -> None:
+    def entry(voter: str) -> admission.Entry:
+        return admission.Entry(a_vote(voter), [admission.Limit("voter", f"anon:{voter}", "1/h")])
+
+    assert admission.admit_and_queue([entry("a")]) == [0]
+    waits = admission.admit_and_queue([entry("b"), entry("a"), entry("c")])
+    assert waits[0] == waits[2] == 0
+    assert 0 < waits[1] <= 3600
+    assert queued_votes(redis_client) == [["anon:a"], ["anon:b", "anon:c"]]
+    in_ledger = [json.loads(m)["voter_key"] for m in redis_client.zrange(ledger.PENDING_KEY, 0, -1)]
+    assert sorted(in_ledger) == ["anon:a", "anon:b", "anon:c"]
+
+
+def test_a_group_all_over_its_limits_queues_nothing(redis_client) -> None:
+    over = admission.Entry(a_vote("a"), [admission.Limit("ip", "10.0.0.1", "0/h")])
+    assert admission.admit_and_queue([over])[0] > 0
+    assert redis_client.llen(QUEUE) == 0
+    assert redis_client.zcard(ledger.PENDING_KEY) == 0
+
+
+@override_settings(RATELIMIT_ENABLE=False)
+def test_with_rate_limits_off_nothing_is_counted(redis_client) -> None:
+    over = admission.Entry(a_vote("a"), [admission.Limit("ip", "10.0.0.1", "0/h")])
+    assert admission.admit_and_queue([over]) == [0]
+    assert queued_votes(redis_client) == [["anon:a"]]
+    assert not redis_client.keys("rl:*")
