@@ -198,7 +198,7 @@ class WebRole(Role):
 
 
 def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -> WebRole:
-    """Procfile: gunicorn votingsite.wsgi --workers 2 --threads 4 --access-logfile -."""
+    """The Procfile's gunicorn: --workers 2 --threads 4 --reuse-port --access-logfile -."""
     port = free_port()
     argv = [
         str(BIN / "gunicorn"),
@@ -209,6 +209,7 @@ def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -
         env.pop("GUNICORN_WORKERS", os.environ.get("GUNICORN_WORKERS", "2")),
         "--threads",
         env.pop("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "4")),
+        "--reuse-port",
         "--access-logfile",
         "-",
     ]

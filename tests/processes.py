@@ -186,6 +186,7 @@ def voting_server(*, env: dict[str, str] | None = None, workers: int = 2) -> Web
         str(workers),
         "--threads",
         "4",
+        "--reuse-port",
     ]
     return WebServer("voting", argv, port, role_env(**(env or {})))
 

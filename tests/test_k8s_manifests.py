@@ -285,7 +285,7 @@ def test_worker_probes_read_its_files_and_never_ask_celery() -> None:
 def test_web_servers_have_explicit_process_counts() -> None:
     voting = the_container(find("Deployment", "voting"))
     assert voting["command"] == ["gunicorn"]
-    assert {"--workers", "--threads"} <= set(voting["args"])
+    assert {"--workers", "--threads", "--reuse-port"} <= set(voting["args"])
     results = the_container(find("Deployment", "results"))
     assert results["command"] == ["daphne"]
     assert results["args"][-1] == "votingsite.asgi:application"

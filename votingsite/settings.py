@@ -23,8 +23,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# Not "daphne": as an app it only serves runserver, and it would load Twisted (~25 MB)
+# into the voting and worker processes; the results role runs the daphne command.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -181,12 +182,6 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
-    # Per process: polls as the vote views see them (polls.selectors.poll_for_voting).
-    "local": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "TIMEOUT": 3600,
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    },
 }
 # How long a web process may use its copy of a poll before reading it again.
 POLL_CACHE_SECONDS = env.float("POLL_CACHE_SECONDS", default=2)
@@ -252,7 +247,7 @@ CHANNEL_LAYERS = {
     },
 }
 # Live pushes per poll are coalesced to at most one per this many seconds.
-RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.1)
+RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.05)
 
 LOGGING = {
     "version": 1,
