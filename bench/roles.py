@@ -71,8 +71,7 @@ def role_env(**extra: str) -> dict[str, str]:
         # per-voter limit stays as configured.
         VOTE_RATE_PER_IP="1000000000/m",
     )
-    for name in ("CELERY_BROKER_URL", "DJANGO_TEST_DATABASE_NAME"):
-        env.pop(name, None)
+    env.pop("DJANGO_TEST_DATABASE_NAME", None)
     env.update(extra)
     return env
 

@@ -52,7 +52,6 @@ def role_env(**extra: str) -> dict[str, str]:
         DJANGO_DEBUG="1",
         PYTHONUNBUFFERED="1",
     )
-    env.pop("CELERY_BROKER_URL", None)
     env.update(extra)
     return env
 

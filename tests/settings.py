@@ -8,6 +8,5 @@ import os
 
 _redis = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 os.environ["REDIS_URL"] = _redis
-os.environ.pop("CELERY_BROKER_URL", None)
 
 from votingsite.settings import *  # noqa: E402, F403

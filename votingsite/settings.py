@@ -187,7 +187,9 @@ CACHES = {
 POLL_CACHE_SECONDS = env.float("POLL_CACHE_SECONDS", default=2)
 
 # --- Celery (votes travel web -> Redis -> worker) ---------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Always REDIS_URL: the web role's admission script pushes task messages onto the queue,
+# and the ledger sweeper reads it, through REDIS_URL.
+CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
