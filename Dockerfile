@@ -35,4 +35,4 @@ RUN DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
 USER 10001:10001
 EXPOSE 8000 8001 9808
 # The voting role by default; Kubernetes sets each role's command.
-CMD ["gunicorn", "votingsite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--reuse-port"]
+CMD ["gunicorn", "votingsite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--reuse-port"]

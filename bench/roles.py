@@ -197,7 +197,7 @@ class WebRole(Role):
 
 
 def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -> WebRole:
-    """The Procfile's gunicorn: --workers 2 --threads 4 --reuse-port --access-logfile -."""
+    """The Procfile's gunicorn: --workers 2 --threads 8 --reuse-port --access-logfile -."""
     port = free_port()
     argv = [
         str(BIN / "gunicorn"),
@@ -207,7 +207,7 @@ def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -
         "--workers",
         env.pop("GUNICORN_WORKERS", os.environ.get("GUNICORN_WORKERS", "2")),
         "--threads",
-        env.pop("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "4")),
+        env.pop("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "8")),
         "--reuse-port",
         "--access-logfile",
         "-",

@@ -3,7 +3,9 @@
 With a group member per viewer, every update goes through a channel queue and a consumer
 task wake-up per viewer before it is sent. Here one hub per poll and process joins the
 poll's group, receives each update once and hands the ready-made text to every local
-viewer in a loop.
+viewer in a loop. Updates are whole snapshots, so when several arrive while one is
+still being handed out, only the newest goes out next: with many viewers a slow round
+delays the next one but never builds a backlog.
 """
 
 from __future__ import annotations
@@ -29,18 +31,34 @@ class _Hub:
         self.viewers: set[Viewer] = set()
         self.ready = asyncio.Event()
         self.channel = ""
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.latest: dict[str, Any] | None = None  # received, not yet handed out
+        self.arrived = asyncio.Event()
 
     async def start(self) -> None:
         layer = get_channel_layer()
         self.channel = await layer.new_channel()
         await layer.group_add(group_name(self.poll_id), self.channel)
-        self.task = asyncio.create_task(self._run(layer))
+        self.tasks = [
+            asyncio.create_task(self._receive(layer)),
+            asyncio.create_task(self._hand_out()),
+        ]
         self.ready.set()
 
-    async def _run(self, layer: Any) -> None:
+    async def _receive(self, layer: Any) -> None:
         while True:
             event = await layer.receive(self.channel)
+            if self.latest is None or event.get("seq", 0) > self.latest.get("seq", 0):
+                self.latest = event
+                self.arrived.set()
+
+    async def _hand_out(self) -> None:
+        while True:
+            await self.arrived.wait()
+            self.arrived.clear()
+            event, self.latest = self.latest, None
+            if event is None:
+                continue
             for viewer in list(self.viewers):
                 try:
                     await viewer(event)
@@ -48,10 +66,11 @@ class _Hub:
                     logger.exception("could not send an update to a viewer")
 
     async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+                await task
         await get_channel_layer().group_discard(group_name(self.poll_id), self.channel)
 
 

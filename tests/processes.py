@@ -184,7 +184,7 @@ def voting_server(*, env: dict[str, str] | None = None, workers: int = 2) -> Web
         "--workers",
         str(workers),
         "--threads",
-        "4",
+        "8",
         "--reuse-port",
     ]
     return WebServer("voting", argv, port, role_env(**(env or {})))

@@ -249,7 +249,7 @@ CHANNEL_LAYERS = {
     },
 }
 # Live pushes per poll are coalesced to at most one per this many seconds.
-RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.05)
+RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.03)
 
 LOGGING = {
     "version": 1,
