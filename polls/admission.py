@@ -1,7 +1,8 @@
 """Admitting votes to the queue, in one round trip to Redis per group of votes: a Lua
 script counts each vote against its rate limits, enters the admitted ones in the vote
 ledger and pushes their Celery message onto the queue. A vote over a limit never enters
-the ledger or the queue, and an admitted vote is never in the ledger without its message.
+the ledger or the queue. When only some of a group are over a limit, the others follow
+in a second push (until it lands, their ledger entries cover them).
 
 Fixed windows: each counter key names its window, and expires when the window ends.
 Written here rather than with django-ratelimit (which guards the admin login): it costs
