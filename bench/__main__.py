@@ -61,7 +61,6 @@ def main() -> int:
         roles.OUT / "voter-cookies.txt", sizes.voter_cookies, prefix=f"b{os.getpid()}x"
     )
     run = phases.Run(sizes=sizes, profile=args.profile, redis=client, cookie_file=cookie_file)
-    run.memory = phases.MemorySampler(run)
     report: dict[str, Any] = {}
     try:
         run.voting = roles.voting()
@@ -102,8 +101,7 @@ def main() -> int:
         print("interrupted: stopping the roles", file=sys.stderr)
         return 130
     finally:
-        if run.memory:
-            run.memory.stop()
+        run.memory.stop()
         roles.stop_all()
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(report, indent=2, default=str) + "\n")

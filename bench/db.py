@@ -91,11 +91,11 @@ def counter_total(poll_id: int) -> int:
     )
 
 
-def queue_length(client: redis.Redis, queue: str = "votes") -> int:
+def queue_length(client: redis.Redis) -> int:
     """Messages waiting in Redis plus those a worker holds unacknowledged."""
-    waiting = int(client.llen(queue))
-    unacked = int(client.hlen("unacked"))
-    return waiting + unacked
+    from polls.ledger import queued_messages
+
+    return queued_messages(client)
 
 
 def wait_drained(

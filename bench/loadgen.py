@@ -14,15 +14,12 @@ LUA = Path(__file__).resolve().parent / "vote.lua"
 
 def write_voter_cookies(path: Path, count: int, prefix: str) -> Path:
     """Signed `voter` cookie values exactly as polls.middleware.VoterMiddleware sets them."""
-    from django.core import signing
+    from polls.middleware import signed_voter_cookie
 
-    # HttpResponse.set_signed_cookie("voter", id, salt="polls.voter") signs with this salt.
-    salt = signing._cookie_signer_salt("voter", "polls.voter")  # type: ignore[attr-defined]
-    signer = signing.get_cookie_signer(salt=salt)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
         for i in range(count):
-            out.write(signer.sign(f"{prefix}{i:07d}") + "\n")
+            out.write(signed_voter_cookie(f"{prefix}{i:07d}") + "\n")
     return path
 
 
@@ -66,6 +63,8 @@ def run_wrk(
     errors = result["errors"]
     socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
     accepted = result["ok"]
+    if result["cookies_exhausted"]:
+        print(f"  wrk: {result['cookies_exhausted']} thread(s) ran out of voters: ran {secs:.1f}s")
     result.update(
         connections=connections,
         seconds=round(secs, 2),

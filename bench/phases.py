@@ -67,8 +67,7 @@ def mb(size: int) -> float:
 class MemorySampler:
     """Samples every running role's RSS in the background; keeps the maximum per phase."""
 
-    def __init__(self, run: Run) -> None:
-        self.run = run
+    def __init__(self) -> None:
         self.phase = "idle"
         self.peaks: dict[str, dict[str, dict[str, float]]] = {}
         self._stop = threading.Event()
@@ -79,7 +78,8 @@ class MemorySampler:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():  # not started when start-up failed
+            self._thread.join(5)
 
     def sample(self, phase: str | None = None) -> None:
         for role in list(roles.STARTED):
@@ -111,7 +111,7 @@ class Run:
     results_role: roles.WebRole | None = None
     worker: roles.WorkerRole | None = None
     figures: dict[str, Any] = field(default_factory=dict)
-    memory: MemorySampler | None = None
+    memory: MemorySampler = field(default_factory=MemorySampler)
     polls_made: int = 0
 
     def poll(self, name: str) -> db.BenchPoll:
@@ -125,8 +125,7 @@ class Run:
         return self.voting, self.results_role
 
     def set_phase(self, phase: str) -> None:
-        if self.memory:
-            self.memory.phase = phase
+        self.memory.phase = phase
 
     def start_worker(self) -> roles.WorkerRole:
         if self.worker is None or not self.worker.alive():
@@ -289,6 +288,8 @@ def persistence(run: Run) -> None:
     share = voters // procs
     changed_share = changed // procs
     argvs = []
+    # Changed voters are the first of each process's range: they change after voting.
+    changed_voters: set[int] = set()
     for p in range(procs):
         first = p * share
         last = p == procs - 1
@@ -298,10 +299,6 @@ def persistence(run: Run) -> None:
             [sys.executable, "-m", "bench.cast", "--slug", poll.slug, "--prefix", "p",
              "--first", str(first), "--count", str(n), "--changed", str(n_changed)]
         )  # fmt: skip
-    # Changed voters are the first of each process's range: they change after voting.
-    changed_voters: set[int] = set()
-    for argv in argvs:
-        first, n_changed = int(argv[argv.index("--first") + 1]), int(argv[-1])
         changed_voters.update(range(first, first + n_changed))
     expected = dict.fromkeys(poll.choice_ids, 0)
     for i in range(voters):
@@ -360,6 +357,7 @@ def persistence(run: Run) -> None:
         print(f"  persistence: not drained within {run.sizes.persistence_timeout:.0f}s")
     ok = bool(final_got) and got["votes"] == voters and got["total"] == voters
     from_first = done - (first_store or done)
+    applied = _applied(got, count, bool(final_got))
     out = {
         "votes_cast": count,
         "changed_votes": changed,
@@ -371,12 +369,8 @@ def persistence(run: Run) -> None:
         "drain_seconds_from_first_store": round(from_first, 2),
         "drained": bool(final_got),
         # Rows stored plus changes applied; when not drained, the changes are not counted.
-        "rate": round(_applied(got, count, bool(final_got)) / (done - ready), 1)
-        if done > ready
-        else 0.0,
-        "rate_from_first_store": round(_applied(got, count, bool(final_got)) / from_first, 1)
-        if from_first
-        else 0.0,
+        "rate": round(applied / (done - ready), 1) if done > ready else 0.0,
+        "rate_from_first_store": round(applied / from_first, 1) if from_first else 0.0,
         "stored_votes": got["votes"],
         "counter_total": got["total"],
         "tallies": got["tallies"],
@@ -388,7 +382,7 @@ def persistence(run: Run) -> None:
         out["profile"] = profile_summary
     run.figures["persistence"] = out
     print(
-        f"  stored {_applied(got, count, bool(final_got))} of {count} votes in"
+        f"  stored {applied} of {count} votes in"
         f" {done - ready:.1f}s after the worker was ready:"
         f" {out['rate']:.0f} votes/s ({out['rate_from_first_store']:.0f}/s from the first row);"
         f" exact: {ok}"

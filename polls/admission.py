@@ -100,11 +100,12 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
     window ends. Raises redis.RedisError when Redis does not take them.
     """
     now = int(time.time())
+    messages = [e.vote.to_message() for e in entries]
     keys: list[str] = [task_message.queue_name(), ledger.PENDING_KEY]
-    args: list[str | int | float] = [len(entries), task_message.build(_messages(entries))]
-    for entry in entries:
+    args: list[str | int | float] = [len(entries), task_message.build(messages)]
+    for entry, vote_message in zip(entries, messages, strict=True):
         limits = entry.limits if settings.RATELIMIT_ENABLE else []
-        args += [len(limits), ledger.member(entry.vote), entry.vote.cast_at.timestamp()]
+        args += [len(limits), ledger.message_member(vote_message), entry.vote.cast_at.timestamp()]
         for limit in limits:
             count, period = parse_rate(limit.rate)
             window_end = (now // period + 1) * period
@@ -112,17 +113,14 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
             keys.append(f"rl:vote-{limit.name}:{period}:{window_end}:{digest}")
             args += [count, window_end - now + 1]
     waits = [int(w) for w in _script()(keys=keys, args=args)]
-    admitted = [e for e, wait in zip(entries, waits, strict=True) if not wait]
+    admitted = [i for i, wait in enumerate(waits) if not wait]
     if admitted and len(admitted) < len(entries):
         # Some were over a limit: the rest still go, in a message of their own.
         try:
-            redis_client().lpush(task_message.queue_name(), task_message.build(_messages(admitted)))
+            rest = task_message.build([messages[i] for i in admitted])
+            redis_client().lpush(task_message.queue_name(), rest)
         except Exception:
             with contextlib.suppress(Exception):  # Redis is likely down; entries may stay
-                ledger.forget([e.vote for e in admitted])
+                ledger.forget([entries[i].vote for i in admitted])
             raise
     return waits
-
-
-def _messages(entries: Sequence[Entry]) -> list[dict[str, object]]:
-    return [e.vote.to_message() for e in entries]

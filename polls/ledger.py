@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis
 from django.conf import settings
 
 from votingsite.redis_client import redis_client
@@ -36,7 +37,12 @@ _SWEEP_BATCH = 1000
 
 
 def member(vote: QueuedVote) -> str:
-    return json.dumps(vote.to_message(), sort_keys=True, separators=(",", ":"))
+    return message_member(vote.to_message())
+
+
+def message_member(message: dict[str, Any]) -> str:
+    """The ledger entry of a vote, from its queue message (QueuedVote.to_message)."""
+    return json.dumps(message, sort_keys=True, separators=(",", ":"))
 
 
 def forget(votes: Sequence[QueuedVote]) -> None:
@@ -56,12 +62,16 @@ def mark_handled(votes: Sequence[QueuedVote]) -> None:
     pipe.execute()
 
 
+def queued_messages(client: redis.Redis) -> int:
+    """Vote messages waiting in the queue plus those a worker holds unacknowledged."""
+    return int(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)) + int(client.hlen("unacked"))
+
+
 def passed_over(now: float | None = None) -> list[str]:
     """Pending votes the queue has moved past by more than the grace period."""
     client = redis_client()
     now = time.time() if now is None else now
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    queue_idle = client.llen(queue) == 0 and client.hlen("unacked") == 0
+    queue_idle = queued_messages(client) == 0
     upto = now if queue_idle else client.zscore(HANDLED_UPTO_KEY, "upto")
     if upto is None:
         return []

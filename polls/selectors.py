@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from .middleware import _SALT as VOTER_COOKIE_SALT  # one salt for writer and reader
-from .models import Choice, Poll, PollCounter, Tally, Vote
+from .models import Choice, Poll, Tally, Vote
 from .services import voter_key_for
 
 logger = logging.getLogger(__name__)
@@ -144,17 +144,44 @@ def percent(votes: int, total: int) -> float:
     return round(100 * votes / total, 1) if total else 0.0
 
 
+def poll_results(*, poll: Poll) -> dict[str, Any]:
+    """The results snapshot: totals of a poll with a `seq` that grows with every change.
+
+    One SQL statement reads the tallies and the counter, so they are consistent: a
+    snapshot with a higher seq never has older totals. Never a count of votes.
+    """
+    tallies = list(
+        Tally.objects.filter(poll_id=poll.pk)
+        .select_related("choice", "poll__counter")
+        .order_by("choice__position", "choice_id")
+    )
+    counter = tallies[0].poll.counter if tallies else None
+    return {
+        "type": "results",
+        "poll": poll.slug,
+        "question": poll.question,
+        "status": poll.state_at(timezone.now()),
+        "total": counter.total if counter else 0,
+        "seq": counter.seq if counter else 0,
+        "choices": [
+            {"id": t.choice_id, "label": t.choice.label, "votes": t.votes} for t in tallies
+        ],
+    }
+
+
+def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
+    """A snapshot's choices with their percentages."""
+    total = snapshot["total"]
+    return [
+        ResultRow(c["id"], c["label"], c["votes"], percent(c["votes"], total))
+        for c in snapshot["choices"]
+    ]
+
+
 def tally_rows(*, poll: Poll) -> tuple[int, list[ResultRow]]:
     """The poll's total and its choices' votes with percentages, read from the tallies."""
-    total = PollCounter.objects.filter(poll_id=poll.pk).values_list("total", flat=True).first()
-    tallies = (
-        Tally.objects.filter(poll_id=poll.pk)
-        .order_by("choice__position", "choice_id")
-        .values_list("choice_id", "choice__label", "votes")
-    )
-    total = total or 0
-    rows = [ResultRow(cid, label, n, percent(n, total)) for cid, label, n in tallies]
-    return total, rows
+    snapshot = poll_results(poll=poll)
+    return snapshot["total"], result_rows(snapshot)
 
 
 EXPORT_FIELDS = ["poll", "question", "status", "choice", "votes", "percent", "total"]

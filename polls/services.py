@@ -133,7 +133,7 @@ class RecordOutcome:
     changed: int = 0
     unchanged: int = 0  # a newer vote for the same choice: no tally moved
     ignored: int = 0  # duplicates and votes older than the stored one
-    rejected: dict[str, int] = field(default_factory=dict)
+    rejected: Counter[str] = field(default_factory=Counter)
     polls_changed: set[int] = field(default_factory=set)
 
 
@@ -326,8 +326,7 @@ def _write_tallies(
             total=F("total") + total_delta[poll_id], seq=F("seq") + 1
         )
     if polls_changed:
-        changed = frozenset(polls_changed)
-        transaction.on_commit(lambda: _announce(changed))
+        _announce_after_commit(polls_changed)
 
 
 def _without_refused_changes(
@@ -342,7 +341,7 @@ def _without_refused_changes(
         row = stored.get(vote.key)
         changes = row is not None and row.choice_id != vote.choice_id
         if changes and not polls[vote.poll_id].allow_vote_change:
-            outcome.rejected[REJECT_VOTE_CHANGE] = outcome.rejected.get(REJECT_VOTE_CHANGE, 0) + 1
+            outcome.rejected[REJECT_VOTE_CHANGE] += 1
             logger.warning("vote %s rejected: %s", vote.vote_id, REJECT_VOTE_CHANGE)
             continue
         kept.append(vote)
@@ -368,15 +367,17 @@ def _checked_votes(
         else:
             valid.append(vote)
             continue
-        outcome.rejected[reason] = outcome.rejected.get(reason, 0) + 1
+        outcome.rejected[reason] += 1
         logger.warning("vote %s rejected: %s", vote.vote_id, reason)
     return valid
 
 
-def _announce(poll_ids: frozenset[int]) -> None:
+def _announce_after_commit(poll_ids: Iterable[int]) -> None:
+    """Push the polls' new results to open pages once this transaction has committed."""
     from results.broadcast import polls_changed  # results builds on polls, not the reverse
 
-    polls_changed(poll_ids)
+    changed = frozenset(poll_ids)
+    transaction.on_commit(lambda: polls_changed(changed))
 
 
 # --- Organiser side -----------------------------------------------------------------
@@ -479,7 +480,7 @@ def close_poll(poll: Poll) -> Poll:
 def _bump_seq(poll_id: int) -> None:
     """Viewers take only newer snapshots: a change they must see gets a new seq."""
     PollCounter.objects.filter(poll_id=poll_id).update(seq=F("seq") + 1)
-    transaction.on_commit(lambda: _announce(frozenset([poll_id])))
+    _announce_after_commit([poll_id])
 
 
 def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
@@ -495,7 +496,7 @@ def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
         Tally.objects.filter(poll_id=poll.pk).update(votes=0)
         PollCounter.objects.filter(poll_id=poll.pk).update(total=0, seq=F("seq") + 1)
         record = PollReset.objects.create(poll_id=poll.pk, reset_by=by, votes_removed=removed)
-        transaction.on_commit(lambda: _announce(frozenset([poll.pk])))
+        _announce_after_commit([poll.pk])
     logger.info("poll %s reset by %s: %d votes removed", poll.pk, by, removed)
     return record
 
@@ -564,6 +565,6 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
                 choice_id=diff.choice_id, defaults={"poll_id": poll.pk, "votes": diff.counted}
             )
         PollCounter.objects.filter(poll_id=poll.pk).update(total=len(choice_ids), seq=F("seq") + 1)
-        transaction.on_commit(lambda: _announce(frozenset([poll.pk])))
+        _announce_after_commit([poll.pk])
     logger.warning("poll %s recounted: %d tallies fixed", poll.pk, len(differences))
     return report

@@ -83,7 +83,7 @@ def store_with_retry(votes: Sequence[services.QueuedVote]) -> services.RecordOut
             outcome.changed,
             outcome.unchanged,
             outcome.ignored,
-            outcome.rejected or "none",
+            dict(outcome.rejected) or "none",
         )
         return outcome
 

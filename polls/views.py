@@ -13,8 +13,6 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from results.selectors import poll_results
-
 from . import selectors, services
 from .ratelimits import client_ip
 from .responses import json_error, wants_json
@@ -161,7 +159,7 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
         is_staff=request.user.is_staff,
     ):
         return json_error(403, selectors.results_hidden_reason(poll))
-    return JsonResponse(poll_results(poll=poll))
+    return JsonResponse(selectors.poll_results(poll=poll))
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -25,9 +25,8 @@ from django.db import close_old_connections, connection
 from redis.connection import parse_url
 
 from polls.models import Poll
+from polls.selectors import poll_results
 from votingsite.redis_client import redis_client
-
-from .selectors import poll_results
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from django.conf import settings
 
 from polls import selectors
 from polls.models import Poll
+from polls.selectors import poll_results
 
 from . import fanout
-from .selectors import poll_results
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ def _poll(slug: str) -> Poll | None:
 
 
 @database_sync_to_async
-def _snapshot(poll: Poll) -> dict[str, Any]:
-    poll.refresh_from_db()  # its status may have changed since the viewer connected
+def _snapshot(poll: Poll, *, refresh: bool) -> dict[str, Any]:
+    if refresh:  # its status may have changed since the viewer connected
+        poll.refresh_from_db()
     return poll_results(poll=poll)
 
 
@@ -68,11 +69,11 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         # Watch before reading the snapshot, so nothing published in between is missed.
         await fanout.watch(poll.pk, self.results_update)
         self.watching = True
-        await self._send_snapshot()
+        await self._send_snapshot(refresh=False)  # the poll was read just now
 
-    async def _send_snapshot(self) -> None:
+    async def _send_snapshot(self, *, refresh: bool = True) -> None:
         try:
-            snapshot = await _snapshot(self.poll)
+            snapshot = await _snapshot(self.poll, refresh=refresh)
         except Poll.DoesNotExist:  # deleted while watched
             await self.close(code=CLOSE_UNKNOWN_POLL)
             return

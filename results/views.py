@@ -6,9 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from polls.selectors import percent, poll_for_voting, results_hidden_reason, results_visible
-
-from .selectors import poll_results
+from polls.selectors import (
+    poll_for_voting,
+    poll_results,
+    result_rows,
+    results_hidden_reason,
+    results_visible,
+)
 
 
 @require_GET
@@ -22,6 +26,5 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         context = {"poll": poll, "reason": results_hidden_reason(poll)}
         return render(request, "polls/results_hidden.html", context, status=403)
     snapshot = poll_results(poll=poll)
-    total = snapshot["total"]
-    rows = [{**c, "percent": percent(c["votes"], total)} for c in snapshot["choices"]]
+    rows = result_rows(snapshot)
     return render(request, "results/page.html", {"poll": poll, "snapshot": snapshot, "rows": rows})

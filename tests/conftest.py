@@ -10,6 +10,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from polls.ledger import queued_messages
 from polls.models import Choice, Poll
 from tests import processes
 
@@ -68,9 +69,7 @@ def _worker_settles(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     client = request.getfixturevalue("redis_client")
     processes.wait_for(
-        lambda: (
-            client.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0 and client.hlen("unacked") == 0
-        ),
+        lambda: queued_messages(client) == 0,
         timeout=60,
         interval=0.1,
         what="the worker to store every queued vote",

@@ -19,9 +19,9 @@ from django.db import connection
 from django.utils import timezone
 
 from polls.models import Choice, Poll
+from polls.selectors import poll_results
 from polls.services import QueuedVote, record_votes
 from results import broadcast
-from results.selectors import poll_results
 from tests.clients import Browser, next_results, results_socket
 from votingsite.asgi import application
 

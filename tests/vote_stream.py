@@ -1,6 +1,6 @@
 """A bounded stream of votes from many distinct voters against a running voting role.
 
-Each voter carries a signed voter cookie made here with the site's own signer (the
+Each voter carries a signed voter cookie made with the site's own signer (the
 roles run with the same development secret key) and a CSRF cookie and header, so each
 vote is one POST to the JSON API, as a browser's script would send it.
 """
@@ -15,15 +15,10 @@ from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
-from django.core import signing
+
+from polls.middleware import signed_voter_cookie
 
 CSRF = "a" * 32  # any 32-character secret works as both cookie and header
-
-
-def voter_cookie(anonymous_id: str) -> str:
-    # What HttpResponse.set_signed_cookie("voter", id, salt="polls.voter") writes.
-    name = settings.VOTER_COOKIE_NAME
-    return signing.get_cookie_signer(salt=name + "polls.voter").sign(anonymous_id)
 
 
 @dataclass
@@ -84,7 +79,7 @@ class VoteStream:
             worker.join()
 
     def _send(self, http: requests.Session, voter: str, choice: int) -> None:
-        cookies = f"{settings.VOTER_COOKIE_NAME}={voter_cookie(voter)}; csrftoken={CSRF}"
+        cookies = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}; csrftoken={CSRF}"
         try:
             response = http.post(
                 f"{self.base_url}/api/polls/{self.slug}/vote",

@@ -203,7 +203,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_DEFAULT_QUEUE = "votes"
-# A voter waits for the vote to reach Redis; fail fast (-> 503) rather than hang.
+# Only the ledger sweeper publishes through apply_async (votes go in the admission
+# script); a short retry, so a sweep does not hang on a Redis outage.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,

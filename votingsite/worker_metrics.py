@@ -27,12 +27,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from votingsite.redis_client import redis_client
+
 if TYPE_CHECKING:
     from polls.services import RecordOutcome
 
 logger = logging.getLogger(__name__)
-
-QUEUE_NAME = "votes"
 
 
 def _multiprocess_dir() -> Path | None:
@@ -70,20 +70,16 @@ def batch_stored(outcome: RecordOutcome, *, seconds: float) -> None:
 class QueueDepthCollector(Collector):
     """Reads the queue's length from Redis when Prometheus scrapes, not on a timer."""
 
-    def __init__(self, broker_url: str, queue: str = QUEUE_NAME) -> None:
-        self.broker_url = broker_url
+    def __init__(self, queue: str) -> None:
         self.queue = queue
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        client = redis.Redis.from_url(self.broker_url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            depth = client.llen(self.queue)
+            depth = redis_client().llen(self.queue)  # the broker is always REDIS_URL
         except redis.RedisError as exc:
             # No sample rather than a wrong one: an absent series is what alerts on.
             logger.warning("queue depth unavailable: %s", exc)
             return
-        finally:
-            client.close()
         gauge = GaugeMetricFamily(
             "votes_queue_depth", "Votes waiting in the Redis queue.", labels=["queue"]
         )
@@ -103,13 +99,13 @@ def _clear_stale_files(**kwargs: Any) -> None:
         stale.unlink(missing_ok=True)
 
 
-def metrics_registry(broker_url: str) -> CollectorRegistry:
+def metrics_registry(queue: str) -> CollectorRegistry:
     if _multiprocess_dir() is None:
         registry = REGISTRY
     else:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-    registry.register(QueueDepthCollector(broker_url))
+    registry.register(QueueDepthCollector(queue))
     return registry
 
 
@@ -121,6 +117,6 @@ def _start_server(sender: Any = None, **kwargs: Any) -> None:
     address = os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1")
     from django.conf import settings
 
-    registry = metrics_registry(settings.CELERY_BROKER_URL)
+    registry = metrics_registry(settings.CELERY_TASK_DEFAULT_QUEUE)
     start_http_server(port, addr=address, registry=registry)
     logger.info("worker metrics on http://%s:%d/metrics", address, port)

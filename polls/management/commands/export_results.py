@@ -30,12 +30,12 @@ class Command(BaseCommand):
             selectors.write_csv(rows, buffer)
             text = buffer.getvalue()
         else:
-            total, _ = selectors.tally_rows(poll=poll)
+            # export_rows read the tallies once; every row carries the poll's total.
             document = {
                 "poll": poll.slug,
                 "question": poll.question,
                 "status": poll.state_at(timezone.now()),
-                "total": total,
+                "total": rows[0]["total"] if rows else 0,
                 "exported_at": timezone.now().isoformat(),
                 "choices": [{k: row[k] for k in ("choice", "votes", "percent")} for row in rows],
             }
