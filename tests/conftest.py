@@ -77,6 +77,16 @@ def _worker_settles(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def own_queue(redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Votes the web side queues go to a queue of their own (its name is returned):
+    a session's worker may be consuming the real one."""
+    name = "votes-web-side-tests"
+    monkeypatch.setattr("polls.task_message.queue_name", lambda: name)
+    redis_client.delete(name)
+    return name
+
+
+@pytest.fixture
 def make_poll() -> Callable[..., Poll]:
     def make(
         slug: str = "best-pet",

@@ -56,6 +56,21 @@ def role_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def manage(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """manage.py as an operator runs it: on the test stores, or with `env` instead."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=role_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
+
+
 def wait_for(
     condition: Callable[[], object],
     *,

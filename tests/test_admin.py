@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -14,17 +13,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from polls.models import Choice, Poll, PollCounter, PollReset, Tally, Vote
-from polls.services import QueuedVote, record_votes
+from polls.models import Poll, PollCounter, PollReset, Tally, Vote
+from polls.services import record_votes
+from tests.votes import api_vote, stored_vote
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/polls/poll/"
-
-
-def stored_vote(poll: Poll, label: str, voter: str) -> None:
-    choice = poll.choices.get(label=label)
-    record_votes([QueuedVote(uuid.uuid4(), poll.pk, choice.pk, voter, timezone.now())])
 
 
 def split(when: Any) -> tuple[str, str]:
@@ -314,11 +309,7 @@ def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
     other = type(client)()
     other.force_login(second)
     for browser, label in ((client, "Blue"), (other, "Red")):
-        choice = Choice.objects.get(poll=poll, label=label)
-        answer = browser.post(
-            f"/api/polls/{poll.slug}/vote", {"choice": choice.pk}, content_type="application/json"
-        )
-        assert answer.status_code == 202
+        assert api_vote(browser, poll, label).status_code == 202
     assert Vote.objects.filter(poll=poll, voter_key=f"user:{second.pk}").exists()
 
     # Nobody acts; the poll closes at closes_at (second precision in the form).
@@ -328,12 +319,7 @@ def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
     poll.refresh_from_db()
     assert poll.status == Poll.Status.OPEN
     assert poll.state == "closed"
-    late = client.post(
-        f"/api/polls/{poll.slug}/vote",
-        {"choice": Choice.objects.get(poll=poll, label="Red").pk},
-        content_type="application/json",
-    )
-    assert late.status_code == 409
+    assert api_vote(client, poll, "Red").status_code == 409
 
     exported = run_action(admin_client, "export_csv", [poll]).content.decode()
     rows = {r["choice"]: r for r in csv.DictReader(io.StringIO(exported))}

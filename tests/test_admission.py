@@ -18,29 +18,23 @@ from polls import admission, ledger, task_message
 from polls.services import QueuedVote
 from polls.tasks import record_votes
 
-pytestmark = pytest.mark.usefixtures("redis_client")
-
-# A queue of their own: a session's worker may be consuming the real one.
-QUEUE = "votes-admission-tests"
-
 
 def a_vote(voter: str) -> QueuedVote:
     return QueuedVote(uuid.uuid4(), 1, 2, f"anon:{voter}", timezone.now())
 
 
-def queued_votes(redis_client: Any) -> list[list[str]]:
+def queued_votes(redis_client: Any, queue: str) -> list[list[str]]:
     """The voter keys of each message on the queue, oldest first."""
     found = []
-    for raw in reversed(redis_client.lrange(QUEUE, 0, -1)):
+    for raw in reversed(redis_client.lrange(queue, 0, -1)):
         body = json.loads(base64.b64decode(json.loads(raw)["body"]))
         found.append([vote["voter_key"] for vote in body[0][0]])
     return found
 
 
 @pytest.fixture(autouse=True)
-def _own_queue(redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(task_message, "queue_name", lambda: QUEUE)
-    redis_client.delete(QUEUE, ledger.PENDING_KEY, *redis_client.keys("rl:*"))
+def _clean(redis_client: Any, own_queue: str) -> None:
+    redis_client.delete(ledger.PENDING_KEY, *redis_client.keys("rl:*"))
 
 
 def test_a_built_message_is_what_apply_async_sends(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,15 +62,19 @@ def test_a_built_message_is_what_apply_async_sends(monkeypatch: pytest.MonkeyPat
     assert json.loads(base64.b64decode(ours["body"]))[0] == [votes]
 
 
-def test_a_group_within_its_limits_goes_as_one_message_and_into_the_ledger(redis_client) -> None:
+def test_a_group_within_its_limits_goes_as_one_message_and_into_the_ledger(
+    redis_client, own_queue
+) -> None:
     votes = [a_vote(v) for v in ("a", "b", "c")]
     entries = [admission.Entry(v, [admission.Limit("voter", v.voter_key, "1/h")]) for v in votes]
     assert admission.admit_and_queue(entries) == [0, 0, 0]
-    assert queued_votes(redis_client) == [["anon:a", "anon:b", "anon:c"]]
+    assert queued_votes(redis_client, own_queue) == [["anon:a", "anon:b", "anon:c"]]
     assert redis_client.zcard(ledger.PENDING_KEY) == 3
 
 
-def test_a_vote_over_its_limit_stays_out_and_the_rest_of_its_group_goes(redis_client) -> None:
+def test_a_vote_over_its_limit_stays_out_and_the_rest_of_its_group_goes(
+    redis_client, own_queue
+) -> None:
     def entry(voter: str) -> admission.Entry:
         return admission.Entry(a_vote(voter), [admission.Limit("voter", f"anon:{voter}", "1/h")])
 
@@ -84,21 +82,21 @@ def test_a_vote_over_its_limit_stays_out_and_the_rest_of_its_group_goes(redis_cl
     waits = admission.admit_and_queue([entry("b"), entry("a"), entry("c")])
     assert waits[0] == waits[2] == 0
     assert 0 < waits[1] <= 3600
-    assert queued_votes(redis_client) == [["anon:a"], ["anon:b", "anon:c"]]
+    assert queued_votes(redis_client, own_queue) == [["anon:a"], ["anon:b", "anon:c"]]
     in_ledger = [json.loads(m)["voter_key"] for m in redis_client.zrange(ledger.PENDING_KEY, 0, -1)]
     assert sorted(in_ledger) == ["anon:a", "anon:b", "anon:c"]
 
 
-def test_a_group_all_over_its_limits_queues_nothing(redis_client) -> None:
+def test_a_group_all_over_its_limits_queues_nothing(redis_client, own_queue) -> None:
     over = admission.Entry(a_vote("a"), [admission.Limit("ip", "10.0.0.1", "0/h")])
     assert admission.admit_and_queue([over])[0] > 0
-    assert redis_client.llen(QUEUE) == 0
+    assert redis_client.llen(own_queue) == 0
     assert redis_client.zcard(ledger.PENDING_KEY) == 0
 
 
 @override_settings(RATELIMIT_ENABLE=False)
-def test_with_rate_limits_off_nothing_is_counted(redis_client) -> None:
+def test_with_rate_limits_off_nothing_is_counted(redis_client, own_queue) -> None:
     over = admission.Entry(a_vote("a"), [admission.Limit("ip", "10.0.0.1", "0/h")])
     assert admission.admit_and_queue([over]) == [0]
-    assert queued_votes(redis_client) == [["anon:a"]]
+    assert queued_votes(redis_client, own_queue) == [["anon:a"]]
     assert not redis_client.keys("rl:*")

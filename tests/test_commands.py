@@ -6,9 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -18,8 +15,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from polls.models import Poll, PollCounter, Tally, Vote
-from polls.services import QueuedVote, record_votes
 from tests import processes
+from tests.votes import stored_vote
 
 COMMANDS = [
     "seed_demo",
@@ -36,24 +33,6 @@ def run(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
-
-
-def stored_vote(poll: Poll, label: str, voter: str) -> None:
-    choice = poll.choices.get(label=label)
-    record_votes([QueuedVote(uuid.uuid4(), poll.pk, choice.pk, voter, timezone.now())])
-
-
-def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    """manage.py as an operator runs it, on the test database."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=processes.ROOT,
-        env=processes.role_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -253,22 +232,22 @@ def test_commands_as_processes_exit_non_zero_without_a_traceback(make_poll) -> N
     poll = make_poll(labels=("Cats", "Dogs"))
     stored_vote(poll, "Cats", "anon:a")
 
-    fine = manage("recount", "--check")
+    fine = processes.manage("recount", "--check")
     assert fine.returncode == 0, fine.stderr
     assert f"{poll.slug}: ok" in fine.stdout
 
     Tally.objects.filter(poll=poll, choice__label="Cats").update(votes=7)
-    drift = manage("recount", "--check")
+    drift = processes.manage("recount", "--check")
     assert drift.returncode == 1
     assert "Cats: stored 7, counted 1" in drift.stdout
     assert "CommandError" in drift.stderr
 
-    unknown = manage("close_poll", "no-such-poll")
+    unknown = processes.manage("close_poll", "no-such-poll")
     assert unknown.returncode != 0
     assert "No poll with slug 'no-such-poll'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
 
-    helped = manage("simulate_votes", "--help")
+    helped = processes.manage("simulate_votes", "--help")
     assert helped.returncode == 0
     assert "--change-ratio" in helped.stdout
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -50,15 +49,7 @@ def start_roles(
 
 def recount_check(database_url: str | None = None) -> subprocess.CompletedProcess[str]:
     env = processes.role_env(**({"DATABASE_URL": database_url} if database_url else {}))
-    return subprocess.run(
-        [sys.executable, "manage.py", "recount", "--check"],
-        cwd=processes.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return processes.manage("recount", "--check", env=env)
 
 
 def test_worker_killed_mid_stream_loses_and_doubles_nothing(make_poll, private_redis) -> None:
@@ -106,8 +97,7 @@ def test_postgres_down_for_ten_seconds_delays_votes_but_loses_none(private_redis
     try:
         migrate = processes.role_env(DATABASE_URL=pg.url)
         for command in (["migrate", "--noinput"], ["seed_demo"]):
-            subprocess.run([sys.executable, "manage.py", *command], cwd=processes.ROOT,
-                           env=migrate, check=True, capture_output=True, timeout=120)  # fmt: skip
+            processes.manage(*command, env=migrate, check=True)
         choice_ids = _pg_choice_ids(pg.url)
         voting, worker = start_roles(private_redis.url, pg.url)
         try:

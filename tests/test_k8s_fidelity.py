@@ -24,6 +24,7 @@ import requests
 from django.conf import settings
 
 from tests import processes
+from tests.clients import Browser
 from tests.stores import PrivateRedis
 from tests.test_k8s_manifests import POD_TMP, find, the_container
 
@@ -240,16 +241,9 @@ def test_worker_runs_as_the_manifest_says_stores_a_vote_and_counts_it(
     voting = pod("voting")
     processes.wait_for(voting.http_probe("readinessProbe"), timeout=60, what="voting ready")
     base = f"http://{POD_IP}:{voting.port('http')}"
-    http = requests.Session()
-    http.get(f"{base}/api/polls/{poll.slug}", timeout=10)
     choice = poll.choices.order_by("position").first()
     assert choice is not None
-    cast = http.post(
-        f"{base}/api/polls/{poll.slug}/vote",
-        json={"choice": choice.id},
-        headers={"X-CSRFToken": http.cookies.get("csrftoken") or ""},
-        timeout=10,
-    )
+    cast = Browser(base).vote_api(poll.slug, choice.id)
     assert cast.status_code in (200, 202), cast.text
 
     def counted() -> bool:
@@ -260,7 +254,7 @@ def test_worker_runs_as_the_manifest_says_stores_a_vote_and_counts_it(
     assert "vote_batch_seconds_count 1.0" in requests.get(metrics_url, timeout=10).text
 
 
-def test_worker_liveness_fails_on_a_stale_or_missing_heartbeat(pod, tmp_path: Path) -> None:
+def test_worker_liveness_fails_on_a_stale_or_missing_heartbeat(tmp_path: Path) -> None:
     """The probe can fail: no beat for 30 s, or no heartbeat file at all."""
     worker = LocalPod("worker", tmp_path, tmp_path)
     stale = tmp_path / "stale-heartbeat"

@@ -14,21 +14,9 @@ from django.utils import timezone
 from polls import services
 from polls.models import Poll, PollCounter, PollReset, Tally, Vote
 from polls.services import QueuedVote, record_votes
+from tests.votes import api_vote, stored_vote
 
 pytestmark = pytest.mark.django_db
-
-
-def vote_api(client, poll: Poll, label: str):
-    return client.post(
-        f"/api/polls/{poll.slug}/vote",
-        {"choice": poll.choices.get(label=label).pk},
-        content_type="application/json",
-    )
-
-
-def stored_vote(poll: Poll, label: str, voter: str) -> None:
-    choice = poll.choices.get(label=label)
-    record_votes([QueuedVote(uuid.uuid4(), poll.pk, choice.pk, voter, timezone.now())])
 
 
 @pytest.fixture
@@ -46,14 +34,14 @@ def test_a_timed_poll_opens_and_closes_by_itself(client, make_poll) -> None:
     now = timezone.now()
     poll = make_poll(opens_at=now + timedelta(seconds=1), closes_at=now + timedelta(seconds=2))
     assert poll.state == "scheduled"
-    assert vote_api(client, poll, "Cats").status_code == 409
+    assert api_vote(client, poll, "Cats").status_code == 409
 
     time.sleep(max(0.0, (poll.opens_at - timezone.now()).total_seconds()) + 0.05)
     assert Poll.objects.get(pk=poll.pk).state == "open"
-    assert vote_api(client, poll, "Cats").status_code == 202
+    assert api_vote(client, poll, "Cats").status_code == 202
 
     time.sleep(max(0.0, (poll.closes_at - timezone.now()).total_seconds()) + 0.05)
-    assert vote_api(client, poll, "Cats").status_code == 409
+    assert api_vote(client, poll, "Cats").status_code == 409
     assert client.get(f"/api/polls/{poll.slug}/results").json()["status"] == "closed"
     assert "closed" in client.get(f"/polls/{poll.slug}/").content.decode()
     assert Poll.objects.get(pk=poll.pk).status == Poll.Status.OPEN  # nobody had to act

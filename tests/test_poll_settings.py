@@ -15,13 +15,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from polls import selectors
-from polls.models import Poll, Tally, Vote
+from polls.models import Poll, Vote
 from polls.services import (
     REJECT_LOGIN_REQUIRED,
     REJECT_VOTE_CHANGE,
     QueuedVote,
     record_votes,
 )
+from tests.votes import api_vote, tallies
 
 V = Poll.ResultsVisibility
 
@@ -30,19 +31,6 @@ def queued(poll: Poll, label: str, voter: str, seconds_ago: float = 1) -> Queued
     choice = poll.choices.get(label=label)
     cast_at = timezone.now() - timedelta(seconds=seconds_ago)
     return QueuedVote(uuid.uuid4(), poll.pk, choice.pk, voter, cast_at)
-
-
-def tallies(poll: Poll) -> dict[str, int]:
-    rows = Tally.objects.filter(poll=poll).select_related("choice")
-    return {t.choice.label: t.votes for t in rows}
-
-
-def api_vote(client, poll: Poll, label: str):
-    return client.post(
-        f"/api/polls/{poll.slug}/vote",
-        {"choice": poll.choices.get(label=label).pk},
-        content_type="application/json",
-    )
 
 
 def form_vote(client, poll: Poll, label: str):

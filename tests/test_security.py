@@ -4,12 +4,13 @@ unforgeable voter cookies, CSP, and a clean `check --deploy`."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
-import sys
 from collections import Counter
 
 import pytest
+import requests
 from django.test import Client, RequestFactory, override_settings
 
 from polls.admission import parse_rate
@@ -20,15 +21,9 @@ from tests.vote_stream import VoteStream
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=processes.ROOT,
-        env={**processes.os.environ, "DJANGO_SETTINGS_MODULE": "votingsite.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Without the test stores: only the settings these checks are about."""
+    base = {**os.environ, "DJANGO_SETTINGS_MODULE": "votingsite.settings"}
+    return processes.manage(*args, env={**base, **env})
 
 
 def test_production_settings_pass_check_deploy() -> None:
@@ -110,10 +105,10 @@ def test_limits_are_shared_by_every_web_process_through_redis(make_poll) -> None
         stream = VoteStream(voting.url, poll.slug, [poll.choices.first().pk], voters=1,
                             change_every=1, threads=1)  # fmt: skip
         voter = "one-voter"
-        http = processes.requests.Session()
+        http = requests.Session()
         for _ in range(12):
             stream._send(http, voter, poll.choices.first().pk)
-            http = processes.requests.Session()  # new connections: spread over processes
+            http = requests.Session()  # new connections: spread over processes
         assert stream.statuses() == Counter({202: 5, 429: 7})
     finally:
         voting.stop()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from polls.models import Poll, PollCounter, Tally, Vote
 from polls.services import QueuedVote, record_votes
+from tests.votes import tallies
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,6 @@ def vote(
         voter,
         T0 + timedelta(seconds=at),
     )
-
-
-def tallies(poll: Poll) -> dict[str, int]:
-    return {
-        t.choice.label: t.votes for t in Tally.objects.filter(poll=poll).select_related("choice")
-    }
 
 
 SAME_ID = "00000000-0000-4000-8000-000000000001"
