@@ -68,16 +68,24 @@ pg_bin() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
 
+use_running() {
+  # use_running NAME VAR URL PORT: the server $VAR names, else one already on the local
+  # PORT (then VAR=URL). Fails when neither, leaving VAR=URL for a server to be started.
+  local name=$1 var=$2 url=$3 port=$4
+  if [ -n "${!var:-}" ]; then
+    say "$name: using $var"
+    return 0
+  fi
+  export "$var=$url"
+  if port_open 127.0.0.1 "$port"; then
+    say "$name: using the server on 127.0.0.1:$port"
+    return 0
+  fi
+  return 1
+}
+
 ensure_postgres() {
-  if [ -n "${DATABASE_URL:-}" ]; then
-    say "Postgres: using DATABASE_URL"
-    return 0
-  fi
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/votingsite"
-  if port_open 127.0.0.1 5432; then
-    say "Postgres: using the server on 127.0.0.1:5432"
-    return 0
-  fi
+  use_running Postgres DATABASE_URL "postgres://postgres@127.0.0.1:5432/votingsite" 5432 && return 0
   [ -n "$(pg_bin)" ] || apt_install postgresql
   # Debian's package may have started its own cluster.
   if port_open 127.0.0.1 5432; then return 0; fi
@@ -99,15 +107,7 @@ ensure_postgres() {
 }
 
 ensure_redis() {
-  if [ -n "${REDIS_URL:-}" ]; then
-    say "Redis: using REDIS_URL"
-    return 0
-  fi
-  export REDIS_URL="redis://127.0.0.1:6379/0"
-  if port_open 127.0.0.1 6379; then
-    say "Redis: using the server on 127.0.0.1:6379"
-    return 0
-  fi
+  use_running Redis REDIS_URL "redis://127.0.0.1:6379/0" 6379 && return 0
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   if port_open 127.0.0.1 6379; then return 0; fi
   say "Redis: starting a project-local server (append-only data in .local/redis)"
