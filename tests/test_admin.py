@@ -132,7 +132,9 @@ def test_change_form_shows_choices_inline_and_tallies_with_percentages(admin_cli
     assert "<td>Dogs</td><td>1</td><td>25.0%</td>" in page
     assert "3 (75.0%)" in page  # the inline row too
     assert 'id="id_slug"' in page
-    assert "Results visibility" in page or "results_visibility" in page
+    # The rules: results visibility as radio buttons, one per choice of rule.
+    assert 'id="id_results_visibility_0"' in page
+    assert all(label in page for label in Poll.ResultsVisibility.labels)
 
 
 def test_renaming_and_reordering_choices_keeps_their_votes(admin_client, make_poll) -> None:

@@ -75,6 +75,7 @@ def test_batches_never_exceed_the_maximum() -> None:
 def test_a_failed_send_fails_exactly_the_callers_in_it() -> None:
     sink = SlowSink(fail_on=5)
     outcome = run_callers(GroupSender(sink, max_batch=50), 20)
+    assert sorted(outcome) == list(range(20))  # every caller returned
     failed_batch = next(batch for batch in sink.sends if 5 in batch)
     for n, error in outcome.items():
         if n in failed_batch:

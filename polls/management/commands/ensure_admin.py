@@ -13,8 +13,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--username", default="admin")
-        parser.add_argument("--password-file", required=True, type=Path)
+        parser.add_argument("--username", default="admin", help="the user's name (default: admin)")
+        parser.add_argument(
+            "--password-file",
+            required=True,
+            type=Path,
+            help="where the generated password is written (mode 0600), and read on a rerun",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()

@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="the poll's slug")
-        parser.add_argument("--format", choices=["csv", "json"], default="csv")
+        parser.add_argument(
+            "--format", choices=["csv", "json"], default="csv", help="csv (default) or json"
+        )
         parser.add_argument("--output", type=Path, help="write here instead of stdout")
 
     def handle(self, *args: Any, **options: Any) -> None:
