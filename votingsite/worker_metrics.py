@@ -118,5 +118,12 @@ def _start_server(sender: Any = None, **kwargs: Any) -> None:
     from django.conf import settings
 
     registry = metrics_registry(settings.CELERY_TASK_DEFAULT_QUEUE)
-    start_http_server(port, addr=address, registry=registry)
+    try:
+        start_http_server(port, addr=address, registry=registry)
+    except OSError as exc:  # votes are still stored; only the metrics are missing
+        logger.error(
+            "worker metrics not served on %s:%d (%s); set CELERY_METRICS_PORT to a free port",
+            address, port, exc.strerror,
+        )  # fmt: skip
+        return
     logger.info("worker metrics on http://%s:%d/metrics", address, port)
