@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from polls.ledger import queued_messages
+from polls.ledger import PENDING_KEY, queued_messages
 from polls.models import Choice, Poll
 from tests import processes
 
@@ -77,13 +77,23 @@ def _worker_settles(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def own_queue(redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> str:
+def own_queue(redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Votes the web side queues go to a queue of their own (its name is returned):
-    a session's worker may be consuming the real one."""
+    a session's worker may be consuming the real one. Their ledger entries go at the end
+    too: nothing takes this queue, and a worker's ledger sweep would queue them again."""
     name = "votes-web-side-tests"
     monkeypatch.setattr("polls.task_message.queue_name", lambda: name)
     redis_client.delete(name)
-    return name
+    before = _ledger(redis_client)
+    yield name
+    added = _ledger(redis_client) - before
+    if added:
+        redis_client.zrem(PENDING_KEY, *added)
+    redis_client.delete(name)
+
+
+def _ledger(client: redis.Redis) -> set[Any]:
+    return set(client.zrange(PENDING_KEY, 0, -1))
 
 
 @pytest.fixture

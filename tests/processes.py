@@ -24,6 +24,9 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "test-artifacts"
+# Role logs (and ready files) live here, not in /tmp: a cleanly stopped role's log is
+# deleted; a killed or crashed role's stays for a look (test-artifacts/ is git-ignored).
+LOGS = ARTIFACTS / "logs"
 
 
 def free_port() -> int:
@@ -91,18 +94,24 @@ def wait_for(
 
 
 class RoleProcess:
-    """One role's process with its log in a temporary file (printed if it fails)."""
+    """One role's process with its log in test-artifacts/logs (printed if it fails).
+
+    The log is deleted when the process stops cleanly (it exits on SIGTERM); a process
+    that was killed, crashed or had to be killed leaves its log behind.
+    """
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.argv = argv
         self.env = env
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open for the process)
-            prefix=f"{name}-", suffix=".log", delete=False
-        )
         self.proc: subprocess.Popen[bytes] | None = None
+        self._stopped_output: str | None = None
 
     def start(self) -> Self:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open for the process)
+            prefix=f"{self.name}-", suffix=".log", dir=LOGS, delete=False
+        )
         self.proc = subprocess.Popen(
             self.argv,
             cwd=ROOT,
@@ -122,6 +131,8 @@ class RoleProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def output(self) -> str:
+        if self._stopped_output is not None:
+            return self._stopped_output
         return Path(self.log.name).read_text(errors="replace")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -132,19 +143,25 @@ class RoleProcess:
     def stop(self, timeout: float = 20) -> None:
         if self.proc is None:
             return
+        clean = False
         if self.alive():
             os.killpg(self.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
+                clean = True
             except subprocess.TimeoutExpired:
                 os.killpg(self.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
+        if clean:
+            self._stopped_output = self.output()
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 class Worker(RoleProcess):
     def __init__(self, *, concurrency: int = 2, env: dict[str, str] | None = None) -> None:
-        self.ready_file = Path(tempfile.mktemp(prefix="celery-ready-"))  # noqa: S306
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.ready_file = Path(tempfile.mktemp(prefix="celery-ready-", dir=LOGS))  # noqa: S306
         argv = [
             str(BIN / "celery"),
             "-A",
@@ -169,6 +186,10 @@ class Worker(RoleProcess):
         )
         assert self.alive(), f"worker exited:\n{self.output()}"
         return self
+
+    def stop(self, timeout: float = 20) -> None:
+        super().stop(timeout)
+        self.ready_file.unlink(missing_ok=True)  # a killed worker could not remove it
 
 
 class WebServer(RoleProcess):

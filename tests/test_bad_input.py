@@ -10,7 +10,8 @@ from django.test import Client, override_settings
 
 from polls.models import Poll
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_client")]
+# Votes these tests get accepted go to a queue of their own (no worker takes them).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_queue")]
 
 
 @pytest.fixture

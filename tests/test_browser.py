@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from polls.models import Poll
 from tests import processes
 from tests.clients import Browser, results_of
+from tests.needs import need
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -40,8 +41,7 @@ NO_JS_SCREENSHOT = processes.ARTIFACTS / "results-page-no-js.png"
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Chromium]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium)")
+    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (Debian package chromium)")
     processes.ARTIFACTS.mkdir(exist_ok=True)
     # Playwright's sync API keeps an event loop running in this thread; the test's own
     # ORM calls never run on it, so Django's async-safety check is a false alarm here.

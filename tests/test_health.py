@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests import processes
+from tests.needs import need
 from tests.stores import PrivateRedis
 
 pytestmark = [pytest.mark.django_db, pytest.mark.processes]
@@ -75,8 +76,8 @@ def test_readyz_names_postgres_when_postgres_is_down(server_factory, closed_port
     assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_readyz_is_ok_again_when_redis_returns(server_factory) -> None:
+    need(shutil.which("redis-server") is not None, "redis-server is not installed")
     store = PrivateRedis()  # its port stays closed until it starts
     server = start_voting(server_factory, REDIS_URL=store.url)
     assert requests.get(f"{server.url}/readyz", timeout=10).status_code == 503

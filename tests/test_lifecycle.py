@@ -30,7 +30,7 @@ def announced(monkeypatch) -> list[frozenset[int]]:
 # --- By itself ---------------------------------------------------------------------------
 
 
-def test_a_timed_poll_opens_and_closes_by_itself(client, make_poll) -> None:
+def test_a_timed_poll_opens_and_closes_by_itself(client, make_poll, own_queue) -> None:
     now = timezone.now()
     poll = make_poll(opens_at=now + timedelta(seconds=1), closes_at=now + timedelta(seconds=2))
     assert poll.state == "scheduled"

@@ -60,7 +60,9 @@ def test_login_required_poll_shows_anonymous_form_voter_a_login_prompt(client, m
 
 
 @pytest.mark.django_db
-def test_login_required_poll_takes_a_logged_in_users_vote(client, make_poll, django_user_model):
+def test_login_required_poll_takes_a_logged_in_users_vote(
+    client, make_poll, django_user_model, own_queue
+) -> None:
     poll = make_poll(labels=("Cats", "Dogs"), login_required=True)
     client.force_login(django_user_model.objects.create_user("ann", password="pw-ann-123"))
     assert api_vote(client, poll, "Cats").status_code == 202
@@ -79,7 +81,7 @@ def test_worker_rejects_anonymous_votes_for_login_required_poll(make_poll) -> No
 
 @pytest.mark.django_db
 def test_no_change_poll_refuses_a_different_second_vote_with_409(
-    client, make_poll, django_user_model
+    client, make_poll, django_user_model, own_queue
 ) -> None:
     poll = make_poll(labels=("Cats", "Dogs"), allow_vote_change=False)
     user = django_user_model.objects.create_user("bob", password="pw-bob-123")
@@ -107,7 +109,9 @@ def test_anonymous_voter_is_recognised_by_cookie_for_the_change_rule(client, mak
 
 
 @pytest.mark.django_db
-def test_changeable_poll_takes_a_second_vote(client, make_poll, django_user_model) -> None:
+def test_changeable_poll_takes_a_second_vote(
+    client, make_poll, django_user_model, own_queue
+) -> None:
     poll = make_poll(labels=("Cats", "Dogs"))
     user = django_user_model.objects.create_user("cy", password="pw-cy-1234")
     client.force_login(user)

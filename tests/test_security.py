@@ -62,7 +62,7 @@ def test_a_forged_voter_cookie_is_replaced_not_trusted(make_poll) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("redis_client")
+@pytest.mark.usefixtures("own_queue")
 @override_settings(VOTE_RATE_PER_VOTER="3/h", VOTE_RATE_PER_IP="1000/h")
 def test_a_voter_over_the_limit_gets_429_with_retry_after(make_poll) -> None:
     poll = make_poll()
@@ -82,7 +82,7 @@ def test_a_voter_over_the_limit_gets_429_with_retry_after(make_poll) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("redis_client")
+@pytest.mark.usefixtures("own_queue")
 @override_settings(RATELIMIT_ENABLE=False, VOTE_RATE_PER_VOTER="1/h")
 def test_ratelimit_enable_off_switches_limits_off(make_poll) -> None:
     poll = make_poll()
