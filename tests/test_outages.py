@@ -68,25 +68,18 @@ class Site:
 def site() -> Iterator[Site]:
     postgres = PrivatePostgres().init()
     redis_store = PrivateRedis().start()
-    started: list[processes.RoleProcess] = []
+    started: list[processes.Worker | processes.WebServer] = []
     try:
         env = {"DATABASE_URL": postgres.url, "REDIS_URL": redis_store.url}
         processes.manage("migrate", "--noinput", env=processes.role_env(**env), check=True)
         processes.manage("create_poll", SLUG, "Cats or dogs?", "--choice", "Cats", "--choice",
                          "Dogs", "--open", env=processes.role_env(**env), check=True)  # fmt: skip
         # One voting process: the poll copy a test loads first is the one it asks again.
-        roles = [
-            processes.voting_server(env=env, workers=1),
-            processes.results_server(env=env),
-            processes.Worker(env=env),
-        ]
-        for role in roles:
-            started.append(role.start())
-        for role in roles:
+        voting = processes.voting_server(env=env, workers=1)
+        results = processes.results_server(env=env)
+        started += [voting.start(), results.start(), processes.Worker(env=env).start()]
+        for role in started:
             role.wait_ready()
-        voting, results, _worker = roles
-        assert isinstance(voting, processes.WebServer)
-        assert isinstance(results, processes.WebServer)
         yield Site(postgres, redis_store, voting, results)
     finally:
         for role in started:
