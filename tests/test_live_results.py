@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import json
@@ -21,7 +22,7 @@ from django.utils import timezone
 from polls.models import Choice, Poll
 from polls.selectors import poll_results
 from polls.services import QueuedVote, record_votes
-from results import broadcast
+from results import broadcast, fanout
 from tests.clients import Browser, next_results, results_socket
 from votingsite.asgi import application
 
@@ -203,6 +204,78 @@ async def test_a_viewer_connecting_mid_stream_never_goes_back_from_its_snapshot(
     await cast(poll, "Dogs")
     await sync_to_async(broadcast.publish_now)(poll.pk)
     assert (await receive(ws))["total"] == 3  # the stale push in between never showed
+    await ws.disconnect()
+
+
+class HubProbe:
+    """A viewer of its own on this process's hub of a poll (results.fanout): tells when the
+    hub has handed an update out, which it does to every local viewer in the same round."""
+
+    def __init__(self, poll: Poll) -> None:
+        self.poll_id = poll.pk
+        self.seqs: asyncio.Queue[int] = asyncio.Queue()
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        await self.seqs.put(event["seq"])
+
+    async def __aenter__(self) -> HubProbe:
+        await fanout.watch(self.poll_id, self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await fanout.unwatch(self.poll_id, self)
+
+    async def handed_out(self, seq: int) -> None:
+        while await asyncio.wait_for(self.seqs.get(), TIMEOUT) != seq:
+            pass
+
+
+@run_async
+async def test_an_older_snapshot_handed_out_in_a_round_of_its_own_is_dropped_by_the_consumer(
+    poll: Poll, manual_push: None
+) -> None:
+    """The consumer's own seq check: each push reaches the hub alone, so the hub has
+    nothing to coalesce and hands the late, older one to the viewer's consumer too."""
+    ws = socket(poll.slug)
+    await ws.connect(timeout=TIMEOUT)
+    await receive(ws)
+    states = []
+    for label in ("Cats", "Dogs", "Cats"):
+        await cast(poll, label)
+        states.append(await snapshot(poll))
+    first, second, third = states
+
+    layer = get_channel_layer()
+    async with HubProbe(poll) as hub:
+        for state in (second, first, third):
+            await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(state))
+            await hub.handed_out(state["seq"])
+
+    assert [await receive(ws), await receive(ws)] == [second, third]
+    await ws.disconnect()
+
+
+@run_async
+async def test_a_stale_push_handed_out_alone_after_connect_never_reaches_the_viewer(
+    poll: Poll, manual_push: None
+) -> None:
+    await cast(poll, "Cats")
+    stale = await snapshot(poll)
+    await cast(poll, "Dogs")
+    ws = socket(poll.slug)
+    await ws.connect(timeout=TIMEOUT)
+    assert (await receive(ws))["total"] == 2
+
+    layer = get_channel_layer()
+    async with HubProbe(poll) as hub:
+        await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(stale))
+        await hub.handed_out(stale["seq"])
+        await cast(poll, "Dogs")
+        fresh = await snapshot(poll)
+        await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(fresh))
+        await hub.handed_out(fresh["seq"])
+
+    assert await receive(ws) == fresh  # the stale push in between never showed
     await ws.disconnect()
 
 
