@@ -5,6 +5,7 @@ and is still correct without JavaScript."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,9 +61,11 @@ def open_page(chromium: Chromium) -> Iterator[Callable[..., Page]]:
     """A new page in a context of its own (own cookies: a different voter each time)."""
     contexts = []
 
-    def open_(url: str, **options: Any) -> Page:
+    def open_(url: str, init_script: str | None = None, **options: Any) -> Page:
         context = chromium.new_context(viewport={"width": 900, "height": 640}, **options)
         contexts.append(context)
+        if init_script is not None:
+            context.add_init_script(init_script)  # runs before the page's own scripts
         page = context.new_page()
         page.set_default_timeout(EVENTUALLY_MS)
         page.goto(url)
@@ -222,3 +225,84 @@ def test_the_page_reconnects_after_a_results_server_restart_and_catches_up(
         server.stop()
         if replacement is not None:
             replacement.stop()
+
+
+# Wraps the page's WebSocket to note when each socket is opened and when it closes
+# (performance.now(), in ms), before the page's own script runs.
+COUNT_SOCKETS = """
+(() => {
+  const Real = window.WebSocket;
+  const log = (window.__sockets = { opened: [], closed: [] });
+  window.WebSocket = class extends Real {
+    constructor(...args) {
+      super(...args);
+      log.opened.push(performance.now());
+      this.addEventListener("close", () => log.closed.push(performance.now()));
+    }
+  };
+})();
+"""
+# docs/live-results.md: the n-th retry (n from 0) waits a random delay in
+# [0, min(10 s, 0.5 s x 2^n)], and n starts from 0 again once a snapshot arrives.
+BACKOFF_FIRST_MS = 500
+BACKOFF_MAX_MS = 10_000
+TIMER_SLACK_MS = 250  # a timer fires a little late, never early
+OUTAGE_MS = 10_000
+
+
+def socket_log(page: Page) -> dict[str, list[float]]:
+    log: dict[str, list[float]] = page.evaluate("window.__sockets")
+    return log
+
+
+def retry_delays(log: dict[str, list[float]], down: int) -> list[tuple[float, float]]:
+    """(delay, cap) of each retry after socket number `down` closed: the time from one
+    socket's close to the next socket's opening, and what the backoff allows for it."""
+    opened, closed = log["opened"], log["closed"]
+    return [
+        (opened[i] - closed[i - 1], min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (i - down - 1)))
+        for i in range(down + 1, len(opened))
+    ]
+
+
+def test_while_the_results_server_is_down_the_page_retries_with_growing_random_delays(
+    poll: Poll, open_page: Callable[..., Page]
+) -> None:
+    port = processes.free_port()
+    server = processes.results_server(port=port).start().wait_ready()
+    try:
+        page = open_page(f"{server.url}/polls/{poll.slug}/results/", init_script=COUNT_SOCKETS)
+        expect(page.locator("#live")).to_have_text("live")
+        assert len(socket_log(page)["opened"]) == 1
+
+        server.stop()
+        expect(page.locator("#live")).to_have_text("reconnecting…")
+        down_at = socket_log(page)["closed"][0]
+        time.sleep((down_at + OUTAGE_MS - page.evaluate("performance.now()")) / 1000 + 0.1)
+        log = socket_log(page)
+        retries = [t for t in log["opened"][1:] if t <= down_at + OUTAGE_MS]
+        delays = retry_delays(log, down=0)
+        # Backoff, not a loop: each delay within its growing cap (so a fixed delay
+        # longer than the first cap fails here)...
+        assert all(delay <= cap + TIMER_SLACK_MS for delay, cap in delays), delays
+        # ...and at most a dozen tries in 10 s (on average 0.25 s, 0.5 s, 1 s, 2 s, 4 s,
+        # then 5 s apart; a fixed delay under 0.8 s, or none, makes more), yet it keeps
+        # trying (the caps add up to 7.5 s by the fourth try).
+        assert 3 <= len(retries) <= 12, delays
+
+        # Back, and a snapshot arrives: the next outage starts again from the first cap.
+        server = processes.results_server(port=port).start().wait_ready()
+        page.evaluate("window.dispatchEvent(new Event('online'))")  # retry now, not later
+        expect(page.locator("#live")).to_have_text("live")
+        live_socket = len(socket_log(page)["opened"]) - 1
+        server.stop()
+        processes.wait_for(
+            lambda: len(socket_log(page)["opened"]) >= live_socket + 3,
+            timeout=15,
+            what="two retries after the reset",
+        )
+        after_reset = retry_delays(socket_log(page), down=live_socket)[:2]
+        assert [cap for _, cap in after_reset] == [500, 1000]
+        assert all(delay <= cap + TIMER_SLACK_MS for delay, cap in after_reset), after_reset
+    finally:
+        server.stop()
