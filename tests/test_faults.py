@@ -12,14 +12,21 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
+import psycopg2.extensions
 import pytest
+from django.utils import timezone
 
+from polls import ledger
 from polls.models import Poll, PollCounter, Tally, Vote
+from polls.services import QueuedVote
 from tests import processes
+from tests.clients import Browser
 from tests.stores import PrivatePostgres, PrivateRedis
 from tests.vote_stream import VoteStream
 
@@ -90,6 +97,158 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(make_poll, private_r
         worker.stop()
         if replacement:
             replacement.stop()
+
+
+# --- Each recovery path on its own --------------------------------------------------------
+# The test above passes if either path brings the killed worker's votes back. Each test
+# below leaves only one path working: a fault only that path can repair.
+
+QUEUE = "votes"  # settings.CELERY_TASK_DEFAULT_QUEUE
+UNACKED = "unacked"  # kombu's Redis transport: messages delivered, not yet acknowledged
+# The ledger's sweep, effectively off: no vote is ever old enough for it.
+NO_LEDGER_SWEEP = {"VOTE_LEDGER_GRACE_SECONDS": "1000000"}
+
+
+@contextmanager
+def tallies_locked(poll: Poll) -> Iterator[psycopg2.extensions.connection]:
+    """A transaction holding the poll's tally and counter rows (SELECT ... FOR UPDATE):
+    a worker storing the poll's votes waits for it, its batch in flight. Rolled back at
+    the end (or earlier by the test, to let the worker's statement go on)."""
+    conn = psycopg2.connect(processes.database_url())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM polls_tally WHERE poll_id = %s FOR UPDATE", [poll.pk])
+            cur.execute("SELECT 1 FROM polls_pollcounter WHERE poll_id = %s FOR UPDATE", [poll.pk])
+        yield conn
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def waiting_on_a_lock(conn: psycopg2.extensions.connection) -> int:
+    """Other sessions of the test database waiting for a row lock."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_batch_in_flight_when_its_worker_is_killed_is_redelivered_after_the_visibility_timeout(
+    make_poll, private_redis
+) -> None:
+    """Late acknowledgement alone (the ledger's sweep off): the batch the worker was storing
+    when it was killed stays unacknowledged in Redis and comes back to a new worker once
+    the visibility timeout has passed."""
+    poll = make_poll(labels=("Cats", "Dogs", "Fish"))
+    choice_ids = [c.pk for c in poll.choices.all()]
+    env = {**NO_LIMITS, **NO_LEDGER_SWEEP, "REDIS_URL": private_redis.url,
+           "CELERY_VISIBILITY_TIMEOUT": "5"}  # fmt: skip
+    redis_client = private_redis.client()
+    voting = processes.voting_server(env=env).start()
+    worker = processes.Worker(env=env).start()
+    replacement = processes.Worker(env=env)
+    try:
+        voting.wait_ready()
+        worker.wait_ready()
+        with tallies_locked(poll) as lock:
+            stream = VoteStream(voting.url, poll.slug, choice_ids, voters=100)
+            stream.run()
+            assert stream.statuses() == Counter({202: 110})
+            # The worker is storing a batch (its statement waits for our lock), and what
+            # it took from the queue is held unacknowledged.
+            processes.wait_for(
+                lambda: waiting_on_a_lock(lock) > 0 and redis_client.hlen(UNACKED) > 0,
+                timeout=30,
+                what=lambda: f"a batch in flight, unacknowledged:\n{worker.output()[-3000:]}",
+            )
+            assert redis_client.llen(QUEUE) == 0  # nothing left for another worker to take
+            worker.kill(signal.SIGKILL)
+            killed_at = time.monotonic()
+        # The killed worker's transaction rolls back: nothing of it was stored.
+        assert tallies(poll) == dict.fromkeys(choice_ids, 0)
+
+        replacement.start().wait_ready()
+        expected = stream.expected_tallies()
+        processes.wait_for(
+            lambda: tallies(poll) == {cid: expected.get(cid, 0) for cid in choice_ids},
+            timeout=60,
+            interval=0.2,
+            what=lambda: (
+                f"the unacknowledged votes redelivered: {tallies(poll)} != {dict(expected)}\n"
+                + replacement.output()[-3000:]
+            ),
+        )
+        recovered = time.monotonic() - killed_at
+        print(f"votes of the killed worker stored {recovered:.1f}s after the kill")  # noqa: T201
+        assert recovered < 60
+        assert Vote.objects.filter(poll=poll).count() == 100
+        assert PollCounter.objects.get(poll=poll).total == 100
+        assert "re-queued" not in replacement.output()  # the ledger's sweep played no part
+        check = recount_check()
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        voting.stop()
+        worker.stop()
+        replacement.stop()
+        redis_client.close()
+
+
+LEDGER_GRACE_SECONDS = 2
+
+
+def test_a_vote_lost_from_the_queue_is_requeued_by_the_ledger_sweep_once_past_its_grace(
+    make_poll, private_redis
+) -> None:
+    """The ledger alone: a vote that was admitted (in the ledger) but whose message is
+    gone from the queue, as when a worker dies between the broker's pop and its record of
+    the message, is queued again by a worker's sweep once older than the grace period,
+    and stored once; a vote still within its grace is left alone."""
+    poll = make_poll(labels=("Cats", "Dogs"))
+    cats, dogs = poll.choices.all()
+    redis_client = private_redis.client()
+    voting = processes.voting_server(env={**NO_LIMITS, "REDIS_URL": private_redis.url})
+    sweeping = {"VOTE_LEDGER_GRACE_SECONDS": str(LEDGER_GRACE_SECONDS),
+                "VOTE_LEDGER_SWEEP_SECONDS": "0.5"}  # fmt: skip
+    worker = processes.Worker(env={**NO_LIMITS, **sweeping, "REDIS_URL": private_redis.url})
+    try:
+        voting.start().wait_ready()
+        assert Browser(voting.url).vote_api(poll.slug, cats.pk).status_code == 202
+        assert redis_client.zcard(ledger.PENDING_KEY) == 1
+        assert redis_client.delete(QUEUE) == 1  # the message is lost; its ledger entry stays
+
+        worker.start().wait_ready()
+        processes.wait_for(
+            lambda: redis_client.zcard(ledger.PENDING_KEY) == 0,
+            timeout=30,
+            what=lambda: f"the lost vote re-queued and handled:\n{worker.output()[-3000:]}",
+        )
+        assert tallies(poll) == {cats.pk: 1, dogs.pk: 0}
+        assert PollCounter.objects.get(poll=poll).total == 1
+        assert "re-queued 1 votes" in worker.output()
+
+        # Within its grace a vote in the ledger only waits: it may still be in the queue or
+        # in a worker's hands. Here its message is gone too (entered as admission does,
+        # never pushed); it is queued again only once the grace has passed.
+        vote = QueuedVote(uuid.uuid4(), poll.pk, dogs.pk, "anon:late", timezone.now())
+        redis_client.zadd(ledger.PENDING_KEY, {ledger.member(vote): vote.cast_at.timestamp()})
+        processes.wait_for(
+            lambda: Vote.objects.filter(poll=poll, voter_key="anon:late").exists(),
+            timeout=30,
+            what="the second lost vote re-queued",
+        )
+        stored = Vote.objects.get(poll=poll, voter_key="anon:late")
+        waited = (stored.stored_at - vote.cast_at).total_seconds()
+        assert waited >= LEDGER_GRACE_SECONDS, f"re-queued after {waited:.2f}s, within its grace"
+        assert tallies(poll) == {cats.pk: 1, dogs.pk: 1}
+        check = recount_check()
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        voting.stop()
+        worker.stop()
+        redis_client.close()
 
 
 def test_postgres_down_for_ten_seconds_delays_votes_but_loses_none(private_redis) -> None:
