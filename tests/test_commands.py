@@ -6,19 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
-from django.db.models import Max
 from django.utils import timezone
 
 import polls
 from polls.models import Poll, PollCounter, Tally, Vote
 from tests import processes
-from tests.votes import stored_vote
+from tests.votes import pipeline_drained, stored_vote
 
 # Every command the polls app ships, found on disk so that a new one is checked too.
 COMMANDS = sorted(
@@ -286,21 +286,36 @@ def test_simulate_votes_refuses_drafts_and_polls_that_take_none_of_its_votes(mak
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.processes
-def test_simulate_votes_goes_through_the_real_pipeline(make_poll, worker, wait_for) -> None:
+def test_simulate_votes_goes_through_the_real_pipeline(
+    make_poll, worker, redis_client, wait_for
+) -> None:
     poll = make_poll(labels=("Cats", "Dogs", "Fish"))
-    output = run(
-        "simulate_votes", poll.slug, "--voters", "40", "--change-ratio", "0.5", "--seed", "1"
-    )
+    output = run("simulate_votes", poll.slug, "--voters", "40", "--change-ratio", "0.5",
+                 "--seed", "1", "--verbosity", "2")  # fmt: skip
     assert "\r[" in output  # the progress bar
     assert "Sent 60 votes (40 voters, 20 changes)" in output
     assert "votes/s" in output
 
-    def settled() -> bool:
-        # All 40 voters stored, and their changes too: nothing stored for a second.
-        last = Vote.objects.filter(poll=poll).aggregate(last=Max("stored_at"))["last"]
-        total = PollCounter.objects.get(poll=poll).total
-        return total == 40 and last is not None and timezone.now() - last > timedelta(seconds=1)
+    cast = [line.split()[1:] for line in output.splitlines() if line.startswith("cast ")]
+    assert len(cast) == 60
+    by_voter: dict[str, list[int]] = {}
+    for voter, choice in cast:
+        by_voter.setdefault(voter, []).append(int(choice))
+    assert len(by_voter) == 40
+    assert sorted(len(set(choices)) for choices in by_voter.values()) == [1] * 20 + [2] * 20
+    last = {voter: choices[-1] for voter, choices in by_voter.items()}  # the vote cast last
 
-    wait_for(settled, what="the worker to store 40 voters and their changes")
-    assert Vote.objects.filter(poll=poll, voter_key__startswith="sim:").count() == 40
+    # Queued (Redis), taken by the worker, stored, struck off the ledger: nothing left.
+    wait_for(
+        lambda: pipeline_drained(redis_client, poll),
+        timeout=60,
+        what="the queue, the unacknowledged votes and the poll's ledger entries to empty",
+    )
+    stored = dict(Vote.objects.filter(poll=poll).values_list("voter_key", "choice_id"))
+    assert stored == last
+    expected = Counter(last.values())
+    assert dict(Tally.objects.filter(poll=poll).values_list("choice_id", "votes")) == {
+        c.pk: expected.get(c.pk, 0) for c in poll.choices.all()
+    }
+    assert PollCounter.objects.get(poll=poll).total == 40
     assert "ok (40 votes)" in run("recount", poll.slug, "--check")

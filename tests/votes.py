@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+import redis
 from django.utils import timezone
 
+from polls.ledger import PENDING_KEY, queued_messages
 from polls.models import Poll, Tally
 from polls.services import QueuedVote, record_votes
 
@@ -30,3 +33,13 @@ def tallies(poll: Poll) -> dict[str, int]:
     """The stored tallies by choice label."""
     rows = Tally.objects.filter(poll=poll).select_related("choice")
     return {t.choice.label: t.votes for t in rows}
+
+
+def pipeline_drained(client: redis.Redis, poll: Poll) -> bool:
+    """Every vote queued for the poll has been handled: nothing waits in the queue or in a
+    worker's hands (unacknowledged), and none of the poll's votes is left on the ledger,
+    which the worker strikes a vote off only once its transaction has committed."""
+    if queued_messages(client):
+        return False
+    members: list[Any] = client.zrange(PENDING_KEY, 0, -1)
+    return not any(json.loads(m).get("poll_id") == poll.pk for m in members)
