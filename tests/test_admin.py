@@ -14,8 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from polls.models import Poll, PollCounter, PollReset, Tally, Vote
-from polls.services import record_votes
-from tests.votes import api_vote, stored_vote
+from tests.votes import api_vote, pipeline_drained, stored_vote
 
 pytestmark = pytest.mark.django_db
 
@@ -275,21 +274,17 @@ def test_votes_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, mak
 # --- The issue's "done when" -------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.processes
 def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
-    admin_client, client, django_user_model, monkeypatch
+    admin_client, client, django_user_model, worker, redis_client, wait_for
 ) -> None:
     """Four choices made in the admin, closing shortly; two voters; it closes by itself.
 
-    The worker's service stores each vote as it is queued (the same path with a real
-    worker is in test_commands' simulate_votes test and test_pipeline).
+    The votes go the whole way: admitted and queued in Redis with their ledger entries,
+    taken by a real worker and stored in Postgres.
     """
-
-    def store_at_once(entry: Any) -> int:
-        record_votes([entry.vote])
-        return 0  # admitted
-
-    monkeypatch.setattr("polls.tasks.queue_vote", store_at_once)
-    closes_at = timezone.now() + timedelta(seconds=2)
+    closes_at = timezone.now() + timedelta(seconds=3)
     labels = ["Red", "Green", "Blue", "Yellow"]
     choices = [{"label": label, "position": i} for i, label in enumerate(labels)]
     form = poll_form(
@@ -306,13 +301,16 @@ def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
     assert [c.label for c in poll.choices.all()] == labels
     assert poll.state == "open"
 
-    # Two browsers vote (the view queues; the worker's service stores what was queued).
+    # Two browsers vote (the view queues; the worker stores what was queued).
     second = django_user_model.objects.create_user("voter2", password="pw-voter-2")
     other = type(client)()
     other.force_login(second)
     for browser, label in ((client, "Blue"), (other, "Red")):
         assert api_vote(browser, poll, label).status_code == 202
-    assert Vote.objects.filter(poll=poll, voter_key=f"user:{second.pk}").exists()
+    wait_for(lambda: pipeline_drained(redis_client, poll), what="the worker to store both votes")
+    stored = dict(Vote.objects.filter(poll=poll).values_list("voter_key", "choice__label"))
+    assert stored.pop(f"user:{second.pk}") == "Red"
+    assert list(stored.values()) == ["Blue"]  # the anonymous voter, by their cookie
 
     # Nobody acts; the poll closes at closes_at (second precision in the form).
     assert poll.closes_at is not None
