@@ -23,6 +23,7 @@ import pytest
 import requests
 from django.conf import settings
 
+from polls.models import Tally, Vote
 from tests import processes
 from tests.clients import Browser
 from tests.stores import PrivateRedis
@@ -244,7 +245,16 @@ def test_worker_runs_as_the_manifest_says_stores_a_vote_and_counts_it(
     choice = poll.choices.order_by("position").first()
     assert choice is not None
     cast = Browser(base).vote_api(poll.slug, choice.id)
-    assert cast.status_code in (200, 202), cast.text
+    assert cast.status_code == 202, cast.text
+    vote_id = cast.json()["vote_id"]
+
+    processes.wait_for(
+        lambda: Vote.objects.filter(poll=poll).exists(), timeout=30, what="the stored vote"
+    )
+    stored = Vote.objects.get(poll=poll)
+    assert (str(stored.vote_id), stored.choice_id) == (vote_id, choice.id)
+    assert stored.voter_key.startswith("anon:")
+    assert Tally.objects.get(choice=choice).votes == 1
 
     def counted() -> bool:
         text = requests.get(metrics_url, timeout=10).text
