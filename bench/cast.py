@@ -1,4 +1,4 @@
-"""Casts votes through polls.services.submit_vote, the function the vote views call.
+"""Casts votes through polls.pipeline.submit.submit_vote, the function the vote views call.
 
 Run as a subprocess by the persistence phase (python -m bench.cast ...), several at a
 time, each with many threads, as a web process serves many requests at once: each vote
@@ -29,14 +29,16 @@ def main() -> None:
     args = parser.parse_args()
 
     db.setup_django()
-    from polls import selectors, services
+    from polls import selectors
+    from polls.pipeline import submit
+    from polls.voters import voter_key_for
 
     poll = selectors.poll_for_voting(slug=args.slug)
     choices = [c.id for c in poll.choices.all()]
 
     def vote(i: int, shift: int) -> None:
-        key = services.voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
-        services.submit_vote(poll=poll, choice_id=choices[(i + shift) % 2], voter_key=key)
+        key = voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
+        submit.submit_vote(poll=poll, choice_id=choices[(i + shift) % 2], voter_key=key)
 
     start = time.monotonic()
     with ThreadPoolExecutor(args.threads) as pool:

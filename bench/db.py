@@ -93,7 +93,7 @@ def counter_total(poll_id: int) -> int:
 
 def queue_length(client: redis.Redis) -> int:
     """Messages waiting in Redis plus those a worker holds unacknowledged."""
-    from polls.ledger import queued_messages
+    from polls.pipeline.ledger import queued_messages
 
     return queued_messages(client)
 

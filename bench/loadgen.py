@@ -14,7 +14,7 @@ LUA = Path(__file__).resolve().parent / "vote.lua"
 
 def write_voter_cookies(path: Path, count: int, prefix: str) -> Path:
     """Signed `voter` cookie values exactly as polls.middleware.VoterMiddleware sets them."""
-    from polls.middleware import signed_voter_cookie
+    from polls.voters import signed_voter_cookie
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:

@@ -559,8 +559,8 @@ def fanout(run: Run) -> None:
     _, results_role = run.web()
     from django.db.models import F
 
+    from polls.live.publisher import publish_now
     from polls.models import PollCounter
-    from results.broadcast import publish_now
 
     out: dict[str, Any] = {}
     for viewers in run.sizes.fanout_viewers:

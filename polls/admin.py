@@ -1,6 +1,6 @@
 """The organisers' admin: polls with their choices, lifecycle actions, read-only votes.
 
-Every change goes through polls.services, so the admin, the commands and the views
+Every change goes through polls.organising, so the admin, the commands and the views
 share one implementation of each rule; tallies are read from Tally/PollCounter.
 """
 
@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import selectors, services
+from . import export, organising, selectors
 from .models import Choice, Poll, PollReset, Vote
 
 
@@ -191,7 +191,7 @@ class PollAdmin(admin.ModelAdmin):
     @admin.action(description="Open selected polls now", permissions=["change"])
     def open_now(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
         for poll in queryset:
-            services.open_poll(poll)
+            organising.open_poll(poll)
         self.message_user(request, f"Opened {len(queryset)} poll(s).", messages.SUCCESS)
 
     @admin.action(description="Close selected polls now", permissions=["change"])
@@ -199,8 +199,8 @@ class PollAdmin(admin.ModelAdmin):
         closed = 0
         for poll in queryset:
             try:
-                services.close_poll(poll)
-            except services.PollSetupError as error:
+                organising.close_poll(poll)
+            except organising.PollSetupError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
                 closed += 1
@@ -223,7 +223,7 @@ class PollAdmin(admin.ModelAdmin):
                 request, "admin/polls/poll/reset_votes_confirmation.html", context
             )
         for poll in queryset:
-            record = services.reset_votes(poll, by=request.user)
+            record = organising.reset_votes(poll, by=request.user)
             self.message_user(
                 request,
                 f"Reset “{poll}”: {record.votes_removed} vote(s) removed.",
@@ -234,7 +234,7 @@ class PollAdmin(admin.ModelAdmin):
     @admin.action(description="Export results of selected polls as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
         out = io.StringIO()
-        selectors.write_csv(selectors.export_rows(polls=queryset.order_by("slug")), out)
+        export.write_csv(export.export_rows(polls=queryset.order_by("slug")), out)
         name = queryset.first().slug if len(queryset) == 1 else "polls"  # type: ignore[union-attr]
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}-results.csv"'

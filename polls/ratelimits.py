@@ -1,24 +1,51 @@
-"""Who a client is for rate limits, and the admin login throttle (django-ratelimit).
+"""Every rate rule of the site, and who a client is for them.
 
-The vote limits themselves are counted in polls.admission, together with the vote's
-ledger entry. All limits live in Redis, so every replica shares them;
-RATELIMIT_ENABLE=0 (django-ratelimit's own setting) switches all of them off.
+- Votes: per voter (VOTE_RATE_PER_VOTER) and per client address (VOTE_RATE_PER_IP),
+  counted in Redis by polls.pipeline.admission in the same round trip that queues the
+  vote (django-ratelimit would cost two round trips per counter on the hot path).
+- Admin log-in: per client address (ADMIN_LOGIN_RATE), through django-ratelimit.
+
+All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
+(django-ratelimit's own setting) switches all of them off.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable
-from typing import Any
+import re
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from .responses import error_response
+_RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-logger = logging.getLogger(__name__)
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """django-ratelimit's rate format: "30/m", "1200/m", "5/h", "10/5m" -> (count, seconds)."""
+    found = _RATE.match(rate.strip())
+    if not found:
+        raise ValueError(f"rate {rate!r} is not of the form N/[M](s|m|h|d)")
+    count, multiple, unit = found.groups()
+    return int(count), int(multiple or 1) * _UNIT_SECONDS[unit]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One counter a vote is counted against."""
+
+    name: str  # what is counted: "voter" or "ip"
+    value: str  # whose count
+    rate: str  # e.g. "30/m"
+
+
+def vote_limits(*, voter_key: str, client_ip: str = "") -> list[Limit]:
+    """The limits one vote counts against: its voter's, and its address's when known."""
+    limits = [Limit("voter", voter_key, settings.VOTE_RATE_PER_VOTER)]
+    if client_ip:
+        limits.append(Limit("ip", client_ip, settings.VOTE_RATE_PER_IP))
+    return limits
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -36,18 +63,10 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")  # noqa: S104 (a value, not a bind)
 
 
-def admin_login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Decorates the admin login: too many attempts from one address get 429."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST":
-            usage = get_usage(request, group="admin-login", key="ip",
-                              rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
-            if usage and usage["should_limit"]:
-                wait = max(int(usage["time_left"]), 1)
-                message = f"Too many login attempts from here; try again in {wait} seconds."
-                return error_response(request, 429, message, retry_after=wait)
-        return view(request, *args, **kwargs)
-
-    return wrapped
+def admin_login_wait(request: HttpRequest) -> int | None:
+    """Counts an admin log-in attempt; the seconds to wait when its address is over the rate."""
+    usage = get_usage(request, group="admin-login", key="ip",
+                      rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
+    if usage and usage["should_limit"]:
+        return max(int(usage["time_left"]), 1)
+    return None

@@ -1,24 +1,23 @@
-"""Reads for the voting pages and API (writes live in services)."""
+"""Reads: polls as voters, viewers and organisers see them, and the results snapshot.
+
+Nothing here writes (votes: polls.pipeline; organisers: polls.organising).
+"""
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils import timezone
 
-from .middleware import _SALT as VOTER_COOKIE_SALT  # one salt for writer and reader
 from .models import Choice, Poll, Tally, Vote
-from .services import voter_key_for
 
 logger = logging.getLogger(__name__)
 
@@ -114,24 +113,6 @@ def results_hidden_reason(poll: Poll) -> str:
     }.get(poll.results_visibility, "The results of this poll are not public.")  # type: ignore[call-overload]
 
 
-def voter_key_from_cookie(*, signed_cookie: str | None, user_id: int | None) -> str | None:
-    """The voter key VoterMiddleware gave this visitor, from its signed cookie (WebSocket)."""
-    if user_id is not None:
-        return voter_key_for(user_id=user_id, anonymous_id="")
-    if not signed_cookie:
-        return None
-    # Read exactly as VoterMiddleware does, through the public API (the signer's salt
-    # scheme is Django's business and has changed between versions).
-    request = HttpRequest()
-    request.COOKIES[settings.VOTER_COOKIE_NAME] = signed_cookie
-    anonymous_id = request.get_signed_cookie(
-        settings.VOTER_COOKIE_NAME, default="", salt=VOTER_COOKIE_SALT
-    )
-    if not anonymous_id:
-        return None
-    return voter_key_for(user_id=None, anonymous_id=anonymous_id)
-
-
 @dataclass(frozen=True)
 class ResultRow:
     choice_id: int
@@ -182,36 +163,6 @@ def tally_rows(*, poll: Poll) -> tuple[int, list[ResultRow]]:
     """The poll's total and its choices' votes with percentages, read from the tallies."""
     snapshot = poll_results(poll=poll)
     return snapshot["total"], result_rows(snapshot)
-
-
-EXPORT_FIELDS = ["poll", "question", "status", "choice", "votes", "percent", "total"]
-
-
-def export_rows(*, polls: Iterable[Poll]) -> list[dict[str, Any]]:
-    """One row per choice of each poll, in EXPORT_FIELDS; the same for admin and command."""
-    now = timezone.now()
-    rows: list[dict[str, Any]] = []
-    for poll in polls:
-        total, tallies = tally_rows(poll=poll)
-        rows.extend(
-            {
-                "poll": poll.slug,
-                "question": poll.question,
-                "status": poll.state_at(now),
-                "choice": row.label,
-                "votes": row.votes,
-                "percent": row.percent,
-                "total": total,
-            }
-            for row in tallies
-        )
-    return rows
-
-
-def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
 
 
 def votes_for_choice(*, choice: Choice) -> int:

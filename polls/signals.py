@@ -1,4 +1,6 @@
-"""Every poll has a counter row and every choice a tally row, however it was created."""
+"""Model hooks: every poll has a counter row and every choice a tally row, however it was
+created; a changed poll is forgotten by this process's poll copies and re-checked by
+open results pages."""
 
 from typing import Any
 
@@ -6,6 +8,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from . import selectors
+from .live import publisher
 from .models import Choice, Poll, PollCounter, Tally
 
 
@@ -32,3 +35,11 @@ def forget_cached_poll(sender: type[Any], instance: Poll | Choice, **kwargs: Any
     )
     if poll is not None:
         selectors.forget_cached_poll(poll.slug)
+
+
+@receiver(post_save, sender=Poll)
+def recheck_viewers(sender: type[Poll], instance: Poll, created: bool, **kwargs: Any) -> None:
+    # Its state or visibility may have changed: open pages must not wait for a vote to see
+    # it, and a viewer the rules no longer admit stops receiving (a new poll has none).
+    if not created:
+        publisher.announce_rules_after_commit(instance.pk)

@@ -1,4 +1,8 @@
-"""Voting role: HTML pages (no JavaScript needed) and the JSON API. Rules live in services."""
+"""Voting role: HTML pages (no JavaScript needed) and the JSON API.
+
+Thin: the rules live in polls.pipeline.submit, the reads in polls.selectors, and how an
+error is answered in polls.responses.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from . import selectors
+from .pipeline import submit
 from .ratelimits import client_ip
-from .responses import json_error, wants_json
-
-RETRY_AFTER_SECONDS = "5"
-
-
-def _retry_after(error: services.VoteError) -> str | None:
-    if isinstance(error, services.TooManyVotes):
-        return str(error.retry_after)
-    return RETRY_AFTER_SECONDS if error.status == 503 else None
-
+from .responses import json_error, retry_after_of, status_of, wants_json
 
 # --- HTML ---------------------------------------------------------------------------
 
@@ -71,18 +67,18 @@ def _render_poll(
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     poll = selectors.poll_for_voting(slug=slug)
     try:
-        services.submit_vote(
+        submit.submit_vote(
             poll=poll,
             choice_id=request.POST.get("choice"),
             voter_key=request.voter_key,  # type: ignore[attr-defined]
             client_ip=client_ip(request),
         )
-    except services.LoginRequired as error:
+    except submit.LoginRequired as error:
         context = {"poll": poll, "message": error.message, "login_url": login_url(request)}
-        return render(request, "polls/login_required.html", context, status=error.status)
-    except services.VoteError as error:
-        response = _render_poll(request, poll, error=error.message, status=error.status)
-        if retry_after := _retry_after(error):
+        return render(request, "polls/login_required.html", context, status=status_of(error))
+    except submit.VoteError as error:
+        response = _render_poll(request, poll, error=error.message, status=status_of(error))
+        if retry_after := retry_after_of(error):
             response["Retry-After"] = retry_after
         return response
     messages.success(request, "Vote received. It will show here and in the results in a moment.")
@@ -135,14 +131,14 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     if not isinstance(body, dict) or "choice" not in body:
         return json_error(400, 'Send {"choice": <choice id>}.')
     try:
-        queued = services.submit_vote(
+        queued = submit.submit_vote(
             poll=poll,
             choice_id=body["choice"],
             voter_key=request.voter_key,  # type: ignore[attr-defined]
             client_ip=client_ip(request),
         )
-    except services.VoteError as error:
-        return json_error(error.status, error.message, retry_after=_retry_after(error))
+    except submit.VoteError as error:
+        return json_error(status_of(error), error.message, retry_after=retry_after_of(error))
     return JsonResponse({"vote_id": str(queued.vote_id), "status": "queued"}, status=202)
 
 

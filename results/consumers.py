@@ -1,4 +1,8 @@
-"""The WebSocket of the results page: a snapshot on connect, then every newer snapshot."""
+"""The WebSocket of the results page: a snapshot on connect, then the poll's live events.
+
+Events arrive through this process's hub (results.fanout) and are dispatched by `type`
+to a handler method, as Channels does (polls.live.events lists them).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ import json
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from polls import selectors
+from polls.live import events
 from polls.models import Poll
-from polls.selectors import poll_results
+from polls.voters import voter_key_from_cookie
 
 from . import fanout
 
@@ -34,22 +41,16 @@ def _poll(slug: str) -> Poll | None:
 def _snapshot(poll: Poll, *, refresh: bool) -> dict[str, Any]:
     if refresh:  # its status may have changed since the viewer connected
         poll.refresh_from_db()
-    return poll_results(poll=poll)
+    return selectors.poll_results(poll=poll)
 
 
 @database_sync_to_async
-def _may_see(poll: Poll, scope: dict[str, Any]) -> bool:
-    """The poll's visibility rule for this viewer: user from the session, else voter cookie."""
-    user = scope.get("user")  # AuthMiddlewareStack (votingsite.asgi); loads lazily, so here
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    cookie = scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME)
-    voter_key = selectors.voter_key_from_cookie(signed_cookie=cookie, user_id=user_id)
-    is_staff = bool(user_id is not None and getattr(user, "is_staff", False))
-    return selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff)
+def _has_voted(poll_id: int, voter_key: str | None) -> bool:
+    return selectors.has_voted(poll=Poll(pk=poll_id), voter_key=voter_key)
 
 
 class PollResultsConsumer(AsyncWebsocketConsumer):
-    # No channel of its own on the layer: updates reach viewers through the process's hub
+    # No channel of its own on the layer: events reach viewers through the process's hub
     # (results.fanout), so a viewer costs no Redis subscription and no receive task. An
     # alias that names no layer makes Channels skip it (get_channel_layer returns None).
     channel_layer_alias = "no-layer-per-viewer"
@@ -62,14 +63,33 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         if poll is None:
             await self.close(code=CLOSE_UNKNOWN_POLL)
             return
-        if not await _may_see(poll, self.scope):
+        self._identify()
+        if not await self._may_see(poll):
             await self.close(code=CLOSE_RESULTS_HIDDEN)
             return
         self.poll = poll
         # Watch before reading the snapshot, so nothing published in between is missed.
-        await fanout.watch(poll.pk, self.results_update)
+        await fanout.watch(poll.pk, self.handle_live_event)
         self.watching = True
         await self._send_snapshot(refresh=False)  # the poll was read just now
+
+    def _identify(self) -> None:
+        """Who watches: the session's user (staff see hidden results), else the voter cookie."""
+        user = self.scope.get("user")  # AuthMiddlewareStack (votingsite.asgi)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        cookie = self.scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME)
+        self.voter_key = voter_key_from_cookie(signed_cookie=cookie, user_id=user_id)
+        self.is_staff = bool(user_id is not None and getattr(user, "is_staff", False))
+        self.has_voted: bool | None = None  # looked up once, when a rule needs it
+
+    async def _may_see(self, poll: Poll) -> bool:
+        """The poll's visibility rule (Poll.results_visible_at) for this viewer."""
+        needs_vote = poll.results_visibility == Poll.ResultsVisibility.AFTER_VOTE
+        if needs_vote and not self.is_staff and self.has_voted is None:
+            self.has_voted = await _has_voted(poll.pk, self.voter_key)
+        return poll.results_visible_at(
+            timezone.now(), has_voted=bool(self.has_voted), is_staff=self.is_staff
+        )
 
     async def _send_snapshot(self, *, refresh: bool = True) -> None:
         try:
@@ -82,7 +102,8 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.watching:
-            await fanout.unwatch(self.poll.pk, self.results_update)
+            self.watching = False
+            await fanout.unwatch(self.poll.pk, self.handle_live_event)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Clients only ever ask for a fresh snapshot; anything else is ignored. A sync
@@ -96,9 +117,30 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             if isinstance(message, dict) and message.get("type") == "sync":
                 await self._send_snapshot()
 
+    async def handle_live_event(self, event: dict[str, Any]) -> None:
+        """Channels' dispatch by `type`, minus the database clean-up its `dispatch` does for
+        every message (a thread hop per viewer and event, which the hub cannot afford)."""
+        handler = getattr(self, get_handler_name(event), None)
+        if handler is None:
+            logger.warning("no handler for live event %r", event.get("type"))
+            return
+        await handler(event)
+
     async def results_update(self, event: dict[str, Any]) -> None:
-        seq = event.get("seq", 0)
-        if seq <= self.seq:
+        """The tallies changed: send the ready-made snapshot unless the viewer has newer."""
+        if event["seq"] <= self.seq:
             return  # older than what this viewer already has
-        self.seq = seq
+        self.seq = event["seq"]
+        await self.send(text_data=event["text"])
+
+    async def poll_changed(self, event: dict[str, Any]) -> None:
+        """The poll changed: check the viewer against its rules again, then send its state."""
+        if not await self._may_see(events.rules_of(event, poll_id=self.poll.pk)):
+            self.watching = False
+            await fanout.unwatch(self.poll.pk, self.handle_live_event)
+            await self.close(code=CLOSE_RESULTS_HIDDEN)
+            return
+        if event["seq"] < self.seq:
+            return  # a later snapshot already went out
+        self.seq = event["seq"]
         await self.send(text_data=event["text"])

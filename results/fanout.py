@@ -1,11 +1,12 @@
 """Per results process: one channel-layer subscription per watched poll, fanned out in memory.
 
-With a group member per viewer, every update goes through a channel queue and a consumer
+With a group member per viewer, every event goes through a channel queue and a consumer
 task wake-up per viewer before it is sent. Here one hub per poll and process joins the
-poll's group, receives each update once and hands the ready-made text to every local
-viewer in a loop. Updates are whole snapshots, so when several arrive while one is
-still being handed out, only the newest goes out next: with many viewers a slow round
-delays the next one but never builds a backlog.
+poll's group, receives each event once and hands it to every local viewer in a loop.
+The hub does not read events beyond polls.live.events' two rules: of the events that
+carry a `seq`, only the newest of each type waiting goes out (they are whole states, so
+with many viewers a slow round delays the next one but never builds a backlog); events
+without one all go out, in order.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from .broadcast import group_name
+from polls.live.events import group_name
 
 logger = logging.getLogger(__name__)
 
+
+# A viewer's way in: the consumer's typed dispatch (PollResultsConsumer.handle_live_event).
 Viewer = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -32,7 +35,7 @@ class _Hub:
         self.ready = asyncio.Event()
         self.channel = ""
         self.tasks: list[asyncio.Task[None]] = []
-        self.latest: dict[str, Any] | None = None  # received, not yet handed out
+        self.waiting: list[dict[str, Any]] = []  # received, not yet handed out
         self.arrived = asyncio.Event()
 
     async def start(self) -> None:
@@ -47,23 +50,32 @@ class _Hub:
 
     async def _receive(self, layer: Any) -> None:
         while True:
-            event = await layer.receive(self.channel)
-            if self.latest is None or event.get("seq", 0) > self.latest.get("seq", 0):
-                self.latest = event
-                self.arrived.set()
+            self.offer(await layer.receive(self.channel))
+
+    def offer(self, event: dict[str, Any]) -> None:
+        """Queue an event to hand out; one with a seq supersedes older ones of its type."""
+        if "seq" in event:
+            same = [e for e in self.waiting if e.get("type") == event.get("type") and "seq" in e]
+            if any(e["seq"] > event["seq"] for e in same):
+                return  # a newer state of this kind is already waiting
+            self.waiting = [e for e in self.waiting if e not in same]
+        self.waiting.append(event)
+        self.arrived.set()
 
     async def _hand_out(self) -> None:
         while True:
             await self.arrived.wait()
             self.arrived.clear()
-            event, self.latest = self.latest, None
-            if event is None:
-                continue
-            for viewer in list(self.viewers):
-                try:
-                    await viewer(event)
-                except Exception:  # one broken socket must not stop the others' updates
-                    logger.exception("could not send an update to a viewer")
+            batch, self.waiting = self.waiting, []
+            for event in batch:
+                await self._deliver(event)
+
+    async def _deliver(self, event: dict[str, Any]) -> None:
+        for viewer in list(self.viewers):
+            try:
+                await viewer(event)
+            except Exception:  # one broken socket must not stop the others' updates
+                logger.exception("could not send a %s event to a viewer", event.get("type"))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -78,7 +90,7 @@ _hubs: dict[int, _Hub] = {}
 
 
 async def watch(poll_id: int, viewer: Viewer) -> None:
-    """Returns once updates of the poll reach `viewer` (read the snapshot after this)."""
+    """Returns once the poll's events reach `viewer` (read the snapshot after this)."""
     hub = _hubs.get(poll_id)
     if hub is None:
         hub = _hubs[poll_id] = _Hub(poll_id)

@@ -10,8 +10,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from polls.ledger import PENDING_KEY, queued_messages
 from polls.models import Choice, Poll
+from polls.pipeline.ledger import PENDING_KEY, queued_messages
 from tests import processes
 
 
@@ -82,7 +82,7 @@ def own_queue(redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> Ite
     a session's worker may be consuming the real one. Their ledger entries go at the end
     too: nothing takes this queue, and a worker's ledger sweep would queue them again."""
     name = "votes-web-side-tests"
-    monkeypatch.setattr("polls.task_message.queue_name", lambda: name)
+    monkeypatch.setattr("polls.pipeline.message.queue_name", lambda: name)
     redis_client.delete(name)
     before = _ledger(redis_client)
     yield name

@@ -1,6 +1,6 @@
-"""Admitting votes (polls.admission) on real Redis: one round trip counts each vote
+"""Admitting votes (polls.pipeline.admission) on real Redis: one round trip counts each vote
 against its limits, enters the admitted ones in the ledger and queues them as one Celery
-message, built by polls.task_message exactly as `apply_async` would have sent it."""
+message, built by polls.pipeline.message exactly as `apply_async` would have sent it."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from django.test import override_settings
 from django.utils import timezone
 from kombu.utils.json import dumps as json_dumps
 
-from polls import admission, ledger, task_message
-from polls.services import QueuedVote
+from polls import ratelimits
+from polls.pipeline import admission, ledger
+from polls.pipeline import message as task_message
+from polls.pipeline.message import QueuedVote
 from polls.tasks import record_votes
 
 
@@ -66,7 +68,7 @@ def test_a_group_within_its_limits_goes_as_one_message_and_into_the_ledger(
     redis_client, own_queue
 ) -> None:
     votes = [a_vote(v) for v in ("a", "b", "c")]
-    entries = [admission.Entry(v, [admission.Limit("voter", v.voter_key, "1/h")]) for v in votes]
+    entries = [admission.Entry(v, [ratelimits.Limit("voter", v.voter_key, "1/h")]) for v in votes]
     assert admission.admit_and_queue(entries) == [0, 0, 0]
     assert queued_votes(redis_client, own_queue) == [["anon:a", "anon:b", "anon:c"]]
     assert redis_client.zcard(ledger.PENDING_KEY) == 3
@@ -76,7 +78,7 @@ def test_a_vote_over_its_limit_stays_out_and_the_rest_of_its_group_goes(
     redis_client, own_queue
 ) -> None:
     def entry(voter: str) -> admission.Entry:
-        return admission.Entry(a_vote(voter), [admission.Limit("voter", f"anon:{voter}", "1/h")])
+        return admission.Entry(a_vote(voter), [ratelimits.Limit("voter", f"anon:{voter}", "1/h")])
 
     assert admission.admit_and_queue([entry("a")]) == [0]
     waits = admission.admit_and_queue([entry("b"), entry("a"), entry("c")])
@@ -88,7 +90,7 @@ def test_a_vote_over_its_limit_stays_out_and_the_rest_of_its_group_goes(
 
 
 def test_a_group_all_over_its_limits_queues_nothing(redis_client, own_queue) -> None:
-    over = admission.Entry(a_vote("a"), [admission.Limit("ip", "10.0.0.1", "0/h")])
+    over = admission.Entry(a_vote("a"), [ratelimits.Limit("ip", "10.0.0.1", "0/h")])
     assert admission.admit_and_queue([over])[0] > 0
     assert redis_client.llen(own_queue) == 0
     assert redis_client.zcard(ledger.PENDING_KEY) == 0
@@ -96,7 +98,7 @@ def test_a_group_all_over_its_limits_queues_nothing(redis_client, own_queue) -> 
 
 @override_settings(RATELIMIT_ENABLE=False)
 def test_with_rate_limits_off_nothing_is_counted(redis_client, own_queue) -> None:
-    over = admission.Entry(a_vote("a"), [admission.Limit("ip", "10.0.0.1", "0/h")])
+    over = admission.Entry(a_vote("a"), [ratelimits.Limit("ip", "10.0.0.1", "0/h")])
     assert admission.admit_and_queue([over]) == [0]
     assert queued_votes(redis_client, own_queue) == [["anon:a"]]
     assert not redis_client.keys("rl:*")

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from polls import ledger
 from polls.models import Poll, PollCounter, Tally, Vote
-from polls.services import QueuedVote
+from polls.pipeline.message import QueuedVote
 from tests import processes
 from tests.clients import Browser
 from tests.stores import PrivatePostgres, PrivateRedis

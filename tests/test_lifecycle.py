@@ -1,5 +1,5 @@
 """Draft -> open -> closed: timed polls open and close by themselves; organisers open,
-close, reset and recount through polls.services, and viewers are told (seq, announce)."""
+close, reset and recount through polls.organising, and viewers are told (seq, announce)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from polls import services
+from polls import organising
 from polls.models import Poll, PollCounter, PollReset, Tally, Vote
-from polls.services import QueuedVote, record_votes
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
 from tests.votes import api_vote, stored_vote
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +22,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def announced(monkeypatch) -> list[frozenset[int]]:
-    """The poll ids announced to live viewers (results.broadcast.polls_changed)."""
+    """The poll ids announced to live viewers (polls.live.publisher.polls_changed)."""
     calls: list[frozenset[int]] = []
-    monkeypatch.setattr("results.broadcast.polls_changed", calls.append)
+    monkeypatch.setattr("polls.live.publisher.polls_changed", calls.append)
     return calls
 
 
@@ -85,7 +86,7 @@ def test_open_now_opens_a_draft_scheduled_for_later(
     poll = make_poll(status=Poll.Status.DRAFT, opens_at=timezone.now() + timedelta(hours=1))
     seq = PollCounter.objects.get(poll=poll).seq
     with django_capture_on_commit_callbacks(execute=True):
-        opened = services.open_poll(poll)
+        opened = organising.open_poll(poll)
     assert opened.status == Poll.Status.OPEN
     assert opened.opens_at is not None
     assert opened.opens_at <= timezone.now()
@@ -97,17 +98,17 @@ def test_open_now_opens_a_draft_scheduled_for_later(
 def test_open_now_reopens_a_closed_poll_and_keeps_a_future_close(make_poll) -> None:
     closed = make_poll(slug="closed", status=Poll.Status.CLOSED)
     assert closed.closes_at is not None
-    assert services.open_poll(closed).closes_at is None
+    assert organising.open_poll(closed).closes_at is None
     later = timezone.now() + timedelta(hours=1)
     timed = make_poll(slug="timed", closes_at=later)
-    assert services.open_poll(timed).closes_at == later
+    assert organising.open_poll(timed).closes_at == later
 
 
 def test_close_now_stamps_the_time_and_counts_votes_cast_before(make_poll) -> None:
     poll = make_poll(labels=("Cats", "Dogs"))
     cats = poll.choices.get(label="Cats")
     cast_before = QueuedVote(uuid.uuid4(), poll.pk, cats.pk, "anon:a", timezone.now())
-    closed = services.close_poll(poll)
+    closed = organising.close_poll(poll)
     assert closed.status == Poll.Status.CLOSED
     assert closed.closes_at is not None
     assert closed.closes_at <= timezone.now()
@@ -120,8 +121,8 @@ def test_close_now_stamps_the_time_and_counts_votes_cast_before(make_poll) -> No
 
 def test_a_draft_cannot_be_closed(make_poll) -> None:
     poll = make_poll(status=Poll.Status.DRAFT)
-    with pytest.raises(services.PollSetupError, match="draft"):
-        services.close_poll(poll)
+    with pytest.raises(organising.PollSetupError, match="draft"):
+        organising.close_poll(poll)
 
 
 # --- Reset and recount ---------------------------------------------------------------------
@@ -137,7 +138,7 @@ def test_reset_zeroes_tallies_bumps_seq_records_who_and_tells_viewers(
     organiser = django_user_model.objects.create_user("org", password="pw-org-123")
 
     with django_capture_on_commit_callbacks(execute=True):
-        record = services.reset_votes(poll, by=organiser)
+        record = organising.reset_votes(poll, by=organiser)
 
     assert not Vote.objects.filter(poll=poll).exists()
     assert set(Tally.objects.filter(poll=poll).values_list("votes", flat=True)) == {0}
@@ -151,7 +152,7 @@ def test_reset_zeroes_tallies_bumps_seq_records_who_and_tells_viewers(
 def test_votes_after_a_reset_count_from_zero(make_poll) -> None:
     poll = make_poll(labels=("Cats", "Dogs"))
     stored_vote(poll, "Cats", "anon:a")
-    services.reset_votes(poll)
+    organising.reset_votes(poll)
     stored_vote(poll, "Dogs", "anon:a")
     assert PollCounter.objects.get(poll=poll).total == 1
     assert Tally.objects.get(choice__label="Dogs", poll=poll).votes == 1
@@ -162,7 +163,7 @@ def test_recount_check_reports_drift_and_changes_nothing(make_poll) -> None:
     stored_vote(poll, "Cats", "anon:a")
     Tally.objects.filter(poll=poll, choice__label="Cats").update(votes=5)
 
-    report = services.recount_poll(poll, check=True)
+    report = organising.recount_poll(poll, check=True)
     assert not report.matches
     assert [(d.label, d.stored, d.counted) for d in report.differences] == [("Cats", 5, 1)]
     assert Tally.objects.get(poll=poll, choice__label="Cats").votes == 5
@@ -178,10 +179,10 @@ def test_recount_fixes_drift_and_bumps_seq(
     seq = PollCounter.objects.get(poll=poll).seq
 
     with django_capture_on_commit_callbacks(execute=True):
-        report = services.recount_poll(poll)
+        report = organising.recount_poll(poll)
 
     assert report.fixed
-    assert services.recount_poll(poll, check=True).matches
+    assert organising.recount_poll(poll, check=True).matches
     counter = PollCounter.objects.get(poll=poll)
     assert (counter.total, counter.seq) == (1, seq + 1)
     assert announced == [frozenset([poll.pk])]
@@ -191,7 +192,7 @@ def test_recount_of_a_correct_poll_changes_nothing(make_poll) -> None:
     poll = make_poll(labels=("Cats", "Dogs"))
     stored_vote(poll, "Cats", "anon:a")
     seq = PollCounter.objects.get(poll=poll).seq
-    report = services.recount_poll(poll)
+    report = organising.recount_poll(poll)
     assert report.matches
     assert not report.fixed
     assert PollCounter.objects.get(poll=poll).seq == seq

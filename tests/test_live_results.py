@@ -19,10 +19,11 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.utils import timezone
 
+from polls.live import events, fanout, publisher
 from polls.models import Choice, Poll
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
 from polls.selectors import poll_results
-from polls.services import QueuedVote, record_votes
-from results import broadcast, fanout
 from tests.clients import Browser, next_results, results_socket
 from votingsite.asgi import application
 
@@ -76,7 +77,7 @@ def votes_of(message: dict[str, Any]) -> dict[str, int]:
 @pytest.fixture
 def manual_push(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits announce nothing by themselves: the test decides when a snapshot is pushed."""
-    monkeypatch.setattr(broadcast, "polls_changed", lambda poll_ids: None)
+    monkeypatch.setattr(publisher, "polls_changed", lambda poll_ids: None)
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ async def test_a_published_change_reaches_a_connected_viewer(poll: Poll, manual_
     assert before["total"] == 0
 
     await cast(poll, "Dogs", "Dogs")
-    await sync_to_async(broadcast.publish_now)(poll.pk)
+    await sync_to_async(publisher.publish_now)(poll.pk)
 
     update = await receive(ws)
     assert update["type"] == "results"
@@ -144,13 +145,13 @@ async def test_every_viewer_of_the_poll_gets_the_update_and_only_that_poll(
         await receive(ws)
 
     await cast(poll, "Cats")
-    await sync_to_async(broadcast.publish_now)(poll.pk)
+    await sync_to_async(publisher.publish_now)(poll.pk)
     for ws in viewers:
         assert (await receive(ws))["total"] == 1
 
     # The bystander's next message is its own poll's update, not the other poll's.
     await cast(other, "Fish")
-    await sync_to_async(broadcast.publish_now)(other.pk)
+    await sync_to_async(publisher.publish_now)(other.pk)
     news = await receive(bystander)
     assert news["poll"] == other.slug
     assert votes_of(news)["Fish"] == 1
@@ -175,9 +176,9 @@ async def test_an_older_snapshot_is_never_delivered_after_a_newer_one(
     # Publishers in different worker processes can race: the layer may carry them out of
     # order. It does keep the order of one publisher's messages, so `third` arrives last.
     layer = get_channel_layer()
-    group = broadcast.group_name(poll.pk)
+    group = events.group_name(poll.pk)
     for state in (second, first, third):
-        await layer.group_send(group, broadcast.update_event(state))
+        await layer.group_send(group, events.results_update(state))
 
     delivered = [await receive(ws)]
     while delivered[-1] != third:
@@ -200,9 +201,9 @@ async def test_a_viewer_connecting_mid_stream_never_goes_back_from_its_snapshot(
     assert current["total"] == 2
 
     layer = get_channel_layer()
-    await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(stale))
+    await layer.group_send(events.group_name(poll.pk), events.results_update(stale))
     await cast(poll, "Dogs")
-    await sync_to_async(broadcast.publish_now)(poll.pk)
+    await sync_to_async(publisher.publish_now)(poll.pk)
     assert (await receive(ws))["total"] == 3  # the stale push in between never showed
     await ws.disconnect()
 
@@ -248,7 +249,7 @@ async def test_an_older_snapshot_handed_out_in_a_round_of_its_own_is_dropped_by_
     layer = get_channel_layer()
     async with HubProbe(poll) as hub:
         for state in (second, first, third):
-            await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(state))
+            await layer.group_send(events.group_name(poll.pk), events.results_update(state))
             await hub.handed_out(state["seq"])
 
     assert [await receive(ws), await receive(ws)] == [second, third]
@@ -268,11 +269,11 @@ async def test_a_stale_push_handed_out_alone_after_connect_never_reaches_the_vie
 
     layer = get_channel_layer()
     async with HubProbe(poll) as hub:
-        await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(stale))
+        await layer.group_send(events.group_name(poll.pk), events.results_update(stale))
         await hub.handed_out(stale["seq"])
         await cast(poll, "Dogs")
         fresh = await snapshot(poll)
-        await layer.group_send(broadcast.group_name(poll.pk), broadcast.update_event(fresh))
+        await layer.group_send(events.group_name(poll.pk), events.results_update(fresh))
         await hub.handed_out(fresh["seq"])
 
     assert await receive(ws) == fresh  # the stale push in between never showed
@@ -366,15 +367,15 @@ async def test_a_client_without_an_origin_is_refused(poll: Poll, manual_push: No
 def publisher_closes_its_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """The publisher thread lives in this process; it must not hold a connection to the
     test database, which is dropped at the end of the session."""
-    real = broadcast.publish_now
+    real = publisher.publish_now
 
-    def publish_then_close(poll_id: int, loop: Any = None) -> None:
+    def publish_then_close(poll_id: int, loop: Any = None, **kinds: bool) -> None:
         try:
-            real(poll_id, loop)
+            real(poll_id, loop, **kinds)
         finally:
             connection.close()
 
-    monkeypatch.setattr(broadcast, "publish_now", publish_then_close)
+    monkeypatch.setattr(publisher, "publish_now", publish_then_close)
 
 
 @run_async
@@ -462,7 +463,7 @@ async def test_viewers_of_a_poll_share_one_subscription_per_process(
     assert len(fanout._hubs[poll.pk].viewers) == 3
 
     await cast(poll, "Cats")
-    await sync_to_async(broadcast.publish_now)(poll.pk)
+    await sync_to_async(publisher.publish_now)(poll.pk)
     for ws in viewers:
         assert (await receive(ws))["total"] == 1
 
@@ -510,3 +511,67 @@ async def test_a_hub_hands_slow_viewers_the_newest_update_not_a_backlog() -> Non
     finally:
         for task in tasks:
             task.cancel()
+
+
+# --- Typed live events: a second kind, poll.changed -------------------------------------
+
+
+@run_async
+async def test_a_poll_closed_by_editing_it_shows_closed_on_open_pages_at_once(
+    poll: Poll, publisher_closes_its_connection: None
+) -> None:
+    """Saving the poll (as the admin's form does, without the close action's seq bump)
+    sends a poll.changed event: open pages show the new state without waiting for a vote."""
+    ws = socket(poll.slug)
+    await ws.connect(timeout=TIMEOUT)
+    first = await receive(ws)
+    assert first["status"] == "open"
+
+    def close_by_editing() -> None:
+        poll.status = Poll.Status.CLOSED
+        poll.save()
+
+    await sync_to_async(close_by_editing)()
+    news = await receive(ws)
+    assert news["status"] == "closed"
+    assert news["seq"] == first["seq"]  # no tally changed
+    await ws.disconnect()
+
+
+@run_async
+async def test_events_without_a_seq_all_reach_the_viewer_in_order_and_unknown_types_are_skipped(
+    poll: Poll, manual_push: None
+) -> None:
+    """The hub passes events through without reading their fields; the consumer
+    dispatches each by its type, as Channels does."""
+    from results import fanout
+
+    received: list[dict[str, Any]] = []
+
+    class Viewer:
+        async def handle_live_event(self, event: dict[str, Any]) -> None:
+            received.append(event)
+
+    viewer = Viewer()
+    await fanout.watch(poll.pk, viewer.handle_live_event)
+    try:
+        layer = get_channel_layer()
+        for n in range(3):
+            await layer.group_send(events.group_name(poll.pk), {"type": "note.added", "n": n})
+        deadline = time.monotonic() + TIMEOUT
+        while len(received) < 3 and time.monotonic() < deadline:
+            await sync_to_async(time.sleep)(0.02)
+        assert [e["n"] for e in received] == [0, 1, 2]
+    finally:
+        await fanout.unwatch(poll.pk, viewer.handle_live_event)
+
+    # A real socket: an event type it has no handler for changes nothing for it.
+    ws = socket(poll.slug)
+    await ws.connect(timeout=TIMEOUT)
+    await receive(ws)
+    layer = get_channel_layer()
+    await layer.group_send(events.group_name(poll.pk), {"type": "no.such.kind"})
+    await cast(poll, "Cats")
+    await sync_to_async(publisher.publish_now)(poll.pk)
+    assert (await receive(ws))["total"] == 1
+    await ws.disconnect()

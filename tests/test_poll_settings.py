@@ -1,5 +1,5 @@
 """Each per-poll setting, enforced where the vote is taken (view) and where it is stored
-(worker: polls.services.record_votes), and results visibility on the page, the API and
+(worker: polls.pipeline.store.record_votes), and results visibility on the page, the API and
 the WebSocket."""
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.utils import timezone
 
-from polls import selectors
+from polls import voters
 from polls.models import Poll, Vote
-from polls.services import (
-    REJECT_LOGIN_REQUIRED,
-    REJECT_VOTE_CHANGE,
-    QueuedVote,
-    record_votes,
-)
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import REJECT_LOGIN_REQUIRED, REJECT_VOTE_CHANGE, record_votes
 from tests.votes import api_vote, tallies
 
 V = Poll.ResultsVisibility
@@ -99,7 +95,7 @@ def test_no_change_poll_refuses_a_different_second_vote_with_409(
 def test_anonymous_voter_is_recognised_by_cookie_for_the_change_rule(client, make_poll) -> None:
     poll = make_poll(labels=("Cats", "Dogs"), allow_vote_change=False)
     client.get(f"/api/polls/{poll.slug}")  # the first visit gives the voter cookie
-    voter_key = selectors.voter_key_from_cookie(
+    voter_key = voters.voter_key_from_cookie(
         signed_cookie=client.cookies[settings.VOTER_COOKIE_NAME].value, user_id=None
     )
     assert voter_key is not None
@@ -185,7 +181,7 @@ def test_results_page_and_api_obey_visibility(client, make_poll, django_user_mod
 
 @pytest.mark.django_db
 def test_new_polls_and_the_demo_poll_show_results_to_everyone(client) -> None:
-    from polls.services import seed_demo_poll
+    from polls.organising import seed_demo_poll
 
     poll, _ = seed_demo_poll()
     assert poll.results_visibility == V.ALWAYS
@@ -229,7 +225,7 @@ def test_websocket_shows_after_vote_results_to_a_voter_by_their_cookie(client, m
     cookie = client.cookies[settings.VOTER_COOKIE_NAME].value
     header = f"{settings.VOTER_COOKIE_NAME}={cookie}"
     assert ws_connect(poll.slug, header)[1] == 4403  # not voted yet
-    voter_key = selectors.voter_key_from_cookie(signed_cookie=cookie, user_id=None)
+    voter_key = voters.voter_key_from_cookie(signed_cookie=cookie, user_id=None)
     assert voter_key is not None
     record_votes([queued(poll, "Cats", voter_key)])
     _, code, snapshot = ws_connect(poll.slug, header)

@@ -19,7 +19,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from polls.models import Poll, PollCounter, Tally, Vote
-from polls.services import QueuedVote
+from polls.pipeline.message import QueuedVote
 from polls.tasks import record_votes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_client")]

@@ -14,9 +14,8 @@ import pytest
 import requests
 from django.test import Client, RequestFactory, override_settings
 
-from polls.admission import parse_rate
-from polls.middleware import signed_voter_cookie
-from polls.ratelimits import client_ip
+from polls.ratelimits import client_ip, parse_rate
+from polls.voters import signed_voter_cookie
 from tests import processes
 from tests.stores import PrivateRedis
 from tests.vote_stream import VoteStream

@@ -1,4 +1,4 @@
-"""The worker's rules for storing votes, as a table of cases (polls.services.record_votes).
+"""The worker's rules for storing votes, as a table of cases (polls.pipeline.store.record_votes).
 
 These call the service the worker task calls, on the real test database; the pipeline
 tests prove the same path through Redis and a real worker process.
@@ -14,7 +14,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from polls.models import Poll, PollCounter, Tally, Vote
-from polls.services import QueuedVote, record_votes
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
 from tests.votes import tallies
 
 pytestmark = pytest.mark.django_db

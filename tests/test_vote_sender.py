@@ -1,4 +1,4 @@
-"""Group sending (polls.vote_sender): each caller returns its own item's result once it
+"""Group sending (polls.pipeline.sender): each caller returns its own item's result once it
 was sent; concurrent callers share sends; a failed send fails exactly the callers in it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from polls.vote_sender import GroupSender
+from polls.pipeline.sender import GroupSender
 
 
 class SlowSink:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import requests
 from django.conf import settings
 
-from polls.middleware import signed_voter_cookie
+from polls.voters import signed_voter_cookie
 
 CSRF = "a" * 32  # any 32-character secret works as both cookie and header
 

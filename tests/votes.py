@@ -9,9 +9,10 @@ from typing import Any
 import redis
 from django.utils import timezone
 
-from polls.ledger import PENDING_KEY, queued_messages
 from polls.models import Poll, Tally
-from polls.services import QueuedVote, record_votes
+from polls.pipeline.ledger import PENDING_KEY, queued_messages
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
 
 
 def stored_vote(poll: Poll, label: str, voter: str) -> None:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from polls.ratelimits import admin_login_throttled
+from polls.middleware import admin_login_throttled
 
 from . import health
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import services
+from polls import organising
 
 from ._common import poll_or_error
 
@@ -15,8 +15,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            poll = services.close_poll(poll_or_error(options["slug"]))
-        except services.PollSetupError as error:
+            poll = organising.close_poll(poll_or_error(options["slug"]))
+        except organising.PollSetupError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(
             self.style.SUCCESS(

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import services
+from polls import organising
 from polls.models import Poll
 
 from ._common import parse_time
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         if not spec.get("slug") or not spec.get("question"):
             raise CommandError("Give the poll's SLUG and QUESTION (or --from-json FILE).")
         try:
-            poll = services.create_poll(
+            poll = organising.create_poll(
                 slug=str(spec["slug"]),
                 question=str(spec["question"]),
                 labels=[str(label) for label in spec.get("choices") or []],
@@ -75,7 +75,7 @@ class Command(BaseCommand):
                 allow_vote_change=bool(spec.get("allow_vote_change", True)),
                 login_required=bool(spec.get("login_required", False)),
             )
-        except services.PollSetupError as error:
+        except organising.PollSetupError as error:
             raise CommandError(f"Poll not created: {error}") from None
         labels = ", ".join(c.label for c in poll.choices.all())
         self.stdout.write(

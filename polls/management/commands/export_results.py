@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from polls import selectors
+from polls import export
 
 from ._common import poll_or_error
 
@@ -26,10 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         poll = poll_or_error(options["slug"])
-        rows = selectors.export_rows(polls=[poll])
+        rows = export.export_rows(polls=[poll])
         if options["format"] == "csv":
             buffer = io.StringIO()
-            selectors.write_csv(rows, buffer)
+            export.write_csv(rows, buffer)
             text = buffer.getvalue()
         else:
             # export_rows read the tallies once; every row carries the poll's total.

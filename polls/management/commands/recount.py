@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import services
+from polls import organising
 from polls.models import Poll
 
 from ._common import poll_or_error
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         polls = [poll_or_error(options["slug"])] if options["slug"] else Poll.objects.order_by("pk")
         drifted = 0
         for poll in polls:
-            report = services.recount_poll(poll, check=check)
+            report = organising.recount_poll(poll, check=check)
             if report.matches:
                 self.stdout.write(f"{poll.slug}: ok ({report.counted_total} votes)")
                 continue

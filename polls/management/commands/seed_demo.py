@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from polls.services import seed_demo_poll
+from polls.organising import seed_demo_poll
 
 
 class Command(BaseCommand):

@@ -6,8 +6,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
-from polls import selectors, services
+from polls import selectors
 from polls.models import Poll
+from polls.pipeline import submit
 
 BAR_WIDTH = 30
 # Redraw the progress bar at most this often (seconds): drawing must not slow the votes.
@@ -16,8 +17,8 @@ REDRAW_SECONDS = 0.1
 
 class Command(BaseCommand):
     help = (
-        "Send votes through the real pipeline (polls.services.submit_vote, as the view does: "
-        "queued in Redis, stored by the worker) from synthetic voters sim:<n>. A share of "
+        "Send votes through the real pipeline (polls.pipeline.submit.submit_vote, as the view "
+        "does: queued in Redis, stored by the worker) from synthetic voters sim:<n>. A share of "
         "them (--change-ratio) then changes to another choice. Prints progress and votes/s; "
         "with -v 2 also every vote taken, in order, as 'cast <voter> <choice id>'."
     )
@@ -92,11 +93,11 @@ class Command(BaseCommand):
                 # Pace against the start, so a slow vote is caught up rather than lost.
                 time.sleep(max(0.0, started + index / rate - time.monotonic()))
             try:
-                services.submit_vote(poll=poll, choice_id=choice_id, voter_key=voter_key)
+                submit.submit_vote(poll=poll, choice_id=choice_id, voter_key=voter_key)
                 taken.append((voter_key, choice_id))
-            except services.VoteQueueUnavailable as error:
+            except submit.VoteQueueUnavailable as error:
                 raise CommandError(error.message) from None
-            except services.VoteError as error:
+            except submit.VoteError as error:
                 refused[error.message] += 1
             now = time.monotonic()
             if now - last_draw >= REDRAW_SECONDS or index == len(plan):

@@ -18,6 +18,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from django.conf import settings
+
+from .admission import Entry, admit_and_queue
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -89,3 +93,16 @@ class GroupSender(Generic[T, R]):
                 successor.done.set()
             else:
                 self._sending = False
+
+
+_sender: GroupSender[Entry, int] = GroupSender(
+    admit_and_queue, max_batch=settings.VOTE_SEND_MAX_BATCH
+)
+
+
+def queue_vote(entry: Entry) -> int:
+    """The web side's way in: admits the vote and queues it, along with any other votes
+    this process took at the same moment, in one round trip to Redis. Returns 0 once it
+    is in Redis, or the seconds its voter must wait (a rate limit); raises if Redis does
+    not answer."""
+    return _sender.send(entry)

@@ -19,15 +19,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from django.conf import settings
 
 from votingsite.redis_client import redis_client
 
-if TYPE_CHECKING:
-    from .services import QueuedVote
+from .message import QueuedVote
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def message_member(message: dict[str, Any]) -> str:
 
 
 def forget(votes: Sequence[QueuedVote]) -> None:
-    """Web side: a vote entered by polls.admission that could not be queued after all."""
+    """Web side: a vote entered by polls.pipeline.admission that could not be queued after all."""
     redis_client().zrem(PENDING_KEY, *[member(v) for v in votes])
 
 

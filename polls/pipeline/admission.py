@@ -6,29 +6,28 @@ in a second push (until it lands, their ledger entries cover them).
 
 Fixed windows: each counter key names its window, and expires when the window ends.
 Written here rather than with django-ratelimit (which guards the admin login): it costs
-two round trips per counter, and a vote is the hot path.
+two round trips per counter, and a vote is the hot path. Which limits a vote counts
+against is polls.ratelimits' business.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from redis.commands.core import Script
 
+from polls.ratelimits import Limit, parse_rate
 from votingsite.redis_client import redis_client
 
-from . import ledger, task_message
-
-if TYPE_CHECKING:
-    from .services import QueuedVote
+from . import ledger
+from . import message as task_message
+from .message import QueuedVote
 
 _ADMIT = """
 -- KEYS: the queue, the ledger, then every vote's counters in order.
@@ -61,25 +60,6 @@ end
 if admitted == votes then redis.call('LPUSH', queue, message) end
 return waits
 """
-
-_RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """django-ratelimit's rate format: "30/m", "1200/m", "5/h", "10/5m" -> (count, seconds)."""
-    found = _RATE.match(rate.strip())
-    if not found:
-        raise ValueError(f"rate {rate!r} is not of the form N/[M](s|m|h|d)")
-    count, multiple, unit = found.groups()
-    return int(count), int(multiple or 1) * _UNIT_SECONDS[unit]
-
-
-@dataclass(frozen=True)
-class Limit:
-    name: str  # what is counted: "voter" or "ip"
-    value: str  # whose count
-    rate: str  # e.g. "30/m"
 
 
 @cache

@@ -1,62 +1,49 @@
-"""Pushes fresh results to viewers after the worker commits votes, coalesced per poll.
+"""Sends live events to a poll's viewers once the change they describe has committed.
 
-Each worker process runs one publisher thread. A poll is pushed at most once per
-RESULTS_PUSH_INTERVAL across all worker processes (a Redis key is the shared gate);
-a poll changed while the gate is shut is pushed when it opens, so the last state
-always arrives. Every push is a snapshot read after the commit, with its seq.
+Any process that changes a poll may call it: the worker (votes stored), the voting role
+(the admin) and the commands (open, close, reset, recount). Each process runs one
+publisher thread. A poll is pushed at most once per RESULTS_PUSH_INTERVAL across all
+processes (a Redis key is the shared gate); a poll changed while the gate is shut is
+pushed when it opens, so the last state always arrives. Every push is a snapshot read
+after the commit, with its seq.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import functools
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections, connection
-from redis.connection import parse_url
+from django.db import close_old_connections, connection, transaction
 
 from polls.models import Poll
 from polls.selectors import poll_results
 from votingsite.redis_client import redis_client
+
+from . import events
 
 logger = logging.getLogger(__name__)
 
 _IDLE_CLOSE_SECONDS = 5.0
 
 
-@functools.cache
-def _redis_db() -> int:
-    return int(parse_url(settings.REDIS_URL).get("db", 0))
-
-
-def group_name(poll_id: int) -> str:
-    # Redis pub/sub channels are server-wide, whatever the database number: naming the
-    # group after the database keeps two sites (or test runs) on one server apart.
-    return f"poll-results.{_redis_db()}.{poll_id}"
-
-
-def update_event(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The group event for a snapshot, serialised once here: every consumer sends it as is."""
-    return {"type": "results.update", "seq": snapshot["seq"], "text": json.dumps(snapshot)}
-
-
-def publish_now(poll_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """Read the poll's snapshot and send it to its viewers."""
+def publish_now(
+    poll_id: int, loop: asyncio.AbstractEventLoop | None = None, *, rules: bool = False
+) -> None:
+    """Read the poll's snapshot and send it to its viewers; with `rules`, as a poll.changed
+    event (the viewers' right to watch is checked again)."""
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None:
         return
-    event = update_event(poll_results(poll=poll))
-    layer = get_channel_layer()
-    coroutine = layer.group_send(group_name(poll_id), event)
+    snapshot = poll_results(poll=poll)
+    event = events.poll_changed(poll, snapshot) if rules else events.results_update(snapshot)
+    coroutine = get_channel_layer().group_send(events.group_name(poll_id), event)
     if loop is None:
         asyncio.run(coroutine)
     else:
@@ -65,14 +52,15 @@ def publish_now(poll_id: int, loop: asyncio.AbstractEventLoop | None = None) -> 
 
 class _Publisher:
     def __init__(self) -> None:
-        self._dirty: set[int] = set()
+        self._dirty: dict[int, bool] = {}  # poll id -> whether its rules changed too
         self._cond = threading.Condition()
         self._owner_pid: int | None = None
         self._pushing = 0
 
-    def mark(self, poll_ids: Iterable[int]) -> None:
+    def mark(self, poll_ids: Iterable[int], *, rules: bool = False) -> None:
         with self._cond:
-            self._dirty.update(poll_ids)
+            for poll_id in poll_ids:
+                self._dirty[poll_id] = self._dirty.get(poll_id, False) or rules
             if self._owner_pid != os.getpid():  # first use, or a forked child
                 self._owner_pid = os.getpid()
                 threading.Thread(target=self._run, name="results-publisher", daemon=True).start()
@@ -106,16 +94,20 @@ class _Publisher:
             waits: list[int] = []
             for poll_id in pending:
                 key = f"results:gate:{poll_id}"
+                rules = False
                 try:
                     if not gate.set(key, 1, nx=True, px=interval_ms):
                         waits.append(max(1, gate.pttl(key)))
                         continue
                     with self._cond:
-                        self._dirty.discard(poll_id)
+                        rules = self._dirty.pop(poll_id, False)
                         self._pushing += 1
                     try:
                         close_old_connections()
-                        publish_now(poll_id, loop)
+                        if rules:
+                            publish_now(poll_id, loop, rules=True)
+                        else:
+                            publish_now(poll_id, loop)
                     finally:
                         with self._cond:
                             self._pushing -= 1
@@ -123,7 +115,7 @@ class _Publisher:
                     # Keep the poll dirty and try again; viewers also re-sync on reconnect.
                     logger.exception("could not push results of poll %s", poll_id)
                     with self._cond:
-                        self._dirty.add(poll_id)
+                        self._dirty[poll_id] = self._dirty.get(poll_id, False) or rules
                     waits.append(interval_ms)
             if waits:
                 time.sleep(min(waits) / 1000)
@@ -133,5 +125,22 @@ _publisher = _Publisher()
 
 
 def polls_changed(poll_ids: Iterable[int]) -> None:
-    """Called after a vote transaction commits; returns at once."""
+    """The polls' tallies changed (committed): push their results; returns at once."""
     _publisher.mark(poll_ids)
+
+
+def poll_rules_changed(poll_id: int) -> None:
+    """The poll itself changed (committed): viewers are checked again; returns at once."""
+    _publisher.mark([poll_id], rules=True)
+
+
+def announce_after_commit(poll_ids: Iterable[int]) -> None:
+    """Push the polls' new results to open pages once this transaction has committed."""
+    changed = frozenset(poll_ids)
+    # Looked up when called, so a test can stand in for polls_changed.
+    transaction.on_commit(lambda: polls_changed(changed))
+
+
+def announce_rules_after_commit(poll_id: int) -> None:
+    """Re-check open pages against the poll's rules once this transaction has committed."""
+    transaction.on_commit(lambda: poll_rules_changed(poll_id))

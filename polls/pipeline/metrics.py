@@ -18,10 +18,11 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from celery.signals import worker_init, worker_ready
+from django.conf import settings
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -29,8 +30,7 @@ from prometheus_client.registry import Collector
 
 from votingsite.redis_client import redis_client
 
-if TYPE_CHECKING:
-    from polls.services import RecordOutcome
+from .store import RecordOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +115,6 @@ def _start_server(sender: Any = None, **kwargs: Any) -> None:
     if port == 0:
         return
     address = os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1")
-    from django.conf import settings
-
     registry = metrics_registry(settings.CELERY_TASK_DEFAULT_QUEUE)
     try:
         start_http_server(port, addr=address, registry=registry)
