@@ -22,6 +22,8 @@ from typing import IO, Self
 
 import psutil
 
+from votingsite.procfile import command
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 OUT = ROOT / "bench-results"
@@ -196,53 +198,37 @@ class WebRole(Role):
         return self
 
 
+def procfile_argv(role: str, **values: str) -> list[str]:
+    """The role's Procfile line (votingsite.procfile), its program from this virtualenv."""
+    program, *args = command(role, {**os.environ, **values})
+    return [str(BIN / program), *args]
+
+
 def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -> WebRole:
-    """The Procfile's gunicorn: --workers 2 --threads 8 --reuse-port --access-logfile -."""
+    """The Procfile's gunicorn line, serving `wsgi` (the bare reference serves its own)."""
     port = free_port()
-    argv = [
-        str(BIN / "gunicorn"),
-        wsgi,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        env.pop("GUNICORN_WORKERS", os.environ.get("GUNICORN_WORKERS", "2")),
-        "--threads",
-        env.pop("GUNICORN_THREADS", os.environ.get("GUNICORN_THREADS", "8")),
-        "--reuse-port",
-        "--access-logfile",
-        "-",
-    ]
+    values = {"VOTING_PORT": str(port)}
+    for knob in ("GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        if knob in env:
+            values[knob] = env.pop(knob)
+    argv = [wsgi if arg == "votingsite.wsgi" else arg for arg in procfile_argv("voting", **values)]
     return WebRole(name, argv, port, role_env(**env))
 
 
 def results(**env: str) -> WebRole:
-    """Procfile: daphne --bind 127.0.0.1 --port N votingsite.asgi:application."""
+    """The Procfile's daphne line."""
     port = free_port()
-    argv = [
-        str(BIN / "daphne"),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "votingsite.asgi:application",
-    ]
-    return WebRole("results", argv, port, role_env(**env))
+    return WebRole(
+        "results", procfile_argv("results", RESULTS_PORT=str(port)), port, role_env(**env)
+    )
 
 
 class WorkerRole(Role):
     def __init__(self, **env: str) -> None:
         self.ready_file = OUT / f"worker-ready-{os.getpid()}"
         self.ready_file.unlink(missing_ok=True)
-        # Procfile: celery -A votingsite worker --concurrency 2 --loglevel INFO
         argv = [
-            str(BIN / "celery"),
-            "-A",
-            "votingsite",
-            "worker",
-            "--concurrency",
-            env.pop("CELERY_CONCURRENCY", "2"),
-            "--loglevel",
-            "INFO",
+            *procfile_argv("worker", CELERY_CONCURRENCY=env.pop("CELERY_CONCURRENCY", "2")),
             "--hostname",
             f"bench-{os.getpid()}@%h",
         ]

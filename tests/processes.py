@@ -21,6 +21,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from votingsite.procfile import command
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -163,14 +165,7 @@ class Worker(RoleProcess):
         LOGS.mkdir(parents=True, exist_ok=True)
         self.ready_file = Path(tempfile.mktemp(prefix="celery-ready-", dir=LOGS))  # noqa: S306
         argv = [
-            str(BIN / "celery"),
-            "-A",
-            "votingsite",
-            "worker",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "INFO",
+            *procfile_argv("worker", CELERY_CONCURRENCY=str(concurrency)),
             "--without-mingle",
             "--without-gossip",
             "--hostname",
@@ -210,30 +205,21 @@ class WebServer(RoleProcess):
         return self
 
 
+def procfile_argv(role: str, **values: str) -> list[str]:
+    """The role's Procfile line, its program taken from this virtualenv."""
+    program, *args = command(role, values)
+    return [str(BIN / program), *args]
+
+
 def voting_server(*, env: dict[str, str] | None = None, workers: int = 2) -> WebServer:
     port = free_port()
-    argv = [
-        str(BIN / "gunicorn"),
-        "votingsite.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        "8",
-        "--reuse-port",
-    ]
+    argv = procfile_argv(
+        "voting", VOTING_PORT=str(port), GUNICORN_WORKERS=str(workers), GUNICORN_THREADS="8"
+    )
     return WebServer("voting", argv, port, role_env(**(env or {})))
 
 
 def results_server(*, env: dict[str, str] | None = None, port: int | None = None) -> WebServer:
     port = port or free_port()
-    argv = [
-        str(BIN / "daphne"),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "votingsite.asgi:application",
-    ]
+    argv = procfile_argv("results", RESULTS_PORT=str(port))
     return WebServer("results", argv, port, role_env(**(env or {})))
