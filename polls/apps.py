@@ -6,4 +6,4 @@ class PollsConfig(AppConfig):
     name = "polls"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 (Django's place to connect receivers)
+        from . import signals  # noqa: F401, PLC0415 (Django's place to connect receivers)

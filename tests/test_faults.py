@@ -22,8 +22,8 @@ import psycopg2.extensions
 import pytest
 from django.utils import timezone
 
-from polls import ledger
 from polls.models import Poll, PollCounter, Tally, Vote
+from polls.pipeline import ledger
 from polls.pipeline.message import QueuedVote
 from tests import processes
 from tests.clients import Browser

@@ -19,11 +19,12 @@ from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.utils import timezone
 
-from polls.live import events, fanout, publisher
+from polls.live import events, publisher
 from polls.models import Choice, Poll
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
 from polls.selectors import poll_results
+from results import fanout
 from tests.clients import Browser, next_results, results_socket
 from votingsite.asgi import application
 
