@@ -18,15 +18,33 @@ from celery.signals import worker_ready
 from celery_batches import Batches
 from django.conf import settings
 
-from polls.pipeline import ledger, metrics
+from polls.pipeline import ballots, ledger, metrics
 from polls.pipeline.message import TASK_NAME, QueuedVote
 from polls.pipeline.store import store_with_retry
 
 logger = logging.getLogger(__name__)
 
 
+class VoteBatches(Batches):
+    """celery-batches' Batches, re-arming its flush timer when the consumer restarts.
+
+    Celery rebuilds the consumer on a new event-loop hub after a broker reconnect and
+    calls Strategy() again, but Batches keeps the old timer's reference on the (long-lived)
+    task, so the interval flush never runs again and only full batches are stored
+    (clokep/celery-batches#107). Remove this class once the pinned celery-batches carries
+    the fix merged as clokep/celery-batches#108 (not in 0.11).
+    """
+
+    def Strategy(self, task: Any, app: Any, consumer: Any) -> Any:
+        stale = self._tref  # type: ignore[has-type]  # untyped in celery-batches
+        if stale is not None:
+            stale.cancel()  # bound to the old hub: it would never fire
+            self._tref = None
+        return super().Strategy(task, app, consumer)
+
+
 @shared_task(
-    base=Batches,
+    base=VoteBatches,
     name=TASK_NAME,
     flush_every=settings.VOTE_BATCH_SIZE,
     flush_interval=settings.VOTE_BATCH_FLUSH_SECONDS,
@@ -47,6 +65,7 @@ def record_votes(requests: Sequence[Any]) -> None:
         metrics.batch_stored(outcome, seconds=time.monotonic() - started)
         try:
             ledger.mark_handled(votes)
+            ballots.settle(votes, outcome.refused)
         except redis.RedisError as exc:  # the sweeper re-queues them; storing is idempotent
             logger.warning("could not strike %d votes off the ledger: %r", len(votes), exc)
 

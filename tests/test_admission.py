@@ -5,7 +5,10 @@ message, built by polls.pipeline.message exactly as `apply_async` would have sen
 from __future__ import annotations
 
 import base64
+import datetime
+import functools
 import json
+import time
 import uuid
 from typing import Any
 
@@ -15,7 +18,7 @@ from django.utils import timezone
 from kombu.utils.json import dumps as json_dumps
 
 from polls import ratelimits
-from polls.pipeline import admission, ledger
+from polls.pipeline import admission, ballots, ledger
 from polls.pipeline import message as task_message
 from polls.pipeline.message import QueuedVote
 from polls.tasks import record_votes
@@ -102,3 +105,89 @@ def test_with_rate_limits_off_nothing_is_counted(redis_client, own_queue) -> Non
     assert admission.admit_and_queue([over]) == [0]
     assert queued_votes(redis_client, own_queue) == [["anon:a"]]
     assert not redis_client.keys("rl:*")
+
+
+# --- The pending ballot and the deadline -------------------------------------------------
+
+
+def a_ballot(voter: str, choice: int, *, poll: int = 1, seconds_ago: float = 0) -> QueuedVote:
+    cast_at = timezone.now() - datetime.timedelta(seconds=seconds_ago)
+    return QueuedVote(uuid.uuid4(), poll, choice, f"anon:{voter}", cast_at)
+
+
+def held_ballot(redis_client: Any, vote: QueuedVote) -> str:
+    """The voter's ballot record, "" when there is none."""
+    raw = redis_client.get(ballots.key(vote.poll_id, vote.voter_key))
+    return raw.decode() if raw else ""
+
+
+@pytest.fixture
+def _no_ballots(redis_client: Any) -> None:
+    redis_client.delete(*redis_client.keys("ballot:*") or ["ballot:none"])
+
+
+@pytest.mark.usefixtures("_no_ballots")
+def test_on_a_no_change_poll_a_different_ballot_is_refused_while_the_first_is_pending(
+    redis_client, own_queue
+) -> None:
+    first, other, same = a_ballot("a", 2), a_ballot("a", 3), a_ballot("a", 2)
+    entry = functools.partial(admission.Entry, allow_change=False, limits=[])
+    assert admission.admit_and_queue([entry(first)]) == [0]
+    assert admission.admit_and_queue([entry(other)]) == [admission.REFUSED_CHANGE]
+    assert admission.admit_and_queue([entry(same)]) == [0]  # the same ballot again is fine
+    # The refused ballot was written nowhere: not queued, not in the ledger, not held.
+    assert queued_votes(redis_client, own_queue) == [["anon:a"], ["anon:a"]]
+    in_ledger = {json.loads(m)["vote_id"] for m in redis_client.zrange(ledger.PENDING_KEY, 0, -1)}
+    assert in_ledger == {str(first.vote_id), str(same.vote_id)}
+    assert held_ballot(redis_client, first).startswith(f"p|{first.vote_id}|")
+
+
+@pytest.mark.usefixtures("_no_ballots")
+def test_a_stored_ballot_still_refuses_a_different_one_for_a_while(
+    redis_client, own_queue, settings
+) -> None:
+    first, other = a_ballot("b", 2), a_ballot("b", 3)
+    entry = functools.partial(admission.Entry, allow_change=False, limits=[])
+    assert admission.admit_and_queue([entry(first)]) == [0]
+    ballots.settle([first], refused={})
+    assert held_ballot(redis_client, first).startswith("s|")
+    # A web process that read "no stored vote" just before the commit is still caught...
+    assert admission.admit_and_queue([entry(other)]) == [admission.REFUSED_CHANGE]
+    key = ballots.key(first.poll_id, first.voter_key)
+    assert 0 < redis_client.ttl(key) <= settings.VOTE_BALLOT_SETTLED_SECONDS
+    # ...and a refused ballot holds nothing back.
+    ballots.settle([first], refused={str(first.vote_id): "poll not open when cast"})
+    assert held_ballot(redis_client, first).startswith("r|")
+    assert admission.admit_and_queue([entry(other)]) == [0]
+
+
+@pytest.mark.usefixtures("_no_ballots")
+def test_where_changes_are_allowed_the_ballot_cast_last_is_held_whatever_the_order(
+    redis_client, own_queue
+) -> None:
+    older, newer = a_ballot("c", 2, seconds_ago=5), a_ballot("c", 3)
+    assert admission.admit_and_queue([admission.Entry(newer, [])]) == [0]
+    assert admission.admit_and_queue([admission.Entry(older, [])]) == [0]
+    assert held_ballot(redis_client, newer).startswith(f"p|{newer.vote_id}|")
+    # Settling the older vote leaves the newer one pending.
+    ballots.settle([older], refused={})
+    assert held_ballot(redis_client, newer).startswith(f"p|{newer.vote_id}|")
+
+
+@pytest.mark.usefixtures("_no_ballots")
+def test_a_vote_whose_deadline_passed_before_redis_ran_the_script_is_refused_unwritten(
+    redis_client, own_queue
+) -> None:
+    late = a_ballot("d", 2)
+    on_time = a_ballot("e", 2)
+    entries = [
+        admission.Entry(late, [ratelimits.Limit("voter", late.voter_key, "5/h")],
+                        deadline=time.time() - 0.001),
+        admission.Entry(on_time, [], deadline=time.time() + 5),
+    ]  # fmt: skip
+    assert admission.admit_and_queue(entries) == [admission.REFUSED_LATE, 0]
+    assert queued_votes(redis_client, own_queue) == [["anon:e"]]
+    assert held_ballot(redis_client, late) == ""
+    assert not redis_client.keys("rl:*")  # not even counted
+    in_ledger = [json.loads(m)["voter_key"] for m in redis_client.zrange(ledger.PENDING_KEY, 0, -1)]
+    assert in_ledger == ["anon:e"]

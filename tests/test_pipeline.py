@@ -101,3 +101,22 @@ def test_results_role_serves_the_same_results_json(make_poll, worker, voting, re
     )
     assert from_voting == from_results
     assert set(from_results) >= {"poll", "question", "status", "total", "choices"}
+
+
+def test_on_a_no_change_poll_a_different_second_vote_sent_at_once_gets_409_not_a_false_202(
+    make_poll, worker, voting, wait_for
+) -> None:
+    """The rule holds where the vote is admitted (the voter's pending ballot), not only
+    against the stored vote, which the first vote has not reached yet."""
+    poll = make_poll(labels=("Cats", "Dogs"), allow_vote_change=False)
+    cats, dogs = poll.choices.all()
+    for _ in range(20):
+        voter = Browser(voting.url)
+        assert voter.vote_api(poll.slug, cats.pk).status_code == 202
+        second = voter.vote_api(poll.slug, dogs.pk)
+        assert second.status_code == 409, second.text
+        assert "does not allow changing" in second.json()["error"]
+        assert voter.vote_api(poll.slug, cats.pk).status_code == 202  # the same ballot again
+    wait_for(lambda: PollCounter.objects.get(poll=poll).total == 20, what="the first votes stored")
+    assert Tally.objects.get(choice=cats).votes == 20
+    assert Tally.objects.get(choice=dogs).votes == 0

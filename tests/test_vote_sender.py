@@ -97,3 +97,44 @@ def test_a_send_that_answers_for_the_wrong_number_of_items_fails_them_all() -> N
     sender: GroupSender[int, int] = GroupSender(lambda items: [], max_batch=10)
     with pytest.raises(RuntimeError, match="0 results for 1 items"):
         sender.send(1)
+
+
+def test_callers_who_gave_up_are_never_sent_and_never_stall_those_after_them() -> None:
+    """While a send hangs (Redis frozen), waiting callers give up at their timeout: their
+    items are withdrawn (a 503 'nothing was recorded' stays true), and once the send
+    returns the next callers are sent at once, not left waiting on a caller who left."""
+    release = threading.Event()
+    sent: list[list[int]] = []
+
+    def sink(items: Sequence[int]) -> list[int]:
+        sent.append(list(items))
+        if 0 in items:
+            release.wait(10)  # the first send hangs
+        return [item * 10 for item in items]
+
+    sender: GroupSender[int, int] = GroupSender(sink, max_batch=10)
+    first = threading.Thread(target=sender.send, args=(0,))
+    first.start()
+    while not sent:
+        time.sleep(0.001)
+    gave_up: list[int] = []
+
+    def impatient(n: int) -> None:
+        try:
+            sender.send(n, timeout=0.2)
+        except TimeoutError:
+            gave_up.append(n)
+
+    waiters = [threading.Thread(target=impatient, args=(n,)) for n in (1, 2, 3)]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join(5)
+    assert sorted(gave_up) == [1, 2, 3]
+    release.set()
+    first.join(5)
+
+    began = time.monotonic()
+    assert sender.send(4, timeout=5) == 40
+    assert time.monotonic() - began < 1
+    assert sent == [[0], [4]]  # the items of the callers who gave up never went

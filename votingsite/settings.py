@@ -26,6 +26,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Not "daphne": as an app it only serves runserver, and it would load Twisted (~25 MB)
 # into the voting and worker processes; the results role runs the daphne command.
 INSTALLED_APPS = [
+    "votingsite.apps.SiteConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -83,9 +84,10 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-    "DATABASE_CONNECT_TIMEOUT", default=3
-)
+# Every Postgres call has a deadline kept by the client (votingsite/database.py): a server
+# that hangs must not hang a role. Connecting, and then each query, get at most:
+DATABASE_CONNECT_TIMEOUT = env.float("DATABASE_CONNECT_TIMEOUT", default=3)
+DATABASE_QUERY_TIMEOUT = env.float("DATABASE_QUERY_TIMEOUT", default=5)
 # Lets parallel test runs (or parallel developers) use separate test databases.
 DATABASES["default"]["TEST"] = {"NAME": env.str("DJANGO_TEST_DATABASE_NAME", default=None)}
 
@@ -231,6 +233,26 @@ VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=10)
 
 # A web process sends the votes it takes at the same moment as one message, of at most:
 VOTE_SEND_MAX_BATCH = env.int("VOTE_SEND_MAX_BATCH", default=100)
+# A vote Redis has not admitted this long after the web side took it is refused by the
+# admission script with nothing written (Redis's clock decides). The web side waits that
+# long plus the margin before it answers 503 "nothing was recorded": the margin must
+# exceed any lag of Redis's clock behind the web hosts' (polls/pipeline/admission.py).
+VOTE_ADMISSION_DEADLINE_SECONDS = env.float("VOTE_ADMISSION_DEADLINE_SECONDS", default=3)
+VOTE_ADMISSION_CLOCK_MARGIN_SECONDS = env.float("VOTE_ADMISSION_CLOCK_MARGIN_SECONDS", default=2)
+# The voter's pending ballot (polls/pipeline/ballots.py): kept at most this long before the
+# worker stores it (a backstop), and this long after it was stored or refused.
+VOTE_BALLOT_PENDING_SECONDS = env.int("VOTE_BALLOT_PENDING_SECONDS", default=86_400)
+VOTE_BALLOT_SETTLED_SECONDS = env.int("VOTE_BALLOT_SETTLED_SECONDS", default=15)
+if (
+    VOTE_BALLOT_SETTLED_SECONDS
+    < VOTE_ADMISSION_DEADLINE_SECONDS + VOTE_ADMISSION_CLOCK_MARGIN_SECONDS
+):
+    # A web process that read no stored vote just before the worker's commit must still
+    # find the settled ballot when its admission runs.
+    raise ImproperlyConfigured(
+        "VOTE_BALLOT_SETTLED_SECONDS must be at least VOTE_ADMISSION_DEADLINE_SECONDS + "
+        "VOTE_ADMISSION_CLOCK_MARGIN_SECONDS"
+    )
 # Celery's Django fix-up closes the database connection around every task unless told
 # to reuse it; a new connection per batch was a large share of the worker's time.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)

@@ -1,10 +1,19 @@
-"""Admitting votes to the queue, in one round trip to Redis per group of votes: a Lua
-script counts each vote against its rate limits, enters the admitted ones in the vote
-ledger and pushes their Celery message onto the queue. A vote over a limit never enters
-the ledger or the queue. When only some of a group are over a limit, the others follow
-in a second push (until it lands, their ledger entries cover them).
+"""Admitting votes, in one round trip to Redis per group of votes.
 
-Fixed windows: each counter key names its window, and expires when the window ends.
+One Lua script, run atomically by Redis, takes each vote in turn and
+  1. refuses it, writing nothing, when Redis's own clock says its deadline has passed:
+     the web side has told (or will tell) its voter "nothing was recorded";
+  2. on a poll that does not allow changes, refuses a ballot that differs from the
+     voter's pending or just-stored one (polls.pipeline.ballots);
+  3. counts it against its rate limits (fixed windows: each counter key names its
+     window and expires when the window ends);
+  4. admits it: enters it in the ledger (polls.pipeline.ledger), records it as the
+     voter's pending ballot, and, once every vote of the group is admitted, pushes the
+     group's Celery message onto the queue.
+When only some of a group are admitted, the caller pushes a message for those; until it
+lands (or if it never does), their ledger entries have them queued again. An admitted
+vote is therefore in Redis to stay: queued, or in the ledger that re-queues it.
+
 Written here rather than with django-ratelimit (which guards the admin login): it costs
 two round trips per counter, and a vote is the hot path. Which limits a vote counts
 against is polls.ratelimits' business.
@@ -12,95 +21,181 @@ against is polls.ratelimits' business.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
 from redis.commands.core import Script
+from redis.retry import Retry
 
 from polls.ratelimits import Limit, parse_rate
-from votingsite.redis_client import redis_client
 
-from . import ledger
+from . import ballots, ledger
 from . import message as task_message
 from .message import QueuedVote
 
+logger = logging.getLogger(__name__)
+
+# What the script answers for a vote besides 0 (admitted) and N > 0 (wait N seconds).
+REFUSED_CHANGE = -1  # a different ballot of this voter is pending or was just stored
+REFUSED_LATE = -2  # Redis ran the script after the vote's deadline: nothing written
+
 _ADMIT = """
--- KEYS: the queue, the ledger, then every vote's counters in order.
--- ARGV: the number of votes, the queue message carrying all of them, then per vote its
--- number of counters, ledger member and score, then per counter its limit and the seconds
--- left in its window. Returns per vote 0 (admitted) or the seconds to wait. The message is
--- pushed only when every vote was admitted; otherwise the caller pushes one for those that were.
+-- KEYS: the queue, the ledger, then per vote its ballot key and its counters.
+-- ARGV: the number of votes, the queue message carrying all of them, the pending ballot's
+-- lifetime, then per vote: its number of counters, ledger member, cast_at (score),
+-- allow-change flag, vote id, ballot digest, deadline (ms since the epoch), then per
+-- counter its limit and the seconds left in its window.
 local queue, pending = KEYS[1], KEYS[2]
-local votes, message = tonumber(ARGV[1]), ARGV[2]
-local k, a = 3, 3
-local waits, admitted = {}, 0
+local votes, message, ballot_ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local k, a = 3, 4
+local codes, admitted = {}, 0
 for v = 1, votes do
-  local counters, member, score = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
-  a = a + 3
-  local wait = 0
-  for c = 1, counters do
-    local count = redis.call('INCR', KEYS[k])
-    if count == 1 then redis.call('EXPIRE', KEYS[k], ARGV[a + 1]) end
-    if count > tonumber(ARGV[a]) then
-      wait = math.max(wait, redis.call('TTL', KEYS[k]), 1)
+  local ballot = KEYS[k]
+  local counters, member, cast_at = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local score = tonumber(cast_at)
+  local allow_change, vote_id = ARGV[a + 3] == '1', ARGV[a + 4]
+  local digest, deadline = ARGV[a + 5], tonumber(ARGV[a + 6])
+  k, a = k + 1, a + 7
+  local code, held = 0, nil
+  if now_ms > deadline then
+    code = -2
+  else
+    held = redis.call('GET', ballot)
+    if held and not allow_change then
+      -- state|vote id|cast_at|digest; a refused ballot holds nothing back
+      local state, held_digest = string.match(held, '^(%a)|[^|]*|[^|]*|(.*)$')
+      if state ~= 'r' and held_digest ~= digest then code = -1 end
     end
-    k, a = k + 1, a + 2
   end
-  if wait == 0 then
+  if code == 0 then
+    for c = 1, counters do
+      local count = redis.call('INCR', KEYS[k])
+      if count == 1 then redis.call('EXPIRE', KEYS[k], ARGV[a + 1]) end
+      if count > tonumber(ARGV[a]) then
+        code = math.max(code, redis.call('TTL', KEYS[k]), 1)
+      end
+      k, a = k + 1, a + 2
+    end
+  else
+    k, a = k + counters, a + 2 * counters
+  end
+  if code == 0 then
     redis.call('ZADD', pending, score, member)
     admitted = admitted + 1
+    -- The voter's ballot: the one cast last where changes are allowed, else the first.
+    local keep = false
+    if held then
+      local state, held_id, held_score = string.match(held, '^(%a)|([^|]*)|([^|]*)|')
+      if state ~= 'r' then
+        if allow_change then
+          held_score = tonumber(held_score)
+          keep = held_score > score or (held_score == score and held_id > vote_id)
+        else
+          keep = true
+        end
+      end
+    end
+    if not keep then
+      redis.call('SET', ballot, 'p|' .. vote_id .. '|' .. cast_at .. '|' .. digest,
+        'EX', ballot_ttl)
+    end
   end
-  waits[v] = wait
+  codes[v] = code
 end
 if admitted == votes then redis.call('LPUSH', queue, message) end
-return waits
+return codes
 """
 
 
 @cache
+def _client() -> redis.Redis:
+    # The web side answers "nothing was recorded" once this times out, so it must not
+    # retry (a second copy of the script could run later) and must give up only after
+    # every vote's deadline has passed by a margin (VOTE_ADMISSION_CLOCK_MARGIN_SECONDS).
+    timeout = (
+        settings.VOTE_ADMISSION_DEADLINE_SECONDS + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS
+    )
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=timeout,
+        socket_connect_timeout=min(2.0, timeout),
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+@cache
 def _script() -> Script:
-    return redis_client().register_script(_ADMIT)
+    return _client().register_script(_ADMIT)
 
 
 @dataclass(frozen=True)
 class Entry:
+    """A vote to admit: its limits, the poll's change rule, and when it must be in by."""
+
     vote: QueuedVote
     limits: Sequence[Limit]
+    allow_change: bool = True
+    deadline: float = float("inf")  # seconds since the epoch
+
+    @classmethod
+    def for_vote(cls, vote: QueuedVote, limits: Sequence[Limit], *, allow_change: bool) -> Entry:
+        """An entry whose deadline starts now (VOTE_ADMISSION_DEADLINE_SECONDS)."""
+        deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
+        return cls(vote, limits, allow_change=allow_change, deadline=deadline)
 
 
 def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
-    """Count each vote against its limits and queue, as one message, those within them.
+    """Admit each vote and queue, as one message, those admitted.
 
-    Returns per entry 0 when its vote is queued, else the seconds until its exceeded
-    window ends. Raises redis.RedisError when Redis does not take them.
+    Returns per entry 0 when its vote is admitted (in Redis to stay), N > 0 the seconds
+    until its exceeded window ends, REFUSED_CHANGE or REFUSED_LATE. Raises
+    redis.RedisError when Redis does not answer in time: then no vote of the group was
+    admitted, or (the answer lost on its way back) the script ran before their deadlines.
     """
     now = int(time.time())
     messages = [e.vote.to_message() for e in entries]
     keys: list[str] = [task_message.queue_name(), ledger.PENDING_KEY]
-    args: list[str | int | float] = [len(entries), task_message.build(messages)]
+    args: list[str | int | float] = [
+        len(entries),
+        task_message.build(messages),
+        settings.VOTE_BALLOT_PENDING_SECONDS,
+    ]
     for entry, vote_message in zip(entries, messages, strict=True):
         limits = entry.limits if settings.RATELIMIT_ENABLE else []
-        args += [len(limits), ledger.message_member(vote_message), entry.vote.cast_at.timestamp()]
+        vote = entry.vote
+        keys.append(ballots.key(vote.poll_id, vote.voter_key))
+        args += [
+            len(limits),
+            ledger.message_member(vote_message),
+            repr(vote.cast_at.timestamp()),
+            int(entry.allow_change),
+            str(vote.vote_id),
+            vote.digest,
+            int(min(entry.deadline, 2**53 / 1000) * 1000),
+        ]
         for limit in limits:
             count, period = parse_rate(limit.rate)
             window_end = (now // period + 1) * period
             digest = hashlib.sha256(limit.value.encode()).hexdigest()[:32]
             keys.append(f"rl:vote-{limit.name}:{period}:{window_end}:{digest}")
             args += [count, window_end - now + 1]
-    waits = [int(w) for w in _script()(keys=keys, args=args)]
-    admitted = [i for i, wait in enumerate(waits) if not wait]
+    codes = [int(code) for code in _script()(keys=keys, args=args)]
+    admitted = [i for i, code in enumerate(codes) if code == 0]
     if admitted and len(admitted) < len(entries):
-        # Some were over a limit: the rest still go, in a message of their own.
+        # The rest of the group still goes, in a message of its own. If this push fails
+        # they stay admitted all the same: their ledger entries have them queued again.
         try:
             rest = task_message.build([messages[i] for i in admitted])
-            redis_client().lpush(task_message.queue_name(), rest)
-        except Exception:
-            with contextlib.suppress(Exception):  # Redis is likely down; entries may stay
-                ledger.forget([entries[i].vote for i in admitted])
-            raise
-    return waits
+            _client().lpush(task_message.queue_name(), rest)
+        except redis.RedisError as exc:
+            logger.warning("%d admitted votes left to the ledger to queue: %r", len(admitted), exc)
+    return codes

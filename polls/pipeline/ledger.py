@@ -44,11 +44,6 @@ def message_member(message: dict[str, Any]) -> str:
     return json.dumps(message, sort_keys=True, separators=(",", ":"))
 
 
-def forget(votes: Sequence[QueuedVote]) -> None:
-    """Web side: a vote entered by polls.pipeline.admission that could not be queued after all."""
-    redis_client().zrem(PENDING_KEY, *[member(v) for v in votes])
-
-
 def mark_handled(votes: Sequence[QueuedVote]) -> None:
     """Worker side, after the votes' transaction committed (stored, ignored or rejected)."""
     if not votes:

@@ -62,6 +62,8 @@ class QueuedVote:
             raise ValueError("poll_id and choice_id must be integers")
         if not isinstance(voter_key, str) or not 0 < len(voter_key) <= 64:
             raise ValueError("voter_key must be a non-empty string of at most 64 characters")
+        if "\x00" in voter_key:  # Postgres text cannot hold it: the whole batch would fail
+            raise ValueError("voter_key must not contain NUL")
         if not isinstance(cast_at_text, str):
             raise ValueError("cast_at must be an ISO 8601 string")
         cast_at = datetime.fromisoformat(cast_at_text)
@@ -72,6 +74,11 @@ class QueuedVote:
     @property
     def key(self) -> tuple[int, str]:
         return (self.poll_id, self.voter_key)
+
+    @property
+    def digest(self) -> str:
+        """What the ballot says, in a form two ballots can be compared by."""
+        return str(self.choice_id)
 
     @property
     def order(self) -> tuple[datetime, str]:

@@ -25,9 +25,6 @@ from .admission import Entry, admit_and_queue
 T = TypeVar("T")
 R = TypeVar("R")
 
-# A send that has not returned after this long is treated as failed for its voters.
-_WAIT_SECONDS = 30
-
 
 class _Slot(Generic[T, R]):
     __slots__ = ("done", "error", "item", "lead", "result")
@@ -50,15 +47,24 @@ class GroupSender(Generic[T, R]):
         self._waiting: list[_Slot[T, R]] = []
         self._sending = False
 
-    def send(self, item: T) -> R:
-        """Return `item`'s result once it was sent (with others); raise what its send raised."""
+    def send(self, item: T, *, timeout: float = 30.0) -> R:
+        """Return `item`'s result once it was sent (with others); raise what its send raised,
+        or TimeoutError when no send carried it within `timeout` seconds: then it is
+        withdrawn, unless a send already took it (what it carries must make its late arrival
+        harmless, as a vote's deadline does)."""
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
             self._waiting.append(slot)
             slot.lead = not self._sending
             self._sending = True
-        if not slot.lead and not slot.done.wait(_WAIT_SECONDS):
-            raise TimeoutError("the vote was not sent in time")
+        if not slot.lead and not slot.done.wait(timeout):
+            with self._lock:
+                gave_up = not slot.done.is_set()  # else woken just now: a result, or the lead
+                if gave_up and slot in self._waiting:
+                    # Withdrawn: never sent, and never picked to lead the next send.
+                    self._waiting.remove(slot)
+            if gave_up:
+                raise TimeoutError("the vote was not sent in time")
         if slot.lead:
             self._lead(slot)
         if slot.error is not None:
@@ -100,9 +106,9 @@ _sender: GroupSender[Entry, int] = GroupSender(
 )
 
 
-def queue_vote(entry: Entry) -> int:
+def queue_vote(entry: Entry, *, timeout: float) -> int:
     """The web side's way in: admits the vote and queues it, along with any other votes
-    this process took at the same moment, in one round trip to Redis. Returns 0 once it
-    is in Redis, or the seconds its voter must wait (a rate limit); raises if Redis does
-    not answer."""
-    return _sender.send(entry)
+    this process took at the same moment, in one round trip to Redis. Returns the
+    admission's code for it (0 once it is in Redis; polls.pipeline.admission); raises if
+    Redis does not answer, or no send carried it within `timeout` seconds."""
+    return _sender.send(entry, timeout=timeout)

@@ -55,6 +55,7 @@ class RecordOutcome:
     unchanged: int = 0  # a newer vote for the same choice: no tally moved
     ignored: int = 0  # duplicates and votes older than the stored one
     rejected: Counter[str] = field(default_factory=Counter)
+    refused: dict[str, str] = field(default_factory=dict)  # vote id -> why it was rejected
     polls_changed: set[int] = field(default_factory=set)
 
 
@@ -190,6 +191,7 @@ def _without_refused_changes(
         changes = row is not None and row.choice_id != vote.choice_id
         if changes and not polls[vote.poll_id].allow_vote_change:
             outcome.rejected[REJECT_VOTE_CHANGE] += 1
+            outcome.refused[str(vote.vote_id)] = REJECT_VOTE_CHANGE
             logger.warning("vote %s rejected: %s", vote.vote_id, REJECT_VOTE_CHANGE)
             continue
         kept.append(vote)
@@ -216,6 +218,7 @@ def _checked_votes(
             valid.append(vote)
             continue
         outcome.rejected[reason] += 1
+        outcome.refused[str(vote.vote_id)] = reason
         logger.warning("vote %s rejected: %s", vote.vote_id, reason)
     return valid
 

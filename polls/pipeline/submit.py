@@ -8,9 +8,11 @@ the views' business (polls.responses).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from polls import selectors
@@ -18,7 +20,7 @@ from polls.models import Poll
 from polls.ratelimits import vote_limits
 from polls.voters import is_user_key
 
-from .admission import Entry
+from .admission import REFUSED_CHANGE, REFUSED_LATE, Entry
 from .message import QueuedVote
 from .sender import queue_vote
 
@@ -67,6 +69,7 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = 
     count per voter and, when `client_ip` is given, per address.
     """
     now = timezone.now()
+    deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
     if not poll.is_open_at(now):
         raise PollNotOpen(f"This poll is {poll.state_at(now)}: it does not take votes now.")
     if poll.login_required and not is_user_key(voter_key):
@@ -78,25 +81,42 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = 
         if choice not in {c.id for c in poll.choices.all()}:
             raise UnknownChoice("That choice is not part of this poll.")
     if not poll.allow_vote_change:
-        # Only such polls pay for this read; the worker enforces the rule either way
-        # (a second vote may be queued before the first is stored).
+        # Only such polls pay for this read. A ballot admitted but not stored yet is
+        # checked by the admission script (the voter's pending ballot); the worker
+        # enforces the rule once more.
         stored = selectors.current_choice_id(poll=poll, voter_key=voter_key)
         if stored is not None and stored != choice:
-            raise VoteChangeNotAllowed(
-                "You have already voted in this poll, and it does not allow changing a vote."
-            )
+            raise VoteChangeNotAllowed(_NO_CHANGE)
     vote = QueuedVote(uuid.uuid4(), poll.id, choice, voter_key, now)
-    limits = vote_limits(voter_key=voter_key, client_ip=client_ip)
+    entry = Entry(
+        vote,
+        vote_limits(voter_key=voter_key, client_ip=client_ip),
+        allow_change=poll.allow_vote_change,
+        deadline=deadline,
+    )
     try:
-        wait = queue_vote(Entry(vote, limits))
+        code = queue_vote(entry, timeout=_answer_within(deadline))
     except Exception as exc:  # any broker failure means the same thing to a voter
         logger.warning("vote %s not queued: %r", vote.vote_id, exc)
-        raise VoteQueueUnavailable(
-            "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
-        ) from exc
-    if wait:
-        raise TooManyVotes(wait)
+        raise VoteQueueUnavailable(_NOT_RECORDED) from exc
+    if code == REFUSED_CHANGE:
+        raise VoteChangeNotAllowed(_NO_CHANGE)
+    if code == REFUSED_LATE:
+        logger.warning("vote %s refused by Redis: past its deadline", vote.vote_id)
+        raise VoteQueueUnavailable(_NOT_RECORDED)
+    if code:
+        raise TooManyVotes(code)
     return vote
+
+
+_NO_CHANGE = "You have already voted in this poll, and it does not allow changing a vote."
+_NOT_RECORDED = "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
+
+
+def _answer_within(deadline: float) -> float:
+    """How long to wait for the admission's answer: past the deadline by the clock margin,
+    so that Redis (whose clock may lag ours by less than it) has refused the vote by then."""
+    return max(0.0, deadline + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS - time.time())
 
 
 def _as_choice_id(value: Any) -> int:
