@@ -6,13 +6,15 @@ Nothing here writes (votes: polls.pipeline; organisers: polls.organising).
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -29,32 +31,85 @@ logger = logging.getLogger(__name__)
 _held_polls: dict[str, tuple[float, Poll]] = {}
 
 
+def _read_poll(slug: str) -> Poll | None:
+    return Poll.objects.prefetch_related("choices").filter(slug=slug).first()
+
+
+def _hold(slug: str, poll: Poll | None) -> None:
+    if poll is None:
+        _held_polls.pop(slug, None)  # deleted: an unknown slug is always looked up again
+    else:
+        _held_polls[slug] = (time.monotonic(), poll)
+
+
+class _Refresher:
+    """Reads stale poll copies again in a thread of its own, so that a voter's request
+    never waits on Postgres for a poll this process already holds (a hung server would
+    hold every vote otherwise). Failed reads are tried again after POLL_CACHE_SECONDS."""
+
+    def __init__(self) -> None:
+        self._wanted: set[str] = set()
+        self._tried: dict[str, float] = {}
+        self._cond = threading.Condition()
+        self._owner_pid: int | None = None
+
+    def ask(self, slug: str) -> None:
+        with self._cond:
+            if slug in self._wanted:
+                return
+            tried = self._tried.get(slug)
+            if tried is not None and time.monotonic() - tried < settings.POLL_CACHE_SECONDS:
+                return
+            self._wanted.add(slug)
+            if self._owner_pid != os.getpid():  # first use, or a forked child
+                self._owner_pid = os.getpid()
+                threading.Thread(target=self._run, name="poll-refresher", daemon=True).start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._wanted:
+                    self._cond.wait()
+                slug = self._wanted.pop()
+                self._tried[slug] = time.monotonic()
+            try:
+                _hold(slug, _read_poll(slug))
+            except Exception as exc:  # this thread must outlive any failure
+                logger.warning("poll %r keeps its last copy: %r", slug, exc)
+            finally:
+                connection.close()  # a refresh every few seconds: not worth holding one open
+
+
+_refresher = _Refresher()
+
+
 def poll_for_voting(*, slug: str, fresh: bool = False) -> Poll:
     """The poll with its choices; Http404 for an unknown slug or a draft.
 
-    Served from a per-process copy for POLL_CACHE_SECONDS, so taking a vote reads no
-    database; while Postgres is down the last copy keeps serving (the worker checks
+    Served from a per-process copy, so taking a vote reads no database: a copy older
+    than POLL_CACHE_SECONDS is read again in the background while this request uses it,
+    and while Postgres is down or hung the last copy keeps serving (the worker checks
     every vote against the stored poll again, so a stale copy cannot let a vote in).
-    `fresh` reads the database first (a choice the copy does not know yet).
+    Only a poll this process has never held is read on the request's path. `fresh`
+    reads the database first (a choice the copy does not know yet).
     """
     held = _held_polls.get(slug)
     poll: Poll | None
-    if not fresh and held is not None and time.monotonic() - held[0] < settings.POLL_CACHE_SECONDS:
+    if held is not None and not fresh:
         poll = held[1]
+        if time.monotonic() - held[0] >= settings.POLL_CACHE_SECONDS:
+            _refresher.ask(slug)
     else:
         try:
-            poll = Poll.objects.prefetch_related("choices").filter(slug=slug).first()
+            poll = _read_poll(slug)
         except DatabaseError:
             if held is None:
                 raise
             logger.warning("database unavailable; serving poll %r from its last copy", slug)
             poll = held[1]
-            # Try the database again only after another POLL_CACHE_SECONDS, so an
-            # unreachable host does not cost every vote a connect timeout.
-        if poll is None:
-            _held_polls.pop(slug, None)  # deleted: an unknown slug is always looked up again
         else:
-            _held_polls[slug] = (time.monotonic(), poll)
+            _hold(slug, poll)
     if poll is None or poll.status == Poll.Status.DRAFT:
         raise Http404("No such poll.")
     return poll

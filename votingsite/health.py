@@ -15,12 +15,15 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .database import answer_within
+
 _PROBE_TIMEOUT_SECONDS = 2
 
 
 def _postgres_error() -> str | None:
     try:
-        with connection.cursor() as cursor:
+        # Bounded: a hung server must not make the probe itself time out.
+        with answer_within(_PROBE_TIMEOUT_SECONDS), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as exc:
         connection.close()
