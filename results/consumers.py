@@ -55,6 +55,7 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
     # alias that names no layer makes Channels skip it (get_channel_layer returns None).
     channel_layer_alias = "no-layer-per-viewer"
     watching = False
+    refused = False  # closing: the rules no longer admit this viewer
     seq: int = -1
 
     async def connect(self) -> None:
@@ -128,16 +129,19 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
 
     async def results_update(self, event: dict[str, Any]) -> None:
         """The tallies changed: send the ready-made snapshot unless the viewer has newer."""
-        if event["seq"] <= self.seq:
+        if self.refused or event["seq"] <= self.seq:
             return  # older than what this viewer already has
         self.seq = event["seq"]
         await self.send(text_data=event["text"])
 
     async def poll_changed(self, event: dict[str, Any]) -> None:
         """The poll changed: check the viewer against its rules again, then send its state."""
+        if self.refused:
+            return
         if not await self._may_see(events.rules_of(event, poll_id=self.poll.pk)):
-            self.watching = False
-            await fanout.unwatch(self.poll.pk, self.handle_live_event)
+            # It stops watching when the socket has closed (disconnect): not from here,
+            # which runs in the hub's own task.
+            self.refused = True
             await self.close(code=CLOSE_RESULTS_HIDDEN)
             return
         if event["seq"] < self.seq:

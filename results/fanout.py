@@ -78,6 +78,9 @@ class _Hub:
                 logger.exception("could not send a %s event to a viewer", event.get("type"))
 
     async def stop(self) -> None:
+        if asyncio.current_task() in self.tasks:  # a viewer left from inside a hand-out
+            asyncio.get_running_loop().create_task(self.stop())
+            return
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
