@@ -15,6 +15,20 @@ from polls.pipeline.ledger import PENDING_KEY, queued_messages
 from tests import processes
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="the long versions of the fault runs (40-60 s freezes and hangs); CI runs short ones",
+    )
+
+
+@pytest.fixture
+def slow(request: pytest.FixtureRequest) -> bool:
+    """Whether this run asked for the long versions of the fault runs (--slow)."""
+    return bool(request.config.getoption("--slow"))
+
+
 @pytest.fixture(scope="session")
 def redis_client() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(settings.REDIS_URL)

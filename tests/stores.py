@@ -10,11 +10,14 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import redis
 
 from tests.processes import free_port, wait_for
@@ -56,6 +59,16 @@ class PrivateRedis:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Redis hangs (SIGSTOP): connections stay open, nothing is answered."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.proc.send_signal(signal.SIGCONT)
 
     def cleanup(self) -> None:
         self.stop()
@@ -104,6 +117,21 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Postgres hangs: the server and every backend stopped (SIGSTOP), so connections
+        stay open and the kernel still acknowledges them, but nothing is answered."""
+        postmaster = psutil.Process(int((self.data / "postmaster.pid").read_text().split()[0]))
+        stopped = [postmaster, *postmaster.children(recursive=True)]
+        for proc in stopped:
+            proc.suspend()
+        try:
+            yield
+        finally:
+            for proc in stopped:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.resume()
 
     def cleanup(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped

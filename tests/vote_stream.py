@@ -28,6 +28,7 @@ class Sent:
     status: int
     body: str
     retry_after: str | None
+    answered_at: float = 0.0  # time.monotonic() when the answer (or the failure) came
 
 
 @dataclass
@@ -91,6 +92,7 @@ class VoteStream:
                           response.headers.get("Retry-After"))  # fmt: skip
         except requests.RequestException as exc:
             result = Sent(voter, choice, 0, repr(exc), None)
+        result.answered_at = time.monotonic()
         with self._lock:
             self.sent.append(result)
 
