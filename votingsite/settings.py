@@ -227,9 +227,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The ledger of queued votes (polls/ledger.py): a vote the queue passed over this long
 # ago is queued again; the sweep runs this often in each worker.
 VOTE_LEDGER_GRACE_SECONDS = env.int(
-    "VOTE_LEDGER_GRACE_SECONDS", default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 15
+    "VOTE_LEDGER_GRACE_SECONDS", default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 10
 )
-VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=10)
+VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=5)
 
 # A web process sends the votes it takes at the same moment as one message, of at most:
 VOTE_SEND_MAX_BATCH = env.int("VOTE_SEND_MAX_BATCH", default=100)
