@@ -125,7 +125,8 @@ ensure_database() {
 
 setup_all() {
   cd "$ROOT"
-  apt_install ca-certificates
+  # nginx: the front door in front of the web roles (scripts/run, the tests).
+  apt_install ca-certificates nginx
   setup_python
   ensure_postgres
   ensure_redis

@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
 APP_ROLES = ("voting", "results", "worker")
 WEB_ROLES = {"voting": 8000, "results": 8001}
+# Every Deployment of the app: the roles and the front door in front of the web roles.
+SERVING = (*APP_ROLES, "front-door")
+FRONT_DOOR = K8S / "front-door"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "DaemonSet", "CronJob")
 # The oldest Kubernetes the manifests promise (kubectl here is 1.32) and the newest the
 # validator knows.
@@ -125,7 +128,11 @@ def test_kustomize_renders_the_whole_deployment() -> None:
         ("Deployment", "results"),
         ("Service", "results"),
         ("Deployment", "worker"),
+        ("Deployment", "front-door"),
+        ("Service", "front-door"),
         ("Ingress", "live-votes"),
+        ("HorizontalPodAutoscaler", "front-door"),
+        ("PodDisruptionBudget", "front-door"),
         ("HorizontalPodAutoscaler", "voting"),
         ("HorizontalPodAutoscaler", "results"),
         ("HorizontalPodAutoscaler", "worker"),
@@ -168,8 +175,9 @@ def test_strict_validation_rejects_a_misspelled_field() -> None:
 
 
 def test_policy_covers_every_workload() -> None:
-    names = {(w["kind"], w["metadata"]["name"].split("-")[0]) for w in workloads()}
+    names = {(w["kind"], re.sub(r"-\d[\w.]*$", "", w["metadata"]["name"])) for w in workloads()}
     assert names == {
+        ("Deployment", "front-door"),
         ("Deployment", "voting"),
         ("Deployment", "results"),
         ("Deployment", "worker"),
@@ -239,7 +247,7 @@ def test_labels_are_the_same_in_metadata_selectors_and_pod_templates() -> None:
             assert pods_selected(w["spec"]["selector"]) == {name}, f"{name}: selector overlap"
 
 
-@pytest.mark.parametrize("role", APP_ROLES)
+@pytest.mark.parametrize("role", SERVING)
 def test_app_roles_have_probes_and_stop_gracefully(role: str) -> None:
     deployment = find("Deployment", role)
     container = the_container(deployment)
@@ -343,7 +351,7 @@ def test_the_migrate_job_is_named_for_the_release_it_migrates() -> None:
         assert "initContainers" not in pod_template(w)["spec"]
 
 
-@pytest.mark.parametrize("name", ["voting", "results", "postgres", "redis"])
+@pytest.mark.parametrize("name", ["front-door", "voting", "results", "postgres", "redis"])
 def test_each_service_selects_its_own_pods_on_a_declared_port(name: str) -> None:
     service = find("Service", name)
     selected = pods_selected({"matchLabels": service["spec"]["selector"]})
@@ -360,7 +368,7 @@ def find_workload(name: str) -> Manifest:
     return w
 
 
-@pytest.mark.parametrize("role", APP_ROLES)
+@pytest.mark.parametrize("role", SERVING)
 def test_each_app_role_has_an_autoscaler_and_a_disruption_budget(role: str) -> None:
     hpa = find("HorizontalPodAutoscaler", role)
     assert hpa["spec"]["scaleTargetRef"] == {
@@ -393,34 +401,56 @@ def test_only_the_app_reaches_the_stores(store: str, clients: set[str]) -> None:
     assert allowed == clients
 
 
-def nginx_route(ingress: Manifest, path: str) -> str:
-    """The Service ingress-nginx sends `path` to: with use-regex, each path is a regex
-    anchored at the start, longest first."""
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
-    (rule,) = ingress["spec"]["rules"]
-    paths = sorted(rule["http"]["paths"], key=lambda p: len(p["path"]), reverse=True)
-    for candidate in paths:
-        if re.match(candidate["path"], path, re.IGNORECASE):
-            return str(candidate["backend"]["service"]["name"])
-    raise AssertionError(f"no Ingress path for {path}")
+def test_the_ingress_sends_every_request_to_the_front_door() -> None:
+    """The door routes by path (its routes: tests/test_front_door.py, on real nginx)."""
+    (rule,) = find("Ingress", "live-votes")["spec"]["rules"]
+    assert rule["http"]["paths"] == [
+        {
+            "path": "/",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": "front-door", "port": {"name": "http"}}},
+        }
+    ]
 
 
-@pytest.mark.parametrize(
-    ("path", "service"),
-    [
-        ("/ws/polls/cats-vs-dogs/", "results"),
-        ("/polls/cats-vs-dogs/results/", "results"),
-        ("/polls/cats-vs-dogs/", "voting"),
-        ("/polls/cats-vs-dogs/vote/", "voting"),
-        ("/api/polls/cats-vs-dogs/results", "voting"),
-        ("/polls/results/", "voting"),
-        ("/static/polls/app.css", "voting"),
-        ("/admin/", "voting"),
-        ("/", "voting"),
-    ],
-)
-def test_ingress_routes_websockets_and_results_pages_to_results(path: str, service: str) -> None:
-    assert nginx_route(find("Ingress", "live-votes"), path) == service
+def front_door_config() -> dict[str, str]:
+    (config,) = [c for c in of_kind("ConfigMap") if c["metadata"]["name"].startswith("front-door")]
+    return dict(config["data"])
+
+
+def test_the_front_door_runs_the_shipped_configuration_as_the_image_would() -> None:
+    # The ConfigMap is made from the files a local run and the tests use, unchanged.
+    shipped = {p.name: p.read_text() for p in FRONT_DOOR.iterdir()}
+    assert front_door_config() == shipped
+    door = find("Deployment", "front-door")
+    container = the_container(door)
+    # The Deployment's command is the image's CMD, and it reads the mounted files.
+    cmd = re.search(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert cmd, "the Dockerfile has an exec-form CMD"
+    argv = [*container["command"], *container["args"]]
+    assert argv == yaml.safe_load(cmd.group(1))
+    conf = argv[argv.index("-c") + 1]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod_template(door)["spec"]["volumes"]}
+    config_volume = volumes[mounts[str(Path(conf).parent)]]
+    assert config_volume["configMap"]["name"].startswith("front-door-"), "the hashed name"
+    assert argv[argv.index("-p") + 1] == f"{POD_TMP}/"
+    assert "COPY deploy/k8s/front-door/ /etc/front-door/" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_front_door_listens_on_its_port_and_names_the_roles_services() -> None:
+    config = front_door_config()
+    ports = {
+        p["name"]: p["containerPort"]
+        for p in the_container(find("Deployment", "front-door"))["ports"]
+    }
+    assert re.findall(r"^listen (\d+);$", config["listen.conf"], re.M) == [str(ports["http"])]
+    upstreams = dict(re.findall(r"upstream (\w+) \{\s*server (\S+);", config["upstreams.conf"]))
+    assert set(upstreams) == {"voting_role", "results_role"}
+    for upstream, address in upstreams.items():
+        name, port = address.split(":")
+        assert upstream == f"{name}_role"
+        assert int(port) in {p["port"] for p in find("Service", name)["spec"]["ports"]}
 
 
 def test_ingress_keeps_websockets_open() -> None:
