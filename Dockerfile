@@ -2,7 +2,7 @@
 # and the migrate Job; each Kubernetes workload names its own command (deploy/k8s). Build:
 #   docker build -t live-votes:0.1.0 .
 # Without Kubernetes, only the door is published; the roles answer to the names its
-# upstreams.conf gives (deploy/k8s/front-door), on a network of their own:
+# upstreams.conf gives (deploy/k8s/base/front-door), on a network of their own:
 #   docker network create live-votes
 #   docker run -d --network live-votes --name voting --env-file site.env live-votes:0.1.0 \
 #     gunicorn votingsite.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 8 --reuse-port
@@ -44,7 +44,7 @@ WORKDIR /app
 # Code and static files stay owned by root: the app user can read them, not change them.
 COPY . .
 # The door's configuration (Kubernetes mounts its own copy, from the same files, here).
-COPY deploy/k8s/front-door/ /etc/front-door/
+COPY deploy/k8s/base/front-door/ /etc/front-door/
 # Static files are collected (hashed and compressed for WhiteNoise) into the image.
 # Settings refuse to load without a secret key when DEBUG is off: this one exists only
 # for this command and is not kept in any layer's environment.

@@ -248,7 +248,7 @@ def nginx() -> str:
 
 
 class FrontDoor(WebServer):
-    """Debian's nginx with the shipped front-door configuration (deploy/k8s/front-door),
+    """Debian's nginx with the shipped front-door configuration (deploy/k8s/base/front-door),
     started by the Procfile's `door` line, in front of a voting and a results role."""
 
     def __init__(self, *, voting: str, results: str, url: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The front door (Debian's nginx, deploy/k8s/front-door) in front of real roles: one
+"""The front door (Debian's nginx, deploy/k8s/base/front-door) in front of real roles: one
 origin, the Ingress's routes, /metrics kept in, the site's security headers on its own
 errors, and slow or oversized requests stopped before they reach gunicorn or daphne.
 Every attack is bounded in sockets, bytes and seconds."""

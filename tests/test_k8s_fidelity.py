@@ -32,7 +32,7 @@ from polls.models import Tally, Vote
 from tests import processes
 from tests.clients import Browser, next_results, results_socket
 from tests.stores import PrivateRedis
-from tests.test_k8s_manifests import POD_TMP, find, pod_template, the_container
+from tests.test_k8s_manifests import POD_TMP, find, named, pod_template, the_container
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
@@ -66,7 +66,7 @@ def kubelet_env(container: dict[str, Any], config: Env, secret: Env) -> Env:
     order, each $(VAR) expanded from the variables defined before it."""
     env: Env = {}
     for source in container.get("envFrom", []):
-        assert source["configMapRef"]["name"] == "live-votes-config"
+        assert named(find("ConfigMap", "live-votes-config"), source["configMapRef"]["name"])
         env.update(config)
     for var in container.get("env", []):
         if "value" in var:
@@ -106,7 +106,15 @@ class LocalPod:
             for m in self.container.get("volumeMounts", [])
             if "configMap" in self._volume(m["name"])
         }
-        self.env = self._environment(static_root)
+        self.env = self._environment(self.container, static_root)
+        # Init containers run first, each to its end, as the kubelet runs them.
+        self.init = [
+            (
+                [self._local(arg) for arg in (*init["command"], *init["args"])],
+                processes.role_env(**self._environment(init, static_root)),
+            )
+            for init in pod_template(self.deployment)["spec"].get("initContainers", [])
+        ]
         argv = [self._local(arg) for arg in (*self.container["command"], *self.container["args"])]
         if argv[0] == "nginx":  # the image's is Debian's nginx, as this machine's
             argv[0] = processes.nginx()
@@ -138,7 +146,7 @@ class LocalPod:
                 text = text.replace(f" {service}:{p['port']};", f" {address};")
         return text
 
-    def _environment(self, static_root: Path) -> Env:
+    def _environment(self, container: dict[str, Any], static_root: Path) -> Env:
         db = urlsplit(processes.database_url())
         config = dict(find("ConfigMap", "live-votes-config")["data"])
         config.update(
@@ -150,7 +158,7 @@ class LocalPod:
         )
         secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_PASSWORD": ""}
         secret["DATABASE_PASSWORD"] = db.password or ""
-        env = {k: self._local(v) for k, v in kubelet_env(self.container, config, secret).items()}
+        env = {k: self._local(v) for k, v in kubelet_env(container, config, secret).items()}
         # What the image's ENV lines provide (Dockerfile): its virtualenv first on PATH.
         env.update(
             PATH=f"{processes.BIN}:{os.environ['PATH']}",
@@ -225,6 +233,12 @@ class LocalPod:
 
     def __enter__(self) -> LocalPod:
         self._write_config_maps()
+        for argv, env in self.init:
+            done = subprocess.run(
+                argv, check=False, cwd=processes.ROOT, env=env, capture_output=True, text=True,
+                timeout=120,
+            )  # fmt: skip
+            assert done.returncode == 0, f"init container {argv}: {done.stdout}{done.stderr}"
         self.process.start()
         return self
 

@@ -1,7 +1,7 @@
 """The front door's configuration for a local run: the shipped nginx.conf, as it is, with
 the two files it includes written for loopback addresses.
 
-deploy/k8s/front-door/ holds the door's configuration as Kubernetes (and the image) use
+deploy/k8s/base/front-door/ holds the door's configuration as Kubernetes (and the image) use
 it; `scripts/run` and the tests (tests/processes.py) put a copy of nginx.conf in a
 directory of their own beside a listen.conf and an upstreams.conf naming local ports, and
 start Debian's nginx on it with the Procfile's `door` line.
@@ -17,7 +17,7 @@ import ipaddress
 import shutil
 from pathlib import Path
 
-CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "k8s" / "front-door"
+CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "k8s" / "base" / "front-door"
 SHARED = "nginx.conf"
 
 
