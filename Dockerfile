@@ -1,6 +1,17 @@
-# One image for all three roles (voting, results, worker) and the migrate Job; each
-# Kubernetes workload names its own command (deploy/k8s). Build:
+# One image for every role: the front door (its default command), voting, results, worker
+# and the migrate Job; each Kubernetes workload names its own command (deploy/k8s). Build:
 #   docker build -t live-votes:0.1.0 .
+# Without Kubernetes, only the door is published; the roles answer to the names its
+# upstreams.conf gives (deploy/k8s/base/front-door), on a network of their own:
+#   docker network create live-votes
+#   docker run -d --network live-votes --name voting --env-file site.env live-votes:0.1.0 \
+#     gunicorn votingsite.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 8 --reuse-port
+#   docker run -d --network live-votes --name results --env-file site.env live-votes:0.1.0 \
+#     daphne --bind 0.0.0.0 --port 8001 votingsite.asgi:application
+#   docker run -d --network live-votes --name worker --env-file site.env live-votes:0.1.0 \
+#     celery -A votingsite worker --concurrency 2
+#   docker run -d --network live-votes -p 127.0.0.1:8000:8080 live-votes:0.1.0
+# (site.env: docs/operations.md, "The image without Kubernetes".)
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- build: the pinned requirements in a virtualenv, copied whole into the runtime ---
@@ -18,6 +29,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=votingsite.settings \
     DJANGO_STATIC_ROOT=/app/staticfiles
+# Debian's nginx is the front door, the same build a local run uses. Not pinned to a
+# revision: Debian replaces it with each security fix, and the base image is the pin.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx \
+    && rm -rf /var/lib/apt/lists/*
 # A numeric UID, so Kubernetes can check runAsNonRoot without a user database.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
@@ -26,6 +43,8 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Code and static files stay owned by root: the app user can read them, not change them.
 COPY . .
+# The door's configuration (Kubernetes mounts its own copy, from the same files, here).
+COPY deploy/k8s/base/front-door/ /etc/front-door/
 # Static files are collected (hashed and compressed for WhiteNoise) into the image.
 # Settings refuse to load without a secret key when DEBUG is off: this one exists only
 # for this command and is not kept in any layer's environment.
@@ -33,6 +52,7 @@ RUN DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
     python manage.py collectstatic --noinput \
     && python -m compileall -q /app
 USER 10001:10001
-EXPOSE 8000 8001 9808
-# The voting role by default; Kubernetes sets each role's command.
-CMD ["gunicorn", "votingsite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--reuse-port"]
+EXPOSE 8080 8000 8001 9808
+# The front door by default, never a role on its own: gunicorn and daphne must not face
+# clients unbuffered. Its pid and temporary files go to /tmp (an emptyDir in the pod).
+CMD ["nginx", "-p", "/tmp/", "-c", "/etc/front-door/nginx.conf", "-e", "stderr", "-g", "daemon off;"]

@@ -216,8 +216,9 @@ def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -
 
 
 def results(**env: str) -> WebRole:
-    """The Procfile's daphne line."""
+    """The Procfile's daphne line; its sockets open from pages of its own address."""
     port = free_port()
+    env.setdefault("DJANGO_PUBLIC_ORIGINS", f"http://127.0.0.1:{port}")
     return WebRole(
         "results", procfile_argv("results", RESULTS_PORT=str(port)), port, role_env(**env)
     )

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
+from prometheus_client import Gauge
 
 from polls import selectors
 from polls.live import events
@@ -30,6 +31,9 @@ CLOSE_UNKNOWN_POLL = 4404
 CLOSE_RESULTS_HIDDEN = 4403  # the poll's results visibility rule says no to this viewer
 # Longest text a client may send ({"type": "sync"} and some room).
 MAX_CLIENT_MESSAGE = 256
+# Served on this process's /metrics: the results role's autoscaling metric (deploy/k8s),
+# since idle sockets barely use CPU.
+OPEN_SOCKETS = Gauge("results_open_websockets", "WebSockets open on this results process")
 
 
 @database_sync_to_async
@@ -55,12 +59,15 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
     # alias that names no layer makes Channels skip it (get_channel_layer returns None).
     channel_layer_alias = "no-layer-per-viewer"
     watching = False
+    counted = False  # in OPEN_SOCKETS
     refused = False  # closing: the rules no longer admit this viewer
     seq: int = -1
 
     async def connect(self) -> None:
         poll = await _poll(self.scope["url_route"]["kwargs"]["slug"])
         await self.accept()
+        OPEN_SOCKETS.inc()
+        self.counted = True
         if poll is None:
             await self.close(code=CLOSE_UNKNOWN_POLL)
             return
@@ -102,6 +109,9 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(snapshot))
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            OPEN_SOCKETS.dec()
         if self.watching:
             self.watching = False
             await fanout.unwatch(self.poll.pk, self.handle_live_event)

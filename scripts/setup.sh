@@ -123,9 +123,21 @@ ensure_database() {
   python "$ROOT/scripts/ensure_database.py"
 }
 
+ensure_nginx() {
+  # Debian's nginx is the front door (scripts/run, the tests), started with a
+  # configuration of our own; the package's own service (a default site on port 80 of
+  # every address) is stopped where installing it started it.
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+  apt_install nginx
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+}
+
 setup_all() {
   cd "$ROOT"
   apt_install ca-certificates
+  ensure_nginx
   setup_python
   ensure_postgres
   ensure_redis

@@ -51,10 +51,11 @@ def results_of(base: str, slug: str) -> dict[str, Any]:
     return data
 
 
-def results_socket(base: str, slug: str) -> ClientConnection:
-    """A WebSocket on the results role, opened as the results page's own script would."""
+def results_socket(base: str, slug: str, origin: str | None = None) -> ClientConnection:
+    """A WebSocket on the results role, opened as the results page's own script would
+    (its Origin the page's: `base`, unless a page elsewhere is named)."""
     ws_url = base.replace("http://", "ws://", 1) + f"/ws/polls/{slug}/"
-    return connect(ws_url, origin=Origin(base), open_timeout=10)
+    return connect(ws_url, origin=Origin(origin or base), open_timeout=10)
 
 
 def next_results(ws: ClientConnection, timeout: float = 30) -> dict[str, Any]:

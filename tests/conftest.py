@@ -74,6 +74,21 @@ def results(
     yield from _serving(django_db_blocker, processes.results_server)
 
 
+@pytest.fixture(scope="session")
+def site(
+    voting: processes.WebServer, results: processes.WebServer, worker: processes.Worker
+) -> Iterator[processes.Site]:
+    """The whole site on one origin, as `scripts/run` serves it: the front door (Debian's
+    nginx, the shipped configuration) at `site.url`, the session's roles behind it."""
+    door = processes.FrontDoor(voting=voting.url, results=results.url, url=processes.site_url())
+    door.start()
+    try:
+        door.wait_ready()
+        yield processes.Site(url=door.url, door=door, voting=voting, results=results, worker=worker)
+    finally:
+        door.stop()
+
+
 @pytest.fixture(autouse=True)
 def _worker_settles(request: pytest.FixtureRequest) -> Iterator[None]:
     """After a test that used the worker, wait until it has stored everything queued, so

@@ -6,7 +6,9 @@ as a deployment would, and is stopped (and waited for) at the end of its fixture
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
@@ -21,6 +24,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from tests.needs import need
+from votingsite import front_door
 from votingsite.procfile import command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,6 +225,58 @@ def voting_server(*, env: dict[str, str] | None = None, workers: int = 2) -> Web
 
 
 def results_server(*, env: dict[str, str] | None = None, port: int | None = None) -> WebServer:
+    """The results role; pages of its own address and of the session's site (the door in
+    front of it, `site_url()`) may open its WebSockets."""
     port = port or free_port()
     argv = procfile_argv("results", RESULTS_PORT=str(port))
-    return WebServer("results", argv, port, role_env(**(env or {})))
+    origins = f"http://127.0.0.1:{port},{site_url()}"
+    return WebServer("results", argv, port, role_env(DJANGO_PUBLIC_ORIGINS=origins, **(env or {})))
+
+
+@functools.cache
+def site_url() -> str:
+    """The origin of the session's site: the front door's address, chosen once, so the
+    roles started before the door already know it."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def nginx() -> str:
+    found = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+    need(found is not None, "nginx is not installed (apt-get install nginx)")
+    assert found is not None
+    return found
+
+
+class FrontDoor(WebServer):
+    """Debian's nginx with the shipped front-door configuration (deploy/k8s/base/front-door),
+    started by the Procfile's `door` line, in front of a voting and a results role."""
+
+    def __init__(self, *, voting: str, results: str, url: str | None = None) -> None:
+        url = url or f"http://127.0.0.1:{free_port()}"
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.directory = Path(tempfile.mkdtemp(prefix="front-door-", dir=LOGS))
+        front_door.prepare(
+            self.directory,
+            listen=url.removeprefix("http://"),
+            voting=voting.removeprefix("http://"),
+            results=results.removeprefix("http://"),
+        )
+        program, *args = command("door", {"FRONT_DOOR_DIR": str(self.directory)})
+        assert program == "nginx"
+        port = int(url.rpartition(":")[2])
+        super().__init__("door", [nginx(), *args], port, dict(os.environ))
+
+    def stop(self, timeout: float = 20) -> None:
+        super().stop(timeout)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@dataclass
+class Site:
+    """The whole site on one origin: the door at `url`, the three roles behind it."""
+
+    url: str
+    door: FrontDoor
+    voting: WebServer
+    results: WebServer
+    worker: Worker

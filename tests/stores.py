@@ -26,10 +26,11 @@ from tests.processes import free_port, wait_for
 class PrivateRedis:
     """redis-server with append-only persistence, as deploy/k8s runs it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra_args: str) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="redis-"))
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.extra_args = extra_args  # e.g. --replicaof 127.0.0.1 PORT
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PrivateRedis:
@@ -42,6 +43,7 @@ class PrivateRedis:
                 "--appendonly", "yes",
                 "--save", "",
                 "--logfile", str(self.dir / "server.log"),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,10 +1,13 @@
 """The manifests run: each role's exact command, arguments and environment, taken from
-the rendered deploy/k8s, run here as a local process and becomes ready by its own probe.
+the rendered deploy/k8s, run here as a local process and becomes ready by its own probe;
+the front door (Debian's nginx, the rendered ConfigMap's files) in front of them.
 
 Only what cannot be the same outside a cluster is changed: the stores' host names point
 at the local Postgres and Redis (through the ConfigMap and Secret values the pods'
 $(VAR) expansion composes), 0.0.0.0 binds become 127.0.0.1, container ports become free
-ports, and /tmp paths (an emptyDir in the pod) become a private temporary folder.
+ports, /tmp paths (an emptyDir in the pod) become a private temporary folder, a mounted
+ConfigMap becomes a folder of its files, and in those files a Service's name and port
+become the local address of the pod behind it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +26,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from django.conf import settings
+from websockets.exceptions import InvalidStatus
 
 from polls.models import Tally, Vote
 from tests import processes
-from tests.clients import Browser
+from tests.clients import Browser, next_results, results_socket
 from tests.stores import PrivateRedis
-from tests.test_k8s_manifests import POD_TMP, find, the_container
+from tests.test_k8s_manifests import POD_TMP, find, named, pod_template, the_container
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
@@ -61,7 +66,7 @@ def kubelet_env(container: dict[str, Any], config: Env, secret: Env) -> Env:
     order, each $(VAR) expanded from the variables defined before it."""
     env: Env = {}
     for source in container.get("envFrom", []):
-        assert source["configMapRef"]["name"] == "live-votes-config"
+        assert named(find("ConfigMap", "live-votes-config"), source["configMapRef"]["name"])
         env.update(config)
     for var in container.get("env", []):
         if "value" in var:
@@ -83,17 +88,65 @@ class LocalPod:
     """One role's container from the manifests, as a local process."""
 
     def __init__(
-        self, role: str, tmp: Path, static_root: Path, redis_url: str = settings.REDIS_URL
+        self,
+        role: str,
+        tmp: Path,
+        static_root: Path,
+        redis_url: str = settings.REDIS_URL,
+        services: dict[str, str] | None = None,
     ) -> None:
-        self.container = the_container(find("Deployment", role))
+        self.deployment = find("Deployment", role)
+        self.container = the_container(self.deployment)
         self.ports = {p["containerPort"]: processes.free_port() for p in self.container["ports"]}
         self.tmp = tmp
         self.redis_url = redis_url
-        self.env = self._environment(static_root)
+        self.services = services or {}
+        self.mounts = {
+            m["mountPath"]: tmp / m["name"]
+            for m in self.container.get("volumeMounts", [])
+            if "configMap" in self._volume(m["name"])
+        }
+        self.env = self._environment(self.container, static_root)
+        # Init containers run first, each to its end, as the kubelet runs them.
+        self.init = [
+            (
+                [self._local(arg) for arg in (*init["command"], *init["args"])],
+                processes.role_env(**self._environment(init, static_root)),
+            )
+            for init in pod_template(self.deployment)["spec"].get("initContainers", [])
+        ]
         argv = [self._local(arg) for arg in (*self.container["command"], *self.container["args"])]
+        if argv[0] == "nginx":  # the image's is Debian's nginx, as this machine's
+            argv[0] = processes.nginx()
         self.process = processes.RoleProcess(role, argv, processes.role_env(**self.env))
 
-    def _environment(self, static_root: Path) -> Env:
+    def _volume(self, name: str) -> dict[str, Any]:
+        (volume,) = [
+            v for v in pod_template(self.deployment)["spec"]["volumes"] if v["name"] == name
+        ]
+        return volume
+
+    def _write_config_maps(self) -> None:
+        """Each mounted ConfigMap as a folder of its files; in them, a listen port is the
+        local port, and a Service's host:port the address of the local pod behind it."""
+        for mount in self.container.get("volumeMounts", []):
+            volume = self._volume(mount["name"])
+            if "configMap" not in volume:
+                continue
+            folder = self.mounts[mount["mountPath"]]
+            folder.mkdir(parents=True)
+            for name, shipped in find("ConfigMap", volume["configMap"]["name"])["data"].items():
+                (folder / name).write_text(self._local_config(shipped))
+
+    def _local_config(self, text: str) -> str:
+        for pod_port, port in self.ports.items():
+            text = re.sub(rf"\blisten {pod_port};", f"listen {POD_IP}:{port};", text)
+        for service, address in self.services.items():
+            for p in find("Service", service)["spec"]["ports"]:
+                text = text.replace(f" {service}:{p['port']};", f" {address};")
+        return text
+
+    def _environment(self, container: dict[str, Any], static_root: Path) -> Env:
         db = urlsplit(processes.database_url())
         config = dict(find("ConfigMap", "live-votes-config")["data"])
         config.update(
@@ -105,7 +158,7 @@ class LocalPod:
         )
         secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_PASSWORD": ""}
         secret["DATABASE_PASSWORD"] = db.password or ""
-        env = {k: self._local(v) for k, v in kubelet_env(self.container, config, secret).items()}
+        env = {k: self._local(v) for k, v in kubelet_env(container, config, secret).items()}
         # What the image's ENV lines provide (Dockerfile): its virtualenv first on PATH.
         env.update(
             PATH=f"{processes.BIN}:{os.environ['PATH']}",
@@ -120,7 +173,10 @@ class LocalPod:
         for pod_port, port in self.ports.items():
             value = re.sub(rf"(^|:){pod_port}$", rf"\g<1>{port}", value)
         if value.startswith(f"{POD_TMP}/"):
-            value = str(self.tmp / value.removeprefix(f"{POD_TMP}/"))
+            value = f"{self.tmp}/{value.removeprefix(f'{POD_TMP}/')}"
+        for path, folder in self.mounts.items():
+            if value.startswith(f"{path}/"):
+                value = f"{folder}/{value.removeprefix(f'{path}/')}"
         return value
 
     def port(self, name_or_number: str | int) -> int:
@@ -143,6 +199,20 @@ class LocalPod:
 
         return check
 
+    def tcp_probe(self, probe: str) -> Callable[[], bool]:
+        """The kubelet's tcpSocket: a connection is accepted."""
+        port = self.port(self.container[probe]["tcpSocket"]["port"])
+
+        def check() -> bool:
+            assert self.process.alive(), f"exited:\n{self.process.output()}"
+            try:
+                socket.create_connection((POD_IP, port), timeout=2).close()
+            except OSError:
+                return False
+            return True
+
+        return check
+
     def exec_probe(self, probe: str, **env: str) -> Callable[[], bool]:
         """The kubelet's exec: the command in the container's environment, exit 0."""
         command = self.container[probe]["exec"]["command"]
@@ -162,6 +232,13 @@ class LocalPod:
         return lambda: f"{self.process.name} {probe}, log:\n{self.process.output()}"
 
     def __enter__(self) -> LocalPod:
+        self._write_config_maps()
+        for argv, env in self.init:
+            done = subprocess.run(
+                argv, check=False, cwd=processes.ROOT, env=env, capture_output=True, text=True,
+                timeout=120,
+            )  # fmt: skip
+            assert done.returncode == 0, f"init container {argv}: {done.stdout}{done.stderr}"
         self.process.start()
         return self
 
@@ -181,8 +258,8 @@ def pod_redis() -> Iterator[str]:
 def pod(tmp_path: Path, static_root: Path, pod_redis: str) -> Iterator[Callable[[str], LocalPod]]:
     started: list[LocalPod] = []
 
-    def start(role: str) -> LocalPod:
-        local = LocalPod(role, tmp_path / role, static_root, redis_url=pod_redis)
+    def start(role: str, services: dict[str, str] | None = None) -> LocalPod:
+        local = LocalPod(role, tmp_path / role, static_root, redis_url=pod_redis, services=services)
         local.tmp.mkdir()
         started.append(local.__enter__())
         return local
@@ -262,6 +339,45 @@ def test_worker_runs_as_the_manifest_says_stores_a_vote_and_counts_it(
 
     processes.wait_for(counted, timeout=30, what="the stored vote in the worker's metrics")
     assert "vote_batch_seconds_count 1.0" in requests.get(metrics_url, timeout=10).text
+
+
+def test_the_front_door_runs_as_the_manifest_says_in_front_of_the_manifests_roles(
+    pod, make_poll
+) -> None:
+    poll = make_poll(slug="k8s-door", labels=("Cats", "Dogs"))
+    roles = {role: pod(role) for role in ("voting", "results")}
+    for local in roles.values():
+        processes.wait_for(local.http_probe("readinessProbe"), timeout=60, what="ready")
+    door = pod(
+        "front-door",
+        services={role: f"{POD_IP}:{local.port('http')}" for role, local in roles.items()},
+    )
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        processes.wait_for(door.tcp_probe(probe), timeout=30, what=door.failure(probe))
+    base = f"http://{POD_IP}:{door.port('http')}"
+    assert requests.get(f"{base}/polls/{poll.slug}/", timeout=10).status_code == 200
+    page = requests.get(f"{base}/polls/{poll.slug}/results/", timeout=10)
+    assert page.status_code == 200
+    assert "/static/" in page.text
+    assert f"/polls/{poll.slug}/results/" in roles["results"].process.output()
+    for kept_in in ("/metrics", "/readyz"):
+        assert requests.get(f"{base}{kept_in}", timeout=10).status_code == 404
+    too_big = requests.post(f"{base}/api/polls/{poll.slug}/vote", data=b"x" * 2**20, timeout=10)
+    assert too_big.status_code == 413
+    assert too_big.headers["X-Frame-Options"] == "DENY"
+
+    # The socket of a page from the configured public origin (the Host is this port's,
+    # the Origin the one a browser on the site would send).
+    public = find("ConfigMap", "live-votes-config")["data"]["DJANGO_PUBLIC_ORIGINS"]
+    origin = public.split(",")[0]
+    with results_socket(base, poll.slug, origin=origin) as ws:
+        assert next_results(ws)["total"] == 0
+    with pytest.raises(InvalidStatus) as refused:
+        results_socket(base, poll.slug, origin=f"{origin}:6666")
+    assert refused.value.response.status_code == 403
+
+    cast = Browser(base).vote_api(poll.slug, poll.choices.get(label="Dogs").pk)
+    assert cast.status_code == 202, cast.text
 
 
 def test_worker_liveness_fails_on_a_stale_or_missing_heartbeat(tmp_path: Path) -> None:

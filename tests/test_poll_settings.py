@@ -193,7 +193,7 @@ def ws_connect(slug: str, cookie: str = "") -> tuple[bool, int | None, dict | No
     from votingsite.asgi import application
 
     async def run() -> tuple[bool, int | None, dict | None]:
-        headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+        headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
         if cookie:
             headers.append((b"cookie", cookie.encode()))
         communicator = WebsocketCommunicator(application, f"/ws/polls/{slug}/", headers=headers)

@@ -50,6 +50,49 @@ def test_pages_carry_a_content_security_policy_and_no_framing(client, make_poll)
     assert response["X-Frame-Options"] == "DENY"
 
 
+def test_a_malformed_public_origin_is_refused_at_start_with_its_value() -> None:
+    result = manage("check", DJANGO_PUBLIC_ORIGINS="http://127.0.0.1:8000,127.0.0.1:8000")
+    assert result.returncode == 1
+    assert "DJANGO_PUBLIC_ORIGINS: '127.0.0.1:8000' is not an origin" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# The headers every answer of the site carries, a page or an error (the front door adds
+# the same ones to its own errors: tests/test_front_door.py).
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("post", "/api/polls/{slug}/vote", b"x" * 70_000, 413),  # refused by a middleware
+        ("post", "/polls/{slug}/vote/", b"x" * 70_000, 413),
+        ("get", "/no-such-page/", b"", 404),
+        ("post", "/api/polls/{slug}/vote", b"{}", 403),  # no CSRF token
+        ("get", "/api/polls/{slug}/vote", b"", 405),
+    ],
+)
+def test_every_error_carries_the_same_security_headers_as_a_page(
+    make_poll, method: str, path: str, body: bytes, status: int
+) -> None:
+    poll = make_poll()
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(f"/polls/{poll.slug}/")
+    send = getattr(client, method)
+    kwargs = {"data": body, "content_type": "application/json"} if method == "post" else {}
+    error = send(path.format(slug=poll.slug), **kwargs)
+    assert error.status_code == status
+    for name in SECURITY_HEADERS:
+        assert error.get(name) == page[name], f"{status}: {name}"
+
+
 @pytest.mark.django_db
 def test_a_forged_voter_cookie_is_replaced_not_trusted(make_poll) -> None:
     poll = make_poll()

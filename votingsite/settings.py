@@ -5,6 +5,7 @@ then provide DJANGO_SECRET_KEY.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +23,19 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The origins (scheme://host[:port]) the site is served from, as a browser's Origin header
+# names them: a WebSocket opened from any other, another port included, is refused
+# (votingsite/asgi.py). Locally that is the front door, http://127.0.0.1:8000.
+PUBLIC_ORIGINS = env.list(
+    "DJANGO_PUBLIC_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"]
+)
+for _origin in PUBLIC_ORIGINS:
+    _parts = urlsplit(_origin)
+    if _parts.scheme not in ("http", "https") or not _parts.hostname or _parts.path:
+        raise ImproperlyConfigured(
+            f"DJANGO_PUBLIC_ORIGINS: {_origin!r} is not an origin like https://votes.example.org"
+            " or http://127.0.0.1:8000 (a scheme, a host, an optional port, nothing more)"
+        )
 
 # Not "daphne": as an app it only serves runserver, and it would load Twisted (~25 MB)
 # into the voting and worker processes; the results role runs the daphne command.
@@ -44,6 +58,10 @@ MIDDLEWARE = [
     # Prometheus metrics (/metrics): first and last, so they time the whole stack.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before any middleware that may answer early (413, 503): every answer, errors
+    # included, carries the same security headers.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "polls.middleware.BodySizeLimitMiddleware",
     "polls.middleware.StoreUnavailableMiddleware",
@@ -52,9 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "polls.voters.VoterMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

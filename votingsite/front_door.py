@@ -1,0 +1,64 @@
+"""The front door's configuration for a local run: the shipped nginx.conf, as it is, with
+the two files it includes written for loopback addresses.
+
+deploy/k8s/base/front-door/ holds the door's configuration as Kubernetes (and the image) use
+it; `scripts/run` and the tests (tests/processes.py) put a copy of nginx.conf in a
+directory of their own beside a listen.conf and an upstreams.conf naming local ports, and
+start Debian's nginx on it with the Procfile's `door` line.
+
+    python -m votingsite.front_door DIR --listen 127.0.0.1:8000 \\
+        --voting 127.0.0.1:8001 --results 127.0.0.1:8002
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import shutil
+from pathlib import Path
+
+CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "k8s" / "base" / "front-door"
+SHARED = "nginx.conf"
+
+
+def address(value: str) -> str:
+    """`host:port` with a loopback or any IP address and a port from 1 to 65535."""
+    host, sep, port = value.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        ok = bool(sep) and 0 < int(port) < 65536
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an address like 127.0.0.1:8000")
+    return value
+
+
+def prepare(directory: Path, *, listen: str, voting: str, results: str) -> Path:
+    """Writes the door's configuration into `directory` (made if missing) and returns the
+    path of its nginx.conf; `directory` is also nginx's -p directory (pid, temp files)."""
+    for value in (listen, voting, results):
+        address(value)
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CONFIG / SHARED, directory / SHARED)
+    (directory / "listen.conf").write_text(f"listen {listen};\n", encoding="utf-8")
+    (directory / "upstreams.conf").write_text(
+        f"upstream voting_role {{\n    server {voting};\n}}\n"
+        f"upstream results_role {{\n    server {results};\n}}\n",
+        encoding="utf-8",
+    )
+    return directory / SHARED
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write the front door's local configuration.")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--listen", type=address, default="127.0.0.1:8000")
+    parser.add_argument("--voting", type=address, default="127.0.0.1:8001")
+    parser.add_argument("--results", type=address, default="127.0.0.1:8002")
+    args = parser.parse_args(argv)
+    prepare(args.directory.resolve(), listen=args.listen, voting=args.voting, results=args.results)
+
+
+if __name__ == "__main__":
+    main()
