@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors
+from . import kinds, selectors
 from .pipeline import submit
 from .ratelimits import client_ip
 from .responses import json_error, retry_after_of, status_of, wants_json
@@ -69,9 +69,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         submit.submit_vote(
             poll=poll,
-            choice_id=request.POST.get("choice"),
             voter_key=request.voter_key,  # type: ignore[attr-defined]
             client_ip=client_ip(request),
+            **submit.ballot_from_form(poll, request.POST),
         )
     except submit.LoginRequired as error:
         context = {"poll": poll, "message": error.message, "login_url": login_url(request)}
@@ -103,18 +103,23 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
         return json_error(404, f"No poll with slug {slug!r}.")
-    return JsonResponse(
-        {
-            "poll": poll.slug,
-            "question": poll.question,
-            "status": poll.state,
-            "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
-            "login_required": poll.login_required,
-            "allow_vote_change": poll.allow_vote_change,
-            "results_visibility": poll.results_visibility,
-            "your_choice": selectors.current_choice_id(poll=poll, voter_key=request.voter_key),  # type: ignore[attr-defined]
-        }
-    )
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    document: dict[str, Any] = {
+        "poll": poll.slug,
+        "question": poll.question,
+        "kind": poll.kind,
+        "status": poll.state,
+        "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
+        "login_required": poll.login_required,
+        "allow_vote_change": poll.allow_vote_change,
+        "results_visibility": poll.results_visibility,
+    }
+    document.update(selectors.ballot_rules(poll=poll))
+    if poll.kind == poll.Kind.SINGLE:
+        document["your_choice"] = selectors.current_choice_id(poll=poll, voter_key=voter_key)
+    else:
+        document["your_ballot"] = selectors.stored_ballot(poll=poll, voter_key=voter_key)
+    return JsonResponse(document)
 
 
 @require_POST
@@ -124,18 +129,19 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
         return json_error(404, f"No poll with slug {slug!r}.")
     if request.content_type != "application/json":
         return json_error(415, "Send the vote as JSON (Content-Type: application/json).")
+    _, shape = kinds.api_shape(poll.kind)
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return json_error(400, 'The body is not valid JSON; send {"choice": <choice id>}.')
-    if not isinstance(body, dict) or "choice" not in body:
-        return json_error(400, 'Send {"choice": <choice id>}.')
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return json_error(400, f"The body is not valid JSON; send {shape}.")
+    if not isinstance(body, dict):
+        return json_error(400, f"Send {shape}.")
     try:
         queued = submit.submit_vote(
             poll=poll,
-            choice_id=body["choice"],
             voter_key=request.voter_key,  # type: ignore[attr-defined]
             client_ip=client_ip(request),
+            **submit.ballot_from_api(poll, body),
         )
     except submit.VoteError as error:
         return json_error(status_of(error), error.message, retry_after=retry_after_of(error))
