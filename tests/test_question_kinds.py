@@ -408,3 +408,252 @@ def test_the_runoff_from_distinct_rankings_is_the_librarys_from_every_ballot(see
 def _tied_for_last(counted: dict[str, Any]) -> bool:
     votes = [c["votes"] for c in counted["counts"]]
     return votes.count(min(votes)) > 1
+
+
+# --- The admin ---------------------------------------------------------------------------
+
+
+def admin_form(poll: Poll | None, labels: list[str], **fields: Any) -> dict[str, Any]:
+    """The poll add/change form as the admin posts it, choices inline."""
+    data: dict[str, Any] = {
+        "question": poll.question if poll else "Which colours?",
+        "slug": poll.slug if poll else "which-colours",
+        "status": Poll.Status.OPEN,
+        "results_visibility": "always",
+        "allow_vote_change": "on",
+        "opens_at_0": "", "opens_at_1": "", "closes_at_0": "", "closes_at_1": "",
+        "choices-TOTAL_FORMS": str(len(labels)),
+        "choices-INITIAL_FORMS": "0",
+        "choices-MIN_NUM_FORMS": "0",
+        "choices-MAX_NUM_FORMS": "1000",
+        "resets-TOTAL_FORMS": "0", "resets-INITIAL_FORMS": "0",
+        "resets-MIN_NUM_FORMS": "0", "resets-MAX_NUM_FORMS": "1000",
+        **{k: "" if v is None else v for k, v in fields.items()},
+    }  # fmt: skip
+    if poll is not None:
+        existing = list(poll.choices.all())
+        data["choices-INITIAL_FORMS"] = str(len(existing))
+        data["choices-TOTAL_FORMS"] = str(len(existing))
+        for n, choice in enumerate(existing):
+            data |= {f"choices-{n}-id": choice.pk, f"choices-{n}-poll": poll.pk,
+                     f"choices-{n}-label": choice.label, f"choices-{n}-position": n}  # fmt: skip
+    else:
+        for n, label in enumerate(labels):
+            data |= {f"choices-{n}-label": label, f"choices-{n}-position": n}
+    return data
+
+
+def test_the_admin_creates_a_poll_of_each_kind_with_its_options(admin_client) -> None:
+    form = admin_form(None, ["Red", "Green", "Blue"], kind="multiple", min_picks=1, max_picks=2)
+    response = admin_client.post("/admin/polls/poll/add/", form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    poll = Poll.objects.get(slug="which-colours")
+    assert (poll.kind, poll.min_picks, poll.max_picks) == ("multiple", 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("labels", "fields", "message"),
+    [
+        (["Red", "Green"], {"kind": "multiple", "max_picks": 3}, "is more than the 2 choices"),
+        (["Red", "Green"], {"kind": "ranked", "max_ranks": 5}, "is more than the 2 choices"),
+        (["Red"], {"kind": "scale", "scale_min": 1, "scale_max": 5}, "values, not choices"),
+        ([], {"kind": "scale", "scale_min": 5, "scale_max": 1}, "must be above the lowest"),
+    ],
+)
+def test_the_admin_refuses_options_that_do_not_fit_with_a_clear_message(
+    admin_client, labels, fields, message
+) -> None:
+    response = admin_client.post("/admin/polls/poll/add/", admin_form(None, labels, **fields))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Poll.objects.filter(slug="which-colours").exists()
+
+
+def test_the_admin_refuses_to_change_the_kind_of_a_poll_with_ballots(admin_client) -> None:
+    poll = kind_poll(K.MULTIPLE)
+    url = f"/admin/polls/poll/{poll.pk}/change/"
+    assert admin_client.post(url, admin_form(poll, [], kind="ranked")).status_code == 302
+    poll.refresh_from_db()
+    assert poll.kind == "ranked"  # no ballots yet: it may change
+    store(ballot(poll, "f", ids(poll)[:2]))
+    response = admin_client.post(url, admin_form(poll, [], kind="multiple"))
+    assert response.status_code == 200
+    assert "This poll has ballots, which would not fit another kind" in response.content.decode()
+    poll.refresh_from_db()
+    assert poll.kind == "ranked"
+
+
+# --- Commands ----------------------------------------------------------------------------
+
+
+def run(*args: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_create_poll_makes_each_kind_from_its_options() -> None:
+    run("create_poll", "picks", "Which?", "--choice", "A", "--choice", "B", "--choice", "C",
+        "--kind", "multiple", "--min-picks", "1", "--max-picks", "2", "--open")  # fmt: skip
+    run("create_poll", "ranks", "Rank?", "--choice", "A", "--choice", "B", "--kind", "ranked")
+    out = run("create_poll", "stars", "How was it?", "--kind", "scale", "--scale", "0", "10",
+              "--scale-labels", "Awful", "Superb")  # fmt: skip
+    assert "rating scale" in out
+    assert "0 to 10" in out
+    picks, ranks, stars = (Poll.objects.get(slug=s) for s in ("picks", "ranks", "stars"))
+    assert (picks.kind, picks.min_picks, picks.max_picks, picks.status) == (
+        "multiple",
+        1,
+        2,
+        "open",
+    )
+    assert ranks.kind == "ranked"
+    assert (stars.kind, stars.scale_range, stars.scale_min_label) == ("scale", (0, 10), "Awful")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "multiple", "--max-picks", "5"], "max_picks: 5 is more than the 2 choices"),
+        (["--kind", "ranked", "--max-ranks", "3"], "max_ranks: 3 is more than the 2 choices"),
+        (["--kind", "scale", "--scale", "1", "5"], "A rating scale has values, not choices"),
+    ],
+)
+def test_create_poll_refuses_options_that_do_not_fit(args, message) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=message):
+        run("create_poll", "bad", "Bad?", "--choice", "A", "--choice", "B", *args)
+
+
+def test_export_writes_ranked_ballots_in_rank_columns_that_pref_voting_reads_back(
+    tmp_path,
+) -> None:
+    from pref_voting.io.readers import csv_to_profile
+
+    poll = kind_poll(K.RANKED)
+    red, green, blue, _ = ids(poll)
+    store(ballot(poll, "a", [red, green]), ballot(poll, "b", [blue, red, green]))
+    target = tmp_path / "ballots.csv"
+    run("export_results", poll.slug, "--ballots", "--output", str(target))
+    lines = target.read_text().splitlines()
+    assert lines[0] == "ballot,rank1,rank2,rank3,rank4"
+    assert sorted(lines[1:]) == ["1,Red,Green,skipped,skipped", "2,Blue,Red,Green,skipped"]
+    profile = csv_to_profile(str(target), csv_format="rank_columns")
+    read_back = sorted(tuple(profile.cmap[c] for c in r.to_linear()) for r in profile.rankings)
+    assert read_back == [("Blue", "Red", "Green"), ("Red", "Green")]
+
+
+def test_export_json_carries_each_kinds_results_and_with_ballots_the_ballots(tmp_path) -> None:
+    import json
+
+    poll = kind_poll(K.SCALE, scale_min=0, scale_max=10)
+    store(ballot(poll, "a", [10]), ballot(poll, "b", [3]))
+    target = tmp_path / "out.json"
+    run("export_results", poll.slug, "--format", "json", "--ballots", "--output", str(target))
+    document = json.loads(target.read_text())
+    assert (document["kind"], document["total"], document["mean"], document["nps"]) == (
+        "scale", 2, 6.5, 0
+    )  # fmt: skip
+    assert sorted(b["value"] for b in document["ballots"]) == [3, 10]
+
+
+def test_recount_check_covers_rankings_and_values() -> None:
+    ranked, scale = kind_poll(K.RANKED), kind_poll(K.SCALE)
+    store(ballot(ranked, "a", ids(ranked)[:2]), ballot(scale, "b", [4]))
+    assert organising.recount_poll(ranked, check=True).matches
+    RankingCount.objects.filter(poll=ranked).update(votes=7)
+    ValueCount.objects.filter(poll=scale).update(votes=0)
+    drift = organising.recount_poll(ranked, check=True)
+    assert [(d.label, d.stored, d.counted) for d in drift.differences] == [
+        ("ranking Red > Green", 7, 1)
+    ]
+    assert [(d.label, d.stored, d.counted) for d in organising.recount_poll(scale).differences] == [
+        ("value 4", 0, 1)
+    ]
+    assert organising.recount_poll(scale, check=True).matches
+
+
+# --- End to end: gunicorn, Redis, a real worker, daphne ----------------------------------
+
+
+def api_ballot(base: str, poll: Poll, body: dict[str, Any]) -> Any:
+    import requests
+
+    http = requests.Session()
+    http.get(f"{base}/api/polls/{poll.slug}", timeout=10)
+    return http.post(
+        f"{base}/api/polls/{poll.slug}/vote",
+        json=body,
+        headers={"X-CSRFToken": http.cookies.get("csrftoken") or ""},
+        timeout=10,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.processes
+@pytest.mark.parametrize("kind", [K.MULTIPLE, K.RANKED, K.SCALE])
+def test_each_kind_goes_through_the_real_pipeline_to_a_live_socket(
+    kind, worker, voting, results
+) -> None:
+    import requests
+
+    from tests.clients import next_results, results_socket
+
+    poll = kind_poll(kind)
+    red, green, blue, _ = ids(poll) if kind != K.SCALE else [0, 0, 0, 0]
+    by_kind: dict[str, list[dict[str, Any]]] = {
+        K.MULTIPLE: [{"choices": [red, green]}, {"choices": [green]}, {"choices": [blue, red]}],
+        K.RANKED: [{"ranking": [red, green]}, {"ranking": [green, red]}, {"ranking": [blue]}],
+        K.SCALE: [{"value": 5}, {"value": 2}, {"value": 4}],
+    }
+    bodies = by_kind[kind]
+    with results_socket(results.url, poll.slug) as ws:
+        assert next_results(ws)["total"] == 0
+        for body in bodies:
+            assert api_ballot(voting.url, poll, body).status_code == 202
+        latest = next_results(ws)
+        while latest["total"] < 3:
+            latest = next_results(ws)
+    assert latest["kind"] == kind
+    api = requests.get(f"{voting.url}/api/polls/{poll.slug}/results", timeout=10).json()
+    assert api == latest  # the page, the socket and the API agree
+    if kind == K.MULTIPLE:
+        assert {c["id"]: c["votes"] for c in latest["choices"]}[red] == 2
+    if kind == K.RANKED:
+        assert latest["winner"] in (red, green)
+        assert latest["rounds"][0]["counts"][0] == {"id": red, "votes": 1}
+    if kind == K.SCALE:
+        assert (latest["mean"], latest["median"]) == (3.67, 4.0)
+    assert organising.recount_poll(poll, check=True).matches
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.processes
+@pytest.mark.parametrize("kind", [K.MULTIPLE, K.RANKED, K.SCALE])
+def test_simulate_votes_casts_random_ballots_of_each_kind(kind, worker, redis_client) -> None:
+    from tests.votes import pipeline_drained
+
+    poll = kind_poll(kind)
+    out = run("simulate_votes", poll.slug, "--voters", "30", "--change-ratio", "0.3",
+              "--seed", "2", "--verbosity", "2")  # fmt: skip
+    assert "Sent 39 votes (30 voters, 9 changes)" in out
+    last: dict[str, tuple[int, ...]] = {}
+    for line in out.splitlines():
+        if line.startswith("cast "):
+            _, voter, items = line.split()
+            last[voter] = tuple(int(i) for i in items.split(","))
+    from tests.processes import wait_for
+
+    wait_for(lambda: pipeline_drained(redis_client, poll), timeout=60, what="the votes stored")
+    stored = {
+        key: tuple(b)
+        for key, b in Vote.objects.filter(poll=poll).values_list("voter_key", "ballot")
+    }
+    want = {k: tuple(sorted(v)) if kind == K.MULTIPLE else v for k, v in last.items()}
+    assert stored == want
+    assert organising.recount_poll(poll, check=True).matches
