@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 Profile = Iterable[tuple[Sequence[int], int]]  # (ranking best first, how many ballots)
-Ballots = list[tuple[tuple[int, ...], int]]
 
 
 @dataclass(frozen=True)
@@ -40,39 +39,67 @@ class Runoff:
 
 
 def instant_runoff(profile: Profile, candidates: Sequence[int]) -> Runoff:
-    """The rounds of an instant runoff; `candidates` in the poll's order (ties: last goes)."""
+    """The rounds of an instant runoff; `candidates` in the poll's order (ties: last goes).
+
+    Each distinct ranking is looked at again only when the choice it counts for goes, so
+    the work follows the total length of the distinct rankings, not rounds times rankings.
+    """
     ballots = [(tuple(ranking), count) for ranking, count in profile if count > 0]
     if not ballots or not candidates:
         return Runoff([], None)
     position = {choice: index for index, choice in enumerate(candidates)}
-    continuing = list(candidates)
-    rounds: list[Round] = []
-    while True:
-        counts, exhausted = _count(ballots, set(continuing))
-        active = sum(counts.values())
-        leader = max(continuing, key=lambda c: (counts[c], -position[c]))
-        if active and 2 * counts[leader] > active:
-            rounds.append(Round(counts, exhausted))
-            return Runoff(rounds, leader)
-        if len(continuing) == 1:  # every ballot exhausted: nobody can win
-            rounds.append(Round(counts, exhausted))
-            return Runoff(rounds, None)
-        loser = _fewest(continuing, counts, rounds, position)
-        continuing.remove(loser)
-        transfers, to_exhausted = _transfers(ballots, loser, set(continuing))
-        rounds.append(Round(counts, exhausted, loser, transfers, to_exhausted))
-
-
-def _count(ballots: Ballots, continuing: set[int]) -> tuple[dict[int, int], int]:
-    counts = dict.fromkeys(continuing, 0)
+    continuing = set(candidates)
+    counts = dict.fromkeys(candidates, 0)
+    piles: dict[int, list[int]] = {choice: [] for choice in candidates}  # ballots by top
+    cursor = [0] * len(ballots)  # each ballot's place in its ranking
     exhausted = 0
-    for ranking, count in ballots:
-        top = next((c for c in ranking if c in continuing), None)
+    for index, (ranking, count) in enumerate(ballots):
+        top = _advance(ranking, cursor, index, continuing)
         if top is None:
             exhausted += count
         else:
             counts[top] += count
-    return counts, exhausted
+            piles[top].append(index)
+    rounds: list[Round] = []
+    while True:
+        standing = sorted(continuing, key=position.__getitem__)
+        shown = {choice: counts[choice] for choice in standing}
+        active = sum(shown.values())
+        leader = max(standing, key=lambda c: (shown[c], -position[c]))
+        if active and 2 * shown[leader] > active:
+            rounds.append(Round(shown, exhausted))
+            return Runoff(rounds, leader)
+        if len(standing) == 1:  # every ballot exhausted: nobody can win
+            rounds.append(Round(shown, exhausted))
+            return Runoff(rounds, None)
+        loser = _fewest(standing, shown, rounds, position)
+        continuing.discard(loser)
+        moved: Counter[int] = Counter()
+        to_exhausted = 0
+        for index in piles.pop(loser):
+            ranking, count = ballots[index]
+            top = _advance(ranking, cursor, index, continuing)
+            if top is None:
+                to_exhausted += count
+            else:
+                moved[top] += count
+                piles[top].append(index)
+        rounds.append(Round(shown, exhausted, loser, dict(moved), to_exhausted))
+        exhausted += to_exhausted
+        del counts[loser]
+        for choice, count in moved.items():
+            counts[choice] += count
+
+
+def _advance(
+    ranking: tuple[int, ...], cursor: list[int], index: int, continuing: set[int]
+) -> int | None:
+    """Move a ballot's cursor to its highest-ranked choice still in the count."""
+    place = cursor[index]
+    while place < len(ranking) and ranking[place] not in continuing:
+        place += 1
+    cursor[index] = place
+    return ranking[place] if place < len(ranking) else None
 
 
 def _fewest(
@@ -86,22 +113,6 @@ def _fewest(
         least = min(past.counts.get(c, 0) for c in tied)
         tied = [c for c in tied if past.counts.get(c, 0) == least]
     return max(tied, key=lambda c: position[c])
-
-
-def _transfers(ballots: Ballots, loser: int, continuing: set[int]) -> tuple[dict[int, int], int]:
-    """Where the loser's ballots go: their next continuing choice, or exhausted."""
-    moved: Counter[int] = Counter()
-    exhausted = 0
-    for ranking, count in ballots:
-        top = next((c for c in ranking if c in continuing or c == loser), None)
-        if top != loser:
-            continue
-        after = next((c for c in ranking if c in continuing), None)
-        if after is None:
-            exhausted += count
-        else:
-            moved[after] += count
-    return dict(moved), exhausted
 
 
 def borda(profile: Profile, candidates: Sequence[int]) -> dict[int, int]:

@@ -7,6 +7,7 @@ error is answered in polls.responses.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -162,6 +163,15 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     ):
         return json_error(403, selectors.results_hidden_reason(poll))
     return JsonResponse(selectors.poll_results(poll=poll))
+
+
+_OPENAPI = Path(__file__).with_name("openapi.json")
+
+
+@require_GET
+def api_schema(request: HttpRequest) -> HttpResponse:
+    """The API's OpenAPI 3.1 document (polls/openapi.json; docs/api.md explains it)."""
+    return HttpResponse(_OPENAPI.read_bytes(), content_type="application/json")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
