@@ -221,3 +221,12 @@ def test_no_page_of_any_kind_has_an_inline_script_or_style_attribute(kind) -> No
     for url in (f"/polls/{poll.slug}/", f"/polls/{poll.slug}/results/"):
         _, page = page_of(voter("voter0"), url)
         assert page.csp_problems == [], url
+
+
+@pytest.mark.parametrize("kind", [K.SINGLE, K.MULTIPLE, K.RANKED, K.SCALE])
+def test_results_shown_after_a_vote_are_shown_to_a_voter_of_any_kind(kind) -> None:
+    poll = kind_poll(kind, results_visibility=Poll.ResultsVisibility.AFTER_VOTE)
+    stored_ballot(poll, "alice", [3] if kind == K.SCALE else list(ids(poll).values())[:1])
+    for url in (f"/polls/{poll.slug}/results/", f"/api/polls/{poll.slug}/results"):
+        assert voter("alice").get(url).status_code == 200, url
+        assert voter("bob").get(url).status_code == 403, url
