@@ -266,16 +266,19 @@ def test_a_ranked_ballot_by_keyboard_alone_changes_the_rounds_live_in_another_pa
     open_page: Callable[..., Page], worker: Any, voting: Any, results: Any
 ) -> None:
     poll = ranked_poll()
-    for ballot in EARLIER:
-        cast(voting.url, poll, rank(poll, *ballot))
-    stored(results.url, poll, len(EARLIER))
-
     viewer = open_page(f"{results.url}/polls/{poll.slug}/results/")
     viewer_errors = watch_errors(viewer)
     viewer.reload()
     expect(viewer.locator("#live")).to_have_text("live")
-    expect_lisbon_wins_in_round_3(viewer, poll)
+    expect(viewer.locator("#outcome")).to_have_text("No ballots yet.")
+    expect(viewer.locator("#runoff")).to_be_hidden()
     viewer.evaluate("window.__marker = 'the same page'")
+
+    # The rounds appear as the first ballots are stored.
+    for ballot in EARLIER:
+        cast(voting.url, poll, rank(poll, *ballot))
+    expect(viewer.locator("#total")).to_have_text(str(len(EARLIER)))
+    expect_lisbon_wins_in_round_3(viewer, poll)
 
     voter = open_page(f"{voting.url}/polls/{poll.slug}/")
     voter_errors = watch_errors(voter)
@@ -524,6 +527,9 @@ def test_each_kinds_results_page_is_correct_without_javascript(
         ballots = [{"value": v} for v in (9, 10, 7, 3, 9)]
     page = open_page(f"{results.url}/polls/{poll.slug}/results/", java_script_enabled=False)
     expect(page.locator("#total")).to_have_text("0")
+    if kind == "ranked":  # no rounds to show yet
+        expect(page.locator("#outcome")).to_have_text("No ballots yet.")
+        expect(page.locator("#runoff")).to_be_hidden()
     for ballot in ballots:
         cast(voting.url, poll, ballot)
     stored(results.url, poll, len(ballots))

@@ -68,7 +68,8 @@
   unrankedList.setAttribute("aria-labelledby", "unranked-title");
   var status = make("p", "ranker-status");
   status.id = "ranker-status";
-  status.setAttribute("role", "status"); // announced by screen readers (aria-live polite)
+  status.setAttribute("role", "status"); // announced by screen readers
+  status.setAttribute("aria-live", "polite");
   [help, rankedTitle, rankedList, emptyNote, unrankedTitle, unrankedList, status].forEach(
     function (node) {
       ranker.appendChild(node);

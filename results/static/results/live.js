@@ -316,6 +316,7 @@
     var outcome = document.getElementById("outcome");
     outcome.textContent = outcomeText(labels, msg.rounds, msg.winner);
     outcome.className = "outcome" + (msg.winner ? " has-winner" : "");
+    document.getElementById("runoff").hidden = !msg.rounds.length;
 
     // Rebuilt whole (the rounds come and go), each bar starting from where it was so
     // that the CSS transition slides it to its new width.
