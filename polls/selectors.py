@@ -188,7 +188,15 @@ def poll_by_slug(*, slug: str) -> Poll | None:
 
 
 def has_voted(*, poll: Poll, voter_key: str | None) -> bool:
-    return voter_key is not None and current_choice_id(poll=poll, voter_key=voter_key) is not None
+    """Whether the worker has stored a ballot of this voter's, of any kind (a ballot of the
+    other kinds has no choice_id); False while Postgres is down."""
+    if voter_key is None:
+        return False
+    try:
+        return Vote.objects.filter(poll=poll, voter_key=voter_key).exists()
+    except DatabaseError:
+        logger.warning("database unavailable; taking the voter as not having voted")
+        return False
 
 
 def results_visible(
