@@ -23,7 +23,7 @@ import psutil
 
 from . import db, loadgen, phases, roles
 
-PHASES = ("references", "intake", "persistence", "freshness", "fanout", "history")
+PHASES = ("references", "intake", "persistence", "freshness", "fanout", "history", "kinds")
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -215,6 +215,39 @@ def table(r: dict[str, Any]) -> str:
                     (
                         f"{'Results API' if what == 'api' else 'WS snapshot'} p50 ms, "
                         f"{small['stored_votes']:,} vs {big['stored_votes']:,} votes"
+                    ),
+                    f"{small[f'{what}_p50_ms']:.1f} vs {big[f'{what}_p50_ms']:.1f}",
+                    "same",
+                    "",
+                    _ratio(big[f"{what}_p50_ms"], small[f"{what}_p50_ms"]),
+                )
+            )
+    k = r.get("kinds", {})
+    ref = r.get("reference_insert", {}).get("rate")
+    for kind in ("multiple", "ranked"):
+        x = k.get(f"persistence_{kind}")
+        if x:
+            rows.append(
+                (
+                    f"Persistence {kind}, 8 choices, {x['ballots_cast']:,} ballots (ballots/s)",
+                    f"{x['rate']:.0f}",
+                    "≥ 5,000/s",
+                    f"raw upsert {ref:.0f}" if ref else "",
+                    _ratio(x["rate"], ref),
+                )
+            )
+            rows.append((f"  {kind}: every rule intact, exact", str(x["exact"]), "True", "", ""))
+    rh = k.get("ranked_history", {})
+    if rh:
+        keys = list(rh)
+        small, big = rh[keys[0]], rh[keys[-1]]
+        for what in ("api", "ws_snapshot"):
+            rows.append(
+                (
+                    (
+                        f"Ranked {'results API' if what == 'api' else 'WS snapshot'} p50 ms, "
+                        f"{small['ballots']:,} vs {big['ballots']:,} ballots "
+                        f"({big['distinct_rankings']:,} rankings)"
                     ),
                     f"{small[f'{what}_p50_ms']:.1f} vs {big[f'{what}_p50_ms']:.1f}",
                     "same",

@@ -5,13 +5,15 @@ time, each with many threads, as a web process serves many requests at once: eac
 is queued exactly as an HTTP vote would be (votes taken at the same moment share a
 message), without paying for HTTP. Voter i first votes for choice i % 2; the first
 `changed` voters then change to the other choice, later, so 'last vote wins' decides
-their final choice.
+their final choice. For a multiple- or ranked-choice poll (--kind), voter i casts
+ballot_for(kind, choices, i, changed) instead, drawn from i (the phase recomputes it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +28,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--changed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--kind", default="single", choices=["single", "multiple", "ranked"])
     args = parser.parse_args()
 
     db.setup_django()
@@ -38,7 +41,11 @@ def main() -> None:
 
     def vote(i: int, shift: int) -> None:
         key = voter_key_for(user_id=None, anonymous_id=f"{args.prefix}{i}")
-        submit.submit_vote(poll=poll, choice_id=choices[(i + shift) % 2], voter_key=key)
+        if args.kind == "single":
+            submit.submit_vote(poll=poll, choice_id=choices[(i + shift) % 2], voter_key=key)
+        else:
+            ballot = ballot_for(args.kind, choices, i, changed=bool(shift))
+            submit.submit_vote(poll=poll, ballot=ballot, voter_key=key)
 
     start = time.monotonic()
     with ThreadPoolExecutor(args.threads) as pool:
@@ -49,6 +56,14 @@ def main() -> None:
     elapsed = time.monotonic() - start
     cast = args.count + args.changed
     print(json.dumps({"cast": cast, "seconds": elapsed, "rate": cast / elapsed}), flush=True)
+
+
+def ballot_for(kind: str, choices: list[int], i: int, *, changed: bool) -> list[int]:
+    """Voter i's ballot (its changed one if `changed`): many distinct rankings, repeatable."""
+    rng = random.Random(i * 2 + int(changed))
+    if kind == "ranked":
+        return rng.sample(choices, rng.randint(1, len(choices)))
+    return sorted(rng.sample(choices, rng.randint(1, len(choices))))
 
 
 if __name__ == "__main__":

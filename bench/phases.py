@@ -36,6 +36,8 @@ class Sizes:
     fanout_updates: int = 5
     history_votes: tuple[int, ...] = (10_000, 1_000_000)
     history_samples: int = 200
+    kinds_votes: int = 100_000
+    kinds_history: tuple[int, ...] = (10_000, 1_000_000)
 
 
 QUICK = Sizes(
@@ -48,6 +50,8 @@ QUICK = Sizes(
     fanout_updates=3,
     history_votes=(10_000, 100_000),
     history_samples=50,
+    kinds_votes=20_000,
+    kinds_history=(10_000, 100_000),
 )
 
 
@@ -673,9 +677,11 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
     c0, c1 = poll.choice_ids[:2]
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
-            "INSERT INTO polls_vote (poll_id, voter_key, choice_id, cast_at, vote_id, stored_at)"
-            " SELECT %s, 'anon:hist' || g, CASE WHEN g %% 3 = 0 THEN %s ELSE %s END,"
-            " now(), gen_random_uuid(), now() FROM generate_series(1, %s) g",
+            "INSERT INTO polls_vote"
+            " (poll_id, voter_key, choice_id, ballot, cast_at, vote_id, stored_at)"
+            " SELECT %s, 'anon:hist' || g, c, ARRAY[c], now(), gen_random_uuid(), now()"
+            " FROM (SELECT g, CASE WHEN g %% 3 = 0 THEN %s ELSE %s END AS c"
+            "       FROM generate_series(1, %s) g) s",
             [poll.id, c0, c1, count],
         )
         cur.execute(
@@ -754,3 +760,168 @@ def history(run: Run) -> None:
             f" WS snapshot p50 {out[f'votes_{count}']['ws_snapshot_p50_ms']} ms"
         )
     run.figures["history"] = out
+
+
+# --- 8. Question kinds: persistence of multiple and ranked ballots; flat ranked results ---
+
+
+def kinds(run: Run) -> None:
+    """Ballots/s the worker stores for multiple- and ranked-choice polls of 8 choices, and
+    the ranked poll's results API and snapshot at few and at very many ballots."""
+    out: dict[str, Any] = {}
+    for kind in ("multiple", "ranked"):
+        out[f"persistence_{kind}"] = _kind_persistence(run, kind)
+    out["ranked_history"] = _ranked_history(run)
+    run.figures["kinds"] = out
+
+
+EIGHT = tuple(f"Choice {n}" for n in range(1, 9))
+
+
+def _kind_persistence(run: Run, kind: str) -> dict[str, Any]:
+    from bench.cast import ballot_for
+    from polls import organising
+    from polls.models import Poll
+
+    run.stop_worker()
+    run.set_phase(f"kinds-{kind}")
+    run.polls_made += 1
+    created = organising.create_poll(
+        slug=f"bench-{kind}-{run.polls_made}", question=f"Bench {kind}?", labels=EIGHT,
+        open_now=True, kind=kind,
+    )  # fmt: skip
+    choices = [c.pk for c in created.choices.all()]
+    count = run.sizes.kinds_votes
+    changed = count // 10
+    voters = count - changed
+    procs = run.sizes.cast_processes
+    share = voters // procs
+    ranges = []
+    for p in range(procs):
+        first = p * share
+        n = voters - first if p == procs - 1 else share
+        n_changed = changed // procs if p < procs - 1 else changed - changed // procs * (procs - 1)
+        ranges.append((first, n, n_changed))
+    argvs = [
+        [sys.executable, "-m", "bench.cast", "--slug", created.slug, "--prefix", "k",
+         "--first", str(first), "--count", str(n), "--changed", str(n_changed), "--kind", kind]
+        for first, n, n_changed in ranges
+    ]  # fmt: skip
+    final: dict[int, list[int]] = {}
+    for first, n, n_changed in ranges:
+        for i in range(first, first + n):
+            final[i] = ballot_for(kind, choices, i, changed=i < first + n_changed)
+    env = roles.role_env()
+    start = time.monotonic()
+    children = [
+        subprocess.Popen(argv, cwd=roles.ROOT, env=env, stdout=subprocess.PIPE) for argv in argvs
+    ]
+    for child in children:
+        child.communicate(timeout=600)
+    cast_seconds = time.monotonic() - start
+    run.set_phase(f"kinds-{kind}-store")
+    worker = roles.WorkerRole()
+    worker.start()
+    run.worker = worker
+    worker.wait_ready()
+    ready = time.monotonic()
+    deadline = ready + run.sizes.persistence_timeout
+    drained = False
+    while time.monotonic() < deadline:
+        if db.counter_total(created.pk) >= voters and db.queue_length(run.redis) == 0:
+            drained = True
+            break
+        time.sleep(0.1)
+    seconds = time.monotonic() - ready
+    poll = Poll.objects.get(pk=created.pk)
+    report = organising.recount_poll(poll, check=True)
+    stored = dict(poll.votes.values_list("voter_key", "ballot"))
+    want = {f"anon:k{i}": b for i, b in final.items()}
+    exact = drained and report.matches and stored == want
+    result = {
+        "ballots_cast": count,
+        "changed": changed,
+        "cast_seconds": round(cast_seconds, 1),
+        "drain_seconds": round(seconds, 2),
+        "drained": drained,
+        "rate": round(count / seconds, 1) if drained else 0.0,
+        "exact": exact,
+        "distinct_rankings": poll.ranking_counts.filter(votes__gt=0).count(),
+    }
+    print(
+        f"  {kind}: stored {count} ballots in {seconds:.1f}s: {result['rate']:.0f} ballots/s;"
+        f" exact: {exact}"
+    )
+    return result
+
+
+def _ranked_history(run: Run) -> dict[str, Any]:
+    """A ranked poll of 8 choices with N ballots over 2,000 distinct rankings, written
+    straight into the tables (aggregates to match), then its results timed."""
+    import random
+
+    from django.db import connection, transaction
+
+    from polls import organising
+
+    voting, results_role = run.web()
+    run.set_phase("kinds-history")
+    rng = random.Random(8)
+    out: dict[str, Any] = {}
+    for count in run.sizes.kinds_history:
+        run.polls_made += 1
+        poll = organising.create_poll(
+            slug=f"bench-ranked-history-{run.polls_made}", question="History?", labels=EIGHT,
+            open_now=True, kind="ranked",
+        )  # fmt: skip
+        choices = [c.pk for c in poll.choices.all()]
+        rankings = {tuple(rng.sample(choices, rng.randint(1, 8))) for _ in range(2500)}
+        table = [list(r) for r in sorted(rankings)][:2000]
+        started = time.monotonic()
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE bench_rankings (n int, ranking bigint[]) ON COMMIT DROP")
+            cur.executemany("INSERT INTO bench_rankings VALUES (%s, %s)", list(enumerate(table)))
+            cur.execute(
+                "INSERT INTO polls_vote (poll_id, voter_key, choice_id, ballot, cast_at, vote_id,"
+                " stored_at) SELECT %s, 'anon:rh' || g, NULL, r.ranking, now(), gen_random_uuid(),"
+                " now() FROM generate_series(1, %s) g JOIN bench_rankings r ON r.n = g %% %s",
+                [poll.pk, count, len(table)],
+            )
+            cur.execute(
+                "INSERT INTO polls_rankingcount (poll_id, ranking, votes) SELECT %s, ballot,"
+                " count(*) FROM polls_vote WHERE poll_id = %s GROUP BY ballot",
+                [poll.pk, poll.pk],
+            )
+            cur.execute(
+                "UPDATE polls_tally t SET votes = s.n FROM (SELECT ballot[1] AS c, count(*) AS n"
+                " FROM polls_vote WHERE poll_id = %s GROUP BY 1) s WHERE t.choice_id = s.c",
+                [poll.pk],
+            )
+            cur.execute(
+                "UPDATE polls_pollcounter SET total = %s, seq = seq + 1 WHERE poll_id = %s",
+                [count, poll.pk],
+            )
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE polls_vote")
+        insert_seconds = time.monotonic() - started
+        n = run.sizes.history_samples
+        url = f"{voting.url}/api/polls/{poll.slug}/results"
+        _time_api(url, 5)
+        api = _time_api(url, n)
+        ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+        ws = asyncio.run(_time_ws_snapshot(ws_url, results_role.url, max(10, n // 4)))
+        out[f"ballots_{count}"] = {
+            "ballots": count,
+            "distinct_rankings": len(table),
+            "insert_seconds": round(insert_seconds, 1),
+            "api_p50_ms": round(pct(api, 50) * 1000, 2),
+            "api_p99_ms": round(pct(api, 99) * 1000, 2),
+            "ws_snapshot_p50_ms": round(pct(ws, 50) * 1000, 2),
+            "ws_snapshot_p99_ms": round(pct(ws, 99) * 1000, 2),
+        }
+        print(
+            f"  ranked, {count} ballots, {len(table)} rankings: API p50"
+            f" {out[f'ballots_{count}']['api_p50_ms']} ms, WS snapshot p50"
+            f" {out[f'ballots_{count}']['ws_snapshot_p50_ms']} ms"
+        )
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -64,8 +65,25 @@ class ChoiceInline(admin.TabularInline):
                 if self.cleaned_data.get(DELETION_FIELD_NAME) and self.instance.pk:
                     refuse_deleting_voted_choice(self.instance)
 
+        class ChoiceFormSet(formset):  # type: ignore[misc, valid-type]
+            def clean(self) -> None:
+                super().clean()
+                # The poll's kind options must fit its choices (self.instance: the poll as
+                # just edited); a rating scale has values, not choices.
+                kept = [
+                    f
+                    for f in self.forms
+                    if f.cleaned_data.get("label") and not f.cleaned_data.get(DELETION_FIELD_NAME)
+                ]
+                if self.instance.kind == Poll.Kind.SCALE:
+                    if kept:
+                        raise ValidationError("A rating scale has values, not choices.")
+                    return
+                if problem := organising.kind_options_problem(self.instance, len(kept)):
+                    raise ValidationError(problem)
+
         formset.form = ChoiceForm
-        return formset
+        return ChoiceFormSet
 
     @admin.display(description="votes")
     def votes(self, choice: Choice) -> str:
@@ -93,8 +111,28 @@ class PollResetInline(admin.TabularInline):
         return False
 
 
+class PollForm(forms.ModelForm):
+    """The admin's poll form (its fields come from PollAdmin.fieldsets)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "kind" in self.fields:  # a form posted without it keeps the poll's kind
+            self.fields["kind"].required = False
+
+    def clean_kind(self) -> str:
+        return str(self.cleaned_data.get("kind") or self.instance.kind or Poll.Kind.SINGLE)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        edited = Poll(pk=self.instance.pk, kind=cleaned.get("kind", self.instance.kind))
+        if problem := organising.kind_change_problem(edited):
+            self.add_error("kind", problem)
+        return cleaned
+
+
 @admin.register(Poll)
 class PollAdmin(admin.ModelAdmin):
+    form = PollForm
     list_display = (
         "question",
         "slug",
@@ -105,13 +143,31 @@ class PollAdmin(admin.ModelAdmin):
         "total_votes",
         "links",
     )
-    list_filter = ("status", "results_visibility", "login_required")
+    list_filter = ("kind", "status", "results_visibility", "login_required")
     search_fields = ("question", "slug")
     prepopulated_fields = {"slug": ("question",)}
     radio_fields = {"results_visibility": admin.VERTICAL}
     readonly_fields = ("state", "results", "links", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("question", "slug")}),
+        (
+            "Question",
+            {
+                "fields": (
+                    "kind",
+                    ("min_picks", "max_picks"),
+                    "max_ranks",
+                    ("scale_min", "scale_max"),
+                    ("scale_min_label", "scale_max_label"),
+                ),
+                "description": (
+                    "Single choice: pick one. Multiple choice: pick between the fewest and "
+                    "the most picks. Ranked choice: rank up to the given number of choices "
+                    "(results: instant runoff and Borda). Rating scale: one value in the "
+                    "range, with no choices. Only the options of the chosen kind apply."
+                ),
+            },
+        ),
         (
             "Lifecycle",
             {

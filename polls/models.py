@@ -7,9 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+# The most values a rating scale may have (0-10 for NPS has 11).
+MAX_SCALE_VALUES = 21
 
 
 class Poll(models.Model):
@@ -17,6 +21,12 @@ class Poll(models.Model):
         DRAFT = "draft", "Draft"
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        RANKED = "ranked", "Ranked choice"
+        SCALE = "scale", "Rating scale"
 
     class ResultsVisibility(models.TextChoices):
         ALWAYS = "always", "Always"
@@ -26,6 +36,33 @@ class Poll(models.Model):
 
     slug = models.SlugField(max_length=80, unique=True)
     question = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.SINGLE,
+        help_text="What a ballot says. Cannot change once the poll has ballots.",
+    )
+    min_picks = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Multiple choice: the fewest choices a voter picks (1)."
+    )
+    max_picks = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Multiple choice: the most (all the choices)."
+    )
+    max_ranks = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Ranked choice: how many choices a voter may rank (all)."
+    )
+    scale_min = models.SmallIntegerField(
+        null=True, blank=True, help_text="Rating scale: the lowest value (1)."
+    )
+    scale_max = models.SmallIntegerField(
+        null=True, blank=True, help_text="Rating scale: the highest value (5; 0 to 10 is an NPS)."
+    )
+    scale_min_label = models.CharField(
+        max_length=40, blank=True, help_text="Rating scale: what the lowest value means."
+    )
+    scale_max_label = models.CharField(
+        max_length=40, blank=True, help_text="Rating scale: what the highest value means."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     opens_at = models.DateTimeField(
         null=True, blank=True, help_text="An open poll takes votes from this time on."
@@ -64,6 +101,27 @@ class Poll(models.Model):
     def clean(self) -> None:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValidationError({"closes_at": "The poll must close after it opens."})
+        problems: dict[str, str] = {}
+        if self.min_picks is not None and self.min_picks < 1:
+            problems["min_picks"] = "A voter picks at least one choice."
+        if self.min_picks and self.max_picks and self.max_picks < self.min_picks:
+            problems["max_picks"] = "The most picks cannot be fewer than the fewest."
+        if self.max_ranks is not None and self.max_ranks < 1:
+            problems["max_ranks"] = "A voter ranks at least one choice."
+        low, high = self.scale_range
+        if self.kind == self.Kind.SCALE and not low < high:
+            problems["scale_max"] = "The highest value must be above the lowest."
+        elif self.kind == self.Kind.SCALE and high - low + 1 > MAX_SCALE_VALUES:
+            problems["scale_max"] = f"A scale has at most {MAX_SCALE_VALUES} values."
+        if problems:
+            raise ValidationError(problems)
+
+    @property
+    def scale_range(self) -> tuple[int, int]:
+        """The scale's lowest and highest value (1 and 5 unless set)."""
+        low = 1 if self.scale_min is None else self.scale_min
+        high = 5 if self.scale_max is None else self.scale_max
+        return low, high
 
     def is_open_at(self, when: datetime) -> bool:
         """The one rule for "does this poll take a vote cast at `when`"."""
@@ -116,11 +174,19 @@ class Choice(models.Model):
 
 
 class Vote(models.Model):
-    """The voter's current vote in a poll: one row per (poll, voter), last cast wins."""
+    """The voter's current ballot in a poll: one row per (poll, voter), last cast wins.
+
+    `ballot` holds what it says, whatever the poll's kind: the choice (single), the choices
+    picked in id order (multiple), the ranking, best first (ranked), or the value (scale).
+    `choice` is that choice for a single-choice poll (it protects the choice from deletion).
+    """
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
     voter_key = models.CharField(max_length=64)
-    choice = models.ForeignKey(Choice, on_delete=models.PROTECT, related_name="votes")
+    choice = models.ForeignKey(
+        Choice, null=True, blank=True, on_delete=models.PROTECT, related_name="votes"
+    )
+    ballot = ArrayField(models.BigIntegerField(), default=list)
     cast_at = models.DateTimeField()
     vote_id = models.UUIDField(default=uuid.uuid4)
     stored_at = models.DateTimeField(auto_now=True)
@@ -135,7 +201,8 @@ class Vote(models.Model):
 
 
 class Tally(models.Model):
-    """Votes per choice, changed only by polls.services in the vote's own transaction.
+    """Ballots per choice (for multiple choice: voters who picked it; for ranked choice:
+    first preferences), changed only in the ballot's own transaction.
 
     Kept apart from Choice so that saving a Choice (admin) never writes a stale count.
     """
@@ -151,6 +218,42 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.choice_id}: {self.votes}"
+
+
+class RankingCount(models.Model):
+    """How many ballots of a ranked poll rank its choices exactly so, best first.
+
+    Results are computed from these (as many as there are distinct rankings), never from
+    the ballots; changed only in the ballot's own transaction, as Tally is.
+    """
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ranking_counts")
+    ranking = ArrayField(models.BigIntegerField())
+    votes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "ranking"], name="one_count_per_ranking")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.ranking}: {self.votes}"
+
+
+class ValueCount(models.Model):
+    """How many ballots of a rating-scale poll gave each value (the same rules as Tally)."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="value_counts")
+    value = models.SmallIntegerField()
+    votes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "value"], name="one_count_per_value")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.value}: {self.votes}"
 
 
 class PollCounter(models.Model):

@@ -12,23 +12,62 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from polls import kinds
 from polls.live import publisher
-from polls.models import Choice, Poll, PollCounter, PollReset, Tally, Vote
+from polls.models import (
+    Choice,
+    Poll,
+    PollCounter,
+    PollReset,
+    RankingCount,
+    Tally,
+    ValueCount,
+    Vote,
+)
 
 logger = logging.getLogger(__name__)
 
 DEMO_SLUG = "cats-vs-dogs"
 
 
+# The demo: the classic poll, and one of each other kind, so a new user meets them all.
+_DEMO_KINDS: list[dict[str, Any]] = [
+    {
+        "slug": "best-pizza-toppings",
+        "question": "Which pizza toppings do you like? (pick up to three)",
+        "kind": Poll.Kind.MULTIPLE,
+        "labels": ["Cheese", "Mushrooms", "Pineapple", "Olives", "Basil"],
+        "max_picks": 3,
+    },
+    {
+        "slug": "best-city-to-visit",
+        "question": "Rank these cities: where should we meet next year?",
+        "kind": Poll.Kind.RANKED,
+        "labels": ["Lisbon", "Kraków", "Montréal", "Osaka"],
+    },
+    {
+        "slug": "how-was-the-talk",
+        "question": "How likely are you to recommend this talk to a friend?",
+        "kind": Poll.Kind.SCALE,
+        "labels": [],
+        "scale_min": 0,
+        "scale_max": 10,
+        "scale_min_label": "Not at all likely",
+        "scale_max_label": "Extremely likely",
+    },
+]
+
+
 def seed_demo_poll() -> tuple[Poll, bool]:
-    """The classic demo poll, open; running it again changes nothing."""
+    """The classic demo poll, open, and a poll of each other kind; running it again
+    changes nothing. Returns the classic poll."""
     with transaction.atomic():
         poll, created = Poll.objects.get_or_create(
             slug=DEMO_SLUG, defaults={"question": "Cats or dogs?", "status": Poll.Status.OPEN}
@@ -36,7 +75,17 @@ def seed_demo_poll() -> tuple[Poll, bool]:
         if created:
             for position, label in enumerate(["Cats", "Dogs"]):
                 Choice.objects.create(poll=poll, label=label, position=position)
+        for demo in _DEMO_KINDS:
+            if not Poll.objects.filter(slug=demo["slug"]).exists():
+                create_poll(open_now=True, **demo)
     return poll, created
+
+
+def demo_polls() -> list[Poll]:
+    """The demo's polls, the classic one first."""
+    slugs = [DEMO_SLUG] + [demo["slug"] for demo in _DEMO_KINDS]
+    found = Poll.objects.in_bulk(slugs, field_name="slug")
+    return [found[slug] for slug in slugs if slug in found]
 
 
 class PollSetupError(ValueError):
@@ -54,10 +103,22 @@ def create_poll(
     results_visibility: str = Poll.ResultsVisibility.ALWAYS,
     allow_vote_change: bool = True,
     login_required: bool = False,
+    kind: str = Poll.Kind.SINGLE,
+    min_picks: int | None = None,
+    max_picks: int | None = None,
+    max_ranks: int | None = None,
+    scale_min: int | None = None,
+    scale_max: int | None = None,
+    scale_min_label: str = "",
+    scale_max_label: str = "",
 ) -> Poll:
-    """A poll with its choices in the given order; draft unless open_now."""
+    """A poll with its choices in the given order (a rating scale has none); draft unless
+    open_now."""
     labels = [label.strip() for label in labels]
-    if len(labels) < 2:
+    if kind == Poll.Kind.SCALE:
+        if labels:
+            raise PollSetupError("A rating scale has values, not choices: give no choices.")
+    elif len(labels) < 2:
         raise PollSetupError("A poll needs at least two choices.")
     if len(set(labels)) != len(labels):
         raise PollSetupError("Each choice must have a different label.")
@@ -70,8 +131,19 @@ def create_poll(
         results_visibility=results_visibility,
         allow_vote_change=allow_vote_change,
         login_required=login_required,
+        kind=kind,
+        min_picks=min_picks,
+        max_picks=max_picks,
+        max_ranks=max_ranks,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        scale_min_label=scale_min_label,
+        scale_max_label=scale_max_label,
     )
     _validate(poll)
+    problem = kind_options_problem(poll, len(labels))
+    if problem:
+        raise PollSetupError(problem)
     with transaction.atomic():
         poll.save()
         for position, label in enumerate(labels):
@@ -79,6 +151,31 @@ def create_poll(
             _validate(choice, exclude=["poll"])
             choice.save()
     return poll
+
+
+def kind_options_problem(poll: Poll, choices: int) -> str:
+    """What is wrong with the kind's options for this many choices ("" when nothing)."""
+    if poll.kind == Poll.Kind.MULTIPLE:
+        if poll.max_picks is not None and poll.max_picks > choices:
+            return f"max_picks: {poll.max_picks} is more than the {choices} choices."
+        if poll.min_picks is not None and poll.min_picks > choices:
+            return f"min_picks: {poll.min_picks} is more than the {choices} choices."
+    if poll.kind == Poll.Kind.RANKED and poll.max_ranks is not None and poll.max_ranks > choices:
+        return f"max_ranks: {poll.max_ranks} is more than the {choices} choices."
+    return ""
+
+
+def kind_change_problem(poll: Poll) -> str:
+    """Why the poll's kind cannot change now ("" when it can): its ballots would not fit."""
+    if poll.pk is None:
+        return ""
+    stored = Poll.objects.filter(pk=poll.pk).values_list("kind", flat=True).first()
+    if stored is not None and stored != poll.kind and Vote.objects.filter(poll_id=poll.pk).exists():
+        return (
+            "This poll has ballots, which would not fit another kind of question: "
+            "reset its votes first, or create a new poll."
+        )
+    return ""
 
 
 def _validate(instance: Poll | Choice, exclude: list[str] | None = None) -> None:
@@ -125,16 +222,18 @@ def _bump_seq(poll_id: int) -> None:
 
 
 def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
-    """Remove every vote of the poll and zero its tallies; on record as a PollReset.
+    """Remove every vote of the poll and zero its aggregates; on record as a PollReset.
 
-    Locks in the worker's order (votes, tallies, counter) so neither waits on the other
-    in a cycle. A vote the worker stores after the reset counts normally, so tallies stay
-    equal to the Vote rows.
+    Locks in the worker's order (votes, tallies, rankings, values, counter) so neither
+    waits on the other in a cycle. A vote the worker stores after the reset counts
+    normally, so the aggregates stay equal to the Vote rows.
     """
     with transaction.atomic():
-        removed = len(_lock_poll_rows(poll.pk)[0])
+        removed = len(_lock_poll_rows(poll.pk).ballots)
         Vote.objects.filter(poll_id=poll.pk).delete()
         Tally.objects.filter(poll_id=poll.pk).update(votes=0)
+        RankingCount.objects.filter(poll_id=poll.pk).update(votes=0)
+        ValueCount.objects.filter(poll_id=poll.pk).update(votes=0)
         PollCounter.objects.filter(poll_id=poll.pk).update(total=0, seq=F("seq") + 1)
         record = PollReset.objects.create(poll_id=poll.pk, reset_by=by, votes_removed=removed)
         publisher.announce_after_commit([poll.pk])
@@ -142,30 +241,53 @@ def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
     return record
 
 
-def _lock_poll_rows(poll_id: int) -> tuple[list[int], dict[int, int], PollCounter]:
-    """Lock the poll's vote, tally and counter rows, in that order (the worker's order).
+@dataclass(frozen=True)
+class _Locked:
+    ballots: list[tuple[int, ...]]
+    tallies: dict[int, int]
+    rankings: dict[tuple[int, ...], int]
+    values: dict[int, int]
+    counter: PollCounter
 
-    Returns the locked votes' choice ids, the stored tallies and the counter.
-    """
-    choice_ids = list(
-        Vote.objects.select_for_update()
+
+def _lock_poll_rows(poll_id: int) -> _Locked:
+    """Lock the poll's vote, tally, ranking, value and counter rows, in that order (the
+    worker's order), and return what they hold."""
+    ballots = [
+        tuple(ballot) if ballot else (choice_id,)
+        for ballot, choice_id in Vote.objects.select_for_update()
         .filter(poll_id=poll_id)
         .order_by("voter_key")
-        .values_list("choice_id", flat=True)
-    )
+        .values_list("ballot", "choice_id")
+    ]
     tallies = dict(
         Tally.objects.select_for_update()
         .filter(poll_id=poll_id)
         .order_by("choice_id")
         .values_list("choice_id", "votes")
     )
+    rankings = {
+        tuple(ranking): votes
+        for ranking, votes in RankingCount.objects.select_for_update()
+        .filter(poll_id=poll_id)
+        .order_by("ranking")
+        .values_list("ranking", "votes")
+    }
+    values = dict(
+        ValueCount.objects.select_for_update()
+        .filter(poll_id=poll_id)
+        .order_by("value")
+        .values_list("value", "votes")
+    )
     counter, _ = PollCounter.objects.select_for_update().get_or_create(poll_id=poll_id)
-    return choice_ids, tallies, counter
+    return _Locked(ballots, tallies, rankings, values, counter)
 
 
 @dataclass(frozen=True)
 class TallyDifference:
-    choice_id: int
+    """One aggregate that differs: a choice's tally, a ranking's or a value's count."""
+
+    choice_id: int | None
     label: str
     stored: int
     counted: int
@@ -173,7 +295,7 @@ class TallyDifference:
 
 @dataclass(frozen=True)
 class RecountReport:
-    """Stored tallies against a count of the Vote rows, for one poll."""
+    """Stored aggregates against a count of the Vote rows, for one poll."""
 
     poll: Poll
     differences: list[TallyDifference]
@@ -187,25 +309,59 @@ class RecountReport:
 
 
 def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
-    """Recompute the tallies from the Vote rows; with check=True only report differences."""
+    """Recompute the aggregates from the Vote rows; with check=True only report differences."""
     with transaction.atomic():
-        choice_ids, stored, counter = _lock_poll_rows(poll.pk)
-        counted = Counter(choice_ids)
+        locked = _lock_poll_rows(poll.pk)
+        tallies: Counter[int] = Counter()
+        rankings: Counter[tuple[int, ...]] = Counter()
+        values: Counter[int] = Counter()
+        for ballot in locked.ballots:
+            where = kinds.counted(poll.kind, ballot)
+            tallies.update(where.tallies)
+            if where.ranking is not None:
+                rankings[where.ranking] += 1
+            if where.value is not None:
+                values[where.value] += 1
         labels = dict(Choice.objects.filter(poll_id=poll.pk).values_list("id", "label"))
         differences = [
-            TallyDifference(cid, labels.get(cid, "?"), stored.get(cid, 0), counted.get(cid, 0))
-            for cid in sorted(set(stored) | set(counted))
-            if stored.get(cid, 0) != counted.get(cid, 0)
+            TallyDifference(cid, labels.get(cid, "?"), stored, counted)
+            for cid, stored, counted in _differing(locked.tallies, tallies)
         ]
-        report = RecountReport(poll, differences, counter.total, len(choice_ids), fixed=False)
+        differences += [
+            TallyDifference(None, "ranking " + " > ".join(labels.get(c, "?") for c in key), s, n)
+            for key, s, n in _differing(locked.rankings, rankings)
+        ]
+        differences += [
+            TallyDifference(None, f"value {key}", s, n)
+            for key, s, n in _differing(locked.values, values)
+        ]
+        total = len(locked.ballots)
+        report = RecountReport(poll, differences, locked.counter.total, total, fixed=False)
         if check or report.matches:
             return report
         report = dataclasses.replace(report, fixed=True)
-        for diff in differences:
+        for cid, _, counted in _differing(locked.tallies, tallies):
             Tally.objects.update_or_create(
-                choice_id=diff.choice_id, defaults={"poll_id": poll.pk, "votes": diff.counted}
+                choice_id=cid, defaults={"poll_id": poll.pk, "votes": counted}
             )
-        PollCounter.objects.filter(poll_id=poll.pk).update(total=len(choice_ids), seq=F("seq") + 1)
+        for ranking, _, counted in _differing(locked.rankings, rankings):
+            RankingCount.objects.update_or_create(
+                poll_id=poll.pk, ranking=list(ranking), defaults={"votes": counted}
+            )
+        for value, _, counted in _differing(locked.values, values):
+            ValueCount.objects.update_or_create(
+                poll_id=poll.pk, value=value, defaults={"votes": counted}
+            )
+        PollCounter.objects.filter(poll_id=poll.pk).update(total=total, seq=F("seq") + 1)
         publisher.announce_after_commit([poll.pk])
-    logger.warning("poll %s recounted: %d tallies fixed", poll.pk, len(differences))
+    logger.warning("poll %s recounted: %d aggregates fixed", poll.pk, len(differences))
     return report
+
+
+K = TypeVar("K")
+
+
+def _differing(stored: dict[K, int], counted: Counter[K]) -> list[tuple[K, int, int]]:
+    """(key, stored, counted) wherever they differ; a missing row counts as 0."""
+    keys = sorted(set(stored) | set(counted))  # type: ignore[type-var]
+    return [(k, stored.get(k, 0), counted[k]) for k in keys if stored.get(k, 0) != counted[k]]

@@ -12,6 +12,7 @@ RETRY_AFTER_SECONDS = 5
 
 _STATUS: dict[type[submit.VoteError], int] = {
     submit.UnknownChoice: 400,
+    submit.InvalidBallot: 400,
     submit.LoginRequired: 403,
     submit.PollNotOpen: 409,
     submit.VoteChangeNotAllowed: 409,

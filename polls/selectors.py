@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from . import counting, kinds
 from .models import Choice, Poll, Tally, Vote
 
 logger = logging.getLogger(__name__)
@@ -141,13 +142,61 @@ def current_choice_id(*, poll: Poll, voter_key: str) -> int | None:
         return None
 
 
+def current_ballot(*, poll: Poll, voter_key: str) -> tuple[int, ...] | None:
+    """The ballot the worker has stored for this voter, if any; raises DatabaseError when
+    Postgres cannot say (a rule that depends on it must not guess)."""
+    ballot = (
+        Vote.objects.filter(poll=poll, voter_key=voter_key).values_list("ballot", flat=True).first()
+    )
+    return None if ballot is None else tuple(ballot)
+
+
+def stored_ballot(*, poll: Poll, voter_key: str) -> list[int] | None:
+    """For pages: the voter's stored ballot, None too while Postgres is down."""
+    try:
+        ballot = current_ballot(poll=poll, voter_key=voter_key)
+    except DatabaseError:
+        logger.warning("database unavailable; not showing the stored ballot")
+        return None
+    return None if ballot is None else list(ballot)
+
+
+def ballot_rules(*, poll: Poll) -> dict[str, Any]:
+    """What a ballot of this poll may say, beyond its choices (for the API and the pages)."""
+    choices = len(poll.choices.all())
+    if poll.kind == Poll.Kind.MULTIPLE:
+        low, high = kinds.picks_range(poll, choices)
+        return {"min_picks": low, "max_picks": high}
+    if poll.kind == Poll.Kind.RANKED:
+        return {"max_ranks": kinds.ranks_allowed(poll, choices)}
+    if poll.kind == Poll.Kind.SCALE:
+        low, high = poll.scale_range
+        return {
+            "scale": {
+                "min": low,
+                "max": high,
+                "min_label": poll.scale_min_label,
+                "max_label": poll.scale_max_label,
+            }
+        }
+    return {}
+
+
 def poll_by_slug(*, slug: str) -> Poll | None:
     """Any poll, drafts included (organisers' tools)."""
     return Poll.objects.filter(slug=slug).first()
 
 
 def has_voted(*, poll: Poll, voter_key: str | None) -> bool:
-    return voter_key is not None and current_choice_id(poll=poll, voter_key=voter_key) is not None
+    """Whether the worker has stored a ballot of this voter's, of any kind (a ballot of the
+    other kinds has no choice_id); False while Postgres is down."""
+    if voter_key is None:
+        return False
+    try:
+        return Vote.objects.filter(poll=poll, voter_key=voter_key).exists()
+    except DatabaseError:
+        logger.warning("database unavailable; taking the voter as not having voted")
+        return False
 
 
 def results_visible(
@@ -180,28 +229,105 @@ def percent(votes: int, total: int) -> float:
     return round(100 * votes / total, 1) if total else 0.0
 
 
-def poll_results(*, poll: Poll) -> dict[str, Any]:
-    """The results snapshot: totals of a poll with a `seq` that grows with every change.
+# Everything a snapshot needs, in one statement (one database snapshot): the counter, the
+# choices with their tallies, and the ranking or value counts. Read separately, a later
+# seq could come with older counts.
+_SNAPSHOT_SQL = """
+SELECT 'counter', NULL::bigint, NULL, NULL::integer, c.total, c.seq, NULL::bigint[]
+  FROM polls_pollcounter c WHERE c.poll_id = %(poll)s
+UNION ALL
+SELECT 'choice', ch.id, ch.label, ch.position, t.votes, NULL, NULL
+  FROM polls_choice ch JOIN polls_tally t ON t.choice_id = ch.id WHERE ch.poll_id = %(poll)s
+UNION ALL
+SELECT 'ranking', NULL, NULL, NULL, r.votes, NULL, r.ranking
+  FROM polls_rankingcount r WHERE r.poll_id = %(poll)s AND r.votes > 0
+UNION ALL
+SELECT 'value', NULL, NULL, NULL, v.votes, v.value, NULL
+  FROM polls_valuecount v WHERE v.poll_id = %(poll)s AND v.votes > 0
+"""
 
-    One SQL statement reads the tallies and the counter, so they are consistent: a
-    snapshot with a higher seq never has older totals. Never a count of votes.
+
+def poll_results(*, poll: Poll) -> dict[str, Any]:
+    """The results snapshot: a poll's aggregates with a `seq` that grows with every change.
+
+    One SQL statement reads them all, so they are consistent: a snapshot with a higher
+    seq never has older counts. Never a count of ballots: the cost follows the choices
+    (and, for ranked choice, the distinct rankings), not the voters.
     """
-    tallies = list(
-        Tally.objects.filter(poll_id=poll.pk)
-        .select_related("choice", "poll__counter")
-        .order_by("choice__position", "choice_id")
-    )
-    counter = tallies[0].poll.counter if tallies else None
-    return {
+    total = seq = 0
+    choices: list[tuple[int, int, str, int]] = []  # position, id, label, votes
+    rankings: list[tuple[tuple[int, ...], int]] = []
+    values: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SNAPSHOT_SQL, {"poll": poll.pk})
+        for part, choice_id, label, position, votes, extra, ranking in cursor.fetchall():
+            if part == "counter":
+                total, seq = votes, extra
+            elif part == "choice":
+                choices.append((position, choice_id, label, votes))
+            elif part == "ranking":
+                rankings.append((tuple(ranking), votes))
+            else:
+                values[extra] = votes
+    choices.sort()
+    snapshot: dict[str, Any] = {
         "type": "results",
         "poll": poll.slug,
         "question": poll.question,
         "status": poll.state_at(timezone.now()),
-        "total": counter.total if counter else 0,
-        "seq": counter.seq if counter else 0,
+        "total": total,
+        "seq": seq,
         "choices": [
-            {"id": t.choice_id, "label": t.choice.label, "votes": t.votes} for t in tallies
+            {"id": cid, "label": label, "votes": votes} for _, cid, label, votes in choices
         ],
+    }
+    if poll.kind != Poll.Kind.SINGLE:  # single-choice snapshots stay as they always were
+        snapshot["kind"] = poll.kind
+    if poll.kind == Poll.Kind.RANKED:
+        candidates = [cid for _, cid, _, _ in choices]
+        snapshot.update(_ranked_results(candidates, rankings))
+        points = counting.borda(rankings, candidates)
+        for choice in snapshot["choices"]:
+            choice["borda"] = points[choice["id"]]
+    if poll.kind == Poll.Kind.SCALE:
+        snapshot.update(_scale_results(poll, values))
+    return snapshot
+
+
+def _ranked_results(
+    candidates: list[int], rankings: list[tuple[tuple[int, ...], int]]
+) -> dict[str, Any]:
+    runoff = counting.instant_runoff(rankings, candidates)
+    return {
+        "rounds": [
+            {
+                "counts": [
+                    {"id": cid, "votes": r.counts[cid]} for cid in candidates if cid in r.counts
+                ],
+                "exhausted": r.exhausted,
+                "eliminated": r.eliminated,
+                "transfers": [
+                    {"id": cid, "votes": r.transfers[cid]}
+                    for cid in candidates
+                    if cid in r.transfers
+                ],
+                "transferred_to_exhausted": r.transferred_to_exhausted,
+            }
+            for r in runoff.rounds
+        ],
+        "winner": runoff.winner,
+    }
+
+
+def _scale_results(poll: Poll, values: dict[int, int]) -> dict[str, Any]:
+    low, high = poll.scale_range
+    summary = counting.scale_summary(values, low, high)
+    return {
+        **ballot_rules(poll=poll),
+        "values": [{"value": v, "votes": values.get(v, 0)} for v in range(low, high + 1)],
+        "mean": summary.mean,
+        "median": summary.median,
+        "nps": summary.nps,
     }
 
 

@@ -7,6 +7,7 @@ error is answered in polls.responses.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors
+from . import kinds, selectors
 from .pipeline import submit
 from .ratelimits import client_ip
 from .responses import json_error, retry_after_of, status_of, wants_json
@@ -48,19 +49,116 @@ def _needs_login(request: HttpRequest, poll: Any) -> bool:
 def _render_poll(
     request: HttpRequest, poll: Any, *, error: str | None = None, status: int = 200
 ) -> HttpResponse:
-    current = selectors.current_choice_id(poll=poll, voter_key=request.voter_key)  # type: ignore[attr-defined]
+    voter_key = request.voter_key  # type: ignore[attr-defined]
     needs_login = _needs_login(request, poll)
-    context = {
+    context: dict[str, Any] = {
         "poll": poll,
         "choices": poll.choices.all(),
-        "current_choice_id": current,
         "error": error,
         "is_open": poll.state == "open" and not needs_login,
         "needs_login": needs_login,
         "login_url": login_url(request),
-        "can_change": poll.allow_vote_change or current is None,
+        "ballot_template": f"polls/_ballot_{poll.kind}.html",
     }
+    if poll.kind == poll.Kind.SINGLE:
+        current = selectors.current_choice_id(poll=poll, voter_key=voter_key)
+        context["current_choice_id"] = current
+        context["has_ballot"] = current is not None
+    else:
+        stored = selectors.stored_ballot(poll=poll, voter_key=voter_key)
+        context["has_ballot"] = stored is not None
+        # After a refused form, show what the voter sent rather than make them start over.
+        shown = _posted_ballot(poll, request.POST) if request.method == "POST" else stored
+        context.update(_ballot_context(poll, stored or [], shown or []))
+    context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
     return render(request, "polls/detail.html", context, status=status)
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _posted_ballot(poll: Any, data: Any) -> list[Any]:
+    """The form's ballot as posted, unchecked: only compared with the poll's own values."""
+    if poll.kind == poll.Kind.MULTIPLE:
+        return list(data.getlist("choices"))
+    if poll.kind == poll.Kind.SCALE:
+        return [data.get("value", "")]
+    return [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
+
+
+def _ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, Any]:
+    """What a kind's form shows: its inputs, with the stored ballot (or the posted one)."""
+    rules = selectors.ballot_rules(poll=poll)
+    shown_text = [str(item) for item in shown]
+    choices = poll.choices.all()
+    labels = {choice.id: choice.label for choice in choices}
+    if poll.kind == poll.Kind.MULTIPLE:
+        low, high = rules["min_picks"], rules["max_picks"]
+        return {
+            "rules": rules,
+            "picks_hint": _picks_hint(low, high, len(choices)),
+            "options": [
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "checked": str(c.id) in shown_text,
+                    "stored": c.id in stored,
+                }
+                for c in choices
+            ],
+            "your_ballot": "You picked " + ", ".join(labels[c] for c in stored if c in labels),
+        }
+    if poll.kind == poll.Kind.RANKED:
+        most = rules["max_ranks"]
+        return {
+            "rules": rules,
+            "ranks": [
+                {
+                    "name": f"rank{n}",
+                    "label": f"{ordinal(n)} choice",
+                    "selected": shown_text[n - 1] if n <= len(shown_text) else "",
+                }
+                for n in range(1, most + 1)
+            ],
+            "ranks_hint": (
+                "Rank the choices, best first. You need not rank them all."
+                if most >= len(choices)
+                else f"Rank up to {most} of the choices, best first."
+            ),
+            "your_ballot": "Your ranking: "
+            + ", ".join(
+                f"{ordinal(n)} {labels[c]}" for n, c in enumerate(stored, start=1) if c in labels
+            ),
+        }
+    scale = rules["scale"]
+    return {
+        "rules": rules,
+        "values": [
+            {
+                "value": value,
+                "checked": str(value) in shown_text,
+                "stored": value in stored,
+                "end": scale["min_label"]
+                if value == scale["min"]
+                else scale["max_label"]
+                if value == scale["max"]
+                else "",
+            }
+            for value in range(scale["min"], scale["max"] + 1)
+        ],
+        "scale": scale,
+        "your_ballot": f"You gave {stored[0]}" if stored else "",
+    }
+
+
+def _picks_hint(low: int, high: int, choices: int) -> str:
+    if low == high:
+        return f"Pick exactly {low}."
+    if low == 1:
+        return "Pick as many as you like." if high >= choices else f"Pick up to {high}."
+    return f"Pick at least {low}." if high >= choices else f"Pick from {low} to {high}."
 
 
 @require_POST
@@ -69,9 +167,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         submit.submit_vote(
             poll=poll,
-            choice_id=request.POST.get("choice"),
             voter_key=request.voter_key,  # type: ignore[attr-defined]
             client_ip=client_ip(request),
+            **submit.ballot_from_form(poll, request.POST),
         )
     except submit.LoginRequired as error:
         context = {"poll": poll, "message": error.message, "login_url": login_url(request)}
@@ -103,18 +201,23 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
         return json_error(404, f"No poll with slug {slug!r}.")
-    return JsonResponse(
-        {
-            "poll": poll.slug,
-            "question": poll.question,
-            "status": poll.state,
-            "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
-            "login_required": poll.login_required,
-            "allow_vote_change": poll.allow_vote_change,
-            "results_visibility": poll.results_visibility,
-            "your_choice": selectors.current_choice_id(poll=poll, voter_key=request.voter_key),  # type: ignore[attr-defined]
-        }
-    )
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    document: dict[str, Any] = {
+        "poll": poll.slug,
+        "question": poll.question,
+        "kind": poll.kind,
+        "status": poll.state,
+        "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
+        "login_required": poll.login_required,
+        "allow_vote_change": poll.allow_vote_change,
+        "results_visibility": poll.results_visibility,
+    }
+    document.update(selectors.ballot_rules(poll=poll))
+    if poll.kind == poll.Kind.SINGLE:
+        document["your_choice"] = selectors.current_choice_id(poll=poll, voter_key=voter_key)
+    else:
+        document["your_ballot"] = selectors.stored_ballot(poll=poll, voter_key=voter_key)
+    return JsonResponse(document)
 
 
 @require_POST
@@ -124,18 +227,19 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
         return json_error(404, f"No poll with slug {slug!r}.")
     if request.content_type != "application/json":
         return json_error(415, "Send the vote as JSON (Content-Type: application/json).")
+    _, shape = kinds.api_shape(poll.kind)
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return json_error(400, 'The body is not valid JSON; send {"choice": <choice id>}.')
-    if not isinstance(body, dict) or "choice" not in body:
-        return json_error(400, 'Send {"choice": <choice id>}.')
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return json_error(400, f"The body is not valid JSON; send {shape}.")
+    if not isinstance(body, dict):
+        return json_error(400, f"Send {shape}.")
     try:
         queued = submit.submit_vote(
             poll=poll,
-            choice_id=body["choice"],
             voter_key=request.voter_key,  # type: ignore[attr-defined]
             client_ip=client_ip(request),
+            **submit.ballot_from_api(poll, body),
         )
     except submit.VoteError as error:
         return json_error(status_of(error), error.message, retry_after=retry_after_of(error))
@@ -156,6 +260,15 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     ):
         return json_error(403, selectors.results_hidden_reason(poll))
     return JsonResponse(selectors.poll_results(poll=poll))
+
+
+_OPENAPI = Path(__file__).with_name("openapi.json")
+
+
+@require_GET
+def api_schema(request: HttpRequest) -> HttpResponse:
+    """The API's OpenAPI 3.1 document (polls/openapi.json; docs/api.md explains it)."""
+    return HttpResponse(_OPENAPI.read_bytes(), content_type="application/json")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

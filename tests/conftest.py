@@ -145,3 +145,19 @@ def make_poll() -> Callable[..., Poll]:
 @pytest.fixture
 def wait_for() -> Callable[..., object]:
     return processes.wait_for
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test database, and before it is dropped, any connection to it left
+    by a thread of this process (the live publisher keeps one between pushes) is ended:
+    Postgres would wait for it, and the drop would time out."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

@@ -358,16 +358,25 @@ def tallies(poll: Poll) -> dict[int, int]:
     return dict(Tally.objects.filter(poll=poll).values_list("choice_id", "votes"))
 
 
-def _pg_choice_ids(url: str) -> list[int]:
+def _pg_choice_ids(url: str, slug: str = "cats-vs-dogs") -> list[int]:
+    """The choices of one poll (seed_demo makes a poll of each kind, with choices of their own)."""
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT id FROM polls_choice ORDER BY position, id")
+        cur.execute(
+            "SELECT c.id FROM polls_choice c JOIN polls_poll p ON p.id = c.poll_id"
+            " WHERE p.slug = %s ORDER BY c.position, c.id",
+            [slug],
+        )
         return [row[0] for row in cur.fetchall()]
 
 
-def _pg_tallies(url: str) -> dict[int, int] | None:
+def _pg_tallies(url: str, slug: str = "cats-vs-dogs") -> dict[int, int] | None:
     try:
         with psycopg2.connect(url, connect_timeout=2) as conn, conn.cursor() as cur:
-            cur.execute("SELECT choice_id, votes FROM polls_tally")
+            cur.execute(
+                "SELECT t.choice_id, t.votes FROM polls_tally t"
+                " JOIN polls_poll p ON p.id = t.poll_id WHERE p.slug = %s",
+                [slug],
+            )
             return dict(cur.fetchall())
     except psycopg2.OperationalError:
         return None

@@ -138,3 +138,42 @@ def test_callers_who_gave_up_are_never_sent_and_never_stall_those_after_them() -
     assert sender.send(4, timeout=5) == 40
     assert time.monotonic() - began < 1
     assert sent == [[0], [4]]  # the items of the callers who gave up never went
+
+
+def test_a_caller_whose_item_a_send_took_waits_for_that_sends_answer() -> None:
+    """Past its timeout a caller does not guess: the send that carries its item answers
+    for it (a vote Redis took must not be told 'nothing was recorded')."""
+    first_send, second_send = threading.Event(), threading.Event()
+    sent: list[list[int]] = []
+
+    def sink(items: Sequence[int]) -> list[int]:
+        sent.append(list(items))
+        (first_send if 0 in items else second_send).wait(10)  # Redis answers late
+        return [item * 10 for item in items]
+
+    sender: GroupSender[int, int] = GroupSender(sink, max_batch=10)
+    results: dict[int, object] = {}
+
+    def call(n: int, timeout: float) -> None:
+        try:
+            results[n] = sender.send(n, timeout=timeout)
+        except TimeoutError as exc:
+            results[n] = exc
+
+    threads = [threading.Thread(target=call, args=(0, 5))]
+    threads[0].start()
+    while not sent:
+        time.sleep(0.001)
+    for n, timeout in ((1, 5), (2, 0.3)):  # wait in line behind 0's send
+        threads.append(threading.Thread(target=call, args=(n, timeout)))
+        threads[-1].start()
+    time.sleep(0.1)
+    first_send.set()  # 1 leads the next send, which takes 2 along...
+    while len(sent) < 2:
+        time.sleep(0.001)
+    time.sleep(0.5)  # ...and hangs past 2's timeout
+    second_send.set()
+    for thread in threads:
+        thread.join(5)
+    assert sent == [[0], [1, 2]]
+    assert results == {0: 0, 1: 10, 2: 20}

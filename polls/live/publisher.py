@@ -31,6 +31,8 @@ from . import events
 logger = logging.getLogger(__name__)
 
 _IDLE_CLOSE_SECONDS = 5.0
+# Between two pushes of a poll, at least this many times what building one took.
+_COST_SHARE = 5
 
 
 def publish_now(
@@ -104,10 +106,16 @@ class _Publisher:
                         self._pushing += 1
                     try:
                         close_old_connections()
+                        began = time.monotonic()
                         if rules:
                             publish_now(poll_id, loop, rules=True)
                         else:
                             publish_now(poll_id, loop)
+                        took_ms = int((time.monotonic() - began) * 1000)
+                        if took_ms * _COST_SHARE > interval_ms:
+                            # A costly snapshot (a big ranked poll) is pushed less often, so
+                            # pushes take at most 1/_COST_SHARE of this process's time.
+                            gate.pexpire(key, took_ms * _COST_SHARE)
                     finally:
                         with self._cond:
                             self._pushing -= 1

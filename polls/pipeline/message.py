@@ -30,22 +30,32 @@ TASK_NAME = "polls.record_votes"
 
 @dataclass(frozen=True)
 class QueuedVote:
-    """A vote as it travels through Redis (JSON) from the web role to the worker."""
+    """A ballot as it travels through Redis (JSON) from the web role to the worker.
+
+    `ballot` is what it says (polls.kinds); a single-choice vote also carries its
+    `choice_id`, and travels as it always has (`choice_id`, no `ballot`).
+    """
 
     vote_id: uuid.UUID
     poll_id: int
-    choice_id: int
+    choice_id: int | None
     voter_key: str
     cast_at: datetime
+    ballot: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.ballot and self.choice_id is not None:
+            object.__setattr__(self, "ballot", (self.choice_id,))
 
     def to_message(self) -> dict[str, Any]:
-        return {
-            "vote_id": str(self.vote_id),
-            "poll_id": self.poll_id,
-            "choice_id": self.choice_id,
-            "voter_key": self.voter_key,
-            "cast_at": self.cast_at.isoformat(),
-        }
+        message: dict[str, Any] = {"vote_id": str(self.vote_id), "poll_id": self.poll_id}
+        if self.choice_id is not None:
+            message["choice_id"] = self.choice_id
+        else:
+            message["ballot"] = list(self.ballot)
+        message["voter_key"] = self.voter_key
+        message["cast_at"] = self.cast_at.isoformat()
+        return message
 
     @classmethod
     def from_message(cls, data: Any) -> QueuedVote:
@@ -53,12 +63,13 @@ class QueuedVote:
         if not isinstance(data, dict):
             raise ValueError("vote message is not an object")
         try:
-            poll_id, choice_id = data["poll_id"], data["choice_id"]
+            poll_id = data["poll_id"]
             voter_key, cast_at_text = data["voter_key"], data["cast_at"]
             vote_id = uuid.UUID(str(data["vote_id"]))
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"malformed vote message: {exc!r}") from None
-        if not (type(poll_id) is int and type(choice_id) is int):
+        choice_id, ballot = _ballot_of(data)
+        if type(poll_id) is not int:
             raise ValueError("poll_id and choice_id must be integers")
         if not isinstance(voter_key, str) or not 0 < len(voter_key) <= 64:
             raise ValueError("voter_key must be a non-empty string of at most 64 characters")
@@ -69,7 +80,7 @@ class QueuedVote:
         cast_at = datetime.fromisoformat(cast_at_text)
         if cast_at.tzinfo is None:
             raise ValueError("cast_at must carry a time zone")
-        return cls(vote_id, poll_id, choice_id, voter_key, cast_at)
+        return cls(vote_id, poll_id, choice_id, voter_key, cast_at, ballot)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -78,12 +89,31 @@ class QueuedVote:
     @property
     def digest(self) -> str:
         """What the ballot says, in a form two ballots can be compared by."""
-        return str(self.choice_id)
+        return ",".join(map(str, self.ballot))
 
     @property
     def order(self) -> tuple[datetime, str]:
         # The vote_id breaks ties between votes cast in the same microsecond.
         return (self.cast_at, str(self.vote_id))
+
+
+# Longest ballot a message may carry: more than any poll's choices.
+MAX_BALLOT_LENGTH = 64
+
+
+def _ballot_of(data: dict[str, Any]) -> tuple[int | None, tuple[int, ...]]:
+    """A message's (choice_id, ballot): a single choice, or a ballot of integers."""
+    if "choice_id" in data:
+        choice_id = data["choice_id"]
+        if type(choice_id) is not int:
+            raise ValueError("poll_id and choice_id must be integers")
+        return choice_id, (choice_id,)
+    ballot = data.get("ballot")
+    if not isinstance(ballot, list) or not 0 < len(ballot) <= MAX_BALLOT_LENGTH:
+        raise ValueError(f"a ballot is a list of 1 to {MAX_BALLOT_LENGTH} integers")
+    if any(type(item) is not int or abs(item) >= 2**63 for item in ballot):
+        raise ValueError("a ballot holds integers only")
+    return None, tuple(ballot)
 
 
 @cache

@@ -22,6 +22,9 @@ from django.conf import settings
 
 from .admission import Entry, admit_and_queue
 
+# Longest a caller waits for a send that took its item (sends time out long before).
+_IN_FLIGHT_BACKSTOP_SECONDS = 60.0
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -49,9 +52,8 @@ class GroupSender(Generic[T, R]):
 
     def send(self, item: T, *, timeout: float = 30.0) -> R:
         """Return `item`'s result once it was sent (with others); raise what its send raised,
-        or TimeoutError when no send carried it within `timeout` seconds: then it is
-        withdrawn, unless a send already took it (what it carries must make its late arrival
-        harmless, as a vote's deadline does)."""
+        or TimeoutError when no send took it within `timeout` seconds (then it is withdrawn:
+        never sent). Once a send has taken it, the send's own answer or failure decides."""
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
             self._waiting.append(slot)
@@ -59,12 +61,17 @@ class GroupSender(Generic[T, R]):
             self._sending = True
         if not slot.lead and not slot.done.wait(timeout):
             with self._lock:
-                gave_up = not slot.done.is_set()  # else woken just now: a result, or the lead
-                if gave_up and slot in self._waiting:
+                waiting = slot in self._waiting
+                if waiting:
                     # Withdrawn: never sent, and never picked to lead the next send.
                     self._waiting.remove(slot)
-            if gave_up:
+            if waiting:
                 raise TimeoutError("the vote was not sent in time")
+            # A send took it already: its answer (or its failure) is the truth, and the
+            # send is bounded by its own timeout; giving up here could answer "not taken"
+            # for a vote Redis took (a thread starved of CPU hears the answer late).
+            if not slot.done.wait(_IN_FLIGHT_BACKSTOP_SECONDS):
+                raise TimeoutError("the send carrying the vote did not return")
         if slot.lead:
             self._lead(slot)
         if slot.error is not None:

@@ -9,11 +9,13 @@ votes changes nothing (at-least-once delivery).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import (
     IntegrityError,
@@ -26,6 +28,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
+from polls import kinds
 from polls.live import publisher
 from polls.models import Choice, Poll, PollCounter, Tally, Vote
 from polls.voters import is_user_key
@@ -94,6 +97,29 @@ def _one_per_voter(
     return list(chosen.values())
 
 
+@dataclass
+class _Deltas:
+    """What a batch changes in the aggregates, applied in one order by every writer."""
+
+    tallies: Counter[int] = field(default_factory=Counter)  # choice id
+    rankings: Counter[tuple[int, tuple[int, ...]]] = field(default_factory=Counter)
+    values: Counter[tuple[int, int]] = field(default_factory=Counter)  # (poll id, value)
+    totals: Counter[int] = field(default_factory=Counter)  # poll id
+
+    def add(self, poll: Poll, ballot: tuple[int, ...], sign: int) -> None:
+        where = kinds.counted(poll.kind, ballot)
+        for choice_id in where.tallies:
+            self.tallies[choice_id] += sign
+        if where.ranking is not None:
+            self.rankings[(poll.pk, where.ranking)] += sign
+        if where.value is not None:
+            self.values[(poll.pk, where.value)] += sign
+
+
+def _stored_ballot(row: Vote) -> tuple[int, ...]:
+    return tuple(row.ballot) if row.ballot else (row.choice_id,) if row.choice_id else ()
+
+
 def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     outcome = RecordOutcome()
     polls = Poll.objects.in_bulk({v.poll_id for v in votes})
@@ -115,12 +141,12 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     }
 
     valid = _without_refused_changes(valid, stored, polls, outcome)
-    tally_delta: Counter[int] = Counter()
-    total_delta: Counter[int] = Counter()
+    deltas = _Deltas()
     to_create: list[Vote] = []
     to_update: list[Vote] = []
     now = timezone.now()
     for vote in sorted(valid, key=lambda v: v.key):
+        poll = polls[vote.poll_id]
         row = stored.get(vote.key)
         if row is None:
             to_create.append(
@@ -128,54 +154,97 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                     poll_id=vote.poll_id,
                     voter_key=vote.voter_key,
                     choice_id=vote.choice_id,
+                    ballot=list(vote.ballot),
                     cast_at=vote.cast_at,
                     vote_id=vote.vote_id,
                     stored_at=now,
                 )
             )
-            tally_delta[vote.choice_id] += 1
-            total_delta[vote.poll_id] += 1
+            deltas.add(poll, vote.ballot, +1)
+            deltas.totals[vote.poll_id] += 1
             outcome.created += 1
             outcome.polls_changed.add(vote.poll_id)
         elif vote.order > (row.cast_at, str(row.vote_id)):
-            if row.choice_id != vote.choice_id:
-                tally_delta[row.choice_id] -= 1
-                tally_delta[vote.choice_id] += 1
+            before = _stored_ballot(row)
+            if before != vote.ballot:
+                deltas.add(poll, before, -1)
+                deltas.add(poll, vote.ballot, +1)
                 outcome.changed += 1
                 outcome.polls_changed.add(vote.poll_id)
             else:
                 outcome.unchanged += 1
-            row.choice_id, row.cast_at, row.vote_id, row.stored_at = (
-                vote.choice_id,
-                vote.cast_at,
-                vote.vote_id,
-                now,
-            )
+            row.choice_id, row.ballot = vote.choice_id, list(vote.ballot)
+            row.cast_at, row.vote_id, row.stored_at = vote.cast_at, vote.vote_id, now
             to_update.append(row)
         else:
             outcome.ignored += 1
 
     Vote.objects.bulk_create(to_create)
-    Vote.objects.bulk_update(to_update, ["choice", "cast_at", "vote_id", "stored_at"])
-    _write_tallies(tally_delta, total_delta, outcome.polls_changed)
+    Vote.objects.bulk_update(to_update, ["choice", "ballot", "cast_at", "vote_id", "stored_at"])
+    _write_aggregates(deltas, outcome.polls_changed)
     return outcome
 
 
-def _write_tallies(
-    tally_delta: Counter[int], total_delta: Counter[int], polls_changed: set[int]
-) -> None:
-    """Apply the deltas (locking in id order, as every writer does) and announce after commit."""
-    for choice_id in sorted(tally_delta):
-        if tally_delta[choice_id]:
+def _write_aggregates(deltas: _Deltas, polls_changed: set[int]) -> None:
+    """Apply the deltas, locking in one order (tallies by choice, rankings, values, then
+    the counters by poll: every writer does), and announce after commit."""
+    for choice_id in sorted(deltas.tallies):
+        if deltas.tallies[choice_id]:
             Tally.objects.filter(choice_id=choice_id).update(
-                votes=F("votes") + tally_delta[choice_id]
+                votes=F("votes") + deltas.tallies[choice_id]
             )
+    _upsert_counts(
+        "polls_rankingcount",
+        "ranking",
+        sorted(
+            (poll_id, list(ranking), n) for (poll_id, ranking), n in deltas.rankings.items() if n
+        ),
+    )
+    _upsert_counts(
+        "polls_valuecount",
+        "value",
+        sorted((poll_id, value, n) for (poll_id, value), n in deltas.values.items() if n),
+    )
     for poll_id in sorted(polls_changed):
         PollCounter.objects.filter(poll_id=poll_id).update(
-            total=F("total") + total_delta[poll_id], seq=F("seq") + 1
+            total=F("total") + deltas.totals[poll_id], seq=F("seq") + 1
         )
     if polls_changed:
         publisher.announce_after_commit(polls_changed)
+
+
+def _upsert_counts(table: str, key: str, rows: list[tuple[int, Any, int]]) -> None:
+    """Add each (poll id, key, delta) to its count row, creating missing rows at 0 first.
+
+    Three statements per batch whatever its size: create what is missing (no lock taken on
+    rows that exist), lock every row in key order (as every writer does, so no deadlock),
+    then add the deltas. One INSERT ... ON CONFLICT would not do: Postgres checks the row
+    it would insert (a negative delta) against votes >= 0 before it sees the conflict.
+    """
+    if not rows:
+        return
+    values = ", ".join([f"(%s::bigint, %s::{_KEY_TYPE[key]}, %s::integer)"] * len(rows))
+    params = [item for row in rows for item in row]
+    rows_sql = f"(VALUES {values}) AS d(poll_id, key, delta)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (poll_id, {key}, votes) SELECT poll_id, key, 0 FROM {rows_sql} "  # noqa: S608 (our names)
+            f"WHERE delta > 0 ORDER BY poll_id, key ON CONFLICT (poll_id, {key}) DO NOTHING",
+            params,
+        )
+        cursor.execute(
+            f"SELECT 1 FROM {table} t JOIN {rows_sql} ON t.poll_id = d.poll_id AND t.{key} = d.key "  # noqa: S608
+            f"ORDER BY t.poll_id, t.{key} FOR UPDATE OF t",
+            params,
+        )
+        cursor.execute(
+            f"UPDATE {table} t SET votes = t.votes + d.delta FROM {rows_sql} "  # noqa: S608
+            f"WHERE t.poll_id = d.poll_id AND t.{key} = d.key",
+            params,
+        )
+
+
+_KEY_TYPE = {"ranking": "bigint[]", "value": "smallint"}
 
 
 def _without_refused_changes(
@@ -188,7 +257,7 @@ def _without_refused_changes(
     kept: list[QueuedVote] = []
     for vote in votes:
         row = stored.get(vote.key)
-        changes = row is not None and row.choice_id != vote.choice_id
+        changes = row is not None and _stored_ballot(row) != vote.ballot
         if changes and not polls[vote.poll_id].allow_vote_change:
             outcome.rejected[REJECT_VOTE_CHANGE] += 1
             outcome.refused[str(vote.vote_id)] = REJECT_VOTE_CHANGE
@@ -201,22 +270,33 @@ def _without_refused_changes(
 def _checked_votes(
     votes: Sequence[QueuedVote], polls: dict[int, Poll], outcome: RecordOutcome
 ) -> list[QueuedVote]:
-    """The votes the polls' rules let through; the others are counted in outcome.rejected."""
-    choice_poll = dict(Choice.objects.filter(poll_id__in=polls.keys()).values_list("id", "poll_id"))
+    """The votes the polls' rules let through, their ballots as stored; the others are
+    counted in outcome.rejected."""
+    choices: dict[int, list[int]] = defaultdict(list)
+    for choice_id, poll_id in (
+        Choice.objects.filter(poll_id__in=polls.keys()).order_by("id").values_list("id", "poll_id")
+    ):
+        choices[poll_id].append(choice_id)
     valid: list[QueuedVote] = []
     for vote in votes:
         poll = polls.get(vote.poll_id)
+        reason = None
         if poll is None:
             reason = "unknown poll"
-        elif choice_poll.get(vote.choice_id) != vote.poll_id:
-            reason = "unknown choice"
-        elif not poll.is_open_at(vote.cast_at):
-            reason = "poll not open when cast"
-        elif poll.login_required and not is_user_key(vote.voter_key):
-            reason = REJECT_LOGIN_REQUIRED
         else:
-            valid.append(vote)
-            continue
+            try:
+                ballot = kinds.normalise(poll, choices[poll.pk], vote.ballot)
+            except kinds.BallotProblem as problem:
+                reason = "unknown choice" if problem.unknown_choice else "ballot against the rules"
+            else:
+                if not poll.is_open_at(vote.cast_at):
+                    reason = "poll not open when cast"
+                elif poll.login_required and not is_user_key(vote.voter_key):
+                    reason = REJECT_LOGIN_REQUIRED
+                else:
+                    single = ballot[0] if poll.kind == Poll.Kind.SINGLE else None
+                    valid.append(dataclasses.replace(vote, choice_id=single, ballot=ballot))
+                    continue
         outcome.rejected[reason] += 1
         outcome.refused[str(vote.vote_id)] = reason
         logger.warning("vote %s rejected: %s", vote.vote_id, reason)

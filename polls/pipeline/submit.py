@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
+from django.http import QueryDict
 from django.utils import timezone
 
-from polls import selectors
+from polls import kinds, selectors
 from polls.models import Poll
 from polls.ratelimits import vote_limits
 from polls.voters import is_user_key
@@ -61,12 +64,24 @@ class VoteChangeNotAllowed(VoteError):
     pass
 
 
-def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = "") -> QueuedVote:
-    """Check a vote against the poll and its rate limits, and queue it for the worker.
+class InvalidBallot(VoteError):
+    """A ballot of the wrong shape for the poll's kind, or against its rules."""
 
-    Returns once the vote is in Redis; raises a VoteError the voter can be shown.
-    `poll` must come with its choices prefetched (selectors.poll_for_voting). The limits
-    count per voter and, when `client_ip` is given, per address.
+
+def submit_vote(
+    *,
+    poll: Poll,
+    voter_key: str,
+    client_ip: str = "",
+    choice_id: Any = None,
+    ballot: Sequence[Any] | None = None,
+) -> QueuedVote:
+    """Check a ballot against the poll and its rate limits, and queue it for the worker.
+
+    A single-choice vote gives `choice_id`; other kinds give `ballot` (ballot_from_api,
+    ballot_from_form). Returns once the vote is in Redis; raises a VoteError the voter
+    can be shown. `poll` must come with its choices prefetched (selectors.poll_for_voting).
+    The limits count per voter and, when `client_ip` is given, per address.
     """
     now = timezone.now()
     deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
@@ -74,20 +89,20 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = 
         raise PollNotOpen(f"This poll is {poll.state_at(now)}: it does not take votes now.")
     if poll.login_required and not is_user_key(voter_key):
         raise LoginRequired("This poll takes votes from logged-in users only: log in to vote.")
-    choice = _as_choice_id(choice_id)
-    if choice not in {c.id for c in poll.choices.all()}:
-        # The web process's copy of the poll may predate a choice added in the admin.
-        poll = selectors.poll_for_voting(slug=poll.slug, fresh=True)
-        if choice not in {c.id for c in poll.choices.all()}:
-            raise UnknownChoice("That choice is not part of this poll.")
+    raw = [choice_id] if ballot is None else list(ballot)
+    poll, checked = _checked(poll, [_as_number(v, poll.kind) for v in raw])
     if not poll.allow_vote_change:
         # Only such polls pay for this read. A ballot admitted but not stored yet is
         # checked by the admission script (the voter's pending ballot); the worker
         # enforces the rule once more.
-        stored = selectors.current_choice_id(poll=poll, voter_key=voter_key)
-        if stored is not None and stored != choice:
+        try:
+            stored = selectors.current_ballot(poll=poll, voter_key=voter_key)
+        except DatabaseError as exc:  # the rule cannot be checked: take nothing
+            raise VoteQueueUnavailable(_NOT_RECORDED) from exc
+        if stored is not None and stored != checked:
             raise VoteChangeNotAllowed(_NO_CHANGE)
-    vote = QueuedVote(uuid.uuid4(), poll.id, choice, voter_key, now)
+    single = checked[0] if poll.kind == Poll.Kind.SINGLE else None
+    vote = QueuedVote(uuid.uuid4(), poll.id, single, voter_key, now, checked)
     entry = Entry(
         vote,
         vote_limits(voter_key=voter_key, client_ip=client_ip),
@@ -109,6 +124,59 @@ def submit_vote(*, poll: Poll, choice_id: Any, voter_key: str, client_ip: str = 
     return vote
 
 
+def _checked(poll: Poll, ballot: list[int]) -> tuple[Poll, tuple[int, ...]]:
+    """The poll (read again if its copy lacked a choice) and the ballot as stored."""
+    try:
+        return poll, kinds.normalise(poll, [c.id for c in poll.choices.all()], ballot)
+    except kinds.BallotProblem as problem:
+        if not problem.unknown_choice:
+            raise InvalidBallot(problem.message) from None
+    # The web process's copy of the poll may predate a choice added in the admin.
+    poll = selectors.poll_for_voting(slug=poll.slug, fresh=True)
+    try:
+        return poll, kinds.normalise(poll, [c.id for c in poll.choices.all()], ballot)
+    except kinds.BallotProblem as problem:
+        error = UnknownChoice if problem.unknown_choice else InvalidBallot
+        raise error(problem.message) from None
+
+
+def ballot_from_api(poll: Poll, body: dict[str, Any]) -> dict[str, Any]:
+    """submit_vote's ballot arguments from a JSON body, or InvalidBallot naming the shape."""
+    field, shape = kinds.api_shape(poll.kind)
+    if field not in body:
+        if poll.kind == Poll.Kind.SINGLE:
+            raise InvalidBallot(f"Send {shape}.")
+        raise InvalidBallot(f"This poll is {Poll.Kind(poll.kind).label.lower()}: send {shape}.")
+    value = body[field]
+    if poll.kind == Poll.Kind.SINGLE:
+        return {"choice_id": value}
+    if poll.kind == Poll.Kind.SCALE:
+        return {"ballot": [value]}
+    if not isinstance(value, list):
+        raise InvalidBallot(f"'{field}' must be a list: send {shape}.")
+    return {"ballot": value}
+
+
+def ballot_from_form(poll: Poll, data: QueryDict) -> dict[str, Any]:
+    """submit_vote's ballot arguments from the voting page's form (no JavaScript needed)."""
+    if poll.kind == Poll.Kind.SINGLE:
+        return {"choice_id": data.get("choice")}
+    if poll.kind == Poll.Kind.MULTIPLE:
+        return {"ballot": data.getlist("choices")}
+    if poll.kind == Poll.Kind.SCALE:
+        return {"ballot": [data.get("value")]}
+    # Ranked: one select per rank, "1st choice" first; the ranks are filled in order.
+    ranks = [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
+    filled = [rank for rank in ranks if rank]
+    if not filled:
+        raise InvalidBallot("Choose your 1st choice at least.")
+    last = max(n for n, rank in enumerate(ranks) if rank)
+    if last + 1 != len(filled):
+        gap = ranks.index("") + 1
+        raise InvalidBallot(f"Fill the ranks in order: rank {gap} is empty, a later one is not.")
+    return {"ballot": filled}
+
+
 _NO_CHANGE = "You have already voted in this poll, and it does not allow changing a vote."
 _NOT_RECORDED = "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
 
@@ -119,10 +187,23 @@ def _answer_within(deadline: float) -> float:
     return max(0.0, deadline + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS - time.time())
 
 
-def _as_choice_id(value: Any) -> int:
-    # isdecimal() alone admits other scripts' digits ("٣"), isdigit() even "²".
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
-        return int(value)
+def _as_number(value: Any, kind: str) -> int:
+    """A ballot's item: a choice id (a scale's value may be negative), as an int or digits."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and kind == Poll.Kind.SCALE and text.startswith("-"):
+        return -_as_number(text[1:], kind) if text[1:] else _refuse(kind)
+    # isdecimal() alone admits other scripts' digits ("٣"), isdigit() even "²"; and a
+    # number longer than any id is not one (int() refuses past 4,300 digits anyway).
+    if text is not None and text.isascii() and text.isdecimal() and len(text) <= 18:
+        return int(text)
     if type(value) is int:
         return value
-    raise UnknownChoice("Pick one of the poll's choices (field 'choice', a choice id).")
+    return _refuse(kind)
+
+
+def _refuse(kind: str) -> int:
+    if kind == Poll.Kind.SINGLE:
+        raise UnknownChoice("Pick one of the poll's choices (field 'choice', a choice id).")
+    if kind == Poll.Kind.SCALE:
+        raise InvalidBallot("The value must be a whole number.")
+    raise InvalidBallot("Each choice is given by its id, a whole number.")

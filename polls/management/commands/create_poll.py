@@ -20,6 +20,14 @@ JSON_KEYS = {
     "results_visibility",
     "allow_vote_change",
     "login_required",
+    "kind",
+    "min_picks",
+    "max_picks",
+    "max_ranks",
+    "scale_min",
+    "scale_max",
+    "scale_min_label",
+    "scale_max_label",
 }
 
 
@@ -29,7 +37,8 @@ class Command(BaseCommand):
         'create_poll SLUG "Question?" --choice A --choice B [options], or '
         "create_poll --from-json FILE with an object of "
         + ", ".join(sorted(JSON_KEYS))
-        + " (choices: a list of labels)."
+        + " (choices: a list of labels). A rating scale (--kind scale --scale 1 5) has no "
+        "choices."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -53,6 +62,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--login-required", action="store_true", help="only logged-in users may vote"
         )
+        parser.add_argument(
+            "--kind",
+            choices=Poll.Kind.values,
+            default=Poll.Kind.SINGLE,
+            help="single (default), multiple, ranked or scale",
+        )
+        parser.add_argument(
+            "--min-picks", type=int, help="multiple: the fewest choices a voter picks (1)"
+        )
+        parser.add_argument("--max-picks", type=int, help="multiple: the most (all)")
+        parser.add_argument("--max-ranks", type=int, help="ranked: how many a voter ranks (all)")
+        parser.add_argument(
+            "--scale",
+            nargs=2,
+            type=int,
+            metavar=("MIN", "MAX"),
+            help="scale: the lowest and highest value (1 5; 0 10 for an NPS)",
+        )
+        parser.add_argument(
+            "--scale-labels",
+            nargs=2,
+            metavar=("LOW", "HIGH"),
+            help="scale: what the lowest and highest value mean",
+        )
         parser.add_argument("--from-json", type=Path, help="read the poll from this JSON file")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -74,13 +107,26 @@ class Command(BaseCommand):
                 ),
                 allow_vote_change=bool(spec.get("allow_vote_change", True)),
                 login_required=bool(spec.get("login_required", False)),
+                kind=str(spec.get("kind") or Poll.Kind.SINGLE),
+                min_picks=_number(spec, "min_picks"),
+                max_picks=_number(spec, "max_picks"),
+                max_ranks=_number(spec, "max_ranks"),
+                scale_min=_number(spec, "scale_min"),
+                scale_max=_number(spec, "scale_max"),
+                scale_min_label=str(spec.get("scale_min_label") or ""),
+                scale_max_label=str(spec.get("scale_max_label") or ""),
             )
         except organising.PollSetupError as error:
             raise CommandError(f"Poll not created: {error}") from None
-        labels = ", ".join(c.label for c in poll.choices.all())
+        if poll.kind == Poll.Kind.SCALE:
+            low, high = poll.scale_range
+            labels = f"{low} to {high}"
+        else:
+            labels = ", ".join(c.label for c in poll.choices.all())
+        kind = "" if poll.kind == Poll.Kind.SINGLE else f", {poll.get_kind_display().lower()}"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created poll '{poll.slug}' ({poll.status}): {poll.question} [{labels}]"
+                f"Created poll '{poll.slug}' ({poll.status}{kind}): {poll.question} [{labels}]"
             )
         )
 
@@ -96,9 +142,20 @@ class Command(BaseCommand):
         unknown = set(spec) - JSON_KEYS
         if unknown:
             raise CommandError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}.")
-        if not isinstance(spec.get("choices"), list):
+        if not isinstance(spec.get("choices", []), list):
             raise CommandError(f"{path}: 'choices' must be a list of labels.")
+        if spec.get("kind", Poll.Kind.SINGLE) not in Poll.Kind.values:
+            raise CommandError(f"{path}: 'kind' must be one of {', '.join(Poll.Kind.values)}.")
         return spec
+
+
+def _number(spec: dict[str, Any], key: str) -> int | None:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise CommandError(f"{key} must be a whole number, not {value!r}.")
+    return value
 
 
 def options_spec(options: dict[str, Any]) -> dict[str, Any]:
@@ -112,4 +169,12 @@ def options_spec(options: dict[str, Any]) -> dict[str, Any]:
         "results_visibility": options["results"],
         "allow_vote_change": not options["no_vote_change"],
         "login_required": options["login_required"],
+        "kind": options["kind"],
+        "min_picks": options["min_picks"],
+        "max_picks": options["max_picks"],
+        "max_ranks": options["max_ranks"],
+        "scale_min": options["scale"][0] if options["scale"] else None,
+        "scale_max": options["scale"][1] if options["scale"] else None,
+        "scale_min_label": options["scale_labels"][0] if options["scale_labels"] else "",
+        "scale_max_label": options["scale_labels"][1] if options["scale_labels"] else "",
     }

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from polls import export
 
@@ -13,8 +12,10 @@ from ._common import poll_or_error
 
 class Command(BaseCommand):
     help = (
-        "Export a poll's results (from the tallies) as CSV (one row per choice) or JSON, "
-        "to stdout or --output FILE."
+        "Export a poll's results (from its aggregates) as CSV (one row per choice) or JSON "
+        "(with each kind's own results: rounds and winner, or mean, median and NPS), to "
+        "stdout or --output FILE. With --ballots: every ballot too (JSON), or instead (CSV: "
+        "one row per ballot; a ranked poll's in rank columns, as pref-voting and pyrcv read)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,25 +24,24 @@ class Command(BaseCommand):
             "--format", choices=["csv", "json"], default="csv", help="csv (default) or json"
         )
         parser.add_argument("--output", type=Path, help="write here instead of stdout")
+        parser.add_argument(
+            "--ballots",
+            action="store_true",
+            help="the ballots: one CSV row each, or a 'ballots' list in the JSON",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         poll = poll_or_error(options["slug"])
-        rows = export.export_rows(polls=[poll])
-        if options["format"] == "csv":
-            buffer = io.StringIO()
-            export.write_csv(rows, buffer)
+        buffer = io.StringIO()
+        if options["format"] == "json":
+            document = export.results_document(poll, ballots=options["ballots"])
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        elif options["ballots"]:
+            export.write_ballots_csv(poll, buffer)
             text = buffer.getvalue()
         else:
-            # export_rows read the tallies once; every row carries the poll's total.
-            document = {
-                "poll": poll.slug,
-                "question": poll.question,
-                "status": poll.state_at(timezone.now()),
-                "total": rows[0]["total"] if rows else 0,
-                "exported_at": timezone.now().isoformat(),
-                "choices": [{k: row[k] for k in ("choice", "votes", "percent")} for row in rows],
-            }
-            text = json.dumps(document, indent=2) + "\n"
+            export.write_csv(export.export_rows(polls=[poll]), buffer)
+            text = buffer.getvalue()
         output = options["output"]
         if output is None:
             self.stdout.write(text, ending="")

@@ -17,10 +17,12 @@ REDRAW_SECONDS = 0.1
 
 class Command(BaseCommand):
     help = (
-        "Send votes through the real pipeline (polls.pipeline.submit.submit_vote, as the view "
-        "does: queued in Redis, stored by the worker) from synthetic voters sim:<n>. A share of "
-        "them (--change-ratio) then changes to another choice. Prints progress and votes/s; "
-        "with -v 2 also every vote taken, in order, as 'cast <voter> <choice id>'."
+        "Send random ballots (of the poll's kind) through the real pipeline "
+        "(polls.pipeline.submit.submit_vote, as the view does: queued in Redis, stored by the "
+        "worker) from synthetic voters sim:<n>. A share of them (--change-ratio) then changes "
+        "to another ballot. Prints progress and votes/s; "
+        "with -v 2 also every vote taken, in order, as 'cast <voter> <ballot>' (choice ids "
+        "or the value, comma-separated)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,12 +54,11 @@ class Command(BaseCommand):
         if not 0 <= ratio <= 1:
             raise CommandError("--change-ratio must be between 0 and 1.")
         poll = self._poll(options["slug"])
-        choice_ids = [c.id for c in poll.choices.all()]
         rng = random.Random(options["seed"])  # noqa: S311 (test data, not secrets)
         first = options["first_voter"]
-        plan = [(f"sim:{first + n}", rng.choice(choice_ids)) for n in range(voters)]
+        plan = [(f"sim:{first + n}", random_ballot(poll, rng)) for n in range(voters)]
         changers = rng.sample(plan, round(voters * ratio))
-        plan += [(key, rng.choice([c for c in choice_ids if c != old])) for key, old in changers]
+        plan += [(key, random_ballot(poll, rng, unlike=old)) for key, old in changers]
         taken, refused, seconds = self._send(poll, plan, rate)
         sent = len(taken)
         self.stdout.write("")
@@ -73,8 +74,8 @@ class Command(BaseCommand):
         for reason, count in refused.items():
             self.stdout.write(self.style.WARNING(f"Refused {count}: {reason}"))
         if options["verbosity"] >= 2:
-            for voter_key, choice_id in taken:
-                self.stdout.write(f"cast {voter_key} {choice_id}")
+            for voter_key, ballot in taken:
+                self.stdout.write(f"cast {voter_key} {','.join(map(str, ballot))}")
 
     def _poll(self, slug: str) -> Poll:
         try:
@@ -83,18 +84,21 @@ class Command(BaseCommand):
             raise CommandError(f"No poll '{slug}' that takes votes (unknown or a draft).") from None
 
     def _send(
-        self, poll: Poll, plan: list[tuple[str, int]], rate: float
-    ) -> tuple[list[tuple[str, int]], Counter[str], float]:
-        taken: list[tuple[str, int]] = []
+        self, poll: Poll, plan: list[tuple[str, list[int]]], rate: float
+    ) -> tuple[list[tuple[str, list[int]]], Counter[str], float]:
+        taken: list[tuple[str, list[int]]] = []
         refused = Counter[str]()
         started = last_draw = time.monotonic()
-        for index, (voter_key, choice_id) in enumerate(plan, start=1):
+        for index, (voter_key, ballot) in enumerate(plan, start=1):
             if rate:
                 # Pace against the start, so a slow vote is caught up rather than lost.
                 time.sleep(max(0.0, started + index / rate - time.monotonic()))
             try:
-                submit.submit_vote(poll=poll, choice_id=choice_id, voter_key=voter_key)
-                taken.append((voter_key, choice_id))
+                if poll.kind == Poll.Kind.SINGLE:
+                    submit.submit_vote(poll=poll, choice_id=ballot[0], voter_key=voter_key)
+                else:
+                    submit.submit_vote(poll=poll, ballot=ballot, voter_key=voter_key)
+                taken.append((voter_key, ballot))
             except submit.VoteQueueUnavailable as error:
                 raise CommandError(error.message) from None
             except submit.VoteError as error:
@@ -111,3 +115,22 @@ class Command(BaseCommand):
         speed = done / seconds if seconds else 0.0
         self.stdout.write(f"\r[{bar}] {done}/{total} {speed:.0f}/s", ending="")
         self.stdout.flush()
+
+
+def random_ballot(poll: Poll, rng: random.Random, unlike: list[int] | None = None) -> list[int]:
+    """A ballot the poll takes, drawn at random (another than `unlike`, if it can be)."""
+    choice_ids = [c.id for c in poll.choices.all()]
+    rules = selectors.ballot_rules(poll=poll)
+    for _ in range(20):
+        if poll.kind == Poll.Kind.SCALE:
+            ballot = [rng.randint(rules["scale"]["min"], rules["scale"]["max"])]
+        elif poll.kind == Poll.Kind.MULTIPLE:
+            count = rng.randint(rules["min_picks"], rules["max_picks"])
+            ballot = sorted(rng.sample(choice_ids, count))
+        elif poll.kind == Poll.Kind.RANKED:
+            ballot = rng.sample(choice_ids, rng.randint(1, rules["max_ranks"]))
+        else:
+            ballot = [rng.choice(choice_ids)]
+        if ballot != unlike:
+            return ballot
+    return ballot

@@ -1,0 +1,38 @@
+// A multiple-choice ballot, better with JavaScript: a count of the picks as they are made,
+// and the other boxes unavailable once the most allowed are picked. The server checks
+// the number of picks either way.
+(function () {
+  "use strict";
+  var hint = document.getElementById("picks-hint");
+  if (!hint) return;
+  var fieldset = hint.closest("fieldset");
+  if (fieldset.disabled) return;
+  var boxes = Array.prototype.slice.call(fieldset.querySelectorAll('input[name="choices"]'));
+  var low = parseInt(hint.dataset.min, 10) || 1;
+  var high = parseInt(hint.dataset.max, 10) || boxes.length;
+
+  var count = document.createElement("p");
+  count.className = "hint picks-count";
+  count.id = "picks-count";
+  count.setAttribute("role", "status");
+  hint.parentNode.insertBefore(count, hint.nextSibling);
+
+  function update() {
+    var picked = boxes.filter(function (box) {
+      return box.checked;
+    }).length;
+    var full = picked >= high;
+    if (high < boxes.length) {
+      boxes.forEach(function (box) {
+        box.disabled = full && !box.checked;
+      });
+    }
+    var text = picked ? picked + " picked" : "None picked yet";
+    if (picked < low && (picked || low > 1)) text += ": pick " + (low - picked) + " more";
+    else if (full && high < boxes.length) text += ": that is the most you can pick";
+    count.textContent = text + ".";
+  }
+
+  fieldset.addEventListener("change", update);
+  update();
+})();

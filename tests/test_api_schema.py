@@ -1,0 +1,66 @@
+"""The API's OpenAPI document: valid, served, and what the API really answers fits it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from django.test import Client, override_settings
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from polls import organising
+from polls.models import Poll
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
+
+pytestmark = pytest.mark.django_db
+
+
+def schema() -> dict:
+    document = json.loads(Client().get("/api/openapi.json").content)
+    validate(document)
+    return document
+
+
+def fits(document: dict, name: str, value: object) -> None:
+    """`value` is valid against components.schemas[name] (references resolved)."""
+    wrapped = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    Draft202012Validator(wrapped).validate(value)
+
+
+def test_the_document_is_served_and_valid_openapi_3_1() -> None:
+    document = schema()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/api/polls/{slug}", "/api/polls/{slug}/vote", "/api/polls/{slug}/results"
+    }  # fmt: skip
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+@pytest.mark.parametrize("kind", ["single", "multiple", "ranked", "scale"])
+def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> None:
+    document = schema()
+    labels = [] if kind == "scale" else ["Red", "Green", "Blue"]
+    poll = organising.create_poll(
+        slug=f"doc-{kind}", question="?", labels=labels, open_now=True, kind=kind
+    )
+    ids = [c.pk for c in poll.choices.all()]
+    ballot = {"single": ids[:1], "multiple": ids[:2], "ranked": ids[::-1], "scale": [4]}[kind]
+    record_votes([QueuedVote(uuid.uuid4(), poll.pk, ids[0] if kind == "single" else None,
+                             "anon:doc", poll.created_at, tuple(ballot))])  # fmt: skip
+    Poll.objects.filter(pk=poll.pk).update(opens_at=None)
+    client = Client()
+    fits(document, "Poll", client.get(f"/api/polls/{poll.slug}").json())
+    fits(document, "Results", client.get(f"/api/polls/{poll.slug}/results").json())
+    body = {"single": {"choice": ids[0] if ids else 0}, "multiple": {"choices": ids[:1]},
+            "ranked": {"ranking": ids[:2]}, "scale": {"value": 2}}[kind]  # fmt: skip
+    fits(document, "Ballot", body)
+    answer = client.post(f"/api/polls/{poll.slug}/vote", body, content_type="application/json")
+    assert answer.status_code == 202, answer.content
+    fits(document, "Queued", answer.json())
+    refused = client.post(f"/api/polls/{poll.slug}/vote", {}, content_type="application/json")
+    assert refused.status_code == 400
+    fits(document, "Error", refused.json())
