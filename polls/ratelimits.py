@@ -1,8 +1,10 @@
 """Every rate rule of the site, and who a client is for them.
 
-- Votes: per voter (VOTE_RATE_PER_VOTER) and per client address (VOTE_RATE_PER_IP),
-  counted in Redis by polls.pipeline.admission in the same round trip that queues the
-  vote (django-ratelimit would cost two round trips per counter on the hot path).
+- Votes: per voter (VOTE_RATE_PER_VOTER) and per client address (VOTE_RATE_PER_IP, or
+  VOTE_RATE_PER_IP_IN_SESSION for a poll a live session holds: a venue puts hundreds of
+  phones behind one address), counted in Redis by polls.pipeline.admission in the same
+  round trip that queues the vote (django-ratelimit would cost two round trips per
+  counter on the hot path).
 - Admin log-in: per client address (ADMIN_LOGIN_RATE), through django-ratelimit.
 
 All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
@@ -38,13 +40,16 @@ class Limit:
     name: str  # what is counted: "voter" or "ip"
     value: str  # whose count
     rate: str  # e.g. "30/m"
+    in_session: str = ""  # the rate instead while a live session holds the poll
 
 
 def vote_limits(*, voter_key: str, client_ip: str = "") -> list[Limit]:
     """The limits one vote counts against: its voter's, and its address's when known."""
     limits = [Limit("voter", voter_key, settings.VOTE_RATE_PER_VOTER)]
     if client_ip:
-        limits.append(Limit("ip", client_ip, settings.VOTE_RATE_PER_IP))
+        limits.append(
+            Limit("ip", client_ip, settings.VOTE_RATE_PER_IP, settings.VOTE_RATE_PER_IP_IN_SESSION)
+        )
     return limits
 
 

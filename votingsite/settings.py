@@ -134,6 +134,12 @@ CSRF_FAILURE_VIEW = "polls.views.csrf_failure"
 
 # Base URLs of the two web roles for links between them; empty when one host serves
 # both (an Ingress routes by path), set when they run on different ports (local run).
+# What join links and QR codes carry: the address phones in the room can open (servers
+# bind loopback by default, which no phone can reach). Empty: links stay relative.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Sites that may frame the embeddable results pages (CSP frame-ancestors), e.g.
+# "https://slides.example.org https://obs.example.net"; empty: none.
+EMBED_FRAME_ANCESTORS = env.list("EMBED_FRAME_ANCESTORS", default=[])
 VOTING_BASE_URL = env.str("VOTING_BASE_URL", default="").rstrip("/")
 RESULTS_BASE_URL = env.str("RESULTS_BASE_URL", default="").rstrip("/")
 
@@ -175,6 +181,8 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_IP_META_KEY = "polls.ratelimits.client_ip"
 VOTE_RATE_PER_VOTER = env.str("VOTE_RATE_PER_VOTER", default="30/m")
 VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
+# A live session's room puts hundreds of phones behind one address.
+VOTE_RATE_PER_IP_IN_SESSION = env.str("VOTE_RATE_PER_IP_IN_SESSION", default="30000/m")
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
 # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_HOPS = env.int("DJANGO_TRUSTED_PROXY_HOPS", default=0)
