@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import export, organising, selectors
-from .models import Choice, Poll, PollReset, Vote
+from . import export, live_sessions, organising, selectors
+from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
 
 
 def voting_url(poll: Poll) -> str:
@@ -315,3 +315,78 @@ class VoteAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class SessionPollInline(admin.TabularInline):
+    model = SessionPoll
+    fields = ("poll", "position")
+    autocomplete_fields = ("poll",)
+    extra = 1
+    ordering = ("position", "id")
+
+
+def _session_action(
+    do: Any, done: str
+) -> Any:  # one admin action per presenter action, each through polls.live_sessions
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        for session in queryset:
+            try:
+                do(session)
+            except live_sessions.SessionError as error:
+                modeladmin.message_user(request, f"{session}: {error}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{session}: {done}.", messages.SUCCESS)
+
+    return action
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(admin.ModelAdmin):
+    list_display = ("title", "state", "code", "current_poll", "locked", "reveal", "owner", "pages")
+    list_filter = ("state",)
+    search_fields = ("title", "code")
+    fields = ("title", "owner", "state", "code", "current_poll", "locked", "reveal", "pages")
+    readonly_fields = ("state", "code", "current_poll", "locked", "reveal", "pages")
+    inlines = [SessionPollInline]
+    actions = (
+        "go_live", "next_poll", "previous_poll", "lock", "unlock", "reveal", "hide", "end",
+        "new_code",
+    )  # fmt: skip
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"owner": request.user.pk}
+
+    @admin.display(description="pages")
+    def pages(self, session: LiveSession) -> str:
+        if session.state != LiveSession.State.LIVE:
+            return "-"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">audience</a> · '
+            '<a href="{}" target="_blank" rel="noopener">present</a>',
+            live_sessions.public_url(reverse("polls:session", args=[session.code])),
+            live_sessions.public_url(reverse("polls:present", args=[session.code])),
+        )
+
+    go_live = admin.action(description="Go live")(_session_action(live_sessions.go_live, "live"))
+    next_poll = admin.action(description="Next poll")(
+        _session_action(lambda s: live_sessions.move(s, step=1), "moved on")
+    )
+    previous_poll = admin.action(description="Previous poll")(
+        _session_action(lambda s: live_sessions.move(s, step=-1), "moved back")
+    )
+    lock = admin.action(description="Lock voting on the current poll")(
+        _session_action(lambda s: live_sessions.lock(s, locked=True), "locked")
+    )
+    unlock = admin.action(description="Unlock voting on the current poll")(
+        _session_action(lambda s: live_sessions.lock(s, locked=False), "unlocked")
+    )
+    reveal = admin.action(description="Show results to the audience")(
+        _session_action(lambda s: live_sessions.reveal(s, shown=True), "results shown")
+    )
+    hide = admin.action(description="Hide results from the audience")(
+        _session_action(lambda s: live_sessions.reveal(s, shown=False), "results hidden")
+    )
+    end = admin.action(description="End the session")(_session_action(live_sessions.end, "ended"))
+    new_code = admin.action(description="New join code")(
+        _session_action(live_sessions.new_code, "new code")
+    )

@@ -35,10 +35,22 @@ def export_rows(*, polls: Iterable[Poll]) -> list[dict[str, Any]]:
     return rows
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV
+# injection): an organiser's label "=HYPERLINK(...)" must arrive as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A value as a CSV cell: text that a spreadsheet would run is quoted with a '."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: cell(value) for key, value in row.items()} for row in rows)
 
 
 def ballot_header(poll: Poll) -> list[str]:
@@ -75,8 +87,8 @@ def ballot_rows(poll: Poll) -> Iterator[list[Any]]:
 
 def write_ballots_csv(poll: Poll, out: IO[str]) -> None:
     writer = csv.writer(out)
-    writer.writerow(ballot_header(poll))
-    writer.writerows(ballot_rows(poll))
+    writer.writerow([cell(name) for name in ballot_header(poll)])
+    writer.writerows([cell(value) for value in row] for row in ballot_rows(poll))
 
 
 def results_document(poll: Poll, *, ballots: bool = False) -> dict[str, Any]:

@@ -287,3 +287,85 @@ class PollReset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} reset at {self.reset_at:%Y-%m-%d %H:%M:%S}"
+
+
+class LiveSession(models.Model):
+    """A presenter's series of polls for a room: the audience joins with a short code and
+    follows the presenter's current poll; votes count only while it is current and open.
+
+    The state the vote path needs (which poll is current, whether it is locked) also lives
+    in Redis, where the admission script reads it (polls.live_sessions).
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    title = models.CharField(max_length=120)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="live_sessions"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    code = models.CharField(
+        max_length=6, blank=True, help_text="The join code while live (six digits)."
+    )
+    polls: models.ManyToManyField[Poll, SessionPoll] = models.ManyToManyField(
+        Poll, through="SessionPoll", related_name="sessions"
+    )
+    current_poll = models.ForeignKey(
+        Poll, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked = models.BooleanField(default=False, help_text="Voting on the current poll is closed.")
+    reveal = models.BooleanField(default=False, help_text="The audience sees the results.")
+    seq = models.BigIntegerField(default=0)  # grows with every change the audience must see
+    live_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "session"
+        ordering = ["-created_at", "-id"]
+        permissions = [("present_livesession", "Can present any session")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(state="live"), name="one_live_session_per_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SessionPoll(models.Model):
+    """A poll's place in a session."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="entries")
+    poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="session_entries")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "poll"], name="a_poll_once_per_session")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.poll_id}"
+
+
+class VotingWindow(models.Model):
+    """A span during which a session's poll was current and open: the worker counts a vote
+    of such a poll only if it was cast in one (with the admission's clock margin)."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="windows")
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="voting_windows")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        indexes = [models.Index(fields=["poll", "opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.opened_at:%H:%M:%S}-{self.closed_at or '…'}"

@@ -88,6 +88,43 @@ def demo_polls() -> list[Poll]:
     return [found[slug] for slug in slugs if slug in found]
 
 
+# The demo session's own polls: a session holds its polls (they take votes only while
+# current), so it does not take the demo polls above, which people open on their own.
+_DEMO_SESSION_POLLS: list[dict[str, Any]] = [
+    {
+        "slug": "session-warm-up",
+        "question": "How did you get here today?",
+        "labels": ["On foot", "By bike", "By train or bus", "By car"],
+    },
+    {
+        "slug": "session-topics",
+        "question": "Which topics should we cover next? (up to two)",
+        "kind": Poll.Kind.MULTIPLE,
+        "labels": ["Live results", "Ranked voting", "Kubernetes", "Accessibility"],
+        "max_picks": 2,
+    },
+    {
+        "slug": "session-rating",
+        "question": "How useful was this session?",
+        "kind": Poll.Kind.SCALE,
+        "labels": [],
+        "scale_min": 1,
+        "scale_max": 5,
+        "scale_min_label": "Not useful",
+        "scale_max_label": "Very useful",
+    },
+]
+
+
+def seed_demo_session_polls() -> list[Poll]:
+    """The demo session's polls (made once), in order."""
+    polls = []
+    for spec in _DEMO_SESSION_POLLS:
+        poll = Poll.objects.filter(slug=spec["slug"]).first()
+        polls.append(poll or create_poll(open_now=True, **spec))
+    return polls
+
+
 class PollSetupError(ValueError):
     """An organiser's request that cannot be carried out; the message says why."""
 

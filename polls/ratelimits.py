@@ -1,8 +1,10 @@
 """Every rate rule of the site, and who a client is for them.
 
-- Votes: per voter (VOTE_RATE_PER_VOTER) and per client address (VOTE_RATE_PER_IP),
-  counted in Redis by polls.pipeline.admission in the same round trip that queues the
-  vote (django-ratelimit would cost two round trips per counter on the hot path).
+- Votes: per voter (VOTE_RATE_PER_VOTER) and per client address (VOTE_RATE_PER_IP, or
+  VOTE_RATE_PER_IP_IN_SESSION for a poll a live session holds: a venue puts hundreds of
+  phones behind one address), counted in Redis by polls.pipeline.admission in the same
+  round trip that queues the vote (django-ratelimit would cost two round trips per
+  counter on the hot path).
 - Admin log-in: per client address (ADMIN_LOGIN_RATE), through django-ratelimit.
 
 All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
@@ -11,6 +13,7 @@ All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -38,13 +41,17 @@ class Limit:
     name: str  # what is counted: "voter" or "ip"
     value: str  # whose count
     rate: str  # e.g. "30/m"
+    in_session: str = ""  # the rate instead while a live session holds the poll
 
 
 def vote_limits(*, voter_key: str, client_ip: str = "") -> list[Limit]:
     """The limits one vote counts against: its voter's, and its address's when known."""
     limits = [Limit("voter", voter_key, settings.VOTE_RATE_PER_VOTER)]
     if client_ip:
-        limits.append(Limit("ip", client_ip, settings.VOTE_RATE_PER_IP))
+        where = address_block(client_ip)
+        limits.append(
+            Limit("ip", where, settings.VOTE_RATE_PER_IP, settings.VOTE_RATE_PER_IP_IN_SESSION)
+        )
     return limits
 
 
@@ -61,6 +68,18 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= hops:
             return forwarded[-hops]
     return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")  # noqa: S104 (a value, not a bind)
+
+
+def address_block(address: str) -> str:
+    """What a per-address limit counts: an IPv4 address, or the IPv6 network of
+    VOTE_IPV6_PREFIX bits (/64) it is in: one subscriber gets a whole /64 to roam."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    return str(ipaddress.ip_network(f"{ip}/{settings.VOTE_IPV6_PREFIX}", strict=False))
 
 
 def admin_login_wait(request: HttpRequest) -> int | None:

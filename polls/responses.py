@@ -16,6 +16,8 @@ _STATUS: dict[type[submit.VoteError], int] = {
     submit.LoginRequired: 403,
     submit.PollNotOpen: 409,
     submit.VoteChangeNotAllowed: 409,
+    submit.VotingLocked: 409,
+    submit.NotCurrentPoll: 409,
     submit.TooManyVotes: 429,
     submit.VoteQueueUnavailable: 503,
 }

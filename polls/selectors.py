@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import counting, kinds
-from .models import Choice, Poll, Tally, Vote
+from .models import Choice, LiveSession, Poll, Tally, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -352,3 +352,34 @@ def votes_for_choice(*, choice: Choice) -> int:
         return 0
     tally = Tally.objects.filter(choice_id=choice.pk).values_list("votes", flat=True).first()
     return tally or 1
+
+
+def session_state(*, session: LiveSession) -> dict[str, Any]:
+    """What the audience and the presenter see of a session: where it is and its flags."""
+    entries = list(session.entries.select_related("poll").prefetch_related("poll__choices"))
+    current = next((e.poll for e in entries if e.poll_id == session.current_poll_id), None)
+    position = next(
+        (n for n, e in enumerate(entries, 1) if e.poll_id == session.current_poll_id), 0
+    )
+    poll: dict[str, Any] | None = None
+    if current is not None and session.state == LiveSession.State.LIVE:
+        poll = {
+            "slug": current.slug,
+            "question": current.question,
+            "kind": current.kind,
+            "status": current.state,
+            "choices": [{"id": c.id, "label": c.label} for c in current.choices.all()],
+            **ballot_rules(poll=current),
+        }
+    return {
+        "type": "session",
+        "title": session.title,
+        "code": session.code,
+        "state": session.state,
+        "seq": session.seq,
+        "locked": session.locked,
+        "reveal": session.reveal,
+        "position": position,
+        "count": len(entries),
+        "poll": poll,
+    }

@@ -4,12 +4,15 @@ open results pages."""
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from . import selectors
 from .live import publisher
 from .models import Choice, Poll, PollCounter, Tally
+
+PRESENTERS_GROUP = "Presenters"
 
 
 @receiver(post_save, sender=Poll)
@@ -43,3 +46,17 @@ def recheck_viewers(sender: type[Poll], instance: Poll, created: bool, **kwargs:
     # it, and a viewer the rules no longer admit stops receiving (a new poll has none).
     if not created:
         publisher.announce_rules_after_commit(instance.pk)
+
+
+@receiver(post_migrate)
+def ensure_presenters_group(sender: Any, **kwargs: Any) -> None:
+    # The "Presenters" group: its members may present any session. After every migrate
+    # (and every flush), once Django has made the permissions.
+    if getattr(sender, "name", "") != "polls":
+        return
+    permission = Permission.objects.filter(
+        content_type__app_label="polls", codename="present_livesession"
+    ).first()
+    if permission is not None:
+        group, _ = Group.objects.get_or_create(name=PRESENTERS_GROUP)
+        group.permissions.add(permission)

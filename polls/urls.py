@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import session_views, views
 
 app_name = "polls"
 
@@ -8,6 +8,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("polls/<slug:slug>/", views.poll_detail, name="detail"),
     path("polls/<slug:slug>/vote/", views.vote, name="vote"),
+    path("join", session_views.join, name="join"),
+    path("s/<str:code>/", session_views.audience, name="session"),
+    path("present/<str:code>/", session_views.present, name="present"),
+    path("present/<str:code>/control", session_views.control, name="present-control"),
+    path("embed/polls/<slug:slug>/", session_views.embed_poll, name="embed-poll"),
+    path("embed/s/<str:code>/", session_views.embed_session, name="embed-session"),
     path("api/openapi.json", views.api_schema, name="api-schema"),
     path("api/polls/<slug:slug>", views.api_poll, name="api-poll"),
     path("api/polls/<slug:slug>/vote", views.api_vote, name="api-vote"),

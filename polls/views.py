@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
@@ -175,12 +176,30 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         context = {"poll": poll, "message": error.message, "login_url": login_url(request)}
         return render(request, "polls/login_required.html", context, status=status_of(error))
     except submit.VoteError as error:
+        back = _back_to(request)
+        if back:  # a session's page votes here and shows the answer itself
+            messages.error(request, error.message)
+            return _see_other(back)
         response = _render_poll(request, poll, error=error.message, status=status_of(error))
         if retry_after := retry_after_of(error):
             response["Retry-After"] = retry_after
         return response
     messages.success(request, "Vote received. It will show here and in the results in a moment.")
-    response = redirect(reverse("polls:detail", args=[poll.slug]))
+    return _see_other(_back_to(request) or reverse("polls:detail", args=[poll.slug]))
+
+
+def _back_to(request: HttpRequest) -> str:
+    """The page a form asked to come back to ("next"), if it is one of this site's."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _see_other(url: str) -> HttpResponse:
+    response = redirect(url)
     response.status_code = 303  # See Other: reloading the page must not post again
     return response
 

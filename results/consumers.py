@@ -77,7 +77,7 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             return
         self.poll = poll
         # Watch before reading the snapshot, so nothing published in between is missed.
-        await fanout.watch(poll.pk, self.handle_live_event)
+        await fanout.watch(events.group_name(poll.pk), self.handle_live_event)
         self.watching = True
         await self._send_snapshot(refresh=False)  # the poll was read just now
 
@@ -114,7 +114,7 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             OPEN_SOCKETS.dec()
         if self.watching:
             self.watching = False
-            await fanout.unwatch(self.poll.pk, self.handle_live_event)
+            await fanout.unwatch(events.group_name(self.poll.pk), self.handle_live_event)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Clients only ever ask for a fresh snapshot; anything else is ignored. A sync

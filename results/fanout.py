@@ -19,8 +19,6 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from polls.live.events import group_name
-
 logger = logging.getLogger(__name__)
 
 
@@ -29,8 +27,8 @@ Viewer = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class _Hub:
-    def __init__(self, poll_id: int) -> None:
-        self.poll_id = poll_id
+    def __init__(self, group: str) -> None:
+        self.group = group
         self.viewers: set[Viewer] = set()
         self.ready = asyncio.Event()
         self.channel = ""
@@ -41,7 +39,7 @@ class _Hub:
     async def start(self) -> None:
         layer = get_channel_layer()
         self.channel = await layer.new_channel()
-        await layer.group_add(group_name(self.poll_id), self.channel)
+        await layer.group_add(self.group, self.channel)
         self.tasks = [
             asyncio.create_task(self._receive(layer)),
             asyncio.create_task(self._hand_out()),
@@ -86,22 +84,25 @@ class _Hub:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await get_channel_layer().group_discard(group_name(self.poll_id), self.channel)
+        await get_channel_layer().group_discard(self.group, self.channel)
 
 
-_hubs: dict[int, _Hub] = {}
+_hubs: dict[str, _Hub] = {}
 
 
-async def watch(poll_id: int, viewer: Viewer) -> None:
-    """Returns once the poll's events reach `viewer` (read the snapshot after this)."""
-    hub = _hubs.get(poll_id)
+async def watch(group: str, viewer: Viewer) -> None:
+    """Returns once the group's events reach `viewer` (read the snapshot after this).
+
+    `group`: a poll's (polls.live.events.group_name) or a live session's (session_group).
+    """
+    hub = _hubs.get(group)
     if hub is None:
-        hub = _hubs[poll_id] = _Hub(poll_id)
+        hub = _hubs[group] = _Hub(group)
         hub.viewers.add(viewer)
         try:
             await hub.start()
         except BaseException:
-            del _hubs[poll_id]  # the next viewer tries again
+            del _hubs[group]  # the next viewer tries again
             hub.ready.set()  # and viewers waiting on this one stop waiting
             raise
     else:
@@ -109,11 +110,11 @@ async def watch(poll_id: int, viewer: Viewer) -> None:
         await hub.ready.wait()
 
 
-async def unwatch(poll_id: int, viewer: Viewer) -> None:
-    hub = _hubs.get(poll_id)
+async def unwatch(group: str, viewer: Viewer) -> None:
+    hub = _hubs.get(group)
     if hub is None:
         return
     hub.viewers.discard(viewer)
     if not hub.viewers:
-        del _hubs[poll_id]
+        del _hubs[group]
         await hub.stop()

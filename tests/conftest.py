@@ -10,6 +10,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from polls.live import publisher
 from polls.models import Choice, Poll
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
 from tests import processes
@@ -87,6 +88,15 @@ def site(
         yield processes.Site(url=door.url, door=door, voting=voting, results=results, worker=worker)
     finally:
         door.stop()
+
+
+@pytest.fixture(autouse=True)
+def _live_events_sent() -> Iterator[None]:
+    """After each test, this process's live-event threads finish what its commits asked
+    (bounded), so none of them reads the test database while it is being cleared."""
+    yield
+    publisher._publisher.drain(timeout=5)
+    publisher._sessions.drain(timeout=5)
 
 
 @pytest.fixture(autouse=True)

@@ -221,11 +221,11 @@ class HubProbe:
         await self.seqs.put(event["seq"])
 
     async def __aenter__(self) -> HubProbe:
-        await fanout.watch(self.poll_id, self)
+        await fanout.watch(events.group_name(self.poll_id), self)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await fanout.unwatch(self.poll_id, self)
+        await fanout.unwatch(events.group_name(self.poll_id), self)
 
     async def handed_out(self, seq: int) -> None:
         while await asyncio.wait_for(self.seqs.get(), TIMEOUT) != seq:
@@ -470,7 +470,7 @@ async def test_viewers_of_a_poll_share_one_subscription_per_process(
     for ws in viewers:
         await ws.connect(timeout=TIMEOUT)
         await receive(ws)
-    assert len(fanout._hubs[poll.pk].viewers) == 3
+    assert len(fanout._hubs[events.group_name(poll.pk)].viewers) == 3
 
     await cast(poll, "Cats")
     await sync_to_async(publisher.publish_now)(poll.pk)
@@ -479,7 +479,7 @@ async def test_viewers_of_a_poll_share_one_subscription_per_process(
 
     for ws in viewers:
         await ws.disconnect()
-    assert poll.pk not in fanout._hubs
+    assert events.group_name(poll.pk) not in fanout._hubs
 
 
 @run_async
@@ -506,7 +506,7 @@ async def test_a_hub_hands_slow_viewers_the_newest_update_not_a_backlog() -> Non
         await asyncio.sleep(0.2)
 
     layer = Layer()
-    hub = fanout._Hub(poll_id=1)
+    hub = fanout._Hub("poll-results.test.1")
     hub.viewers.add(slow_viewer)
     tasks = [asyncio.create_task(hub._receive(layer)), asyncio.create_task(hub._hand_out())]
     try:
@@ -563,7 +563,7 @@ async def test_events_without_a_seq_all_reach_the_viewer_in_order_and_unknown_ty
             received.append(event)
 
     viewer = Viewer()
-    await fanout.watch(poll.pk, viewer.handle_live_event)
+    await fanout.watch(events.group_name(poll.pk), viewer.handle_live_event)
     try:
         layer = get_channel_layer()
         for n in range(3):
@@ -573,7 +573,7 @@ async def test_events_without_a_seq_all_reach_the_viewer_in_order_and_unknown_ty
             await sync_to_async(time.sleep)(0.02)
         assert [e["n"] for e in received] == [0, 1, 2]
     finally:
-        await fanout.unwatch(poll.pk, viewer.handle_live_event)
+        await fanout.unwatch(events.group_name(poll.pk), viewer.handle_live_event)
 
     # A real socket: an event type it has no handler for changes nothing for it.
     ws = socket(poll.slug)

@@ -237,3 +237,102 @@ def test_vote_rates_use_django_ratelimits_format(rate, parsed) -> None:
 def test_a_malformed_rate_is_refused_with_its_value() -> None:
     with pytest.raises(ValueError, match="'30 per minute'"):
         parse_rate("30 per minute")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("own_queue")
+@override_settings(VOTE_RATE_PER_IP="20/m", VOTE_RATE_PER_VOTER="1000/m")
+def test_ipv6_addresses_of_one_64_share_the_per_address_limit(make_poll, redis_client) -> None:
+    """30 addresses from one /64 (a phone's privacy addresses, or an attacker) count as one."""
+    redis_client.delete(*redis_client.keys("rl:*") or ["rl:none"])
+    poll = make_poll()
+    choice = poll.choices.first().pk
+    statuses = [
+        Client(REMOTE_ADDR=f"2001:db8:1:2::{n:x}")
+        .post(f"/api/polls/{poll.slug}/vote", {"choice": choice}, content_type="application/json")
+        .status_code
+        for n in range(1, 31)
+    ]
+    assert statuses == [202] * 20 + [429] * 10
+    other = Client(REMOTE_ADDR="2001:db8:1:3::1").post(
+        f"/api/polls/{poll.slug}/vote", {"choice": choice}, content_type="application/json"
+    )
+    assert other.status_code == 202  # another /64: another count
+
+
+@pytest.mark.parametrize(
+    ("address", "counted"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("not-an-address", "not-an-address"),
+    ],
+)
+def test_what_the_per_address_limit_counts(address, counted) -> None:
+    from polls.ratelimits import address_block
+
+    assert address_block(address) == counted
+
+
+@pytest.mark.django_db
+def test_csv_exports_never_hand_a_spreadsheet_a_formula(make_poll, admin_client) -> None:
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    from polls.organising import create_poll
+    from tests.votes import stored_vote
+
+    evil = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+    poll = make_poll(slug="csv-evil", question="=cmd|' /C calc'!A0", labels=evil)
+    stored_vote(poll, evil[0], "anon:a")
+    ranked = create_poll(slug="csv-ranked", question="Rank", labels=evil[:3], kind="ranked",
+                         open_now=True)  # fmt: skip
+    outputs = []
+    for args in (["csv-evil"], ["csv-evil", "--ballots"], ["csv-ranked", "--ballots"]):
+        out = io.StringIO()
+        call_command("export_results", *args, stdout=out)
+        outputs.append(out.getvalue())
+    action = admin_client.post(
+        "/admin/polls/poll/", {"action": "export_csv", "_selected_action": [poll.pk]}
+    )
+    outputs.append(action.content.decode())
+    for text in outputs:
+        for row in csv.reader(io.StringIO(text)):
+            for value in row:
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (value, text)
+    assert "'=HYPERLINK" in outputs[0]
+    assert ranked.kind == "ranked"
+
+
+@pytest.mark.django_db
+def test_a_session_cookie_stops_working_once_its_user_logs_out(client) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("boss", password="pw-boss-12345")
+    assert (
+        client.post("/admin/login/", {"username": "boss", "password": "pw-boss-12345"}).status_code
+        == 302
+    )
+    stolen = client.cookies["sessionid"].value
+    assert client.get("/admin/").status_code == 200
+    client.post("/admin/logout/")
+
+    thief = Client()
+    thief.cookies["sessionid"] = stolen
+    assert thief.get("/admin/").status_code == 302  # to the log-in page: the session is gone
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("own_queue")
+def test_an_anonymous_vote_creates_no_session(make_poll) -> None:
+    from django.contrib.sessions.models import Session
+
+    poll = make_poll()
+    client = Client()
+    client.get(f"/polls/{poll.slug}/")
+    client.post(f"/api/polls/{poll.slug}/vote", {"choice": poll.choices.first().pk},
+                content_type="application/json")  # fmt: skip
+    assert "sessionid" not in client.cookies
+    assert Session.objects.count() == 0

@@ -139,9 +139,13 @@ STORAGES = {
     },
 }
 
-# Sessions live in signed cookies: an anonymous voter never costs a database read.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live in Postgres, so that logging out (or changing the password) ends them:
+# a signed cookie stays valid until it expires whatever the server says. Only a log-in
+# makes one (CSRF and messages keep to cookies), so an anonymous voter's vote touches no
+# session store; expired rows are removed by `manage.py clearsessions` (docs/operations.md).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=14 * 24 * 3600)
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 # Votes bigger than this are not votes.
@@ -150,6 +154,12 @@ CSRF_FAILURE_VIEW = "polls.views.csrf_failure"
 
 # Base URLs of the two web roles for links between them; empty when one host serves
 # both (an Ingress routes by path), set when they run on different ports (local run).
+# What join links and QR codes carry: the address phones in the room can open (servers
+# bind loopback by default, which no phone can reach). Empty: links stay relative.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=PUBLIC_ORIGINS[0]).rstrip("/")
+# Sites that may frame the embeddable results pages (CSP frame-ancestors), e.g.
+# "https://slides.example.org https://obs.example.net"; empty: none.
+EMBED_FRAME_ANCESTORS = env.list("EMBED_FRAME_ANCESTORS", default=[])
 VOTING_BASE_URL = env.str("VOTING_BASE_URL", default="").rstrip("/")
 RESULTS_BASE_URL = env.str("RESULTS_BASE_URL", default="").rstrip("/")
 
@@ -191,7 +201,13 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_IP_META_KEY = "polls.ratelimits.client_ip"
 VOTE_RATE_PER_VOTER = env.str("VOTE_RATE_PER_VOTER", default="30/m")
 VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
+# A live session's room puts hundreds of phones behind one address.
+VOTE_RATE_PER_IP_IN_SESSION = env.str("VOTE_RATE_PER_IP_IN_SESSION", default="30000/m")
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
+# An IPv6 client counts against the per-address vote limit by its network of this many
+# bits (a subscriber is given a whole /64); django-ratelimit's admin log-in limit too.
+VOTE_IPV6_PREFIX = env.int("VOTE_IPV6_PREFIX", default=64)
+RATELIMIT_IPV6_MASK = VOTE_IPV6_PREFIX
 # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_HOPS = env.int("DJANGO_TRUSTED_PROXY_HOPS", default=0)
 

@@ -24,6 +24,7 @@ from polls.models import Poll
 
 RESULTS_UPDATE = "results.update"
 POLL_CHANGED = "poll.changed"
+SESSION_STATE = "session.state"
 
 
 @functools.cache
@@ -36,6 +37,16 @@ def group_name(poll_id: int) -> str:
     # Redis pub/sub channels are server-wide, whatever the database number: naming the
     # group after the database keeps two sites (or test runs) on one server apart.
     return f"poll-results.{_redis_db()}.{poll_id}"
+
+
+def session_group(session_id: int) -> str:
+    """The channel-layer group of a live session's audience and presenters."""
+    return f"session.{_redis_db()}.{session_id}"
+
+
+def session_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The session moved, locked or revealed: its whole state (selectors.session_state)."""
+    return {"type": SESSION_STATE, "seq": state["seq"], "text": json.dumps(state)}
 
 
 def results_update(snapshot: dict[str, Any]) -> dict[str, Any]:

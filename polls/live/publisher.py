@@ -22,8 +22,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
-from polls.models import Poll
-from polls.selectors import poll_results
+from polls.models import LiveSession, Poll
+from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
 
 from . import events
@@ -46,6 +46,19 @@ def publish_now(
     snapshot = poll_results(poll=poll)
     event = events.poll_changed(poll, snapshot) if rules else events.results_update(snapshot)
     coroutine = get_channel_layer().group_send(events.group_name(poll_id), event)
+    if loop is None:
+        asyncio.run(coroutine)
+    else:
+        loop.run_until_complete(coroutine)
+
+
+def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Read the session's state and send it to its audience and presenters."""
+    session = LiveSession.objects.filter(pk=session_id).select_related("current_poll").first()
+    if session is None:
+        return
+    event = events.session_state(session_state(session=session))
+    coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
     if loop is None:
         asyncio.run(coroutine)
     else:
@@ -147,6 +160,60 @@ def announce_after_commit(poll_ids: Iterable[int]) -> None:
     changed = frozenset(poll_ids)
     # Looked up when called, so a test can stand in for polls_changed.
     transaction.on_commit(lambda: polls_changed(changed))
+
+
+def announce_session_after_commit(session_id: int) -> None:
+    """Send the session's new state to its audience once this transaction has committed."""
+    # Sessions change at a presenter's pace: sent at once, not gated like results.
+    transaction.on_commit(lambda: _sessions.mark(session_id))
+
+
+class _SessionSender:
+    """One thread per process sends session states in the order they were committed."""
+
+    def __init__(self) -> None:
+        self._waiting: list[int] = []
+        self._cond = threading.Condition()
+        self._owner_pid: int | None = None
+        self._sending = 0
+
+    def mark(self, session_id: int) -> None:
+        with self._cond:
+            if session_id not in self._waiting:
+                self._waiting.append(session_id)
+            if self._owner_pid != os.getpid():
+                self._owner_pid = os.getpid()
+                threading.Thread(target=self._run, name="session-sender", daemon=True).start()
+                atexit.register(self.drain, timeout=5)
+            self._cond.notify()
+
+    def drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._waiting or self._sending) and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        while True:
+            with self._cond:
+                while not self._waiting:
+                    self._cond.wait()
+                session_id = self._waiting.pop(0)
+                self._sending += 1
+            try:
+                close_old_connections()
+                publish_session_now(session_id, loop)
+            except Exception:
+                logger.exception("could not send the state of session %s", session_id)
+            finally:
+                connection.close()
+                with self._cond:
+                    self._sending -= 1
+                    self._cond.notify_all()
+
+
+_sessions = _SessionSender()
 
 
 def announce_rules_after_commit(poll_id: int) -> None:

@@ -2,7 +2,8 @@
 
 One Lua script, run atomically by Redis, takes each vote in turn and
   1. refuses it, writing nothing, when Redis's own clock says its deadline has passed:
-     the web side has told (or will tell) its voter "nothing was recorded";
+     the web side has told (or will tell) its voter "nothing was recorded"; or when a
+     live session holds its poll closed (locked, or not the current poll: gates);
   2. on a poll that does not allow changes, refuses a ballot that differs from the
      voter's pending or just-stored one (polls.pipeline.ballots);
   3. counts it against its rate limits (fixed windows: each counter key names its
@@ -34,6 +35,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
+from polls import gates
 from polls.ratelimits import Limit, parse_rate
 
 from . import ballots, ledger
@@ -45,13 +47,17 @@ logger = logging.getLogger(__name__)
 # What the script answers for a vote besides 0 (admitted) and N > 0 (wait N seconds).
 REFUSED_CHANGE = -1  # a different ballot of this voter is pending or was just stored
 REFUSED_LATE = -2  # Redis ran the script after the vote's deadline: nothing written
+REFUSED_LOCKED = -3  # its live session has locked voting on the poll
+REFUSED_NOT_CURRENT = -4  # its live session has moved on to another poll
 
 _ADMIT = """
--- KEYS: the queue, the ledger, then per vote its ballot key and its counters.
+-- KEYS: the queue, the ledger, then per vote its ballot key, its poll's gate and counters.
 -- ARGV: the number of votes, the queue message carrying all of them, the pending ballot's
 -- lifetime, then per vote: its number of counters, ledger member, cast_at (score),
 -- allow-change flag, vote id, ballot digest, deadline (ms since the epoch), then per
--- counter its limit and the seconds left in its window.
+-- counter its limit, the seconds left in its window, and its limit while a live session
+-- holds the poll ('' for the same). Each counter has two keys: the usual one, and the
+-- one counting votes in a live session.
 local queue, pending = KEYS[1], KEYS[2]
 local votes, message, ballot_ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local clock = redis.call('TIME')
@@ -59,15 +65,19 @@ local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local k, a = 3, 4
 local codes, admitted = {}, 0
 for v = 1, votes do
-  local ballot = KEYS[k]
+  local ballot, gate = KEYS[k], redis.call('GET', KEYS[k + 1])
   local counters, member, cast_at = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
   local score = tonumber(cast_at)
   local allow_change, vote_id = ARGV[a + 3] == '1', ARGV[a + 4]
   local digest, deadline = ARGV[a + 5], tonumber(ARGV[a + 6])
-  k, a = k + 1, a + 7
+  k, a = k + 2, a + 7
   local code, held = 0, nil
   if now_ms > deadline then
     code = -2
+  elseif gate == 'locked' then
+    code = -3
+  elseif gate and gate ~= 'open' then
+    code = -4
   else
     held = redis.call('GET', ballot)
     if held and not allow_change then
@@ -78,15 +88,18 @@ for v = 1, votes do
   end
   if code == 0 then
     for c = 1, counters do
-      local count = redis.call('INCR', KEYS[k])
-      if count == 1 then redis.call('EXPIRE', KEYS[k], ARGV[a + 1]) end
-      if count > tonumber(ARGV[a]) then
-        code = math.max(code, redis.call('TTL', KEYS[k]), 1)
+      -- A live session's votes count in a counter of their own, against its own limit.
+      local counter, limit = KEYS[k], tonumber(ARGV[a])
+      if gate and ARGV[a + 2] ~= '' then counter, limit = KEYS[k + 1], tonumber(ARGV[a + 2]) end
+      local count = redis.call('INCR', counter)
+      if count == 1 then redis.call('EXPIRE', counter, ARGV[a + 1]) end
+      if count > limit then
+        code = math.max(code, redis.call('TTL', counter), 1)
       end
-      k, a = k + 1, a + 2
+      k, a = k + 2, a + 3
     end
   else
-    k, a = k + counters, a + 2 * counters
+    k, a = k + 2 * counters, a + 3 * counters
   end
   if code == 0 then
     redis.call('ZADD', pending, score, member)
@@ -153,11 +166,19 @@ class Entry:
         return cls(vote, limits, allow_change=allow_change, deadline=deadline)
 
 
+def _scaled(rate: str, period: int) -> str:
+    """A rate's count over `period` seconds (the counter's window), '' for none."""
+    if not rate:
+        return ""
+    count, seconds = parse_rate(rate)
+    return str(max(1, round(count * period / seconds)))
+
+
 def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
     """Admit each vote and queue, as one message, those admitted.
 
     Returns per entry 0 when its vote is admitted (in Redis to stay), N > 0 the seconds
-    until its exceeded window ends, REFUSED_CHANGE or REFUSED_LATE. Raises
+    until its exceeded window ends, or a REFUSED_* code. Raises
     redis.RedisError when Redis does not answer in time: then no vote of the group was
     admitted, or (the answer lost on its way back) the script ran before their deadlines.
     """
@@ -172,7 +193,7 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
     for entry, vote_message in zip(entries, messages, strict=True):
         limits = entry.limits if settings.RATELIMIT_ENABLE else []
         vote = entry.vote
-        keys.append(ballots.key(vote.poll_id, vote.voter_key))
+        keys += [ballots.key(vote.poll_id, vote.voter_key), gates.key(vote.poll_id)]
         args += [
             len(limits),
             ledger.message_member(vote_message),
@@ -186,8 +207,9 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
             count, period = parse_rate(limit.rate)
             window_end = (now // period + 1) * period
             digest = hashlib.sha256(limit.value.encode()).hexdigest()[:32]
-            keys.append(f"rl:vote-{limit.name}:{period}:{window_end}:{digest}")
-            args += [count, window_end - now + 1]
+            counter = f"rl:vote-{limit.name}:{period}:{window_end}:{digest}"
+            keys += [counter, counter + ":session"]
+            args += [count, window_end - now + 1, _scaled(limit.in_session, period)]
     codes = [int(code) for code in _script()(keys=keys, args=args)]
     admitted = [i for i, code in enumerate(codes) if code == 0]
     if admitted and len(admitted) < len(entries):

@@ -15,8 +15,10 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import (
     IntegrityError,
     InterfaceError,
@@ -30,7 +32,7 @@ from django.utils import timezone
 
 from polls import kinds
 from polls.live import publisher
-from polls.models import Choice, Poll, PollCounter, Tally, Vote
+from polls.models import Choice, Poll, PollCounter, SessionPoll, Tally, Vote, VotingWindow
 from polls.voters import is_user_key
 
 from .message import QueuedVote
@@ -47,6 +49,46 @@ _DB_RETRY_MAX_SECONDS = 5.0
 # Why the worker refused a vote; also the keys of RecordOutcome.rejected.
 REJECT_LOGIN_REQUIRED = "login required"
 REJECT_VOTE_CHANGE = "vote change not allowed"
+REJECT_SESSION_CLOSED = "not current or locked in its session when cast"
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """When a poll of a live session took votes: since the session went live, only within
+    a voting window (widened by the clock margin the admission allows)."""
+
+    live_since: datetime
+    spans: list[tuple[datetime, datetime | None]]
+
+    def admits(self, cast_at: datetime) -> bool:
+        if cast_at < self.live_since:
+            return True  # cast before the session took the poll over
+        margin = timedelta(seconds=settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS)
+        return any(
+            opened - margin <= cast_at and (closed is None or cast_at <= closed + margin)
+            for opened, closed in self.spans
+        )
+
+
+def _session_windows(poll_ids: Iterable[int]) -> dict[int, _Windows]:
+    """The voting windows of the polls that a live session holds (few, most batches none)."""
+    held = dict(
+        SessionPoll.objects.filter(poll_id__in=list(poll_ids), session__state="live")
+        .exclude(session__live_since=None)
+        .values_list("poll_id", "session__live_since")
+    )
+    if not held:
+        return {}
+    spans: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for poll_id, opened, closed in VotingWindow.objects.filter(poll_id__in=held).values_list(
+        "poll_id", "opened_at", "closed_at"
+    ):
+        spans[poll_id].append((opened, closed))
+    return {
+        poll_id: _Windows(since, spans[poll_id])
+        for poll_id, since in held.items()
+        if since is not None
+    }
 
 
 @dataclass
@@ -277,6 +319,7 @@ def _checked_votes(
         Choice.objects.filter(poll_id__in=polls.keys()).order_by("id").values_list("id", "poll_id")
     ):
         choices[poll_id].append(choice_id)
+    windows = _session_windows(polls.keys())
     valid: list[QueuedVote] = []
     for vote in votes:
         poll = polls.get(vote.poll_id)
@@ -291,6 +334,8 @@ def _checked_votes(
             else:
                 if not poll.is_open_at(vote.cast_at):
                     reason = "poll not open when cast"
+                elif poll.pk in windows and not windows[poll.pk].admits(vote.cast_at):
+                    reason = REJECT_SESSION_CLOSED
                 elif poll.login_required and not is_user_key(vote.voter_key):
                     reason = REJECT_LOGIN_REQUIRED
                 else:

@@ -23,7 +23,7 @@ from polls.models import Poll
 from polls.ratelimits import vote_limits
 from polls.voters import is_user_key
 
-from .admission import REFUSED_CHANGE, REFUSED_LATE, Entry
+from .admission import REFUSED_CHANGE, REFUSED_LATE, REFUSED_LOCKED, REFUSED_NOT_CURRENT, Entry
 from .message import QueuedVote
 from .sender import queue_vote
 
@@ -62,6 +62,14 @@ class LoginRequired(VoteError):
 
 class VoteChangeNotAllowed(VoteError):
     pass
+
+
+class VotingLocked(VoteError):
+    """The live session holding the poll has locked voting on it."""
+
+
+class NotCurrentPoll(VoteError):
+    """The live session holding the poll is on another poll."""
 
 
 class InvalidBallot(VoteError):
@@ -119,6 +127,12 @@ def submit_vote(
     if code == REFUSED_LATE:
         logger.warning("vote %s refused by Redis: past its deadline", vote.vote_id)
         raise VoteQueueUnavailable(_NOT_RECORDED)
+    if code == REFUSED_LOCKED:
+        raise VotingLocked("Voting on this question is closed for now: nothing was recorded.")
+    if code == REFUSED_NOT_CURRENT:
+        raise NotCurrentPoll(
+            "The presenter has moved on: this question no longer takes votes. Nothing was recorded."
+        )
     if code:
         raise TooManyVotes(code)
     return vote

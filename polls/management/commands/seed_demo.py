@@ -1,14 +1,34 @@
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
-from polls.organising import seed_demo_poll
+from polls import live_sessions, organising
 
 
 class Command(BaseCommand):
-    help = "Create the demo poll 'cats-vs-dogs' (Cats or dogs?), open. Safe to run again."
+    help = (
+        "Create the demo: the classic poll (cats-vs-dogs), one poll of each other kind, "
+        "and a live session of three polls of its own, owned by the first superuser. "
+        "Prints the session's links. Running it again changes nothing."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        poll, created = seed_demo_poll()
+        poll, created = organising.seed_demo_poll()
         verb = "Created" if created else "Kept"
-        self.stdout.write(self.style.SUCCESS(f"{verb} demo poll '{poll.slug}': {poll.question}"))
+        self.stdout.write(f"{verb} demo poll '{poll.slug}': {poll.question}")
+        owner = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+        if owner is None:
+            self.stdout.write("No superuser yet: the demo session waits for one (ensure_admin).")
+            return
+        polls = organising.seed_demo_session_polls()
+        session = live_sessions.seed_demo_session(polls=polls, owner=owner)
+        code = session.code
+        self.stdout.write(f"Demo session '{session.title}' is live, join code {code}:")
+        self.stdout.write(
+            f"  audience:  {live_sessions.public_url(reverse('polls:session', args=[code]))}"
+        )
+        self.stdout.write(
+            f"  presenter: {live_sessions.public_url(reverse('polls:present', args=[code]))}"
+        )

@@ -1,0 +1,254 @@
+"""Live sessions: what a presenter does (go live, move between polls, lock, reveal, end),
+and who may. The admin, the presenter's page and the commands all call these.
+
+A session's rules for the vote path live in Redis (polls.pipeline.gates), set in the same
+step as the change, so the admission script refuses a vote on a locked or former poll at
+once. The worker checks each vote against the session's voting windows, kept here in
+Postgres: a gate opens only once its window is stored, and a window closes at the moment
+Redis closed its gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from polls import gates
+from polls.live import publisher
+from polls.models import LiveSession, Poll, SessionPoll, VotingWindow
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+PERMISSION = "polls.present_livesession"
+
+
+class SessionError(ValueError):
+    """A presenter's request that cannot be carried out; the message says why."""
+
+
+def public_url(path: str) -> str:
+    """What a phone in the room can open: PUBLIC_BASE_URL (servers bind loopback) + path."""
+    return str(settings.PUBLIC_BASE_URL) + path
+
+
+def may_present(user: Any, session: LiveSession) -> bool:
+    """The owner, staff, and members of a group with the permission (Presenters)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_staff or user.pk == session.owner_id or user.has_perm(PERMISSION))
+
+
+def create_session(*, title: str, owner: Any, polls: Sequence[Poll]) -> LiveSession:
+    """A draft session of these polls, in this order."""
+    if not polls:
+        raise SessionError("A session needs at least one poll.")
+    with transaction.atomic():
+        session = LiveSession.objects.create(title=title.strip(), owner=owner)
+        for position, poll in enumerate(polls):
+            SessionPoll.objects.create(session=session, poll=poll, position=position)
+    return session
+
+
+def ordered_polls(session: LiveSession) -> list[Poll]:
+    return [entry.poll for entry in session.entries.select_related("poll")]
+
+
+def go_live(session: LiveSession) -> LiveSession:
+    """Take the session live: a join code, its polls open, the first one current."""
+    with transaction.atomic():
+        locked = _locked(session)
+        if locked.state == LiveSession.State.LIVE:
+            return locked
+        polls = ordered_polls(locked)
+        if not polls:
+            raise SessionError("A session needs at least one poll.")
+        busy = SessionPoll.objects.filter(
+            poll__in=polls, session__state=LiveSession.State.LIVE
+        ).exclude(session=locked)
+        if busy.exists():
+            raise SessionError("A poll of this session is in another live session already.")
+        now = timezone.now()
+        Poll.objects.filter(pk__in=[p.pk for p in polls]).update(
+            status=Poll.Status.OPEN, opens_at=None, closes_at=None, updated_at=now
+        )
+        locked.state = LiveSession.State.LIVE
+        locked.live_since = now
+        locked.current_poll = polls[0]
+        locked.locked = locked.reveal = False
+        locked.code = _free_code()
+        _save(locked, ["state", "live_since", "current_poll", "locked", "reveal", "code"])
+        _apply(locked, polls)
+        for poll in polls:
+            publisher.announce_rules_after_commit(poll.pk)  # now open, as pages must show
+    return locked
+
+
+def move(session: LiveSession, *, to: Poll | None = None, step: int = 0) -> LiveSession:
+    """Make another poll current (`to`, or `step` places on): voting open, results hidden."""
+    with transaction.atomic():
+        locked = _live(session)
+        polls = ordered_polls(locked)
+        if to is None:
+            index = next(i for i, p in enumerate(polls) if p.pk == locked.current_poll_id)
+            index += step
+            if not 0 <= index < len(polls):
+                raise SessionError(
+                    "This is the last poll." if step > 0 else "This is the first poll."
+                )
+            to = polls[index]
+        elif to.pk not in {p.pk for p in polls}:
+            raise SessionError("That poll is not part of this session.")
+        locked.current_poll = to
+        locked.locked = locked.reveal = False
+        _save(locked, ["current_poll", "locked", "reveal"])
+        _apply(locked, polls)
+    return locked
+
+
+def lock(session: LiveSession, *, locked: bool = True) -> LiveSession:
+    """Close (or reopen) voting on the current poll."""
+    with transaction.atomic():
+        held = _live(session)
+        held.locked = locked
+        _save(held, ["locked"])
+        _apply(held, ordered_polls(held))
+    return held
+
+
+def reveal(session: LiveSession, *, shown: bool = True) -> LiveSession:
+    """Show (or hide) the current poll's results on the audience's devices."""
+    with transaction.atomic():
+        held = _live(session)
+        held.reveal = shown
+        _save(held, ["reveal"])
+    return held
+
+
+def end(session: LiveSession) -> LiveSession:
+    """End the session: its polls close (their results stay), its code is free again."""
+    with transaction.atomic():
+        held = _locked(session)
+        if held.state != LiveSession.State.LIVE:
+            raise SessionError("This session is not live.")
+        polls = ordered_polls(held)
+        closed_at = gates.set_gates(dict.fromkeys((p.pk for p in polls), None))
+        _close_windows(held, _from_redis(closed_at))
+        now = timezone.now()
+        Poll.objects.filter(pk__in=[p.pk for p in polls], status=Poll.Status.OPEN).update(
+            status=Poll.Status.CLOSED, closes_at=now, updated_at=now
+        )
+        held.state = LiveSession.State.ENDED
+        held.code = ""
+        _save(held, ["state", "code"])
+        for poll in polls:
+            publisher.announce_rules_after_commit(poll.pk)
+    return held
+
+
+def new_code(session: LiveSession) -> LiveSession:
+    """Give a live session another join code (the old one stops working)."""
+    with transaction.atomic():
+        held = _live(session)
+        held.code = _free_code()
+        _save(held, ["code"])
+    return held
+
+
+def by_code(code: str) -> LiveSession | None:
+    """The live session with this join code (spaces and dashes allowed), if any."""
+    digits = "".join(ch for ch in code if ch.isascii() and ch.isdigit())
+    if len(digits) != CODE_DIGITS:
+        return None
+    return (
+        LiveSession.objects.filter(state=LiveSession.State.LIVE, code=digits)
+        .select_related("current_poll")
+        .first()
+    )
+
+
+# --- Inside ----------------------------------------------------------------------------
+
+
+def _locked(session: LiveSession) -> LiveSession:
+    return LiveSession.objects.select_for_update().get(pk=session.pk)
+
+
+def _live(session: LiveSession) -> LiveSession:
+    held = _locked(session)
+    if held.state != LiveSession.State.LIVE:
+        raise SessionError("This session is not live.")
+    return held
+
+
+def _save(session: LiveSession, fields: list[str]) -> None:
+    session.seq = F("seq") + 1
+    session.save(update_fields=[*fields, "seq", "updated_at"])
+    session.refresh_from_db(fields=["seq"])
+    publisher.announce_session_after_commit(session.pk)
+
+
+def _free_code() -> str:
+    """Six digits no live session uses (the constraint decides a race: we try again)."""
+    for _ in range(50):
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        if not LiveSession.objects.filter(state=LiveSession.State.LIVE, code=code).exists():
+            return code
+    raise IntegrityError("no free join code")  # a million codes: practically never
+
+
+def _apply(session: LiveSession, polls: Iterable[Poll]) -> None:
+    """Make the gates and voting windows say what the session now says.
+
+    Closing happens first, in Redis (now), then the window closes at Redis's moment;
+    opening happens only once the window is committed (so no admitted vote lacks one).
+    """
+    wanted = {
+        poll.pk: (
+            (gates.LOCKED if session.locked else gates.OPEN)
+            if poll.pk == session.current_poll_id
+            else gates.WAITING
+        )
+        for poll in polls
+    }
+    closing = {pk: state for pk, state in wanted.items() if state != gates.OPEN}
+    closed_at = gates.set_gates(closing)
+    _close_windows(session, _from_redis(closed_at), keep=session.current_poll_id)
+    current = session.current_poll_id
+    if current is not None and wanted.get(current) == gates.OPEN:
+        if not VotingWindow.objects.filter(session=session, poll_id=current, closed_at=None):
+            VotingWindow.objects.create(session=session, poll_id=current, opened_at=timezone.now())
+        transaction.on_commit(lambda: gates.set_gates({current: gates.OPEN}))
+
+
+def _close_windows(session: LiveSession, at: datetime, keep: int | None = None) -> None:
+    """Close the session's open windows at `at`, but the one of `keep` if it stays open."""
+    open_windows = VotingWindow.objects.filter(session=session, closed_at=None)
+    if keep is not None and not session.locked:
+        open_windows = open_windows.filter(~Q(poll_id=keep))
+    open_windows.update(closed_at=at)
+
+
+def _from_redis(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+DEMO_TITLE = "The demo session"
+
+
+def seed_demo_session(*, polls: Sequence[Poll], owner: Any) -> LiveSession:
+    """The demo's session of these polls, live; running it again changes nothing."""
+    session = LiveSession.objects.filter(title=DEMO_TITLE).order_by("pk").first()
+    if session is None:
+        session = create_session(title=DEMO_TITLE, owner=owner, polls=polls)
+    if session.state != LiveSession.State.LIVE:
+        session = go_live(session)
+    return session

@@ -1,0 +1,171 @@
+"""Live sessions' pages: join by code, the audience's page, the presenter's view and its
+controls, and the embeddable results. The rules are polls.live_sessions'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import live_sessions, qr, selectors
+from .models import LiveSession
+from .responses import wants_json
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest) -> HttpResponse:
+    """A field for the code; a wrong one gets a clear message, a right one the session."""
+    code = (request.POST.get("code") or request.GET.get("code") or "").strip()
+    error = ""
+    if code:
+        session = live_sessions.by_code(code)
+        if session is not None:
+            return redirect("polls:session", code=session.code)
+        error = "No live session has that code: check the six digits on the screen."
+    status = 404 if error else 200
+    return render(request, "polls/join.html", {"code": code, "error": error}, status=status)
+
+
+def _live(code: str) -> LiveSession:
+    session = live_sessions.by_code(code)
+    if session is None:
+        raise Http404("No live session has that code.")
+    return session
+
+
+@require_GET
+def audience(request: HttpRequest, code: str) -> HttpResponse:
+    """The current poll with its voting form (follows the presenter: live with JavaScript,
+    on reload without)."""
+    session = _live(code)
+    state = selectors.session_state(session=session)
+    context: dict[str, Any] = {"session": session, "state": state}
+    if session.current_poll is not None:
+        poll = selectors.poll_for_voting(slug=session.current_poll.slug, fresh=True)
+        context |= {
+            "poll": poll,
+            "choices": poll.choices.all(),
+            "rules": selectors.ballot_rules(poll=poll),
+            "stored": selectors.stored_ballot(poll=poll, voter_key=request.voter_key),  # type: ignore[attr-defined]
+            "results": selectors.poll_results(poll=poll) if session.reveal else None,
+        }
+    return render(request, "polls/session.html", context)
+
+
+def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
+    session = _live(code)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not live_sessions.may_present(request.user, session):
+        return render(
+            request,
+            "polls/error.html",
+            {"message": "Only the session's owner and its presenters may present it."},
+            status=403,
+        )
+    return session
+
+
+@require_GET
+def present(request: HttpRequest, code: str) -> HttpResponse:
+    """The presenter's view for the projector: join link, code and QR, the current poll
+    and its live results, and the controls."""
+    session = _presenter(request, code)
+    if isinstance(session, HttpResponse):
+        return session
+    join_link = live_sessions.public_url(reverse("polls:session", args=[session.code]))
+    context = {
+        "session": session,
+        "state": selectors.session_state(session=session),
+        "join_link": join_link,
+        "join_page": live_sessions.public_url(reverse("polls:join")),
+        "qr": qr.svg(join_link, title=f"Scan to join: {join_link}"),
+        "results": (
+            selectors.poll_results(poll=session.current_poll) if session.current_poll else None
+        ),
+    }
+    return render(request, "polls/present.html", context)
+
+
+_ACTIONS = {
+    "next": lambda s: live_sessions.move(s, step=1),
+    "previous": lambda s: live_sessions.move(s, step=-1),
+    "lock": lambda s: live_sessions.lock(s, locked=True),
+    "unlock": lambda s: live_sessions.lock(s, locked=False),
+    "reveal": lambda s: live_sessions.reveal(s, shown=True),
+    "hide": lambda s: live_sessions.reveal(s, shown=False),
+    "end": live_sessions.end,
+    "new-code": live_sessions.new_code,
+}
+
+
+@require_POST
+def control(request: HttpRequest, code: str) -> HttpResponse:
+    """A presenter's action (next, previous, lock, unlock, reveal, hide, end, new-code):
+    JSON for the view's script, a redirect back for a plain form."""
+    session = _presenter(request, code)
+    if isinstance(session, HttpResponse):
+        return session
+    action = request.POST.get("action", "")
+    if action not in _ACTIONS:
+        return _answer(request, session, 400, f"Unknown action {action!r}.")
+    try:
+        session = _ACTIONS[action](session)
+    except live_sessions.SessionError as error:
+        return _answer(request, session, 409, str(error))
+    return _answer(request, session, 200, "")
+
+
+def _answer(request: HttpRequest, session: LiveSession, status: int, error: str) -> HttpResponse:
+    if wants_json(request) or request.headers.get("Accept") == "application/json":
+        body = selectors.session_state(session=session) if not error else {"error": error}
+        return JsonResponse(body, status=status)
+    if error and status == 400:  # not a control the view offers
+        return render(request, "polls/error.html", {"message": error}, status=400)
+    if error:
+        messages.error(request, error)
+    if session.state != LiveSession.State.LIVE:
+        return redirect("polls:index")
+    return redirect("polls:present", code=session.code)
+
+
+@require_GET
+@xframe_options_exempt  # framed by the sites EMBED_FRAME_ANCESTORS names (CSP)
+def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
+    """One poll's results only, for an <iframe> in slides, a stream or a website."""
+    poll = selectors.poll_for_voting(slug=slug, fresh=True)
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    if not selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=False):
+        raise Http404("No public results.")
+    context = {"poll": poll, "snapshot": selectors.poll_results(poll=poll), **_embed(request)}
+    return _framable(render(request, "polls/embed.html", context))
+
+
+@require_GET
+@xframe_options_exempt
+def embed_session(request: HttpRequest, code: str) -> HttpResponse:
+    """A session's current poll's results, following the presenter."""
+    session = _live(code)
+    snapshot = selectors.poll_results(poll=session.current_poll) if session.current_poll else None
+    context = {"session": session, "poll": session.current_poll, "snapshot": snapshot,
+               **_embed(request)}  # fmt: skip
+    return _framable(render(request, "polls/embed.html", context))
+
+
+def _embed(request: HttpRequest) -> dict[str, str]:
+    """?theme=light|dark|transparent (default: the viewer's)."""
+    theme = request.GET.get("theme", "")
+    return {"theme": theme if theme in {"light", "dark", "transparent"} else ""}
+
+
+def _framable(response: HttpResponse) -> HttpResponse:
+    # django-csp reads this to replace frame-ancestors for this response only.
+    response._csp_replace = {"frame-ancestors": settings.EMBED_FRAME_ANCESTORS or ["'none'"]}  # type: ignore[attr-defined]
+    return response

@@ -1,0 +1,236 @@
+"""The WebSockets of a live session: the audience's (/ws/s/<code>/) and the presenter's
+(/ws/present/<code>/). Each gets the session's state on connect and on every change, and
+the current poll's results while it may see them (the presenter always; the audience once
+the presenter reveals them). The presenter also gets the number of audience devices.
+
+Audience devices are counted per results process and written to Redis once a second
+(one round trip per process), where presenters read the sum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+from typing import Any
+
+import redis.asyncio as aioredis
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from polls import live_sessions, selectors
+from polls.live import events
+from polls.models import LiveSession, Poll
+
+from . import fanout
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNKNOWN_SESSION = 4404
+CLOSE_NOT_PRESENTER = 4403
+COUNT_SECONDS = 1.0
+_PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"  # this process's field in the counts
+
+
+def audience_key(session_id: int) -> str:
+    return f"session:{session_id}:audience"
+
+
+@database_sync_to_async
+def _session(code: str) -> LiveSession | None:
+    return live_sessions.by_code(code)
+
+
+@database_sync_to_async
+def _state(session_id: int) -> dict[str, Any] | None:
+    session = LiveSession.objects.filter(pk=session_id).select_related("current_poll").first()
+    return None if session is None else selectors.session_state(session=session)
+
+
+@database_sync_to_async
+def _results(slug: str) -> dict[str, Any] | None:
+    poll = Poll.objects.filter(slug=slug).first()
+    return None if poll is None else selectors.poll_results(poll=poll)
+
+
+@database_sync_to_async
+def _may_present(user: Any, session: LiveSession) -> bool:
+    return live_sessions.may_present(user, session)
+
+
+class _Audience:
+    """This process's audience devices per session, reported to Redis once a second."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def join(self, session_id: int, step: int) -> None:
+        self.counts[session_id] = self.counts.get(session_id, 0) + step
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._report())
+
+    async def _report(self) -> None:
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        try:
+            while self.counts:
+                pipe = client.pipeline(transaction=False)
+                for session_id, count in list(self.counts.items()):
+                    key = audience_key(session_id)
+                    if count > 0:
+                        pipe.hset(key, _PROCESS, count)
+                        pipe.expire(key, int(COUNT_SECONDS * 5))
+                    else:
+                        pipe.hdel(key, _PROCESS)
+                        del self.counts[session_id]
+                with contextlib.suppress(Exception):  # counts are best effort
+                    await pipe.execute()
+                await asyncio.sleep(COUNT_SECONDS)
+        finally:
+            await client.aclose()
+
+
+_audience = _Audience()
+
+
+class SessionConsumer(AsyncWebsocketConsumer):
+    """A live session's socket: `presenter=True` for the presenter's page."""
+
+    channel_layer_alias = "no-layer-per-viewer"  # events come through the hub
+    presenter = False
+    session_id: int | None = None
+    seq = -1
+    results_seq = -1
+    watching_poll: str | None = None  # the slug whose results this socket follows
+    counter: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        session = await _session(self.scope["url_route"]["kwargs"]["code"])
+        await self.accept()
+        if session is None:
+            await self.close(code=CLOSE_UNKNOWN_SESSION)
+            return
+        if self.presenter and not await _may_present(self.scope.get("user"), session):
+            await self.close(code=CLOSE_NOT_PRESENTER)
+            return
+        self.session_id = session.pk
+        await fanout.watch(events.session_group(session.pk), self.handle_live_event)
+        if self.presenter:
+            self.counter = asyncio.get_running_loop().create_task(self._send_audience())
+        else:
+            _audience.join(session.pk, +1)
+        state = await _state(session.pk)
+        if state is not None:
+            await self._show(state)
+
+    async def disconnect(self, code: int) -> None:
+        if self.session_id is None:
+            return
+        await fanout.unwatch(events.session_group(self.session_id), self.handle_live_event)
+        await self._follow(None)
+        if self.counter is not None:
+            self.counter.cancel()
+        elif not self.presenter:
+            _audience.join(self.session_id, -1)
+        self.session_id = None
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # {"type": "sync"} asks for the state again (a page back from sleep); nothing else.
+        if not text_data or len(text_data) > 256 or self.session_id is None:
+            return
+        try:
+            message = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return
+        if isinstance(message, dict) and message.get("type") == "sync":
+            state = await _state(self.session_id)
+            if state is not None:
+                self.seq = -1
+                await self._show(state)
+
+    async def handle_live_event(self, event: dict[str, Any]) -> None:
+        """Channels' dispatch by `type` (see results.consumers for why not `dispatch`)."""
+        handler = getattr(self, get_handler_name(event), None)
+        if handler is not None:
+            await handler(event)
+
+    async def session_state(self, event: dict[str, Any]) -> None:
+        if event["seq"] <= self.seq:
+            return
+        await self._show(json.loads(event["text"]))
+
+    async def results_update(self, event: dict[str, Any]) -> None:
+        if event["seq"] <= self.results_seq:
+            return
+        self.results_seq = event["seq"]
+        await self.send(text_data=event["text"])
+
+    async def poll_changed(self, event: dict[str, Any]) -> None:
+        await self.results_update(event)
+
+    async def _show(self, state: dict[str, Any]) -> None:
+        """Send the session's state, then follow its current poll's results if allowed."""
+        self.seq = state["seq"]
+        await self.send(text_data=json.dumps(state))
+        poll = state.get("poll")
+        may_see = poll is not None and (self.presenter or state["reveal"])
+        await self._follow(poll["slug"] if may_see and poll else None)
+
+    async def _follow(self, slug: str | None) -> None:
+        if slug == self.watching_poll:
+            return
+        if self.watching_poll is not None:
+            old = await _poll_id(self.watching_poll)
+            if old is not None:
+                await fanout.unwatch(events.group_name(old), self.handle_live_event)
+        self.watching_poll, self.results_seq = slug, -1
+        if slug is None:
+            return
+        poll_id = await _poll_id(slug)
+        if poll_id is None:
+            return
+        await fanout.watch(events.group_name(poll_id), self.handle_live_event)
+        snapshot = await _results(slug)
+        if snapshot is not None:
+            self.results_seq = snapshot["seq"]
+            await self.send(text_data=json.dumps(snapshot))
+
+    async def _send_audience(self) -> None:
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        last: int | None = None
+        try:
+            while self.session_id is not None:
+                with contextlib.suppress(Exception):
+                    counts = await client.hgetall(audience_key(self.session_id))
+                    devices = sum(int(n) for n in counts.values())
+                    if devices != last:
+                        last = devices
+                        await self.send(
+                            text_data=json.dumps({"type": "audience", "devices": devices})
+                        )
+                await asyncio.sleep(COUNT_SECONDS)
+        finally:
+            await client.aclose()
+
+
+class PresenterConsumer(SessionConsumer):
+    presenter = True
+
+
+_poll_ids: dict[str, int] = {}
+
+
+async def _poll_id(slug: str) -> int | None:
+    if slug not in _poll_ids:
+        found = await database_sync_to_async(
+            lambda: Poll.objects.filter(slug=slug).values_list("pk", flat=True).first()
+        )()
+        if found is None:
+            return None
+        _poll_ids[slug] = found
+    return _poll_ids[slug]
