@@ -30,7 +30,14 @@ PUBLIC = {
     "/api/polls/x",
     "/api/polls/x/vote",
     "/api/polls/x/results",
+    "/api/openapi.json",
     "/healthz",
+    "/join",
+    "/s/x/",
+    "/present/x/",
+    "/present/x/control",
+    "/embed/polls/x/",
+    "/embed/s/x/",
 }
 KEPT_IN = {"/readyz", "/metrics", "/admin/", "/admin/login/"}
 ADMIN = {"/admin/", "/admin/login/", "/static/admin/css/base.css"}

@@ -245,7 +245,7 @@ def test_by_default_no_site_may_frame_an_embed(session) -> None:
 
 
 def session_socket(code: str, path: str = "s", **cookies: str) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1:8001")]
+    headers = [(b"origin", b"http://127.0.0.1:8000")]
     if cookies:
         cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
         headers.append((b"cookie", cookie.encode()))
