@@ -165,8 +165,13 @@ def test_a_batch_in_flight_when_its_worker_is_killed_is_redelivered_after_the_vi
             assert stream.statuses() == Counter({202: 110})
             # The worker is storing a batch (its statement waits for our lock), and what
             # it took from the queue is held unacknowledged.
+            # (Under load the worker may still be taking the rest: wait for all of it.)
             processes.wait_for(
-                lambda: waiting_on_a_lock(lock) > 0 and redis_client.hlen(UNACKED) > 0,
+                lambda: (
+                    waiting_on_a_lock(lock) > 0
+                    and redis_client.hlen(UNACKED) > 0
+                    and redis_client.llen(QUEUE) == 0
+                ),
                 timeout=30,
                 what=lambda: f"a batch in flight, unacknowledged:\n{worker.output()[-3000:]}",
             )
