@@ -56,18 +56,22 @@ def vote_limits(*, voter_key: str, client_ip: str = "") -> list[Limit]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or X-Forwarded-For behind N trusted proxies.
+    """The client's address: REMOTE_ADDR, or X-Forwarded-For behind N trusted proxies."""
+    return client_address(
+        str(request.META.get("REMOTE_ADDR") or ""), request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
 
-    Only the entries our own proxies appended are trusted; anything to the left of them
-    was written by the client and could be forged.
-    """
+
+def client_address(remote: str, forwarded: str) -> str:
+    """The peer's address, or the entry in X-Forwarded-For that our N trusted proxies
+    (TRUSTED_PROXY_HOPS) appended: anything to the left of them was written by the client
+    and could be forged. Also for WebSockets (results.guard)."""
     hops = settings.TRUSTED_PROXY_HOPS
     if hops > 0:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [a for a in forwarded if a]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")  # noqa: S104 (a value, not a bind)
+        entries = [a.strip() for a in forwarded.split(",") if a.strip()]
+        if len(entries) >= hops:
+            return entries[-hops]
+    return remote or "0.0.0.0"  # noqa: S104 (a value, not a bind)
 
 
 def address_block(address: str) -> str:

@@ -13,16 +13,19 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from results.guard import Routed, SocketGuard  # noqa: E402
 from results.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Only pages of the site's own origins, compared by scheme, host and port (Channels'
-        # AllowedHostsOriginValidator ignores the port). Then the session's user (staff see
-        # hidden results) and the cookies (the voter) in scope.
+        # AllowedHostsOriginValidator ignores the port); then the limits per address and per
+        # socket (results.guard); then the session's user (staff see hidden results) and the
+        # cookies (the voter) in scope. An unknown path is refused, not an error.
         "websocket": OriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.PUBLIC_ORIGINS
+            SocketGuard(AuthMiddlewareStack(Routed(URLRouter(websocket_urlpatterns)))),
+            settings.PUBLIC_ORIGINS,
         ),
     }
 )

@@ -304,6 +304,12 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL]},
     },
 }
+# WebSocket limits per results process (results/guard.py): sockets one address may hold
+# (a venue's whole room may share one), and messages a socket may send (pages send one
+# now and then).
+WS_SOCKETS_PER_ADDRESS = env.int("WS_SOCKETS_PER_ADDRESS", default=1500)
+WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=2)
+WS_MESSAGES_BURST = env.int("WS_MESSAGES_BURST", default=20)
 # Live pushes per poll are coalesced to at most one per this many seconds.
 RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.03)
 

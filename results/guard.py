@@ -1,0 +1,114 @@
+"""Guards in front of every WebSocket of the results role, cheap and before any consumer:
+
+- a path no route serves is refused (a 403 handshake), not a 500 with a traceback;
+- one address holds at most WS_SOCKETS_PER_ADDRESS sockets on this process (generous: a
+  venue puts its whole room behind one address), and a socket that sends more than
+  WS_MESSAGES_PER_SECOND messages (with a burst of WS_MESSAGES_BURST) is closed with
+  4429. Honest pages send a message a minute at most ({"type": "sync"} after a hiccup).
+
+Counted per results process: add processes (or pods) and the limits add up with them.
+Written here: Channels has no such limits, and daphne none per address.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from channels.routing import URLRouter
+from django.conf import settings
+
+from polls.ratelimits import address_block, client_address
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TOO_MANY = 4429  # too many sockets from this address, or messages on this socket
+
+Scope = dict[str, Any]
+
+
+class Routed:
+    """A URLRouter that refuses an unknown path instead of raising."""
+
+    def __init__(self, router: URLRouter) -> None:
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        try:
+            await self.router(scope, receive, send)
+        except ValueError as exc:
+            if not str(exc).startswith("No route found for path"):
+                raise
+            await receive()  # the handshake's websocket.connect
+            await send({"type": "websocket.close", "code": 4404})
+
+
+class SocketGuard:
+    """Limits sockets per address and messages per socket (see the module's notes)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.open: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            await self.inner(scope, receive, send)
+            return
+        address = address_block(_address(scope))
+        if self.open[address] >= settings.WS_SOCKETS_PER_ADDRESS:
+            logger.warning("refused a socket from %s: %d open", address, self.open[address])
+            await receive()
+            await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+            return
+        self.open[address] += 1
+        bucket = _Bucket(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGES_BURST)
+        closed = False
+
+        async def guarded_receive() -> dict[str, Any]:
+            nonlocal closed
+            message: dict[str, Any] = await receive()
+            if message["type"] == "websocket.receive" and not bucket.take():
+                if not closed:
+                    closed = True
+                    logger.warning("closed a socket from %s: too many messages", address)
+                    await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+                # The consumer hears the close as a disconnect, and stops.
+                return {"type": "websocket.disconnect", "code": CLOSE_TOO_MANY}
+            return message
+
+        try:
+            await self.inner(scope, guarded_receive, send)
+        finally:
+            self.open[address] -= 1
+            if self.open[address] <= 0:
+                del self.open[address]
+
+
+class _Bucket:
+    """A token bucket: `rate` messages a second, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client") or ("", 0)
+    forwarded = next(
+        (value.decode("latin-1") for name, value in scope.get("headers", [])
+         if name == b"x-forwarded-for"),
+        "",
+    )  # fmt: skip
+    return client_address(str(client[0] or ""), forwarded)
