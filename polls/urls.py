@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import session_views, views
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("api/polls/<slug:slug>", views.api_poll, name="api-poll"),
     path("api/polls/<slug:slug>/vote", views.api_vote, name="api-vote"),
     path("api/polls/<slug:slug>/results", views.api_results, name="api-results"),
+    re_path(r"^api/", views.api_not_found),  # last: any other path under /api/ (newlines too)
 ]

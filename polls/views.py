@@ -290,6 +290,12 @@ def api_schema(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_OPENAPI.read_bytes(), content_type="application/json")
 
 
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Any other path under /api/ (a slug no poll can have, say): the API's JSON 404, in
+    debug too (where Django would otherwise answer its HTML page)."""
+    return json_error(404, "Not found.")
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     message = "CSRF check failed: reload the page and try again."
     if wants_json(request):

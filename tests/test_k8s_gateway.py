@@ -31,6 +31,7 @@ PUBLIC = {
     "/api/polls/x/vote",
     "/api/polls/x/results",
     "/api/openapi.json",
+    "/api/x",
     "/healthz",
     "/join",
     "/s/x/",

@@ -336,3 +336,19 @@ def test_an_anonymous_vote_creates_no_session(make_poll) -> None:
                 content_type="application/json")  # fmt: skip
     assert "sessionid" not in client.cookies
     assert Session.objects.count() == 0
+
+
+MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.mark.django_db
+def test_an_organisers_markup_is_shown_as_text_on_every_page(make_poll) -> None:
+    poll = make_poll(slug="markup", question=f"Q {MARKUP}", labels=(f"A {MARKUP}", "B"))
+    client = Client()
+    for path in ("/", f"/polls/{poll.slug}/", f"/polls/{poll.slug}/results/"):
+        page = client.get(path).content.decode()
+        assert "<script>alert" not in page, path
+        assert "<img src=x" not in page, path
+        assert "&lt;script&gt;alert" in page, path  # shown, as text
+    # The API and the live snapshot carry it as data; the pages' scripts set textContent.
+    assert MARKUP in client.get(f"/api/polls/{poll.slug}").json()["question"]
