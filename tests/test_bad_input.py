@@ -55,6 +55,11 @@ def test_a_valid_api_vote_is_queued(client, poll) -> None:
         ([1, 2], "application/json", 400, '{"choice"'),
         ("{not json", "application/json", 400, "not valid JSON"),
         (b"\xff\xfe\x00", "application/json", 400, "not valid JSON"),
+        # Past Python's int limit (4,300 digits) and its recursion limit: a 400, never a 500.
+        ('{"choice": "' + "9" * 5000 + '"}', "application/json", 400, "Pick one of the poll's"),
+        ('{"choice": ' + "9" * 5000 + "}", "application/json", 400, "not valid JSON"),
+        ("[" * 30_000 + "]" * 30_000, "application/json", 400, "not valid JSON"),
+        ('{"choice": ' * 5_000 + "1" + "}" * 5_000, "application/json", 400, "not valid JSON"),
         ("choice=1", "application/x-www-form-urlencoded", 415, "Content-Type: application/json"),
         ("choice=1", "text/plain", 415, "Content-Type: application/json"),
     ],
@@ -117,6 +122,7 @@ def test_api_poll_and_results_of_unknown_poll_are_404_json(client) -> None:
         ({}, 400, "Pick one of the poll"),
         ({"choice": "cats"}, 400, "Pick one of the poll"),
         ({"choice": "999999"}, 400, "not part of this poll"),
+        ({"choice": "9" * 5000}, 400, "Pick one of the poll"),  # past Python's int limit
     ],
 )
 def test_form_vote_rejects_bad_fields_with_a_form_error(client, poll, data, status, says) -> None:
