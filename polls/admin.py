@@ -89,9 +89,10 @@ class ChoiceInline(admin.TabularInline):
     def votes(self, choice: Choice) -> str:
         if choice.pk is None:
             return "-"
-        total = choice.poll.counter.total
-        votes = choice.tally.votes
-        return f"{votes} ({selectors.percent(votes, total)}%)"
+        # The poll's shares together: one rounding rule (counting.shares) for all of them.
+        _, rows = selectors.tally_rows(poll=choice.poll)
+        row = next((r for r in rows if r.choice_id == choice.pk), None)
+        return "-" if row is None else f"{row.votes} ({row.percent}%)"
 
 
 class PollResetInline(admin.TabularInline):

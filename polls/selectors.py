@@ -225,8 +225,12 @@ class ResultRow:
     percent: float
 
 
-def percent(votes: int, total: int) -> float:
-    return round(100 * votes / total, 1) if total else 0.0
+def with_shares(items: list[dict[str, Any]], total: int | None = None) -> list[dict[str, Any]]:
+    """Each item (with its "votes") gets its "percent" of `total` (default: their sum), by
+    the one rounding rule, counting.shares."""
+    for item, share in zip(items, counting.shares([i["votes"] for i in items], total), strict=True):
+        item["percent"] = share
+    return items
 
 
 # Everything a snapshot needs, in one statement (one database snapshot): the counter, the
@@ -277,9 +281,10 @@ def poll_results(*, poll: Poll) -> dict[str, Any]:
         "status": poll.state_at(timezone.now()),
         "total": total,
         "seq": seq,
-        "choices": [
-            {"id": cid, "label": label, "votes": votes} for _, cid, label, votes in choices
-        ],
+        "choices": with_shares(
+            [{"id": cid, "label": label, "votes": votes} for _, cid, label, votes in choices],
+            total,
+        ),
     }
     if poll.kind != Poll.Kind.SINGLE:  # single-choice snapshots stay as they always were
         snapshot["kind"] = poll.kind
@@ -301,9 +306,9 @@ def _ranked_results(
     return {
         "rounds": [
             {
-                "counts": [
-                    {"id": cid, "votes": r.counts[cid]} for cid in candidates if cid in r.counts
-                ],
+                "counts": with_shares(
+                    [{"id": cid, "votes": r.counts[cid]} for cid in candidates if cid in r.counts]
+                ),
                 "exhausted": r.exhausted,
                 "eliminated": r.eliminated,
                 "transfers": [
@@ -324,7 +329,9 @@ def _scale_results(poll: Poll, values: dict[int, int]) -> dict[str, Any]:
     summary = counting.scale_summary(values, low, high)
     return {
         **ballot_rules(poll=poll),
-        "values": [{"value": v, "votes": values.get(v, 0)} for v in range(low, high + 1)],
+        "values": with_shares(
+            [{"value": v, "votes": values.get(v, 0)} for v in range(low, high + 1)]
+        ),
         "mean": summary.mean,
         "median": summary.median,
         "nps": summary.nps,
@@ -332,12 +339,9 @@ def _scale_results(poll: Poll, values: dict[int, int]) -> dict[str, Any]:
 
 
 def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
-    """A snapshot's choices with their percentages."""
-    total = snapshot["total"]
-    return [
-        ResultRow(c["id"], c["label"], c["votes"], percent(c["votes"], total))
-        for c in snapshot["choices"]
-    ]
+    """A snapshot's choices with their shares (counting.shares: they add up to 100 where
+    each ballot counts once)."""
+    return [ResultRow(c["id"], c["label"], c["votes"], c["percent"]) for c in snapshot["choices"]]
 
 
 def tally_rows(*, poll: Poll) -> tuple[int, list[ResultRow]]:
