@@ -6,6 +6,7 @@ app_name = "polls"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("polls/<slug:slug>/", views.poll_detail, name="detail"),
     path("polls/<slug:slug>/vote/", views.vote, name="vote"),
     path("join", session_views.join, name="join"),

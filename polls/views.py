@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -22,7 +24,13 @@ from django.views.decorators.http import require_GET, require_POST
 from . import kinds, selectors
 from .pipeline import submit
 from .ratelimits import client_ip
-from .responses import json_error, retry_after_of, status_of, wants_json
+from .responses import (
+    error_page,
+    json_error,
+    retry_after_of,
+    status_of,
+    wants_json,
+)
 
 # --- HTML ---------------------------------------------------------------------------
 
@@ -33,14 +41,24 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: the SVG icon (both roles)."""
+    return redirect(static("polls/favicon.svg"))
+
+
+@require_GET
 def poll_detail(request: HttpRequest, slug: str) -> HttpResponse:
     poll = selectors.poll_for_voting(slug=slug)
     return _render_poll(request, poll)
 
 
 def login_url(request: HttpRequest) -> str:
-    """Where a voter logs in (the admin's login page) and comes back from."""
-    return f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}"
+    """Where a voter logs in (settings.LOGIN_URL, the voters' log-in) and comes back from:
+    the poll's page (a failed vote's POST address is no page to come back to)."""
+    back = request.get_full_path()
+    if request.method == "POST" and (match := request.resolver_match) and "slug" in match.kwargs:
+        back = reverse("polls:detail", args=[match.kwargs["slug"]])
+    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
 
 
 def _needs_login(request: HttpRequest, poll: Any) -> bool:
@@ -291,22 +309,33 @@ def api_schema(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    message = "CSRF check failed: reload the page and try again."
     if wants_json(request):
         return json_error(
             403,
             "CSRF check failed: send the csrftoken cookie and its value in the X-CSRFToken header.",
         )
-    return render(request, "polls/error.html", {"message": message}, status=403)
+    return error_page(403, "CSRF check failed: reload the page and try again.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error(400, "The request could not be understood.")
+    return error_page(400, "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error(403, "Not allowed.")
+    return error_page(403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
         return json_error(404, "Not found.")
-    return render(request, "polls/error.html", {"message": "Not found."}, status=404)
+    return error_page(404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return json_error(500, "Internal error; the team has been told.")
-    return render(request, "polls/error.html", {"message": "Something went wrong."}, status=500)
+    return error_page(500)

@@ -38,6 +38,9 @@ PUBLIC = {
     "/present/x/control",
     "/embed/polls/x/",
     "/embed/s/x/",
+    "/favicon.ico",
+    "/accounts/login/",
+    "/accounts/logout/",
 }
 KEPT_IN = {"/readyz", "/metrics", "/admin/", "/admin/login/"}
 ADMIN = {"/admin/", "/admin/login/", "/static/admin/css/base.css"}
