@@ -344,6 +344,55 @@ def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
     return [ResultRow(c["id"], c["label"], c["votes"], c["percent"]) for c in snapshot["choices"]]
 
 
+_UNITS = {
+    Poll.Kind.SINGLE: ("vote", "votes"),
+    Poll.Kind.MULTIPLE: ("voter", "voters"),
+    Poll.Kind.RANKED: ("ballot", "ballots"),
+    Poll.Kind.SCALE: ("rating", "ratings"),
+}
+
+
+def poll_description(poll: Poll) -> str:
+    """A poll's one-line description for link previews (meta description, Open Graph)."""
+    labels = [c.label for c in poll.choices.all()]
+    if poll.kind == Poll.Kind.SCALE:
+        low, high = poll.scale_range
+        what = f"Rate it from {low} to {high}"
+    elif poll.kind == Poll.Kind.RANKED:
+        what = "Rank " + ", ".join(labels)
+    else:
+        what = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    state = poll.state
+    if state == Poll.Status.CLOSED:
+        return f"{what}. This poll has closed: see its final results."
+    if state == "scheduled":
+        return f"{what}. Voting opens soon."
+    return f"{what}. Vote and watch the results live."
+
+
+def final_results(*, poll: Poll, voter_key: str, is_staff: bool) -> dict[str, Any] | None:
+    """What a closed poll's page leads with: the total, each choice's votes and share, the
+    winner (ranked) or the mean and median (scale); None when the viewer may not see them."""
+    if not results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff):
+        return None
+    snapshot = poll_results(poll=poll)
+    one, many = _UNITS[Poll.Kind(poll.kind)]
+    final: dict[str, Any] = {
+        "total": snapshot["total"],
+        "unit": one if snapshot["total"] == 1 else many,
+        "rows": result_rows(snapshot),
+    }
+    if poll.kind == Poll.Kind.RANKED:
+        labels = {c["id"]: c["label"] for c in snapshot["choices"]}
+        if snapshot["winner"] is not None:
+            final["winner"] = labels.get(snapshot["winner"], "")
+            final["winner_note"] = f"won after {len(snapshot['rounds'])} round(s) of instant runoff"
+        final["summary"] = "Bars: first preferences."
+    elif poll.kind == Poll.Kind.SCALE and snapshot["total"]:
+        final["summary"] = f"Mean {snapshot['mean']}, median {snapshot['median']}."
+    return final
+
+
 def tally_rows(*, poll: Poll) -> tuple[int, list[ResultRow]]:
     """The poll's total and its choices' votes with percentages, read from the tallies."""
     snapshot = poll_results(poll=poll)

@@ -18,5 +18,8 @@ urlpatterns = [
     path("api/openapi.json", views.api_schema, name="api-schema"),
     path("api/polls/<slug:slug>", views.api_poll, name="api-poll"),
     path("api/polls/<slug:slug>/vote", views.api_vote, name="api-vote"),
+    path(
+        "api/polls/<slug:slug>/votes/<uuid:vote_id>", views.api_vote_status, name="api-vote-status"
+    ),
     path("api/polls/<slug:slug>/results", views.api_results, name="api-results"),
 ]

@@ -7,12 +7,14 @@ error is answered in polls.responses.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.templatetags.static import static
@@ -22,7 +24,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from . import kinds, selectors
-from .pipeline import submit
+from .pipeline import ballots, submit
 from .ratelimits import client_ip
 from .responses import (
     error_page,
@@ -79,17 +81,32 @@ def _render_poll(
         "login_url": login_url(request),
         "ballot_template": f"polls/_ballot_{poll.kind}.html",
     }
+    # The vote just cast while it is being stored (its pending ballot), else the stored one.
+    shown = ballots.shown_ballot(poll=poll, voter_key=voter_key)
+    context.update(storing=shown.storing, refused=shown.refused, vote_id=shown.vote_id)
+    context["has_ballot"] = shown.ballot is not None
     if poll.kind == poll.Kind.SINGLE:
-        current = selectors.current_choice_id(poll=poll, voter_key=voter_key)
-        context["current_choice_id"] = current
-        context["has_ballot"] = current is not None
+        context["current_choice_id"] = shown.ballot[0] if shown.ballot else None
+        labels = {c.id: c.label for c in poll.choices.all()}
+        if shown.ballot and shown.ballot[0] in labels:
+            context["your_ballot"] = f"You picked {labels[shown.ballot[0]]}"
     else:
-        stored = selectors.stored_ballot(poll=poll, voter_key=voter_key)
-        context["has_ballot"] = stored is not None
         # After a refused form, show what the voter sent rather than make them start over.
-        shown = _posted_ballot(poll, request.POST) if request.method == "POST" else stored
-        context.update(_ballot_context(poll, stored or [], shown or []))
+        sent = _posted_ballot(poll, request.POST) if request.method == "POST" else shown.ballot
+        context.update(_ballot_context(poll, shown.ballot or [], sent or []))
     context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
+    context["share_url"] = settings.PUBLIC_BASE_URL + reverse("polls:detail", args=[poll.slug])
+    context["description"] = selectors.poll_description(poll)
+    if poll.state == poll.Status.CLOSED:
+        try:
+            context["final"] = selectors.final_results(
+                poll=poll, voter_key=voter_key, is_staff=request.user.is_staff
+            )
+        except DatabaseError:  # the page still says the poll is closed
+            context["final_hidden"] = "The results cannot be read right now."
+        else:
+            if context["final"] is None:
+                context["final_hidden"] = selectors.results_hidden_reason(poll)
     return render(request, "polls/detail.html", context, status=status)
 
 
@@ -202,7 +219,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         if retry_after := retry_after_of(error):
             response["Retry-After"] = retry_after
         return response
-    messages.success(request, "Vote received. It will show here and in the results in a moment.")
+    messages.success(
+        request, "Vote received. It is being stored and shows in the results in a moment."
+    )
     return _see_other(_back_to(request) or reverse("polls:detail", args=[poll.slug]))
 
 
@@ -281,6 +300,26 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     except submit.VoteError as error:
         return json_error(status_of(error), error.message, retry_after=retry_after_of(error))
     return JsonResponse({"vote_id": str(queued.vote_id), "status": "queued"}, status=202)
+
+
+@require_GET
+def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> JsonResponse:
+    """What became of one of this voter's votes (by the vote_id its 202 gave)."""
+    poll = _api_poll(slug)
+    if poll is None:
+        return json_error(404, f"No poll with slug {slug!r}.")
+    status = ballots.vote_status(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        vote_id=str(vote_id),
+    )
+    if status is None:
+        return json_error(
+            404,
+            "No vote of yours with this id is known on this poll: it was replaced by a later"
+            " vote of yours, its refusal has expired, or it is not yours.",
+        )
+    return JsonResponse(status)
 
 
 @require_GET

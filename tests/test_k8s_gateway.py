@@ -30,6 +30,7 @@ PUBLIC = {
     "/api/polls/x",
     "/api/polls/x/vote",
     "/api/polls/x/results",
+    "/api/polls/x/votes/x",
     "/api/openapi.json",
     "/healthz",
     "/join",
