@@ -10,12 +10,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -120,12 +120,35 @@ def forget_cached_poll(slug: str) -> None:
     _held_polls.pop(slug, None)
 
 
-def polls_listed() -> QuerySet[Poll]:
-    """Polls a visitor can find on the front page: open now, or scheduled."""
-    now = timezone.now()
-    return Poll.objects.exclude(status__in=[Poll.Status.DRAFT, Poll.Status.CLOSED]).exclude(
-        closes_at__lte=now
+@dataclass(frozen=True)
+class ListedPoll:
+    poll: Poll
+    state: str  # open, scheduled or closed, now
+    votes: int  # ballots stored
+
+
+def polls_listed(*, now: datetime | None = None) -> dict[str, list[ListedPoll]]:
+    """Polls a visitor can find on the front page, by state: open now (closing soonest
+    first), scheduled (opening soonest first), and closed within the last
+    INDEX_CLOSED_DAYS (most recently closed first), so their final results stay findable."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.INDEX_CLOSED_DAYS)
+    rows = (
+        Poll.objects.exclude(status=Poll.Status.DRAFT)
+        .filter(Q(closes_at__isnull=True) | Q(closes_at__gte=since))
+        .exclude(status=Poll.Status.CLOSED, closes_at__isnull=True)
+        .select_related("counter")
     )
+    listed: dict[str, list[ListedPoll]] = {"open": [], "scheduled": [], "closed": []}
+    for poll in rows:
+        counter = getattr(poll, "counter", None)
+        state = poll.state_at(now)
+        listed[state].append(ListedPoll(poll, state, counter.total if counter else 0))
+    far = now + timedelta(days=36500)
+    listed["open"].sort(key=lambda p: (p.poll.closes_at or far, p.poll.question))
+    listed["scheduled"].sort(key=lambda p: (p.poll.opens_at or far, p.poll.question))
+    listed["closed"].sort(key=lambda p: p.poll.closes_at or now, reverse=True)
+    return listed
 
 
 def current_choice_id(*, poll: Poll, voter_key: str) -> int | None:

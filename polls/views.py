@@ -39,7 +39,9 @@ from .responses import (
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "polls/index.html", {"polls": selectors.polls_listed()})
+    listed = selectors.polls_listed()
+    context = {"listed": listed, "closed_days": settings.INDEX_CLOSED_DAYS}
+    return render(request, "polls/index.html", context)
 
 
 @require_GET

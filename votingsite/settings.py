@@ -224,6 +224,8 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
 }
+# The front page lists polls closed within this many days (their final results).
+INDEX_CLOSED_DAYS = env.int("INDEX_CLOSED_DAYS", default=14)
 # How long a web process may use its copy of a poll before reading it again.
 POLL_CACHE_SECONDS = env.float("POLL_CACHE_SECONDS", default=2)
 

@@ -63,9 +63,21 @@
     row.querySelector(".fill").style.width = pct + "%";
   }
 
+  // "updated N s ago": counted from the last snapshot received (each one is current).
+  var updated = document.getElementById("updated");
+  var updatedAt = null;
+  function showUpdated() {
+    if (!updated || updatedAt === null) return;
+    var seconds = Math.floor((Date.now() - updatedAt) / 1000);
+    updated.textContent = seconds < 3 ? "updated just now" : "updated " + seconds + " s ago";
+  }
+  setInterval(showUpdated, 1000);
+
   function render(msg) {
     // seq only grows per poll: anything older than what is shown is stale.
     if (!msg || msg.type !== "results" || typeof msg.seq !== "number" || msg.seq < seq) return;
+    updatedAt = Date.now();
+    showUpdated();
     if ((msg.kind || "single") !== kind) {
       // The organiser changed the poll's kind (possible before any ballot): another layout.
       location.reload();
