@@ -206,6 +206,7 @@ def test_screenshots_of_every_public_page_at_both_sizes_in_light_and_dark(
                     page = open_at(f"{site.url}{path}", size=size, scheme=scheme)
                 if name == "results":
                     expect(page.locator("#live")).to_have_text("live")
+                    expect(page.locator("#updated")).to_have_text("updated just now")
                 page.wait_for_load_state("networkidle")
                 overflow = page.evaluate(
                     "document.scrollingElement.scrollWidth - window.innerWidth"
