@@ -5,7 +5,7 @@
 # upstreams.conf gives (deploy/k8s/base/front-door), on a network of their own:
 #   docker network create live-votes
 #   docker run -d --network live-votes --name voting --env-file site.env live-votes:0.1.0 \
-#     gunicorn votingsite.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 8 --reuse-port
+#     gunicorn votingsite.wsgi -c python:votingsite.gunicorn_conf --bind 0.0.0.0:8000 --workers 2 --threads 8 --reuse-port
 #   docker run -d --network live-votes --name results --env-file site.env live-votes:0.1.0 \
 #     daphne --bind 0.0.0.0 --port 8001 --websocket-max-message-size 4096 \
 #     --websocket-max-frame-size 4096 votingsite.asgi:application

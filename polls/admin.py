@@ -66,6 +66,14 @@ class ChoiceInline(admin.TabularInline):
                     refuse_deleting_voted_choice(self.instance)
 
         class ChoiceFormSet(formset):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                if getattr(self, "initial_extra", None) is None:
+                    # New rows continue the order (0, 1, 2, ... after the last), not all 0.
+                    positions = [c.position for c in self.get_queryset()]
+                    start = max(positions) + 1 if positions else 0
+                    self.initial_extra = [{"position": start + n} for n in range(self.extra)]
+
             def clean(self) -> None:
                 super().clean()
                 # The poll's kind options must fit its choices (self.instance: the poll as
@@ -89,9 +97,10 @@ class ChoiceInline(admin.TabularInline):
     def votes(self, choice: Choice) -> str:
         if choice.pk is None:
             return "-"
-        total = choice.poll.counter.total
-        votes = choice.tally.votes
-        return f"{votes} ({selectors.percent(votes, total)}%)"
+        # The poll's shares together: one rounding rule (counting.shares) for all of them.
+        _, rows = selectors.tally_rows(poll=choice.poll)
+        row = next((r for r in rows if r.choice_id == choice.pk), None)
+        return "-" if row is None else f"{row.votes} ({row.percent}%)"
 
 
 class PollResetInline(admin.TabularInline):
@@ -208,13 +217,15 @@ class PollAdmin(admin.ModelAdmin):
 
     @admin.display(description="state now")
     def state(self, poll: Poll) -> str:
+        if poll.pk is None:  # not "draft" while Open is chosen above: nothing is saved yet
+            return "decided by the status and times above, once saved"
         return poll.state_at(timezone.now())
 
     @admin.display(description="votes", ordering="counter__total")
     def total_votes(self, poll: Poll) -> int:
         return poll.counter.total
 
-    @admin.display(description="public pages")
+    @admin.display(description="pages")  # short: "public pages" was cut off at 1280 px
     def links(self, poll: Poll) -> str:
         if poll.pk is None:
             return "-"

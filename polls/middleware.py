@@ -1,4 +1,4 @@
-"""HTTP guards in front of the views: oversized bodies, stores that are down, admin log-in."""
+"""HTTP guards in front of the views: oversized bodies, stores that are down, log-ins."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
-from .ratelimits import admin_login_wait
+from .ratelimits import login_wait
 from .responses import RETRY_AFTER_SECONDS, error_response
 
 logger = logging.getLogger(__name__)
@@ -52,12 +53,13 @@ class StoreUnavailableMiddleware:
         return error_response(request, 503, message, retry_after=RETRY_AFTER_SECONDS)
 
 
-def admin_login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Decorates the admin login: too many attempts from one address get 429."""
+def login_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Decorates a log-in view (the admin's, the voters'): too many attempts from one
+    address get 429."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST" and (wait := admin_login_wait(request)) is not None:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST" and (wait := login_wait(request)) is not None:
             message = f"Too many login attempts from here; try again in {wait} seconds."
             return error_response(request, 429, message, retry_after=wait)
         return view(request, *args, **kwargs)

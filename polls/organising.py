@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -402,3 +404,106 @@ def _differing(stored: dict[K, int], counted: Counter[K]) -> list[tuple[K, int, 
     """(key, stored, counted) wherever they differ; a missing row counts as 0."""
     keys = sorted(set(stored) | set(counted))  # type: ignore[type-var]
     return [(k, stored.get(k, 0), counted[k]) for k in keys if stored.get(k, 0) != counted[k]]
+
+
+# --- Voter accounts -----------------------------------------------------------------
+
+VOTER_COLUMNS = ("username", "password")  # required; email, first_name, last_name optional
+_OPTIONAL_COLUMNS = ("email", "first_name", "last_name")
+
+
+class VoterImportError(ValueError):
+    """A voters file that cannot be imported; `problems` lists each, by line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class VoterImport:
+    created: list[str]
+    updated: list[str]
+    skipped: list[str]  # existing accounts left as they are (without update)
+
+
+def import_voters(
+    rows: Sequence[dict[str, str]], *, columns: Sequence[str], update: bool = False
+) -> VoterImport:
+    """Creates voter accounts (never staff) from rows of a CSV with a header line: all of
+    them or, when any row has a problem, none (VoterImportError lists every problem, by
+    line). Passwords pass the site's password validators and are stored hashed by
+    Django's default hasher (PBKDF2), never in clear. An existing username is left alone,
+    or with `update` gets the row's password and names (a staff account never)."""
+    _check_columns(columns)
+    if not rows:
+        raise VoterImportError(["the file has a header but no voters"])
+    names = [(r.get("username") or "").strip() for r in rows]
+    existing = {u.username.lower(): u for u in get_user_model().objects.filter(username__in=names)}
+    seen: dict[str, int] = {}
+    problems: list[str] = []
+    for line, row in enumerate(rows, start=2):
+        problem = _voter_problem(row, existing, seen, line)
+        if problem:
+            problems.append(f"line {line}: {problem}")
+    if problems:
+        raise VoterImportError(problems)
+    created, updated, skipped = [], [], []
+    with transaction.atomic():
+        for row in rows:
+            name = row["username"].strip()
+            extra = {c: (row.get(c) or "").strip() for c in _OPTIONAL_COLUMNS}
+            user = existing.get(name.lower())
+            if user is None:
+                get_user_model().objects.create_user(name, password=row["password"], **extra)
+                created.append(name)
+            elif update:
+                user.set_password(row["password"])
+                for column, value in extra.items():
+                    if value:
+                        setattr(user, column, value)
+                user.save()
+                updated.append(name)
+            else:
+                skipped.append(name)
+    return VoterImport(created, updated, skipped)
+
+
+def _check_columns(columns: Sequence[str]) -> None:
+    missing = [c for c in VOTER_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in (*VOTER_COLUMNS, *_OPTIONAL_COLUMNS)]
+    if missing or unknown:
+        problems = [f"line 1: the header lacks the column {c!r}" for c in missing]
+        problems += [f"line 1: unknown column {c!r}" for c in unknown]
+        problems.append(
+            "line 1: the header must be username,password (optionally email,first_name,last_name)"
+        )
+        raise VoterImportError(problems)
+
+
+def _voter_problem(
+    row: dict[str, str], existing: dict[str, Any], seen: dict[str, int], line: int
+) -> str:
+    """What is wrong with one row of a voters file ('' for nothing)."""
+    name = (row.get("username") or "").strip()
+    if not name:
+        return "the username is empty"
+    if name.lower() in seen:
+        return f"{name!r} is also on line {seen[name.lower()]}"
+    seen[name.lower()] = line
+    user_model = get_user_model()
+    try:
+        user_model.username_validator(name)
+    except ValidationError as error:
+        return f"username {name!r}: {' '.join(error.messages)}"
+    user = existing.get(name.lower())
+    if user is not None and user.is_staff:
+        return f"{name!r} is a staff account: not changed here"
+    candidate = user or user_model(
+        username=name, **{c: row.get(c) or "" for c in _OPTIONAL_COLUMNS}
+    )
+    try:
+        validate_password(row.get("password") or "", user=candidate)
+    except ValidationError as error:
+        return f"password for {name!r}: {' '.join(error.messages)}"
+    return ""

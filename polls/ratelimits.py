@@ -86,8 +86,9 @@ def address_block(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{settings.VOTE_IPV6_PREFIX}", strict=False))
 
 
-def admin_login_wait(request: HttpRequest) -> int | None:
-    """Counts an admin log-in attempt; the seconds to wait when its address is over the rate."""
+def login_wait(request: HttpRequest) -> int | None:
+    """Counts a log-in attempt (the admin's and the voters' log-in count together: the same
+    accounts); the seconds to wait when its address is over ADMIN_LOGIN_RATE."""
     usage = get_usage(request, group="admin-login", key="ip",
                       rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
     if usage and usage["should_limit"]:

@@ -1,9 +1,11 @@
 """How errors are answered over HTTP, in one place: which status each vote error gets, and
-JSON `{"error": ...}` on the API, plain text elsewhere (middleware and decorators)."""
+JSON `{"error": ...}` on the API, the site's designed error pages elsewhere (templates/
+404.html, 403.html, 500.html, 503.html, each on polls/error.html)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import TemplateDoesNotExist, loader
 
 from .pipeline import submit
 
@@ -46,13 +48,31 @@ def json_error(status: int, message: str, *, retry_after: int | str | None = Non
     return response
 
 
-def error_response(
-    request: HttpRequest, status: int, message: str, *, retry_after: int | str | None = None
+def error_page(
+    status: int, detail: str = "", *, retry_after: int | str | None = None
 ) -> HttpResponse:
-    """For middleware and decorators, which answer before any view's own template."""
-    if wants_json(request):
-        return json_error(status, message, retry_after=retry_after)
-    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    """The designed page for an HTTP error (`<status>.html`, else polls/error.html), with
+    `detail` saying what exactly went wrong. Rendered without the request on purpose: no
+    context processor runs, so it works when the database (sessions, the user) does not,
+    before the middleware has set anything up, and for the 500 page."""
+    context: dict[str, object] = {"status": status}
+    try:
+        template = loader.get_template(f"{status}.html")
+        context["detail"] = detail
+    except TemplateDoesNotExist:  # the page's heading says it all
+        template = loader.get_template("polls/error.html")
+        context["message"] = detail
+    body = template.render(context)
+    response = HttpResponse(body, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def error_response(
+    request: HttpRequest, status: int, message: str, *, retry_after: int | str | None = None
+) -> HttpResponse:
+    """For middleware, handlers and decorators: JSON on the API, else the designed page."""
+    if wants_json(request):
+        return json_error(status, message, retry_after=retry_after)
+    return error_page(status, message, retry_after=retry_after)

@@ -10,12 +10,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -120,12 +120,35 @@ def forget_cached_poll(slug: str) -> None:
     _held_polls.pop(slug, None)
 
 
-def polls_listed() -> QuerySet[Poll]:
-    """Polls a visitor can find on the front page: open now, or scheduled."""
-    now = timezone.now()
-    return Poll.objects.exclude(status__in=[Poll.Status.DRAFT, Poll.Status.CLOSED]).exclude(
-        closes_at__lte=now
+@dataclass(frozen=True)
+class ListedPoll:
+    poll: Poll
+    state: str  # open, scheduled or closed, now
+    votes: int  # ballots stored
+
+
+def polls_listed(*, now: datetime | None = None) -> dict[str, list[ListedPoll]]:
+    """Polls a visitor can find on the front page, by state: open now (closing soonest
+    first), scheduled (opening soonest first), and closed within the last
+    INDEX_CLOSED_DAYS (most recently closed first), so their final results stay findable."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.INDEX_CLOSED_DAYS)
+    rows = (
+        Poll.objects.exclude(status=Poll.Status.DRAFT)
+        .filter(Q(closes_at__isnull=True) | Q(closes_at__gte=since))
+        .exclude(status=Poll.Status.CLOSED, closes_at__isnull=True)
+        .select_related("counter")
     )
+    listed: dict[str, list[ListedPoll]] = {"open": [], "scheduled": [], "closed": []}
+    for poll in rows:
+        counter = getattr(poll, "counter", None)
+        state = poll.state_at(now)
+        listed[state].append(ListedPoll(poll, state, counter.total if counter else 0))
+    far = now + timedelta(days=36500)
+    listed["open"].sort(key=lambda p: (p.poll.closes_at or far, p.poll.question))
+    listed["scheduled"].sort(key=lambda p: (p.poll.opens_at or far, p.poll.question))
+    listed["closed"].sort(key=lambda p: p.poll.closes_at or now, reverse=True)
+    return listed
 
 
 def current_choice_id(*, poll: Poll, voter_key: str) -> int | None:
@@ -225,8 +248,12 @@ class ResultRow:
     percent: float
 
 
-def percent(votes: int, total: int) -> float:
-    return round(100 * votes / total, 1) if total else 0.0
+def with_shares(items: list[dict[str, Any]], total: int | None = None) -> list[dict[str, Any]]:
+    """Each item (with its "votes") gets its "percent" of `total` (default: their sum), by
+    the one rounding rule, counting.shares."""
+    for item, share in zip(items, counting.shares([i["votes"] for i in items], total), strict=True):
+        item["percent"] = share
+    return items
 
 
 # Everything a snapshot needs, in one statement (one database snapshot): the counter, the
@@ -277,9 +304,10 @@ def poll_results(*, poll: Poll) -> dict[str, Any]:
         "status": poll.state_at(timezone.now()),
         "total": total,
         "seq": seq,
-        "choices": [
-            {"id": cid, "label": label, "votes": votes} for _, cid, label, votes in choices
-        ],
+        "choices": with_shares(
+            [{"id": cid, "label": label, "votes": votes} for _, cid, label, votes in choices],
+            total,
+        ),
     }
     if poll.kind != Poll.Kind.SINGLE:  # single-choice snapshots stay as they always were
         snapshot["kind"] = poll.kind
@@ -301,9 +329,9 @@ def _ranked_results(
     return {
         "rounds": [
             {
-                "counts": [
-                    {"id": cid, "votes": r.counts[cid]} for cid in candidates if cid in r.counts
-                ],
+                "counts": with_shares(
+                    [{"id": cid, "votes": r.counts[cid]} for cid in candidates if cid in r.counts]
+                ),
                 "exhausted": r.exhausted,
                 "eliminated": r.eliminated,
                 "transfers": [
@@ -324,7 +352,9 @@ def _scale_results(poll: Poll, values: dict[int, int]) -> dict[str, Any]:
     summary = counting.scale_summary(values, low, high)
     return {
         **ballot_rules(poll=poll),
-        "values": [{"value": v, "votes": values.get(v, 0)} for v in range(low, high + 1)],
+        "values": with_shares(
+            [{"value": v, "votes": values.get(v, 0)} for v in range(low, high + 1)]
+        ),
         "mean": summary.mean,
         "median": summary.median,
         "nps": summary.nps,
@@ -332,12 +362,58 @@ def _scale_results(poll: Poll, values: dict[int, int]) -> dict[str, Any]:
 
 
 def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
-    """A snapshot's choices with their percentages."""
-    total = snapshot["total"]
-    return [
-        ResultRow(c["id"], c["label"], c["votes"], percent(c["votes"], total))
-        for c in snapshot["choices"]
-    ]
+    """A snapshot's choices with their shares (counting.shares: they add up to 100 where
+    each ballot counts once)."""
+    return [ResultRow(c["id"], c["label"], c["votes"], c["percent"]) for c in snapshot["choices"]]
+
+
+_UNITS = {
+    Poll.Kind.SINGLE: ("vote", "votes"),
+    Poll.Kind.MULTIPLE: ("voter", "voters"),
+    Poll.Kind.RANKED: ("ballot", "ballots"),
+    Poll.Kind.SCALE: ("rating", "ratings"),
+}
+
+
+def poll_description(poll: Poll) -> str:
+    """A poll's one-line description for link previews (meta description, Open Graph)."""
+    labels = [c.label for c in poll.choices.all()]
+    if poll.kind == Poll.Kind.SCALE:
+        low, high = poll.scale_range
+        what = f"Rate it from {low} to {high}"
+    elif poll.kind == Poll.Kind.RANKED:
+        what = "Rank " + ", ".join(labels)
+    else:
+        what = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    state = poll.state
+    if state == Poll.Status.CLOSED:
+        return f"{what}. This poll has closed: see its final results."
+    if state == "scheduled":
+        return f"{what}. Voting opens soon."
+    return f"{what}. Vote and watch the results live."
+
+
+def final_results(*, poll: Poll, voter_key: str, is_staff: bool) -> dict[str, Any] | None:
+    """What a closed poll's page leads with: the total, each choice's votes and share, the
+    winner (ranked) or the mean and median (scale); None when the viewer may not see them."""
+    if not results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff):
+        return None
+    snapshot = poll_results(poll=poll)
+    one, many = _UNITS[Poll.Kind(poll.kind)]
+    final: dict[str, Any] = {
+        "total": snapshot["total"],
+        "unit": one if snapshot["total"] == 1 else many,
+        "rows": result_rows(snapshot),
+    }
+    if poll.kind == Poll.Kind.RANKED:
+        labels = {c["id"]: c["label"] for c in snapshot["choices"]}
+        if snapshot["winner"] is not None:
+            final["winner"] = labels.get(snapshot["winner"], "")
+            final["winner_note"] = f"won after {len(snapshot['rounds'])} round(s) of instant runoff"
+        final["summary"] = "Bars: first preferences."
+    elif poll.kind == Poll.Kind.SCALE and snapshot["total"]:
+        final["summary"] = f"Mean {snapshot['mean']}, median {snapshot['median']}."
+    return final
 
 
 def tally_rows(*, poll: Poll) -> tuple[int, list[ResultRow]]:

@@ -6,6 +6,7 @@ app_name = "polls"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("polls/<slug:slug>/", views.poll_detail, name="detail"),
     path("polls/<slug:slug>/vote/", views.vote, name="vote"),
     path("join", session_views.join, name="join"),
@@ -17,6 +18,9 @@ urlpatterns = [
     path("api/openapi.json", views.api_schema, name="api-schema"),
     path("api/polls/<slug:slug>", views.api_poll, name="api-poll"),
     path("api/polls/<slug:slug>/vote", views.api_vote, name="api-vote"),
+    path(
+        "api/polls/<slug:slug>/votes/<uuid:vote_id>", views.api_vote_status, name="api-vote-status"
+    ),
     path("api/polls/<slug:slug>/results", views.api_results, name="api-results"),
     re_path(r"^api/", views.api_not_found),  # last: any other path under /api/ (newlines too)
 ]

@@ -7,29 +7,47 @@ error is answered in polls.responses.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from . import kinds, selectors
-from .pipeline import submit
+from .pipeline import ballots, submit
 from .ratelimits import client_ip
-from .responses import json_error, retry_after_of, status_of, wants_json
+from .responses import (
+    error_page,
+    json_error,
+    retry_after_of,
+    status_of,
+    wants_json,
+)
 
 # --- HTML ---------------------------------------------------------------------------
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "polls/index.html", {"polls": selectors.polls_listed()})
+    listed = selectors.polls_listed()
+    context = {"listed": listed, "closed_days": settings.INDEX_CLOSED_DAYS}
+    return render(request, "polls/index.html", context)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: the SVG icon (both roles)."""
+    return redirect(static("polls/favicon.svg"))
 
 
 @require_GET
@@ -39,8 +57,12 @@ def poll_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def login_url(request: HttpRequest) -> str:
-    """Where a voter logs in (the admin's login page) and comes back from."""
-    return f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}"
+    """Where a voter logs in (settings.LOGIN_URL, the voters' log-in) and comes back from:
+    the poll's page (a failed vote's POST address is no page to come back to)."""
+    back = request.get_full_path()
+    if request.method == "POST" and (match := request.resolver_match) and "slug" in match.kwargs:
+        back = reverse("polls:detail", args=[match.kwargs["slug"]])
+    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
 
 
 def _needs_login(request: HttpRequest, poll: Any) -> bool:
@@ -61,17 +83,32 @@ def _render_poll(
         "login_url": login_url(request),
         "ballot_template": f"polls/_ballot_{poll.kind}.html",
     }
+    # The vote just cast while it is being stored (its pending ballot), else the stored one.
+    shown = ballots.shown_ballot(poll=poll, voter_key=voter_key)
+    context.update(storing=shown.storing, refused=shown.refused, vote_id=shown.vote_id)
+    context["has_ballot"] = shown.ballot is not None
     if poll.kind == poll.Kind.SINGLE:
-        current = selectors.current_choice_id(poll=poll, voter_key=voter_key)
-        context["current_choice_id"] = current
-        context["has_ballot"] = current is not None
+        context["current_choice_id"] = shown.ballot[0] if shown.ballot else None
+        labels = {c.id: c.label for c in poll.choices.all()}
+        if shown.ballot and shown.ballot[0] in labels:
+            context["your_ballot"] = f"You picked {labels[shown.ballot[0]]}"
     else:
-        stored = selectors.stored_ballot(poll=poll, voter_key=voter_key)
-        context["has_ballot"] = stored is not None
         # After a refused form, show what the voter sent rather than make them start over.
-        shown = _posted_ballot(poll, request.POST) if request.method == "POST" else stored
-        context.update(_ballot_context(poll, stored or [], shown or []))
+        sent = _posted_ballot(poll, request.POST) if request.method == "POST" else shown.ballot
+        context.update(_ballot_context(poll, shown.ballot or [], sent or []))
     context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
+    context["share_url"] = settings.PUBLIC_BASE_URL + reverse("polls:detail", args=[poll.slug])
+    context["description"] = selectors.poll_description(poll)
+    if poll.state == poll.Status.CLOSED:
+        try:
+            context["final"] = selectors.final_results(
+                poll=poll, voter_key=voter_key, is_staff=request.user.is_staff
+            )
+        except DatabaseError:  # the page still says the poll is closed
+            context["final_hidden"] = "The results cannot be read right now."
+        else:
+            if context["final"] is None:
+                context["final_hidden"] = selectors.results_hidden_reason(poll)
     return render(request, "polls/detail.html", context, status=status)
 
 
@@ -184,7 +221,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
         if retry_after := retry_after_of(error):
             response["Retry-After"] = retry_after
         return response
-    messages.success(request, "Vote received. It will show here and in the results in a moment.")
+    messages.success(
+        request, "Vote received. It is being stored and shows in the results in a moment."
+    )
     return _see_other(_back_to(request) or reverse("polls:detail", args=[poll.slug]))
 
 
@@ -266,6 +305,26 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_GET
+def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> JsonResponse:
+    """What became of one of this voter's votes (by the vote_id its 202 gave)."""
+    poll = _api_poll(slug)
+    if poll is None:
+        return json_error(404, f"No poll with slug {slug!r}.")
+    status = ballots.vote_status(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        vote_id=str(vote_id),
+    )
+    if status is None:
+        return json_error(
+            404,
+            "No vote of yours with this id is known on this poll: it was replaced by a later"
+            " vote of yours, its refusal has expired, or it is not yours.",
+        )
+    return JsonResponse(status)
+
+
+@require_GET
 def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     # Results read the database anyway: read the poll afresh too, not a copy up to
     # POLL_CACHE_SECONDS old (its status and visibility show in the answer).
@@ -297,22 +356,33 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    message = "CSRF check failed: reload the page and try again."
     if wants_json(request):
         return json_error(
             403,
             "CSRF check failed: send the csrftoken cookie and its value in the X-CSRFToken header.",
         )
-    return render(request, "polls/error.html", {"message": message}, status=403)
+    return error_page(403, "CSRF check failed: reload the page and try again.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error(400, "The request could not be understood.")
+    return error_page(400, "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error(403, "Not allowed.")
+    return error_page(403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
         return json_error(404, "Not found.")
-    return render(request, "polls/error.html", {"message": "Not found."}, status=404)
+    return error_page(404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return json_error(500, "Internal error; the team has been told.")
-    return render(request, "polls/error.html", {"message": "Something went wrong."}, status=500)
+    return error_page(500)

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET
 
 from polls.models import Poll
 from polls.selectors import (
-    percent,
     poll_for_voting,
     poll_results,
     result_rows,
@@ -87,7 +86,7 @@ def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
                         "id": c["id"],
                         "label": labels.get(c["id"], ""),
                         "votes": c["votes"],
-                        "percent": percent(c["votes"], active),
+                        "percent": c["percent"],
                         "gain": gained.get(c["id"], 0),
                         "source": source,
                         "eliminated": c["id"] == out,
@@ -110,7 +109,7 @@ def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
                 "id": c["id"],
                 "label": c["label"],
                 "votes": c["votes"],
-                "percent": percent(c["votes"], snapshot["total"]),
+                "percent": c["percent"],
                 "borda": c["borda"],
             }
             for c in snapshot["choices"]
@@ -189,7 +188,7 @@ def scale_view(snapshot: dict[str, Any]) -> dict[str, Any]:
             {
                 "value": v["value"],
                 "votes": v["votes"],
-                "percent": percent(v["votes"], snapshot["total"]),
+                "percent": v["percent"],
                 "group": _nps_group(v["value"]) if nps_scale else "",
             }
             for v in snapshot["values"]

@@ -34,7 +34,8 @@ def test_the_document_is_served_and_valid_openapi_3_1() -> None:
     document = schema()
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
-        "/api/polls/{slug}", "/api/polls/{slug}/vote", "/api/polls/{slug}/results"
+        "/api/polls/{slug}", "/api/polls/{slug}/vote", "/api/polls/{slug}/results",
+        "/api/polls/{slug}/votes/{vote_id}",
     }  # fmt: skip
 
 
@@ -61,6 +62,8 @@ def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> Non
     answer = client.post(f"/api/polls/{poll.slug}/vote", body, content_type="application/json")
     assert answer.status_code == 202, answer.content
     fits(document, "Queued", answer.json())
+    status = client.get(f"/api/polls/{poll.slug}/votes/{answer.json()['vote_id']}")
+    fits(document, "VoteStatus", status.json())
     refused = client.post(f"/api/polls/{poll.slug}/vote", {}, content_type="application/json")
     assert refused.status_code == 400
     fits(document, "Error", refused.json())

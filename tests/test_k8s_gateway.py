@@ -30,6 +30,7 @@ PUBLIC = {
     "/api/polls/x",
     "/api/polls/x/vote",
     "/api/polls/x/results",
+    "/api/polls/x/votes/x",
     "/api/openapi.json",
     "/api/x",
     "/healthz",
@@ -39,6 +40,9 @@ PUBLIC = {
     "/present/x/control",
     "/embed/polls/x/",
     "/embed/s/x/",
+    "/favicon.ico",
+    "/accounts/login/",
+    "/accounts/logout/",
 }
 KEPT_IN = {"/readyz", "/metrics", "/admin/", "/admin/login/"}
 ADMIN = {"/admin/", "/admin/login/", "/static/admin/css/base.css"}

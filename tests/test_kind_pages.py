@@ -200,13 +200,20 @@ def test_a_refused_multiple_choice_form_keeps_the_boxes_ticked() -> None:
     assert {b["value"] for b in page.named("choices") if "checked" in b} == {str(c) for c in picked}
 
 
-@pytest.mark.parametrize("kind", [K.MULTIPLE, K.RANKED, K.SCALE])
-def test_a_closed_polls_ballot_is_shown_but_cannot_be_sent(kind) -> None:
+@pytest.mark.parametrize("kind", [K.SINGLE, K.MULTIPLE, K.RANKED, K.SCALE])
+def test_a_closed_polls_page_leads_with_its_final_results_and_takes_no_ballot(kind) -> None:
     poll = kind_poll(kind)
+    stored_ballot(poll, "alice", [3] if kind == K.SCALE else list(ids(poll).values())[:1])
     organising.close_poll(poll)
     html, _ = page_of(Client(), f"/polls/{poll.slug}/")
-    assert "This poll is <strong>closed</strong>." in html
-    assert "<fieldset disabled>" in " ".join(html.split())
+    main = html[html.index("<main") :]
+    # The final results come first, straight after the heading: no grey form to wade through.
+    assert main.index("Final results") < main.index("</h1>") + 400
+    assert '<h2 id="final-title">Final results</h2>' in main
+    assert "<strong>1</strong>" in main  # the total
+    assert "<form" not in main.split("</section>")[0]
+    assert f'action="/polls/{poll.slug}/vote/"' not in html
+    assert "Voting has ended." in html
 
 
 @pytest.mark.parametrize("kind", [K.SINGLE, K.MULTIPLE, K.RANKED, K.SCALE])

@@ -57,16 +57,22 @@ def test_state_follows_the_clock(make_poll) -> None:
     assert not poll.is_open_at(now + timedelta(minutes=2))
 
 
-def test_front_page_lists_open_and_scheduled_polls_only(client, make_poll) -> None:
+def test_front_page_lists_open_scheduled_and_recently_closed_polls_never_drafts(
+    client, make_poll
+) -> None:
+    # Closed polls stay listed for INDEX_CLOSED_DAYS, so their final results can be found
+    # (tests/test_index.py has the details).
     now = timezone.now()
     make_poll(slug="open-one", question="Open one?")
     make_poll(slug="later", question="Later?", opens_at=now + timedelta(hours=1))
     make_poll(slug="over", question="Over?", closes_at=now - timedelta(seconds=1))
+    make_poll(slug="long-over", question="Long over?", closes_at=now - timedelta(days=60))
     make_poll(slug="draft", question="Draft?", status=Poll.Status.DRAFT)
     page = client.get("/").content.decode()
     assert "Open one?" in page
     assert "Later?" in page
-    assert "Over?" not in page
+    assert "Over?" in page
+    assert "Long over?" not in page
     assert "Draft?" not in page
 
 

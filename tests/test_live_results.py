@@ -107,7 +107,14 @@ async def test_connect_sends_the_current_snapshot(poll: Poll, manual_push: None)
         "total": 3,
         "seq": first["seq"],
         "choices": [
-            {"id": c.pk, "label": c.label, "votes": {"Cats": 2, "Dogs": 1}[c.label]}
+            {
+                "id": c.pk,
+                "label": c.label,
+                "votes": {"Cats": 2, "Dogs": 1}[c.label],
+                # The share, rounded once on the server (polls.counting.shares): the page
+                # shows it as it is.
+                "percent": {"Cats": 66.7, "Dogs": 33.3}[c.label],
+            }
             for c in choices
         ],
     }

@@ -50,7 +50,8 @@ def test_login_required_poll_shows_anonymous_form_voter_a_login_prompt(client, m
     response = form_vote(client, poll, "Cats")
     assert response.status_code == 403
     page = response.content.decode()
-    assert "/admin/login/?next=" in page
+    # The voters' log-in (the admin's refuses non-staff), coming back to the poll's page.
+    assert f"/accounts/login/?next=%2Fpolls%2F{poll.slug}%2F" in page
     detail = client.get(f"/polls/{poll.slug}/").content.decode()
     assert "Log in to vote" in detail
 

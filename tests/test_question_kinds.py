@@ -232,7 +232,10 @@ def test_ranked_results_have_first_preferences_rounds_winner_and_borda() -> None
     assert rounds[0]["eliminated"] == gold
     assert rounds[1]["eliminated"] == blue
     assert rounds[1]["transfers"] == [{"id": green, "votes": 2}]
-    assert rounds[2]["counts"] == [{"id": red, "votes": 4}, {"id": green, "votes": 5}]
+    assert rounds[2]["counts"] == [
+        {"id": red, "votes": 4, "percent": 44.4},
+        {"id": green, "votes": 5, "percent": 55.6},
+    ]
     assert snapshot["winner"] == green
     borda = {c["id"]: c["borda"] for c in snapshot["choices"]}
     assert borda == {red: 4 * 3 + 3 * 2, green: 4 * 2 + 3 * 3 + 2 * 2, blue: 2 * 3, gold: 0}
@@ -626,7 +629,7 @@ def test_each_kind_goes_through_the_real_pipeline_to_a_live_socket(
         assert {c["id"]: c["votes"] for c in latest["choices"]}[red] == 2
     if kind == K.RANKED:
         assert latest["winner"] in (red, green)
-        assert latest["rounds"][0]["counts"][0] == {"id": red, "votes": 1}
+        assert latest["rounds"][0]["counts"][0] == {"id": red, "votes": 1, "percent": 33.4}
     if kind == K.SCALE:
         assert (latest["mean"], latest["median"]) == (3.67, 4.0)
     assert organising.recount_poll(poll, check=True).matches

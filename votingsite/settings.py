@@ -121,6 +121,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Voters log in on the site's own page (Django's LoginView, votingsite/urls.py), not the
+# admin's, which takes staff only; logging in or out comes back to "next", else the index.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -218,6 +224,8 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
 }
+# The front page lists polls closed within this many days (their final results).
+INDEX_CLOSED_DAYS = env.int("INDEX_CLOSED_DAYS", default=14)
 # How long a web process may use its copy of a poll before reading it again.
 POLL_CACHE_SECONDS = env.float("POLL_CACHE_SECONDS", default=2)
 

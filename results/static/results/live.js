@@ -22,9 +22,10 @@
   var socket = null;
   var retryTimer = null;
 
-  function percentOf(votes, sum) {
-    // One decimal, none when it is .0: the same as the server's floatformat:"-1".
-    return sum ? Math.round((1000 * votes) / sum) / 10 : 0;
+  function shareOf(item) {
+    // The server's share (polls/counting.py shares: one rounding rule everywhere, adding
+    // up to 100), never one computed here. A number prints as floatformat:"-1" does.
+    return typeof item.percent === "number" ? item.percent : 0;
   }
 
   function setLive(state, text) {
@@ -44,8 +45,7 @@
     node.classList.add("bump");
   }
 
-  function drawRow(row, votes, sum) {
-    var pct = percentOf(votes, sum);
+  function drawRow(row, votes, sum, pct) {
     var votesEl = row.querySelector(".votes");
     if (votesEl.textContent !== String(votes)) {
       votesEl.textContent = votes;
@@ -63,9 +63,21 @@
     row.querySelector(".fill").style.width = pct + "%";
   }
 
+  // "updated N s ago": counted from the last snapshot received (each one is current).
+  var updated = document.getElementById("updated");
+  var updatedAt = null;
+  function showUpdated() {
+    if (!updated || updatedAt === null) return;
+    var seconds = Math.floor((Date.now() - updatedAt) / 1000);
+    updated.textContent = seconds < 3 ? "updated just now" : "updated " + seconds + " s ago";
+  }
+  setInterval(showUpdated, 1000);
+
   function render(msg) {
     // seq only grows per poll: anything older than what is shown is stale.
     if (!msg || msg.type !== "results" || typeof msg.seq !== "number" || msg.seq < seq) return;
+    updatedAt = Date.now();
+    showUpdated();
     if ((msg.kind || "single") !== kind) {
       // The organiser changed the poll's kind (possible before any ballot): another layout.
       location.reload();
@@ -84,7 +96,7 @@
     } else {
       msg.choices.forEach(function (c) {
         var row = root.querySelector('[data-choice="' + c.id + '"]');
-        if (row) drawRow(row, c.votes, msg.total);
+        if (row) drawRow(row, c.votes, msg.total, shareOf(c));
       });
     }
     if (kind === "multiple") {
@@ -211,7 +223,7 @@
       var out = c.id === round.eliminated;
       var won = last && c.id === msg.winner;
       var gain = gained[c.id] || 0;
-      var meter = h("progress", "meter", [percentOf(c.votes, active) + "%"]);
+      var meter = h("progress", "meter", [shareOf(c) + "%"]);
       meter.max = active || 1;
       meter.value = c.votes;
       meter.setAttribute("aria-label", label(labels, c.id) + ", round " + (index + 1));
@@ -235,7 +247,7 @@
             gain ? h("span", "gain", ["+" + gain + " from " + source]) : null,
           ]),
           h("span", "choice-numbers", [
-            h("span", "percent", [percentOf(c.votes, active)]),
+            h("span", "percent", [shareOf(c)]),
             "%",
             sep(),
             h("span", "votes", [c.votes]),
@@ -367,7 +379,7 @@
         h("td", "", [
           h("span", "votes", [c.votes]),
           " ",
-          h("span", "share", ["(" + percentOf(c.votes, msg.total) + "%)"]),
+          h("span", "share", ["(" + shareOf(c) + "%)"]),
         ]),
         h("td", "borda", [c.borda]),
       ]);
@@ -408,7 +420,7 @@
       }
       var unit = column.querySelector(".votes-unit");
       unit.textContent = unitOf(unit, v.votes);
-      var pct = percentOf(v.votes, msg.total);
+      var pct = shareOf(v);
       column.querySelector(".percent").textContent = pct;
       var meter = column.querySelector(".meter");
       meter.max = tallest || 1;
