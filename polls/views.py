@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import kinds, selectors
+from . import displays, kinds, selectors
 from .pipeline import submit
 from .ratelimits import client_ip
 from .responses import json_error, retry_after_of, status_of, wants_json
@@ -70,14 +70,9 @@ def _render_poll(
         context["has_ballot"] = stored is not None
         # After a refused form, show what the voter sent rather than make them start over.
         shown = _posted_ballot(poll, request.POST) if request.method == "POST" else stored
-        context.update(_ballot_context(poll, stored or [], shown or []))
+        context.update(displays.ballot_context(poll, stored or [], shown or []))
     context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
     return render(request, "polls/detail.html", context, status=status)
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def _posted_ballot(poll: Any, data: Any) -> list[Any]:
@@ -87,79 +82,6 @@ def _posted_ballot(poll: Any, data: Any) -> list[Any]:
     if poll.kind == poll.Kind.SCALE:
         return [data.get("value", "")]
     return [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
-
-
-def _ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, Any]:
-    """What a kind's form shows: its inputs, with the stored ballot (or the posted one)."""
-    rules = selectors.ballot_rules(poll=poll)
-    shown_text = [str(item) for item in shown]
-    choices = poll.choices.all()
-    labels = {choice.id: choice.label for choice in choices}
-    if poll.kind == poll.Kind.MULTIPLE:
-        low, high = rules["min_picks"], rules["max_picks"]
-        return {
-            "rules": rules,
-            "picks_hint": _picks_hint(low, high, len(choices)),
-            "options": [
-                {
-                    "id": c.id,
-                    "label": c.label,
-                    "checked": str(c.id) in shown_text,
-                    "stored": c.id in stored,
-                }
-                for c in choices
-            ],
-            "your_ballot": "You picked " + ", ".join(labels[c] for c in stored if c in labels),
-        }
-    if poll.kind == poll.Kind.RANKED:
-        most = rules["max_ranks"]
-        return {
-            "rules": rules,
-            "ranks": [
-                {
-                    "name": f"rank{n}",
-                    "label": f"{ordinal(n)} choice",
-                    "selected": shown_text[n - 1] if n <= len(shown_text) else "",
-                }
-                for n in range(1, most + 1)
-            ],
-            "ranks_hint": (
-                "Rank the choices, best first. You need not rank them all."
-                if most >= len(choices)
-                else f"Rank up to {most} of the choices, best first."
-            ),
-            "your_ballot": "Your ranking: "
-            + ", ".join(
-                f"{ordinal(n)} {labels[c]}" for n, c in enumerate(stored, start=1) if c in labels
-            ),
-        }
-    scale = rules["scale"]
-    return {
-        "rules": rules,
-        "values": [
-            {
-                "value": value,
-                "checked": str(value) in shown_text,
-                "stored": value in stored,
-                "end": scale["min_label"]
-                if value == scale["min"]
-                else scale["max_label"]
-                if value == scale["max"]
-                else "",
-            }
-            for value in range(scale["min"], scale["max"] + 1)
-        ],
-        "scale": scale,
-        "your_ballot": f"You gave {stored[0]}" if stored else "",
-    }
-
-
-def _picks_hint(low: int, high: int, choices: int) -> str:
-    if low == high:
-        return f"Pick exactly {low}."
-    if low == 1:
-        return "Pick as many as you like." if high >= choices else f"Pick up to {high}."
-    return f"Pick at least {low}." if high >= choices else f"Pick from {low} to {high}."
 
 
 @require_POST
