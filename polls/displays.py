@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import selectors
 from .models import Poll
 from .selectors import ballot_rules, percent, result_rows
 
@@ -23,6 +24,22 @@ UNITS = {
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def voting_form(poll: Any, *, voter_key: str, shown: list[Any] | None = None) -> dict[str, Any]:
+    """A poll's form for this voter: its kind's inputs, the stored ballot marked (or `shown`,
+    the one a refused form posted), and whether the voter may (still) change it."""
+    context: dict[str, Any] = {"ballot_template": f"polls/_ballot_{poll.kind}.html"}
+    if poll.kind == poll.Kind.SINGLE:
+        current = selectors.current_choice_id(poll=poll, voter_key=voter_key)
+        context["current_choice_id"] = current
+        context["has_ballot"] = current is not None
+    else:
+        stored = selectors.stored_ballot(poll=poll, voter_key=voter_key)
+        context["has_ballot"] = stored is not None
+        context.update(ballot_context(poll, stored or [], stored or [] if shown is None else shown))
+    context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
+    return context
 
 
 def ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, Any]:

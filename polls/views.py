@@ -59,19 +59,10 @@ def _render_poll(
         "is_open": poll.state == "open" and not needs_login,
         "needs_login": needs_login,
         "login_url": login_url(request),
-        "ballot_template": f"polls/_ballot_{poll.kind}.html",
     }
-    if poll.kind == poll.Kind.SINGLE:
-        current = selectors.current_choice_id(poll=poll, voter_key=voter_key)
-        context["current_choice_id"] = current
-        context["has_ballot"] = current is not None
-    else:
-        stored = selectors.stored_ballot(poll=poll, voter_key=voter_key)
-        context["has_ballot"] = stored is not None
-        # After a refused form, show what the voter sent rather than make them start over.
-        shown = _posted_ballot(poll, request.POST) if request.method == "POST" else stored
-        context.update(displays.ballot_context(poll, stored or [], shown or []))
-    context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
+    # After a refused form, show what the voter sent rather than make them start over.
+    shown = _posted_ballot(poll, request.POST) if request.method == "POST" else None
+    context.update(displays.voting_form(poll, voter_key=voter_key, shown=shown))
     return render(request, "polls/detail.html", context, status=status)
 
 

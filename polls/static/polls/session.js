@@ -1,0 +1,406 @@
+// A live session's pages (audience, presenter, embed) follow the presenter over the
+// session's WebSocket (results/sessions.py): a "session" message on connect and on every
+// change, "results" snapshots of the current poll while this page may see them, and for
+// the presenter "audience" counts. When the question, the lock or the reveal changes,
+// the page fetches its poll part from the server (?part=poll, the same templates as a
+// reload) and swaps it in; live.js (LiveResults) draws the results in it.
+// Reconnects with backoff and full jitter; a (re)connect or a page back from sleep gets
+// the whole state again. Without this script every page is still right on reload.
+(function () {
+  "use strict";
+  var main = document.getElementById("session");
+  if (!main || !("WebSocket" in window) || !window.fetch) return;
+
+  var role = main.dataset.role; // audience | present | embed
+  var live = document.getElementById("session-live");
+  var announcer = document.getElementById("announce");
+  var BACKOFF_FIRST_MS = 500;
+  var BACKOFF_MAX_MS = 10000;
+  var attempt = 0;
+  var socket = null;
+  var retryTimer = null;
+  var stateSeq = -1; // the newest session state this page has had
+  var state = null;
+  var loading = false; // a part is being fetched
+  var view = null; // LiveResults view of the part's #results
+  var latest = null; // the newest results snapshot, for a part still on its way
+
+  function part() {
+    return document.getElementById("session-poll");
+  }
+
+  function shown() {
+    var p = part();
+    return {
+      slug: p.dataset.slug,
+      seq: parseInt(p.dataset.seq, 10),
+      locked: p.dataset.locked === "1",
+      reveal: p.dataset.reveal === "1",
+    };
+  }
+
+  function setLive(cls, text) {
+    if (!live) return;
+    live.textContent = text;
+    live.className = "live " + cls;
+  }
+
+  function say(text) {
+    // Cleared first so that the same words twice are still read out.
+    if (!announcer || !text) return;
+    announcer.textContent = "";
+    setTimeout(function () {
+      announcer.textContent = text;
+    }, 50);
+  }
+
+  function attachResults() {
+    var results = document.getElementById("results");
+    view = results && window.LiveResults ? window.LiveResults.attach(results) : null;
+    if (view && latest && latest.poll === results.dataset.slug) view.render(latest);
+  }
+
+  // --- The state: what changed, and the part to swap in ---------------------------------
+
+  function needsPart(was, now) {
+    var slug = now.poll ? now.poll.slug : "";
+    if (was.slug !== slug) return true;
+    if (role === "present") return false; // the flags are drawn here, the chart stays
+    if (role === "embed") return was.reveal !== now.reveal;
+    return was.locked !== now.locked || was.reveal !== now.reveal;
+  }
+
+  function describe(was, now) {
+    var slug = now.poll ? now.poll.slug : "";
+    if (now.state !== "live") return "The session has ended.";
+    if (was.slug !== slug) {
+      return now.poll
+        ? "Question " + now.position + " of " + now.count + ": " + now.poll.question
+        : "Waiting for the presenter.";
+    }
+    var words = [];
+    if (was.locked !== now.locked) words.push(now.locked ? "Voting is locked." : "Voting is open again.");
+    if (was.reveal !== now.reveal) words.push(now.reveal ? "The results are shown." : "The results are hidden.");
+    return words.join(" ");
+  }
+
+  function onState(now) {
+    if (typeof now.seq !== "number" || now.seq <= stateSeq) return;
+    stateSeq = now.seq;
+    var was = state ? stateOf(state) : shown();
+    state = now;
+    if (role === "present") drawControls(now);
+    if (now.state !== "live") {
+      ended();
+    } else if (needsPart(shown(), now) && !loading) {
+      loadPart();
+    }
+    say(describe(was, now));
+  }
+
+  function stateOf(s) {
+    return { slug: s.poll ? s.poll.slug : "", locked: s.locked, reveal: s.reveal };
+  }
+
+  function loadPart() {
+    loading = true;
+    var wanted = stateSeq;
+    fetch(main.dataset.part, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        swap(html);
+        loading = false;
+        // Another change came while this one loaded, and the part predates it: again.
+        if (state && needsPart(shown(), state)) loadPart();
+        else if (shown().seq < wanted) loadPart();
+      })
+      .catch(function () {
+        loading = false;
+        // The session may have ended, or the network dropped: the socket will tell.
+        retryPartSoon();
+      });
+  }
+
+  var partTimer = null;
+  function retryPartSoon() {
+    if (partTimer !== null) return;
+    partTimer = setTimeout(function () {
+      partTimer = null;
+      if (state && state.state === "live" && needsPart(shown(), state) && !loading) loadPart();
+    }, 1000 + Math.random() * 2000);
+  }
+
+  function swap(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    var fresh = holder.content.querySelector("#session-poll");
+    if (!fresh) return;
+    var old = part();
+    var hadFocus = old.contains(document.activeElement);
+    var sameQuestion = old.dataset.slug === fresh.dataset.slug;
+    old.parentNode.replaceChild(fresh, old);
+    if (!sameQuestion) {
+      // A new question: the last one's "vote received" no longer applies.
+      var messages = document.getElementById("messages");
+      if (messages) messages.remove();
+    }
+    attachResults();
+    enhance();
+    if (hadFocus) {
+      var heading = document.getElementById("question");
+      if (heading) heading.focus();
+    }
+    document.dispatchEvent(new CustomEvent("session:swapped"));
+  }
+
+  function ended() {
+    var p = part();
+    p.dataset.slug = "";
+    p.textContent = "";
+    var heading = document.createElement("h1");
+    heading.id = "question";
+    heading.textContent = "This session has ended. Thank you!";
+    p.appendChild(heading);
+    view = null;
+  }
+
+  function enhance() {
+    // The ballots' own scripts (ranking.js, picks.js) set up the form on the page when
+    // they run: run the one this question needs again for each new form.
+    var src = document.querySelector("#session-poll .rank-selects")
+      ? main.dataset.rankingJs
+      : document.querySelector("#session-poll #picks-hint")
+        ? main.dataset.picksJs
+        : "";
+    if (!src) return;
+    var script = document.createElement("script");
+    script.src = src;
+    document.body.appendChild(script);
+  }
+
+  // --- The socket -------------------------------------------------------------------
+
+  function onMessage(msg) {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.type === "session") {
+      onState(msg);
+    } else if (msg.type === "results") {
+      latest = msg;
+      if (role === "present") setText("voters", msg.total);
+      var results = document.getElementById("results");
+      if (view && results && results.dataset.slug === msg.poll) view.render(msg);
+    } else if (msg.type === "audience") {
+      setText("devices", msg.devices);
+    }
+  }
+
+  function setText(id, value) {
+    var node = document.getElementById(id);
+    if (node) node.textContent = String(value);
+  }
+
+  function scheduleReconnect() {
+    var cap = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
+    attempt += 1;
+    retryTimer = setTimeout(connect, Math.random() * cap);
+  }
+
+  function connect() {
+    retryTimer = null;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + main.dataset.socket);
+    socket = ws;
+    var fresh = true;
+    ws.onmessage = function (event) {
+      var msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (fresh && msg.type === "session") {
+        // A (re)connect: the server's state is the truth, whatever seq we had.
+        fresh = false;
+        attempt = 0;
+        stateSeq = -1;
+        setLive("on", "live");
+      }
+      onMessage(msg);
+    };
+    ws.onclose = function (event) {
+      if (socket !== ws) return;
+      socket = null;
+      if (event.code === 4404) {
+        ended();
+        setLive("off", "ended");
+        return;
+      }
+      if (event.code === 4403) {
+        setLive("off", "not allowed: log in again");
+        return;
+      }
+      setLive("down", "reconnecting…");
+      scheduleReconnect();
+    };
+  }
+
+  function wake() {
+    // Back from sleep or offline: reconnect now, or ask an open socket for the state.
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "sync" }));
+    } else if (retryTimer !== null) {
+      clearTimeout(retryTimer);
+      connect();
+    }
+  }
+
+  // --- The presenter's controls -----------------------------------------------------
+
+  var controls = document.getElementById("controls");
+  var help = document.getElementById("help");
+  var blank = document.getElementById("blank");
+  var errorBox = document.getElementById("control-error");
+  var helpReturn = null;
+  var errorTimer = null;
+
+  function drawControls(now) {
+    setText("position", "Question " + now.position + " of " + now.count);
+    var lockButton = document.getElementById("lock-button");
+    lockButton.textContent = now.locked ? "Unlock voting" : "Lock voting";
+    lockButton.value = now.locked ? "unlock" : "lock";
+    var revealButton = document.getElementById("reveal-button");
+    revealButton.textContent = now.reveal ? "Hide results" : "Show results";
+    revealButton.value = now.reveal ? "hide" : "reveal";
+    var p = part();
+    p.dataset.locked = now.locked ? "1" : "0";
+    p.dataset.reveal = now.reveal ? "1" : "0";
+    var flagLocked = document.getElementById("flag-locked");
+    if (flagLocked) flagLocked.hidden = !now.locked;
+    var flagReveal = document.getElementById("flag-reveal");
+    if (flagReveal) flagReveal.hidden = !now.reveal;
+  }
+
+  function showError(text) {
+    errorBox.textContent = text;
+    errorBox.hidden = false;
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(function () {
+      errorBox.hidden = true;
+    }, 4000);
+  }
+
+  function act(action) {
+    var current = state || shown();
+    if (action === "lock") action = current.locked ? "unlock" : "lock";
+    if (action === "reveal") action = current.reveal ? "hide" : "reveal";
+    var body = new FormData();
+    body.append("action", action);
+    var token = controls.querySelector("[name=csrfmiddlewaretoken]").value;
+    fetch(controls.getAttribute("action"), { // not .action: the buttons are named "action"
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": token },
+    })
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) {
+            showError(answer.error || "That did not work.");
+            return;
+          }
+          errorBox.hidden = true;
+          onState(answer); // the socket brings the same; whichever comes first shows
+        });
+      })
+      .catch(function () {
+        showError("Could not reach the server: check the network.");
+      });
+  }
+
+  function toggleHelp() {
+    if (help.hidden) {
+      helpReturn = document.activeElement;
+      help.hidden = false;
+      help.focus();
+    } else {
+      help.hidden = true;
+      if (helpReturn && helpReturn.focus) helpReturn.focus();
+    }
+  }
+
+  function toggleFullscreen() {
+    if (document.fullscreenElement) {
+      document.exitFullscreen();
+    } else if (document.documentElement.requestFullscreen) {
+      document.documentElement.requestFullscreen().catch(function () {
+        showError("This browser refused full screen.");
+      });
+    }
+  }
+
+  var KEYS = {
+    PageDown: "next",
+    ArrowRight: "next",
+    ArrowDown: "next",
+    PageUp: "previous",
+    ArrowLeft: "previous",
+    ArrowUp: "previous",
+    l: "lock",
+    L: "lock",
+    r: "reveal",
+    R: "reveal",
+    b: "blank",
+    B: "blank",
+    ".": "blank",
+    f: "fullscreen",
+    F: "fullscreen",
+    "?": "help",
+  };
+
+  function run(name) {
+    if (name === "help") toggleHelp();
+    else if (name === "fullscreen") toggleFullscreen();
+    else if (name === "blank") blank.hidden = !blank.hidden;
+    else act(name);
+  }
+
+  if (role === "present") {
+    Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (node) {
+      node.hidden = false;
+    });
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-action]");
+      if (!button) return;
+      event.preventDefault(); // the script posts it; without the script the form does
+      run(button.dataset.action);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
+      var target = event.target;
+      if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+      if (event.key === "Escape") {
+        if (!help.hidden) toggleHelp();
+        blank.hidden = true;
+        return;
+      }
+      var name = KEYS[event.key];
+      if (!name) return;
+      event.preventDefault(); // no scrolling on arrows and PageDown
+      if (event.repeat && (name === "next" || name === "previous")) return; // a held key
+      if (!help.hidden && name !== "help") return;
+      run(name);
+    });
+  }
+
+  attachResults();
+  enhance();
+  setLive("down", "connecting…");
+  window.addEventListener("online", wake);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") wake();
+  });
+  connect();
+})();
