@@ -768,23 +768,22 @@ def _audience_calls(key: str, seconds: float) -> dict[str, Any]:
     sees each command however it was sent): the count's writes are one pipeline per
     results process a second (HSET + EXPIRE, one round trip), whatever the audience."""
     db = int(roles.REDIS_URL.rsplit("/", 1)[1] or 0)
-    monitor = subprocess.Popen(
-        ["redis-cli", "-u", roles.REDIS_URL, "monitor"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    time.sleep(seconds)
-    monitor.terminate()
-    output, _ = monitor.communicate(timeout=10)
+    client = redis.Redis.from_url(roles.REDIS_URL, socket_timeout=2)
     commands: dict[str, int] = {}
     writers: set[str] = set()
-    for line in output.splitlines():
-        # 1733060000.123456 [9 127.0.0.1:54321] "HSET" "session:1:audience" "field" "5000"
-        if f"[{db} " not in line or f'"{key}"' not in line:
-            continue
-        parts = line.split('"')
-        if len(parts) > 1:
-            commands[parts[1].upper()] = commands.get(parts[1].upper(), 0) + 1
-            writers.add(line.split("]")[0].split()[-1])
+    deadline = time.monotonic() + seconds
+    with client.monitor() as monitor:
+        while time.monotonic() < deadline:
+            try:
+                seen = monitor.next_command()
+            except redis.TimeoutError:
+                continue  # a quiet Redis: no command in 2 s
+            words = str(seen["command"]).split()
+            if seen["db"] != db or len(words) < 2 or words[1] != key:
+                continue
+            commands[words[0].upper()] = commands.get(words[0].upper(), 0) + 1
+            writers.add(f"{seen['client_address']}:{seen['client_port']}")
+    client.close()
     round_trips = commands.get("HSET", 0)  # each of the count's pipelines starts with one
     return {
         "audience_commands": commands,

@@ -326,3 +326,45 @@ def test_the_poll_embed_draws_live_results(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     embed.screenshot(path=str(SCREENSHOTS / "embed-dark.png"), animations="disabled")
     assert errors == []
+
+
+# Keeps the page's sockets reachable from the test, before the page's own script runs.
+KEEP_SOCKETS = """
+(() => {
+  const Real = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Real {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+})();
+"""
+
+
+def test_a_phone_that_lost_its_connection_catches_up_when_it_is_back(
+    contexts: Callable[..., BrowserContext], site: Any, session: LiveSession
+) -> None:
+    first, _, third = live_sessions.ordered_polls(session)
+    context = contexts(PHONE)
+    context.add_init_script(KEEP_SOCKETS)
+    audience = context.new_page()
+    audience.goto(f"{site.url}/s/{session.code}/")
+    expect(audience.locator("#session-live")).to_have_text("live")
+    expect(question(audience)).to_have_text(first.question)
+
+    # The network drops (the socket closes under the page) while the presenter moves on
+    # twice and locks: the page says so, and comes back on the current state.
+    context.set_offline(True)
+    audience.evaluate("window.__sockets.forEach((s) => s.close())")
+    expect(audience.locator("#session-live")).to_have_text("reconnecting…")
+    session = live_sessions.move(session, step=1)
+    session = live_sessions.move(session, step=1)
+    live_sessions.lock(session, locked=True)
+    context.set_offline(False)
+    audience.evaluate("window.dispatchEvent(new Event('online'))")  # as the browser does
+    expect(audience.locator("#session-live")).to_have_text("live")
+    expect(question(audience)).to_have_text(third.question)
+    expect(audience.locator("#locked-note")).to_be_visible()
+    assert audience.evaluate("window.__sockets.length") >= 2  # it opened a new socket

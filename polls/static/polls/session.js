@@ -66,8 +66,22 @@
     var slug = now.poll ? now.poll.slug : "";
     if (was.slug !== slug) return true;
     if (role === "present") return false; // the flags are drawn here, the chart stays
-    if (role === "embed") return was.reveal !== now.reveal;
-    return was.locked !== now.locked || was.reveal !== now.reveal;
+    // A lock changes no markup but the form's state, drawn here (drawLock): thousands of
+    // phones need not fetch anything for it. Ranked and multiple-choice forms are set up
+    // by their own scripts as they are when loaded: those are loaded again.
+    var enhanced = now.poll && (now.poll.kind === "ranked" || now.poll.kind === "multiple");
+    if (was.locked !== now.locked && enhanced) return true;
+    return was.reveal !== now.reveal;
+  }
+
+  function drawLock(now) {
+    var p = part();
+    if (role !== "audience" || p.dataset.slug !== (now.poll ? now.poll.slug : "")) return;
+    p.dataset.locked = now.locked ? "1" : "0";
+    var note = document.getElementById("locked-note");
+    if (note) note.hidden = !now.locked;
+    var fieldset = p.querySelector("form.vote fieldset");
+    if (fieldset) fieldset.disabled = now.locked || fieldset.dataset.open !== "1";
   }
 
   function describe(was, now) {
@@ -89,10 +103,12 @@
     stateSeq = now.seq;
     var was = state ? stateOf(state) : shown();
     state = now;
+    var stale = needsPart(shown(), now); // before the flags below are drawn on the part
     if (role === "present") drawControls(now);
+    drawLock(now);
     if (now.state !== "live") {
       ended();
-    } else if (needsPart(shown(), now) && !loading) {
+    } else if (stale && !loading) {
       loadPart();
     }
     say(describe(was, now));
@@ -114,8 +130,10 @@
         swap(html);
         loading = false;
         // Another change came while this one loaded, and the part predates it: again.
-        if (state && needsPart(shown(), state)) loadPart();
-        else if (shown().seq < wanted) loadPart();
+        var again = (state && needsPart(shown(), state)) || shown().seq < wanted;
+        if (state && role === "present") drawControls(state);
+        if (state) drawLock(state);
+        if (again) loadPart();
       })
       .catch(function () {
         loading = false;
