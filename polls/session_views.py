@@ -95,7 +95,8 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     join_link = live_sessions.public_url(reverse("polls:session", args=[session.code]))
     context |= {
         "join_link": join_link,
-        "join_page": live_sessions.public_url(reverse("polls:join")),
+        # Typed on a phone: the address without its scheme (browsers add it).
+        "join_page": live_sessions.public_url(reverse("polls:join")).split("://", 1)[-1],
         "spoken_code": f"{session.code[:3]} {session.code[3:]}",  # read aloud in two halves
         "qr": qr.svg(join_link, title=f"Scan to join: {join_link}"),
     }

@@ -190,6 +190,12 @@ def test_the_presenters_key_moves_every_phone_and_a_phones_vote_moves_the_chart(
     keynote = second.choices.get(label="Keynote").pk
     expect(phones[0].locator(f'[data-choice="{keynote}"] .votes')).to_have_text("1")
     expect(presenter.locator(f'[data-choice="{keynote}"] .votes')).to_have_text("1")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phones[1].screenshot(
+        path=str(SCREENSHOTS / "audience-results-390x844.png"),
+        full_page=True,
+        animations="disabled",
+    )
     presenter.keyboard.press("R")
     for p in phones:
         expect(p.locator("#results")).to_have_count(0)
