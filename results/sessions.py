@@ -107,35 +107,51 @@ def _background(coroutine: Any) -> None:
     task.add_done_callback(_tasks.discard)
 
 
+class _Read:
+    def __init__(self) -> None:
+        self.future: asyncio.Future[tuple[dict[str, Any], str] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.joined = 0
+
+
 class _Snapshots:
     """One results read for all the sockets of this process that start following a poll
-    at once: a reveal to thousands of phones costs one query, not one per phone.
+    at once: a reveal to thousands of phones costs one query and one serialisation, not
+    one per phone. The read waits until sockets stop joining it (the hub has handed every
+    one the new state), so the states go out first and the results after.
 
     A socket joins only a read that has not begun, so it was watching the poll's group
     before the read: an update after the read reaches it through the group (and the
     pages drop anything older than what they show, by `seq`).
     """
 
-    BATCH_SECONDS = 0.005  # long enough for the sockets handed one event to join
+    QUIET_SECONDS = 0.01  # read once no socket has joined for this long...
+    MOST_SECONDS = 0.5  # ...or after this long at most (a steady trickle of joiners)
 
     def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        self.waiting: dict[str, _Read] = {}
 
-    async def get(self, slug: str) -> dict[str, Any] | None:
-        future = self.waiting.get(slug)
-        if future is None:
-            loop = asyncio.get_running_loop()
-            future = self.waiting[slug] = loop.create_future()
-            _background(self._read(slug, future))
-        return await asyncio.shield(future)
+    async def get(self, slug: str) -> tuple[dict[str, Any], str] | None:
+        read = self.waiting.get(slug)
+        if read is None:
+            read = self.waiting[slug] = _Read()
+            _background(self._read(slug, read))
+        read.joined += 1
+        return await asyncio.shield(read.future)
 
-    async def _read(self, slug: str, future: asyncio.Future[dict[str, Any] | None]) -> None:
-        await asyncio.sleep(self.BATCH_SECONDS)
+    async def _read(self, slug: str, read: _Read) -> None:
+        loop = asyncio.get_running_loop()
+        began, seen = loop.time(), -1
+        while read.joined != seen and loop.time() - began < self.MOST_SECONDS:
+            seen = read.joined
+            await asyncio.sleep(self.QUIET_SECONDS)
         del self.waiting[slug]  # from here on, a newcomer needs a read of its own
         try:
-            future.set_result(await _results(slug))
+            snapshot = await _results(slug)
+            read.future.set_result(None if snapshot is None else (snapshot, json.dumps(snapshot)))
         except Exception as error:
-            future.set_exception(error)
+            read.future.set_exception(error)
 
 
 _snapshots = _Snapshots()
@@ -263,10 +279,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if poll_id is None:
             return
         await fanout.watch(events.group_name(poll_id), self.handle_live_event)
-        snapshot = await _snapshots.get(slug)
-        if snapshot is not None:
+        shared = await _snapshots.get(slug)
+        if shared is not None:
+            snapshot, text = shared
             self.results_seq = snapshot["seq"]
-            await self.send(text_data=json.dumps(snapshot))
+            await self.send(text_data=text)
 
     async def _send_audience(self) -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)
