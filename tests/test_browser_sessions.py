@@ -7,6 +7,7 @@ Screenshots: the presenter at 1920x1080, a phone at 390x844 (test-artifacts/scre
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import time
@@ -17,7 +18,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import Browser as Chromium
-from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import BrowserContext, Page, Request, ViewportSize, expect
 
 from polls import live_sessions, organising
 from polls.models import LiveSession, Poll
@@ -125,6 +126,11 @@ def phone(
     return page
 
 
+def note_part_fetch(fetches: list[str], request: Request) -> None:
+    if "part=" in request.url:
+        fetches.append(request.url)
+
+
 def ballot(page: Page, label: str) -> Any:
     """A choice's input in the voting form (the results' bars carry the same names)."""
     return page.locator("form.vote").get_by_label(label)
@@ -142,6 +148,9 @@ def test_the_presenters_key_moves_every_phone_and_a_phones_vote_moves_the_chart(
     presenter_errors = watch_errors(presenter)
     phones = [phone(contexts, site, session), phone(contexts, site, session)]
     phone_errors = [watch_errors(p) for p in phones]
+    part_fetches: dict[Page, list[str]] = {p: [] for p in phones}
+    for p in phones:
+        p.on("request", functools.partial(note_part_fetch, part_fetches[p]))
     for p in phones:
         expect(p.locator("#session-live")).to_have_text("live")
         expect(question(p)).to_have_text(first.question)
@@ -168,6 +177,7 @@ def test_the_presenters_key_moves_every_phone_and_a_phones_vote_moves_the_chart(
     expect(presenter.locator("#position")).to_have_text("Question 2 of 3")
     for p in phones:
         assert p.evaluate("window.__marker") == "the same page", "the phone reloaded"
+        assert part_fetches[p] == [], "a new question is drawn by the page, not fetched"
         expect(ballot(p, "Workshop")).to_be_visible()  # the new question's own form
         expect(p.locator("#announce")).to_contain_text(second.question)
     expect(phones[0].get_by_text("Vote received")).to_have_count(0)  # that was the last one
@@ -176,6 +186,10 @@ def test_the_presenters_key_moves_every_phone_and_a_phones_vote_moves_the_chart(
     presenter.keyboard.press("ArrowRight")
     for p in phones:
         expect(question(p)).to_have_text(third.question)
+    # The form the page drew itself takes a vote (its token and address are right).
+    ballot(phones[0], "4").check()
+    phones[0].get_by_role("button", name="Vote").click()
+    expect(phones[0].get_by_text("Vote received")).to_be_visible()
     presenter.keyboard.press("PageUp")
     for p in phones:
         expect(question(p)).to_have_text(second.question)
@@ -374,3 +388,59 @@ def test_a_phone_that_lost_its_connection_catches_up_when_it_is_back(
     expect(question(audience)).to_have_text(third.question)
     expect(audience.locator("#locked-note")).to_be_visible()
     assert audience.evaluate("window.__sockets.length") >= 2  # it opened a new socket
+
+
+# The form's controls and hints, as (what, name, value, required) rows, from the page's
+# own part and from the server's drawing of it (?part=poll) parsed in the same page.
+FORM_OF = """
+async () => {
+  const rows = (root) => [
+    ...[...root.querySelectorAll("form.vote [name]")].map((n) =>
+      [n.tagName, n.type || "", n.name, n.name === "csrfmiddlewaretoken" ? "" : n.value,
+       n.tagName === "SELECT" ? null : n.required]),  // ranking.js un-requires its selects
+    ...[...root.querySelectorAll("form.vote select option")].map((o) =>
+      ["OPTION", "", o.parentNode.name, o.value, o.textContent.trim()]),
+    ...[...root.querySelectorAll(".hint, label, legend, h1, .eyebrow")]
+      .filter((n) => !n.closest(".rank-list, .ranker") && n.id !== "picks-count")
+      // (a label's text as a person reads it: the template's line breaks aside)
+      .map((n) => ["TEXT", n.className, n.id,
+                   n.textContent.replace(/\\s+/g, n.tagName === "LABEL" ? "" : " ").trim(), ""]),
+  ];
+  const html = await (await fetch(location.pathname + "?part=poll")).text();
+  const server = document.createElement("template");
+  server.innerHTML = html;
+  return { page: rows(document.getElementById("session-poll")), server: rows(server.content) };
+}
+"""
+
+
+def test_a_question_the_page_draws_itself_is_the_one_the_server_draws(
+    contexts: Callable[..., BrowserContext], site: Any, owner: User
+) -> None:
+    tag = os.urandom(3).hex()
+    polls = [
+        organising.create_poll(slug=f"a-{tag}", question="First?", labels=["Yes", "No"],
+                               open_now=True),
+        organising.create_poll(slug=f"b-{tag}", question="Pick two of these", kind="multiple",
+                               labels=["Red", "Green", "Blue"], min_picks=2, max_picks=2,
+                               open_now=True),
+        organising.create_poll(slug=f"c-{tag}", question="Rank two cities", kind="ranked",
+                               labels=["Lisbon", "Osaka", "Lima"], max_ranks=2, open_now=True),
+        organising.create_poll(slug=f"d-{tag}", question="Recommend us?", kind="scale",
+                               labels=[], scale_min=0, scale_max=10, scale_min_label="Never",
+                               scale_max_label="Surely", open_now=True),
+        organising.create_poll(slug=f"e-{tag}", question="Last one?", labels=["A", "B"],
+                               open_now=True),
+    ]  # fmt: skip
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Kinds", owner=owner, polls=polls)
+    )
+    audience = phone(contexts, site, session)
+    expect(audience.locator("#session-live")).to_have_text("live")
+    errors = watch_errors(audience)
+    for poll in polls[1:]:
+        session = live_sessions.move(session, step=1)
+        expect(question(audience)).to_have_text(poll.question)
+        drawn = audience.evaluate(FORM_OF)
+        assert drawn["page"] == drawn["server"], poll.kind
+    assert errors == []

@@ -108,6 +108,8 @@
     drawLock(now);
     if (now.state !== "live") {
       ended();
+    } else if (stale && canDraw(shown(), now)) {
+      drawQuestion(now);
     } else if (stale && !loading) {
       loadPart();
     }
@@ -155,7 +157,11 @@
     var holder = document.createElement("template");
     holder.innerHTML = html.trim();
     var fresh = holder.content.querySelector("#session-poll");
-    if (!fresh) return;
+    // Older than what the page shows (drawn here meanwhile): keep the page's.
+    if (fresh && parseInt(fresh.dataset.seq, 10) >= shown().seq) replacePart(fresh);
+  }
+
+  function replacePart(fresh) {
     var old = part();
     var hadFocus = old.contains(document.activeElement);
     var sameQuestion = old.dataset.slug === fresh.dataset.slug;
@@ -167,11 +173,171 @@
     }
     attachResults();
     enhance();
+    markSeen();
     if (hadFocus) {
       var heading = document.getElementById("question");
       if (heading) heading.focus();
     }
     document.dispatchEvent(new CustomEvent("session:swapped"));
+  }
+
+  // --- A new question drawn here, from the state: no request from every phone ---------
+  // The same markup as polls/templates/polls/_session_poll.html and the _ballot_*.html
+  // partials (and the words of polls/displays.py). A question this page showed before
+  // (the voter may have voted on it), one that needs a log-in, or results to show: the
+  // server draws those (loadPart).
+
+  var seenKey = "session-seen:" + main.dataset.code;
+
+  function seen() {
+    try {
+      return JSON.parse(sessionStorage.getItem(seenKey) || "[]");
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function markSeen() {
+    var slug = part().dataset.slug;
+    var slugs = seen();
+    if (!slug || slugs.indexOf(slug) >= 0) return;
+    slugs.push(slug);
+    try {
+      sessionStorage.setItem(seenKey, JSON.stringify(slugs));
+    } catch (e) {
+      /* private mode: the server draws every question then */
+    }
+  }
+
+  function canDraw(was, now) {
+    var poll = now.poll;
+    var token = document.getElementById("session-csrf");
+    return (
+      role === "audience" && !!poll && was.slug !== poll.slug && !now.reveal &&
+      poll.status === "open" && !poll.login_required && !!token && !!token.value &&
+      seen().indexOf(poll.slug) < 0 && !!poll.vote_url
+    );
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) {
+        node.setAttribute(name, attrs[name] === true ? "" : String(attrs[name]));
+      }
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined || child === "") return;
+      node.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+    });
+    return node;
+  }
+
+  function ordinal(n) {
+    var tens = n % 100;
+    var suffix = tens >= 10 && tens <= 20 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+    return n + suffix;
+  }
+
+  function picksHint(low, high, count) {
+    if (low === high) return "Pick exactly " + low + ".";
+    if (low === 1) return high >= count ? "Pick as many as you like." : "Pick up to " + high + ".";
+    return high >= count ? "Pick at least " + low + "." : "Pick from " + low + " to " + high + ".";
+  }
+
+  function ballotOf(poll) {
+    var choices = poll.choices;
+    if (poll.kind === "multiple") {
+      return [el("p", { class: "hint", id: "picks-hint", "data-min": poll.min_picks,
+                        "data-max": poll.max_picks }, [picksHint(poll.min_picks, poll.max_picks, choices.length)])]
+        .concat(choices.map(function (c) {
+          return el("label", { class: "choice" }, [
+            el("input", { type: "checkbox", name: "choices", value: c.id, "aria-describedby": "picks-hint" }),
+            " " + c.label,
+          ]);
+        }));
+    }
+    if (poll.kind === "ranked") {
+      var most = poll.max_ranks;
+      var ranks = [];
+      for (var n = 1; n <= most; n += 1) {
+        var options = [el("option", { value: "" }, [n === 1 ? "Choose…" : "(none)"])].concat(
+          choices.map(function (c) {
+            return el("option", { value: c.id }, [c.label]);
+          })
+        );
+        ranks.push(el("label", { class: "rank" }, [
+          el("span", { class: "rank-label" }, [ordinal(n) + " choice"]),
+          el("select", { name: "rank" + n, required: n === 1 }, options),
+        ]));
+      }
+      return [
+        el("p", { class: "hint", id: "ranks-hint" }, [
+          most >= choices.length
+            ? "Rank the choices, best first. You need not rank them all."
+            : "Rank up to " + most + " of the choices, best first.",
+        ]),
+        el("div", { class: "rank-selects", "data-max-ranks": most }, ranks),
+      ];
+    }
+    if (poll.kind === "scale") {
+      var scale = poll.scale;
+      var values = [];
+      for (var v = scale.min; v <= scale.max; v += 1) {
+        var end = v === scale.min ? scale.min_label : v === scale.max ? scale.max_label : "";
+        values.push(el("label", { class: "scale-value" }, [
+          el("input", { type: "radio", name: "value", value: v, required: true }),
+          el("span", { class: "scale-number" }, [v]),
+          end ? el("span", { class: "sr-only" }, [" (" + end + ")"]) : null,
+        ]));
+      }
+      var ends = null;
+      if (scale.min_label || scale.max_label) {
+        ends = el("div", { class: "scale-ends", "aria-hidden": "true" }, [
+          scale.min_label ? el("span", { class: "end-min" }, [scale.min + ": " + scale.min_label]) : null,
+          scale.max_label ? el("span", { class: "end-max" }, [scale.max + ": " + scale.max_label]) : null,
+        ]);
+      }
+      return [el("div", { class: "scale", role: "radiogroup", "aria-labelledby": "scale-hint" }, [
+        el("p", { class: "hint", id: "scale-hint" }, ["Pick one value from " + scale.min + " to " + scale.max + "."]),
+        el("div", { class: "scale-values" }, values),
+        ends,
+      ])];
+    }
+    return choices.map(function (c) {
+      return el("label", { class: "choice" }, [
+        el("input", { type: "radio", name: "choice", value: c.id, required: true }),
+        " " + c.label,
+      ]);
+    });
+  }
+
+  function drawQuestion(now) {
+    var poll = now.poll;
+    var fieldset = el("fieldset", { disabled: now.locked, "data-open": "1" }, [
+      el("legend", {}, ["Your vote"]),
+    ].concat(ballotOf(poll), [el("button", { type: "submit" }, ["Vote"])]));
+    var fresh = el("div", {
+      id: "session-poll", "data-slug": poll.slug, "data-seq": now.seq,
+      "data-locked": now.locked ? "1" : "0", "data-reveal": "0",
+    }, [
+      el("p", { class: "eyebrow" }, ["Question " + now.position + " of " + now.count]),
+      el("h1", { id: "question", tabindex: "-1" }, [poll.question]),
+      el("p", { class: "notice locked", id: "locked-note", hidden: !now.locked }, [
+        "Voting on this question is closed for now.",
+      ]),
+      el("form", {
+        method: "post", action: poll.vote_url,
+        class: "vote" + (poll.kind !== "single" ? " vote-" + poll.kind : ""),
+      }, [
+        el("input", { type: "hidden", name: "csrfmiddlewaretoken",
+                      value: document.getElementById("session-csrf").value }),
+        el("input", { type: "hidden", name: "next", value: location.pathname }),
+        fieldset,
+      ]),
+      el("p", { class: "hint results-later" }, ["The results appear here when the presenter shows them."]),
+    ]);
+    replacePart(fresh);
   }
 
   function ended() {
@@ -415,6 +581,7 @@
 
   attachResults();
   enhance();
+  markSeen();
   setLive("down", "connecting…");
   window.addEventListener("online", wake);
   document.addEventListener("visibilitychange", function () {
