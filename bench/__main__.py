@@ -1,8 +1,9 @@
 """python -m bench [--quick] [--only intake,persistence,...] [--json-out FILE] [--profile]
 
 Starts the three roles on loopback against its own database (votingsite_bench, made
-afresh) and Redis database 9 (flushed), measures, prints a table, writes JSON, and stops
-everything it started, also on Ctrl-C or an error. See docs/performance.md.
+afresh; BENCH_DATABASE_NAME) and Redis database 9 (flushed; BENCH_REDIS_URL), measures,
+prints a table, writes JSON, and stops everything it started, also on Ctrl-C or an error.
+See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import psutil
 
 from . import db, loadgen, phases, roles
 
-PHASES = ("references", "intake", "persistence", "freshness", "fanout", "history", "kinds")
+PHASES = (
+    "references", "intake", "persistence", "freshness", "fanout", "sessions", "history", "kinds",
+)  # fmt: skip
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -53,7 +56,7 @@ def main() -> int:
     nofile = roles.raise_nofile_limit()
     began = time.monotonic()
     print(f"bench: {'quick' if args.quick else 'full'} sizes, phases {','.join(only)}")
-    print("setting up the bench database and Redis db 9 ...")
+    print(f"setting up the bench database {roles.BENCH_DB} and Redis {roles.REDIS_URL} ...")
     db.recreate_database()
     client = db.flush_redis()
     db.setup_django()
@@ -189,6 +192,23 @@ def table(r: dict[str, Any]) -> str:
         rows.append(
             (f"  results RSS with {x['connected']:,} viewers (MB)",
              f"{x['results_rss_mb_after_updates']:.0f}", "≤ 120", "", "")
+        )  # fmt: skip
+    for key, x in r.get("sessions", {}).items():
+        if not key.startswith("v"):
+            continue
+        rows.append(
+            (
+                f"Presenter action to {x['connected']:,} phones (p50/p99/all ms)",
+                f"{x['p50_ms']:.0f}/{x['p99_ms']:.0f}/{x['max_ms']:.0f}",
+                "p99 ≤ 1,000" if key in ("v1000", "v5000") else "",
+                f"delivered {x['delivered_fraction']:.1%}",
+                "",
+            )
+        )
+        rows.append(
+            (f"  audience count: Redis round trips/s ({x['connected']:,} phones)",
+             f"{x['audience_round_trips_per_second']:.2f}", "≤ 1 per process",
+             f"count in Redis {x['audience_count_in_redis']}", "")
         )  # fmt: skip
     for phase, per_role in r.get("memory_mb", {}).items():
         if phase not in ("idle", "intake", "persistence", "freshness") and not phase.startswith(

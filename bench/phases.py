@@ -34,6 +34,8 @@ class Sizes:
     fanout_viewers: tuple[int, ...] = (1_000, 5_000)
     fanout_clients: int = 4
     fanout_updates: int = 5
+    session_viewers: tuple[int, ...] = (1_000, 5_000)
+    session_actions: int = 6
     history_votes: tuple[int, ...] = (10_000, 1_000_000)
     history_samples: int = 200
     kinds_votes: int = 100_000
@@ -48,6 +50,8 @@ QUICK = Sizes(
     freshness_seconds=6,
     fanout_viewers=(500, 1_000),
     fanout_updates=3,
+    session_viewers=(200,),
+    session_actions=3,
     history_votes=(10_000, 100_000),
     history_samples=50,
     kinds_votes=20_000,
@@ -665,6 +669,173 @@ def fanout(run: Run) -> None:
             f" results RSS {result['results_rss_mb_after_updates']} MB"
         )
     run.figures["fanout"] = out
+
+
+# --- Live sessions: a presenter's action reaches every phone --------------------------
+
+# Each action in turn, from the first poll: it always has somewhere to go.
+SESSION_ACTIONS = ("next", "lock", "reveal", "hide", "unlock", "next")
+AUDIENCE_WINDOW_SECONDS = 5.0
+
+
+def sessions(run: Run) -> None:
+    """N audience sockets of one live session on one results process: from the presenter's
+    action (next, lock, reveal, ...) until every socket has the new state; and what the
+    audience count costs in Redis (MONITOR: the commands on the count's key per second)."""
+    _, results_role = run.web()
+    from django.contrib.auth.models import User
+
+    from polls import live_sessions
+    from polls.models import Poll
+    from results.sessions import audience_key
+
+    owner = User.objects.create_user(f"bench-presenter-{time.monotonic_ns()}")
+    out: dict[str, Any] = {}
+    for viewers in run.sizes.session_viewers:
+        run.set_phase(f"sessions-{viewers}")
+        made = [run.poll(f"session-{viewers}-{n}") for n in range(3)]
+        polls = list(Poll.objects.filter(pk__in=[p.id for p in made]).order_by("pk"))
+        session = live_sessions.go_live(
+            live_sessions.create_session(title=f"Bench {viewers}", owner=owner, polls=polls)
+        )
+        ws_url = results_role.url.replace("http://", "ws://") + f"/ws/s/{session.code}/"
+        clients = _viewer_clients(ws_url, results_role.url, viewers, run.sizes.fanout_clients)
+        reported = False
+        try:
+            connected = _ready(clients)
+            print(f"  {connected}/{viewers} audience sockets connected")
+            time.sleep(2 * AUDIENCE_WINDOW_SECONDS / 5)  # every process has written its count
+            counted = _audience_calls(audience_key(session.pk), AUDIENCE_WINDOW_SECONDS)
+            in_redis = sum(int(n) for n in run.redis.hgetall(audience_key(session.pk)).values())
+            sent: dict[int, tuple[str, float]] = {}
+            for action in SESSION_ACTIONS[: run.sizes.session_actions]:
+                began = time.monotonic()
+                session = _act(live_sessions, session, action)
+                sent[session.seq] = (action, began)
+                time.sleep(3)  # a slow delivery finishes before the next action
+            arrivals = _collect(clients, set(sent))
+            reported = True
+        finally:
+            _close(clients, reported)
+            live_sessions.end(session)
+        delays_by_seq = {seq: [t - t0 for t in arrivals[seq]] for seq, (_, t0) in sent.items()}
+        all_delays = [d for delays in delays_by_seq.values() for d in delays]
+        result = {
+            "viewers": viewers,
+            "connected": connected,
+            "actions": len(sent),
+            "delivered_fraction": round(len(all_delays) / (connected * len(sent)), 4)
+            if connected
+            else 0.0,
+            "p50_ms": round(pct(all_delays, 50) * 1000, 1),
+            "p99_ms": round(pct(all_delays, 99) * 1000, 1),
+            "max_ms": round(max(all_delays, default=0.0) * 1000, 1),
+            "per_action": [
+                {
+                    "action": action,
+                    "delivered": len(delays_by_seq[seq]),
+                    "p50_ms": round(pct(delays_by_seq[seq], 50) * 1000, 1),
+                    "p99_ms": round(pct(delays_by_seq[seq], 99) * 1000, 1),
+                    "all_ms": round(max(delays_by_seq[seq], default=0.0) * 1000, 1),
+                }
+                for seq, (action, _) in sent.items()
+            ],
+            "audience_count_in_redis": in_redis,
+            "audience_window_seconds": AUDIENCE_WINDOW_SECONDS,
+            **counted,
+        }
+        out[f"v{viewers}"] = result
+        print(
+            f"  {viewers} phones: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms,"
+            f" all {result['max_ms']} ms, delivered {result['delivered_fraction']:.2%};"
+            f" audience count {in_redis}, {result['audience_round_trips_per_second']:.2f}"
+            " Redis round trips/s"
+        )
+    run.figures["sessions"] = out
+
+
+def _act(live_sessions: Any, session: Any, action: str) -> Any:
+    """What the presenter's control does (polls.session_views._ACTIONS), in this process."""
+    if action in ("next", "previous"):
+        return live_sessions.move(session, step=1 if action == "next" else -1)
+    if action in ("lock", "unlock"):
+        return live_sessions.lock(session, locked=action == "lock")
+    return live_sessions.reveal(session, shown=action == "reveal")
+
+
+def _audience_calls(key: str, seconds: float) -> dict[str, Any]:
+    """Every command on the audience count's key for `seconds`, from Redis's MONITOR (it
+    sees each command however it was sent): the count's writes are one pipeline per
+    results process a second (HSET + EXPIRE, one round trip), whatever the audience."""
+    db = int(roles.REDIS_URL.rsplit("/", 1)[1] or 0)
+    client = redis.Redis.from_url(roles.REDIS_URL, socket_timeout=2)
+    commands: dict[str, int] = {}
+    writers: set[str] = set()
+    deadline = time.monotonic() + seconds
+    with client.monitor() as monitor:
+        while time.monotonic() < deadline:
+            try:
+                seen = monitor.next_command()
+            except redis.TimeoutError:
+                continue  # a quiet Redis: no command in 2 s
+            words = str(seen["command"]).split()
+            if seen["db"] != db or len(words) < 2 or words[1] != key:
+                continue
+            commands[words[0].upper()] = commands.get(words[0].upper(), 0) + 1
+            writers.add(f"{seen['client_address']}:{seen['client_port']}")
+    client.close()
+    round_trips = commands.get("HSET", 0)  # each of the count's pipelines starts with one
+    return {
+        "audience_commands": commands,
+        "audience_writer_connections": len(writers),
+        "audience_round_trips_per_second": round(round_trips / seconds, 2),
+    }
+
+
+def _viewer_clients(url: str, origin: str, viewers: int, n_clients: int) -> list[Any]:
+    clients = []
+    for c in range(n_clients):
+        share = viewers // n_clients + (1 if c < viewers % n_clients else 0)
+        clients.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.wsclient", "--url", url, "--origin", origin,
+                 "--count", str(share), "--only-type", "session"],
+                cwd=roles.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                start_new_session=True,
+            )
+        )  # fmt: skip
+    return clients
+
+
+def _ready(clients: list[Any]) -> int:
+    connected = 0
+    for client in clients:
+        line = roles.pipe(client.stdout).readline().split()
+        if not line or line[0] != "READY":
+            raise RuntimeError(f"fan-out client failed: {line}")
+        connected += int(line[1])
+    return connected
+
+
+def _collect(clients: list[Any], seqs: set[int]) -> dict[int, list[float]]:
+    arrivals: dict[int, list[float]] = {seq: [] for seq in seqs}
+    for client in clients:
+        roles.pipe(client.stdin).write("REPORT\n")
+        roles.pipe(client.stdin).flush()
+        report = json.loads(roles.pipe(client.stdout).readline())
+        for seq, times in report["arrivals"].items():
+            if int(seq) in arrivals:
+                arrivals[int(seq)].extend(times)
+    return arrivals
+
+
+def _close(clients: list[Any], reported: bool) -> None:
+    for client in clients:
+        try:
+            client.wait(10 if reported else 0.1)  # they exit by themselves after REPORT
+        except subprocess.TimeoutExpired:
+            client.kill()
+            client.wait(5)
 
 
 # --- 7. Cost follows the work -----------------------------------------------------------

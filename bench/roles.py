@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
 import signal
 import socket
@@ -29,11 +30,14 @@ BIN = Path(sys.executable).parent
 OUT = ROOT / "bench-results"
 LOGS = OUT / "logs"
 
-BENCH_DB = "votingsite_bench"
+# BENCH_DATABASE_NAME and BENCH_REDIS_URL let two people on one machine bench apart.
+BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "votingsite_bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*", BENCH_DB):  # it goes into DROP DATABASE as is
+    raise SystemExit(f"BENCH_DATABASE_NAME: {BENCH_DB!r} is not a plain database name")
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 DATABASE_URL = f"{PG_SERVER}/{BENCH_DB}"
 # A Redis database of its own: flushing it at start touches nobody else's queues.
-REDIS_URL = "redis://127.0.0.1:6379/9"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 # The roles run as in production (DEBUG off), so they need a key; the bench signs
 # voter cookies with the same one.
 SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
@@ -72,6 +76,8 @@ def role_env(**extra: str) -> dict[str, str]:
         # round trip) but high enough never to trip. Voters are distinct, so the
         # per-voter limit stays as configured.
         VOTE_RATE_PER_IP="1000000000/m",
+        # The same for the sockets: every viewer of the fan-out phases is 127.0.0.1.
+        WS_SOCKETS_PER_ADDRESS="1000000",
     )
     env.pop("DJANGO_TEST_DATABASE_NAME", None)
     env.update(extra)

@@ -1,8 +1,10 @@
-"""One fan-out client process: N WebSocket viewers of one poll (python -m bench.wsclient).
+"""One fan-out client process: N WebSocket viewers of one poll or one live session's
+audience (python -m bench.wsclient).
 
 Prints `READY <connected> <failed>` once every viewer has its first snapshot, records
 the arrival time (time.monotonic, one clock for all processes on Linux) of every later
-message by seq, and on the line `REPORT` from stdin prints them as JSON and exits.
+message by seq (with --only-type, of the messages of that type only), and on the line
+`REPORT` from stdin prints them as JSON and exits.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ async def viewer(  # noqa: PLR0917 (one task per viewer, all sharing the same st
     ready: list[int],
     arrivals: dict[int, list[float]],
     stop: asyncio.Event,
+    only: str = "",
 ) -> None:
     ws = None
     for attempt in range(3):  # a refused handshake under a connect storm is retried
@@ -61,7 +64,10 @@ async def viewer(  # noqa: PLR0917 (one task per viewer, all sharing the same st
             text = await ws.recv()
             now = time.monotonic()
             # A regex rather than json.loads keeps the client's cost per message tiny.
-            match = _SEQ.search(text if isinstance(text, str) else text.decode())
+            text = text if isinstance(text, str) else text.decode()
+            if only and only not in text:
+                continue
+            match = _SEQ.search(text)
             if match:
                 arrivals[int(match.group(1))].append(now)
     except Exception:
@@ -70,13 +76,15 @@ async def viewer(  # noqa: PLR0917 (one task per viewer, all sharing the same st
         await ws.close()
 
 
-async def main_async(url: str, origin: str, count: int, parallel: int) -> None:
+async def main_async(url: str, origin: str, count: int, parallel: int, only_type: str) -> None:
+    only = f'"type": "{only_type}"' if only_type else ""
     gate = asyncio.Semaphore(parallel)
     ready = [0, 0]
     arrivals: dict[int, list[float]] = defaultdict(list)
     stop = asyncio.Event()
     tasks = [
-        asyncio.create_task(viewer(url, origin, gate, ready, arrivals, stop)) for _ in range(count)
+        asyncio.create_task(viewer(url, origin, gate, ready, arrivals, stop, only))
+        for _ in range(count)
     ]
     deadline = time.monotonic() + 300
     while sum(ready) < count and time.monotonic() < deadline:
@@ -99,9 +107,10 @@ def main() -> None:
     parser.add_argument("--origin", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--parallel", type=int, default=50)
+    parser.add_argument("--only-type", default="", help='record only messages of this "type"')
     args = parser.parse_args()
     raise_nofile_limit()
-    asyncio.run(main_async(args.url, args.origin, args.count, args.parallel))
+    asyncio.run(main_async(args.url, args.origin, args.count, args.parallel, args.only_type))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from . import counting, kinds
@@ -445,6 +446,8 @@ def session_state(*, session: LiveSession) -> dict[str, Any]:
             "kind": current.kind,
             "status": current.state,
             "choices": [{"id": c.id, "label": c.label} for c in current.choices.all()],
+            "login_required": current.login_required,
+            "vote_url": reverse("polls:vote", args=[current.slug]),
             **ballot_rules(poll=current),
         }
     return {

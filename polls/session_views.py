@@ -4,17 +4,19 @@ controls, and the embeddable results. The rules are polls.live_sessions'."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import live_sessions, qr, selectors
+from . import displays, live_sessions, qr, selectors
+from .pipeline import ballots
 from .models import LiveSession
 from .responses import wants_json
 
@@ -43,19 +45,29 @@ def _live(code: str) -> LiveSession:
 @require_GET
 def audience(request: HttpRequest, code: str) -> HttpResponse:
     """The current poll with its voting form (follows the presenter: live with JavaScript,
-    on reload without)."""
+    on reload without). `?part=poll` is the poll's part alone, which session.js swaps in."""
     session = _live(code)
-    state = selectors.session_state(session=session)
-    context: dict[str, Any] = {"session": session, "state": state}
+    context: dict[str, Any] = {
+        "session": session,
+        "state": selectors.session_state(session=session),
+    }
     if session.current_poll is not None:
         poll = selectors.poll_for_voting(slug=session.current_poll.slug, fresh=True)
+        needs_login = bool(poll.login_required and not request.user.is_authenticated)
         context |= {
             "poll": poll,
             "choices": poll.choices.all(),
-            "rules": selectors.ballot_rules(poll=poll),
-            "stored": selectors.stored_ballot(poll=poll, voter_key=request.voter_key),  # type: ignore[attr-defined]
-            "results": selectors.poll_results(poll=poll) if session.reveal else None,
+            "needs_login": needs_login,
+            "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
+            "is_open": poll.state == "open" and not needs_login and not session.locked,
+            **displays.voting_form(poll, ballot=ballots.shown_ballot(
+                poll=poll, voter_key=request.voter_key,  # type: ignore[attr-defined]
+            ).ballot),
         }
+        if session.reveal:
+            context |= displays.results_context(poll, selectors.poll_results(poll=poll))
+    if request.GET.get("part") == "poll":
+        return render(request, "polls/_session_poll.html", context)
     return render(request, "polls/session.html", context)
 
 
@@ -80,18 +92,28 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     session = _presenter(request, code)
     if isinstance(session, HttpResponse):
         return session
+    context = {"session": session, **_stage(session)}
+    if request.GET.get("part") == "poll":
+        return render(request, "polls/_present_poll.html", context)
     join_link = live_sessions.public_url(reverse("polls:session", args=[session.code]))
-    context = {
-        "session": session,
-        "state": selectors.session_state(session=session),
+    context |= {
         "join_link": join_link,
-        "join_page": live_sessions.public_url(reverse("polls:join")),
+        # Typed on a phone: the address without its scheme (browsers add it).
+        "join_page": live_sessions.public_url(reverse("polls:join")).split("://", 1)[-1],
+        "spoken_code": f"{session.code[:3]} {session.code[3:]}",  # read aloud in two halves
         "qr": qr.svg(join_link, title=f"Scan to join: {join_link}"),
-        "results": (
-            selectors.poll_results(poll=session.current_poll) if session.current_poll else None
-        ),
     }
     return render(request, "polls/present.html", context)
+
+
+def _stage(session: LiveSession) -> dict[str, Any]:
+    """The current poll and its results (the presenter sees them whether shown or not)."""
+    context: dict[str, Any] = {"state": selectors.session_state(session=session)}
+    poll = session.current_poll
+    if poll is not None:
+        context["poll"] = poll
+        context |= displays.results_context(poll, selectors.poll_results(poll=poll))
+    return context
 
 
 _ACTIONS = {
@@ -144,19 +166,25 @@ def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
     voter_key = request.voter_key  # type: ignore[attr-defined]
     if not selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=False):
         raise Http404("No public results.")
-    context = {"poll": poll, "snapshot": selectors.poll_results(poll=poll), **_embed(request)}
+    snapshot = selectors.poll_results(poll=poll)
+    context = {"poll": poll, **displays.results_context(poll, snapshot), **_embed(request)}
     return _framable(render(request, "polls/embed.html", context))
 
 
 @require_GET
 @xframe_options_exempt
 def embed_session(request: HttpRequest, code: str) -> HttpResponse:
-    """A session's current poll's results, following the presenter."""
+    """A session's current poll's results, following the presenter: shown when the
+    presenter shows them to the audience (an embed is as public as a phone)."""
     session = _live(code)
-    snapshot = selectors.poll_results(poll=session.current_poll) if session.current_poll else None
-    context = {"session": session, "poll": session.current_poll, "snapshot": snapshot,
-               **_embed(request)}  # fmt: skip
-    return _framable(render(request, "polls/embed.html", context))
+    context: dict[str, Any] = {"session": session, "poll": session.current_poll,
+                               "state": selectors.session_state(session=session),
+                               **_embed(request)}  # fmt: skip
+    if session.current_poll is not None and session.reveal:
+        snapshot = selectors.poll_results(poll=session.current_poll)
+        context |= displays.results_context(session.current_poll, snapshot)
+    template = "polls/_embed_poll.html" if request.GET.get("part") == "poll" else "polls/embed.html"
+    return _framable(render(request, template, context))
 
 
 def _embed(request: HttpRequest) -> dict[str, str]:

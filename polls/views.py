@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import kinds, selectors
+from . import displays, kinds, selectors
 from .pipeline import ballots, submit
 from .ratelimits import client_ip
 from .responses import (
@@ -81,22 +81,13 @@ def _render_poll(
         "is_open": poll.state == "open" and not needs_login,
         "needs_login": needs_login,
         "login_url": login_url(request),
-        "ballot_template": f"polls/_ballot_{poll.kind}.html",
     }
     # The vote just cast while it is being stored (its pending ballot), else the stored one.
-    shown = ballots.shown_ballot(poll=poll, voter_key=voter_key)
-    context.update(storing=shown.storing, refused=shown.refused, vote_id=shown.vote_id)
-    context["has_ballot"] = shown.ballot is not None
-    if poll.kind == poll.Kind.SINGLE:
-        context["current_choice_id"] = shown.ballot[0] if shown.ballot else None
-        labels = {c.id: c.label for c in poll.choices.all()}
-        if shown.ballot and shown.ballot[0] in labels:
-            context["your_ballot"] = f"You picked {labels[shown.ballot[0]]}"
-    else:
-        # After a refused form, show what the voter sent rather than make them start over.
-        sent = _posted_ballot(poll, request.POST) if request.method == "POST" else shown.ballot
-        context.update(_ballot_context(poll, shown.ballot or [], sent or []))
-    context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
+    current = ballots.shown_ballot(poll=poll, voter_key=voter_key)
+    context.update(storing=current.storing, refused=current.refused, vote_id=current.vote_id)
+    # After a refused form, show what the voter sent rather than make them start over.
+    sent = _posted_ballot(poll, request.POST) if request.method == "POST" else None
+    context.update(displays.voting_form(poll, ballot=current.ballot, shown=sent))
     context["share_url"] = settings.PUBLIC_BASE_URL + reverse("polls:detail", args=[poll.slug])
     context["description"] = selectors.poll_description(poll)
     if poll.state == poll.Status.CLOSED:
@@ -112,11 +103,6 @@ def _render_poll(
     return render(request, "polls/detail.html", context, status=status)
 
 
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _posted_ballot(poll: Any, data: Any) -> list[Any]:
     """The form's ballot as posted, unchecked: only compared with the poll's own values."""
     if poll.kind == poll.Kind.MULTIPLE:
@@ -124,79 +110,6 @@ def _posted_ballot(poll: Any, data: Any) -> list[Any]:
     if poll.kind == poll.Kind.SCALE:
         return [data.get("value", "")]
     return [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
-
-
-def _ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, Any]:
-    """What a kind's form shows: its inputs, with the stored ballot (or the posted one)."""
-    rules = selectors.ballot_rules(poll=poll)
-    shown_text = [str(item) for item in shown]
-    choices = poll.choices.all()
-    labels = {choice.id: choice.label for choice in choices}
-    if poll.kind == poll.Kind.MULTIPLE:
-        low, high = rules["min_picks"], rules["max_picks"]
-        return {
-            "rules": rules,
-            "picks_hint": _picks_hint(low, high, len(choices)),
-            "options": [
-                {
-                    "id": c.id,
-                    "label": c.label,
-                    "checked": str(c.id) in shown_text,
-                    "stored": c.id in stored,
-                }
-                for c in choices
-            ],
-            "your_ballot": "You picked " + ", ".join(labels[c] for c in stored if c in labels),
-        }
-    if poll.kind == poll.Kind.RANKED:
-        most = rules["max_ranks"]
-        return {
-            "rules": rules,
-            "ranks": [
-                {
-                    "name": f"rank{n}",
-                    "label": f"{ordinal(n)} choice",
-                    "selected": shown_text[n - 1] if n <= len(shown_text) else "",
-                }
-                for n in range(1, most + 1)
-            ],
-            "ranks_hint": (
-                "Rank the choices, best first. You need not rank them all."
-                if most >= len(choices)
-                else f"Rank up to {most} of the choices, best first."
-            ),
-            "your_ballot": "Your ranking: "
-            + ", ".join(
-                f"{ordinal(n)} {labels[c]}" for n, c in enumerate(stored, start=1) if c in labels
-            ),
-        }
-    scale = rules["scale"]
-    return {
-        "rules": rules,
-        "values": [
-            {
-                "value": value,
-                "checked": str(value) in shown_text,
-                "stored": value in stored,
-                "end": scale["min_label"]
-                if value == scale["min"]
-                else scale["max_label"]
-                if value == scale["max"]
-                else "",
-            }
-            for value in range(scale["min"], scale["max"] + 1)
-        ],
-        "scale": scale,
-        "your_ballot": f"You gave {stored[0]}" if stored else "",
-    }
-
-
-def _picks_hint(low: int, high: int, choices: int) -> str:
-    if low == high:
-        return f"Pick exactly {low}."
-    if low == 1:
-        return "Pick as many as you like." if high >= choices else f"Pick up to {high}."
-    return f"Pick at least {low}." if high >= choices else f"Pick from {low} to {high}."
 
 
 @require_POST

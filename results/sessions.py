@@ -98,6 +98,65 @@ class _Audience:
 _audience = _Audience()
 
 
+_tasks: set[asyncio.Task[None]] = set()  # held until done (the loop keeps only weak refs)
+
+
+def _background(coroutine: Any) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+class _Read:
+    def __init__(self) -> None:
+        self.future: asyncio.Future[tuple[dict[str, Any], str] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.joined = 0
+
+
+class _Snapshots:
+    """One results read for all the sockets of this process that start following a poll
+    at once: a reveal to thousands of phones costs one query and one serialisation, not
+    one per phone. The read waits until sockets stop joining it (the hub has handed every
+    one the new state), so the states go out first and the results after.
+
+    A socket joins only a read that has not begun, so it was watching the poll's group
+    before the read: an update after the read reaches it through the group (and the
+    pages drop anything older than what they show, by `seq`).
+    """
+
+    QUIET_SECONDS = 0.01  # read once no socket has joined for this long...
+    MOST_SECONDS = 0.5  # ...or after this long at most (a steady trickle of joiners)
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, _Read] = {}
+
+    async def get(self, slug: str) -> tuple[dict[str, Any], str] | None:
+        read = self.waiting.get(slug)
+        if read is None:
+            read = self.waiting[slug] = _Read()
+            _background(self._read(slug, read))
+        read.joined += 1
+        return await asyncio.shield(read.future)
+
+    async def _read(self, slug: str, read: _Read) -> None:
+        loop = asyncio.get_running_loop()
+        began, seen = loop.time(), -1
+        while read.joined != seen and loop.time() - began < self.MOST_SECONDS:
+            seen = read.joined
+            await asyncio.sleep(self.QUIET_SECONDS)
+        del self.waiting[slug]  # from here on, a newcomer needs a read of its own
+        try:
+            snapshot = await _results(slug)
+            read.future.set_result(None if snapshot is None else (snapshot, json.dumps(snapshot)))
+        except Exception as error:
+            read.future.set_exception(error)
+
+
+_snapshots = _Snapshots()
+
+
 class SessionConsumer(AsyncWebsocketConsumer):
     """A live session's socket: `presenter=True` for the presenter's page."""
 
@@ -107,7 +166,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
     seq = -1
     results_seq = -1
     watching_poll: str | None = None  # the slug whose results this socket follows
+    wanted_poll: str | None = None  # the slug it should follow, as of the latest state
     counter: asyncio.Task[None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.following = asyncio.Lock()  # one change of poll at a time, the latest wins
 
     async def connect(self) -> None:
         session = await _session(self.scope["url_route"]["kwargs"]["code"])
@@ -132,7 +196,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if self.session_id is None:
             return
         await fanout.unwatch(events.session_group(self.session_id), self.handle_live_event)
-        await self._follow(None)
+        self.wanted_poll = None
+        async with self.following:
+            await self._follow(None)
         if self.counter is not None:
             self.counter.cancel()
         elif not self.presenter:
@@ -162,7 +228,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def session_state(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.seq:
             return
-        await self._show(json.loads(event["text"]))
+        # One event object reaches every socket of the process: parsed once, sent as is.
+        if "_state" not in event:
+            event["_state"] = json.loads(event["text"])
+        await self._show(event["_state"], event["text"])
 
     async def results_update(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.results_seq:
@@ -173,13 +242,28 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def poll_changed(self, event: dict[str, Any]) -> None:
         await self.results_update(event)
 
-    async def _show(self, state: dict[str, Any]) -> None:
-        """Send the session's state, then follow its current poll's results if allowed."""
+    async def _show(self, state: dict[str, Any], text: str | None = None) -> None:
+        """Send the session's state, then follow its current poll's results if allowed.
+
+        The following is a task of its own: the hub hands the next socket the state
+        meanwhile, rather than wait for each socket's snapshot in turn.
+        """
         self.seq = state["seq"]
-        await self.send(text_data=json.dumps(state))
+        await self.send(text_data=text or json.dumps(state))
         poll = state.get("poll")
         may_see = poll is not None and (self.presenter or state["reveal"])
-        await self._follow(poll["slug"] if may_see and poll else None)
+        self.wanted_poll = poll["slug"] if may_see and poll else None
+        if self.wanted_poll != self.watching_poll:
+            _background(self._follow_wanted())
+
+    async def _follow_wanted(self) -> None:
+        async with self.following:
+            if self.session_id is None:
+                return  # disconnected meanwhile
+            try:
+                await self._follow(self.wanted_poll)
+            except Exception:  # a socket that closed meanwhile, a store briefly away
+                logger.warning("session socket could not follow its poll", exc_info=True)
 
     async def _follow(self, slug: str | None) -> None:
         if slug == self.watching_poll:
@@ -195,10 +279,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if poll_id is None:
             return
         await fanout.watch(events.group_name(poll_id), self.handle_live_event)
-        snapshot = await _results(slug)
-        if snapshot is not None:
+        shared = await _snapshots.get(slug)
+        if shared is not None:
+            snapshot, text = shared
             self.results_seq = snapshot["seq"]
-            await self.send(text_data=json.dumps(snapshot))
+            await self.send(text_data=text)
 
     async def _send_audience(self) -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)

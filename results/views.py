@@ -1,36 +1,18 @@
 """Results role: the live results page (correct without JavaScript, live with it).
 
-The page is drawn here from the same snapshot the WebSocket sends; live.js draws the
+The page is drawn (polls.displays) from the same snapshot the WebSocket sends; live.js draws the
 next ones the same way (the same markup, the same words), so a reload shows what the
 live page showed.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from polls.models import Poll
-from polls.selectors import (
-    poll_for_voting,
-    poll_results,
-    result_rows,
-    results_hidden_reason,
-    results_visible,
-)
-
-NONE_YET = "\u2013"  # a dash, where a summary has no ballots to speak of
-
-# What the header's total counts, per kind: (one, many).
-UNITS = {
-    Poll.Kind.SINGLE: ("vote", "votes"),
-    Poll.Kind.MULTIPLE: ("voter", "voters"),
-    Poll.Kind.RANKED: ("ballot", "ballots"),
-    Poll.Kind.SCALE: ("rating", "ratings"),
-}
+from polls.displays import results_context
+from polls.selectors import poll_for_voting, poll_results, results_hidden_reason, results_visible
 
 
 @require_GET
@@ -43,171 +25,5 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         hidden = {"poll": poll, "reason": results_hidden_reason(poll)}
         return render(request, "polls/results_hidden.html", hidden, status=403)
-    snapshot = poll_results(poll=poll)
-    one, many = UNITS[Poll.Kind(poll.kind)]
-    context: dict[str, Any] = {
-        "poll": poll,
-        "snapshot": snapshot,
-        "rows": result_rows(snapshot),
-        "kind_template": f"results/_results_{poll.kind}.html",
-        "unit_one": one,
-        "unit_many": many,
-        "unit": one if snapshot["total"] == 1 else many,
-    }
-    if poll.kind == Poll.Kind.RANKED:
-        context["ranked"] = ranked_view(snapshot)
-    elif poll.kind == Poll.Kind.SCALE:
-        context["scale"] = scale_view(snapshot)
+    context = {"poll": poll, **results_context(poll, poll_results(poll=poll))}
     return render(request, "results/page.html", context)
-
-
-def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The runoff as a person reads it: each round's continuing choices with the votes
-    they gained from the choice eliminated in the round before, the rounds as a table,
-    and the first preferences with Borda points. live.js `rankedView` is the same."""
-    labels = {c["id"]: c["label"] for c in snapshot["choices"]}
-    rounds = snapshot["rounds"]
-    winner = snapshot["winner"]
-    shown = []
-    for index, current in enumerate(rounds):
-        before = rounds[index - 1] if index else None
-        gained = {t["id"]: t["votes"] for t in before["transfers"]} if before else {}
-        source = labels.get(before["eliminated"], "") if before else ""
-        active = sum(c["votes"] for c in current["counts"])
-        last = index == len(rounds) - 1
-        out = current["eliminated"]
-        shown.append(
-            {
-                "number": index + 1,
-                "active": active,
-                "note": _round_note(labels, current, winner if last else None, last),
-                "rows": [
-                    {
-                        "id": c["id"],
-                        "label": labels.get(c["id"], ""),
-                        "votes": c["votes"],
-                        "percent": c["percent"],
-                        "gain": gained.get(c["id"], 0),
-                        "source": source,
-                        "eliminated": c["id"] == out,
-                        "winner": last and c["id"] == winner,
-                        "outflow": _outflow(labels, current) if c["id"] == out else "",
-                    }
-                    for c in current["counts"]
-                ],
-                "exhausted": current["exhausted"],
-                "exhausted_gain": before["transferred_to_exhausted"] if before else 0,
-                "source": source,
-            }
-        )
-    return {
-        "outcome": _outcome(labels, rounds, winner),
-        "rounds": shown,
-        "table": _rounds_table(snapshot),
-        "prefs": [
-            {
-                "id": c["id"],
-                "label": c["label"],
-                "votes": c["votes"],
-                "percent": c["percent"],
-                "borda": c["borda"],
-            }
-            for c in snapshot["choices"]
-        ],
-    }
-
-
-def _outcome(labels: dict[int, str], rounds: list[dict[str, Any]], winner: int | None) -> str:
-    if not rounds:
-        return "No ballots yet."
-    if winner is None:
-        return "No winner: every ballot ran out of choices still in the count."
-    count = len(rounds)
-    where = "in the first round" if count == 1 else f"in round {count}"
-    return f"{labels.get(winner, '')} wins {where}."
-
-
-def _round_note(
-    labels: dict[int, str], current: dict[str, Any], winner: int | None, last: bool
-) -> str:
-    if current["eliminated"] is not None:
-        return f"{labels.get(current['eliminated'], '')} eliminated"
-    if winner is not None:
-        return f"{labels.get(winner, '')} has more than half"
-    return "No ballots left in the count" if last else ""
-
-
-def _outflow(labels: dict[int, str], current: dict[str, Any]) -> str:
-    """Where the eliminated choice's ballots go next round."""
-    parts = [f"{labels.get(t['id'], '')} +{t['votes']}" for t in current["transfers"]]
-    if current["transferred_to_exhausted"]:
-        parts.append(f"exhausted +{current['transferred_to_exhausted']}")
-    return "Its ballots go to: " + ", ".join(parts) if parts else ""
-
-
-def _rounds_table(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """One row per choice, one column per round: its votes (and gain), or out."""
-    rounds = snapshot["rounds"]
-    winner = snapshot["winner"]
-    rows = []
-    for choice in snapshot["choices"]:
-        cells = []
-        for index, current in enumerate(rounds):
-            counts = {c["id"]: c["votes"] for c in current["counts"]}
-            before = rounds[index - 1] if index else None
-            gained = {t["id"]: t["votes"] for t in before["transfers"]} if before else {}
-            cid = choice["id"]
-            cells.append(
-                {
-                    "votes": counts.get(cid),
-                    "gain": gained.get(cid, 0),
-                    "out": current["eliminated"] == cid,
-                    "won": index == len(rounds) - 1 and winner == cid,
-                }
-            )
-        rows.append({"id": choice["id"], "label": choice["label"], "cells": cells})
-    return {
-        "numbers": list(range(1, len(rounds) + 1)),
-        "rows": rows,
-        "exhausted": [r["exhausted"] for r in rounds],
-    }
-
-
-def scale_view(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The distribution as columns (the tallest full height), and the summary as text."""
-    scale = snapshot["scale"]
-    nps_scale = (scale["min"], scale["max"]) == (0, 10)
-    tallest = max((v["votes"] for v in snapshot["values"]), default=0)
-    return {
-        "tallest": tallest,
-        "nps_scale": nps_scale,
-        "mean": _number(snapshot["mean"]),
-        "median": _number(snapshot["median"]),
-        "nps": _nps(snapshot["nps"]),
-        "values": [
-            {
-                "value": v["value"],
-                "votes": v["votes"],
-                "percent": v["percent"],
-                "group": _nps_group(v["value"]) if nps_scale else "",
-            }
-            for v in snapshot["values"]
-        ],
-    }
-
-
-def _number(value: float | None) -> str:
-    """At most two decimals, none when whole: as live.js writes it."""
-    if value is None:
-        return NONE_YET
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _nps(nps: int | None) -> str:
-    if nps is None:
-        return NONE_YET
-    return f"{nps:+d}".replace("-", "\u2212") if nps else "0"  # a minus sign, as live.js
-
-
-def _nps_group(value: int) -> str:
-    return "promoter" if value >= 9 else "passive" if value >= 7 else "detractor"
