@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import selectors
 from .models import Poll
 from .selectors import ballot_rules, result_rows
 
@@ -40,7 +39,9 @@ def voting_form(
         if ballot and ballot[0] in labels:
             context["your_ballot"] = f"You picked {labels[ballot[0]]}"
     else:
-        context.update(ballot_context(poll, ballot or [], (ballot or []) if shown is None else shown))
+        context.update(
+            ballot_context(poll, ballot or [], (ballot or []) if shown is None else shown)
+        )
     context["can_change"] = poll.allow_vote_change or not context["has_ballot"]
     return context
 

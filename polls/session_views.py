@@ -16,8 +16,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import displays, live_sessions, qr, selectors
-from .pipeline import ballots
 from .models import LiveSession
+from .pipeline import ballots
 from .responses import wants_json
 
 
@@ -60,9 +60,13 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             "needs_login": needs_login,
             "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
             "is_open": poll.state == "open" and not needs_login and not session.locked,
-            **displays.voting_form(poll, ballot=ballots.shown_ballot(
-                poll=poll, voter_key=request.voter_key,  # type: ignore[attr-defined]
-            ).ballot),
+            **displays.voting_form(
+                poll,
+                ballot=ballots.shown_ballot(
+                    poll=poll,
+                    voter_key=request.voter_key,  # type: ignore[attr-defined]
+                ).ballot,
+            ),
         }
         if session.reveal:
             context |= displays.results_context(poll, selectors.poll_results(poll=poll))
