@@ -73,7 +73,7 @@ def contract_config(site: Any, polls: list[Poll]) -> str:
         mode = "all"
         max-examples = {EXAMPLES}
         deterministic = {"true" if os.environ.get("CI") == "1" else "false"}
-        dictionaries = {{ integer = {{ dictionary = "choices", probability = 0.5 }} }}
+        dictionaries = {{ integer = {{ dictionary = "choices", probability = 0.8 }} }}
         [dictionaries.slugs]
         values = [{slugs}]
         [dictionaries.choices]
