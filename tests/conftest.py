@@ -13,7 +13,7 @@ from django.conf import settings
 from polls.live import publisher
 from polls.models import Choice, Poll
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
-from tests import processes
+from tests import mutation, processes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,6 +22,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="the long versions of the fault runs (40-60 s freezes and hangs); CI runs short ones",
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    mutation.start()
+
+
+@pytest.hookimpl(tryfirst=True)  # before mutmut's own hook maps this test's calls
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    mutation.collect_role_hits()
 
 
 @pytest.fixture
