@@ -170,7 +170,15 @@ def wait_for() -> Callable[..., object]:
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """pytest-django's test database, and before it is dropped, any connection to it left
     by a thread of this process (the live publisher keeps one between pushes) is ended:
-    Postgres would wait for it, and the drop would time out."""
+    Postgres would wait for it, and the drop would time out.
+
+    Under mutmut the database is kept between mutants (--reuse-db): emptied first, since
+    a mutant killed for a timeout could not clear what its test wrote."""
+    if mutation.active():
+        with django_db_blocker.unblock():
+            from django.core.management import call_command
+
+            call_command("flush", interactive=False, verbosity=0)
     yield
     with django_db_blocker.unblock():
         from django.db import connection

@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(__file__).resolve().parent / "role_site"
-ROLE_HITS = Path(__file__).resolve().parent.parent / "test-artifacts" / "mutmut-role-hits"
+ROLE_HITS = ROOT / "test-artifacts" / "mutmut-role-hits"
+# Roles started under mutmut: a mutant that times out is killed with its pytest, and the
+# roles it started (sessions of their own) would live on, running that mutant on the
+# queue and the database the next mutant's roles use.
+ROLES = ROOT / "test-artifacts" / "mutmut-roles.pids"
 _read_upto: dict[Path, int] = {}
 
 
@@ -34,8 +40,7 @@ def role_env() -> dict[str, str]:
     """What a role's environment adds under mutmut (nothing otherwise)."""
     if not active():
         return {}
-    root = str(Path(__file__).resolve().parent.parent)
-    path = [root]
+    path = [str(ROOT)]
     extra = {}
     if os.environ["MUTANT_UNDER_TEST"] == "stats":
         ROLE_HITS.mkdir(parents=True, exist_ok=True)
@@ -46,8 +51,33 @@ def role_env() -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(path), **extra}
 
 
+def started(pid: int) -> None:
+    """Note a role's process (the leader of its process group) under mutmut."""
+    if active():
+        ROLES.parent.mkdir(parents=True, exist_ok=True)
+        with ROLES.open("a") as f:
+            f.write(f"{pid}\n")
+
+
+def reap() -> None:
+    """End the roles an earlier mutant's run left behind (each is its process group's
+    leader; only processes still running in this tree are signalled)."""
+    if not ROLES.exists():
+        return
+    for pid in {int(line) for line in ROLES.read_text().split()}:
+        try:
+            if Path(f"/proc/{pid}/cwd").resolve() == ROOT:
+                os.killpg(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass  # gone already
+    ROLES.unlink(missing_ok=True)
+
+
 def start() -> None:
-    """A stats pass starts with no calls recorded by an earlier one's roles."""
+    """Each test session under mutmut starts clean: no roles of an earlier mutant, and a
+    stats pass with no calls recorded by an earlier one's roles."""
+    if active():
+        reap()
     if os.environ.get("MUTANT_UNDER_TEST") == "stats":
         shutil.rmtree(ROLE_HITS, ignore_errors=True)
         _read_upto.clear()

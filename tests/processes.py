@@ -129,6 +129,7 @@ class RoleProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        mutation.started(self.proc.pid)
         return self
 
     @property
