@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,11 +22,22 @@ STATUS |= dict.fromkeys([36, 24, -24, 152, 255], "timeout")
 STATUS[None] = "not checked"  # type: ignore[index]
 
 
+def _exit_codes(meta: Path) -> dict[str, int | None]:
+    for _ in range(50):  # a running mutmut rewrites the file after each mutant
+        try:
+            codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+        except json.JSONDecodeError:
+            time.sleep(0.1)
+        else:
+            return codes
+    raise SystemExit(f"{meta} is not readable JSON")
+
+
 def results() -> dict[str, dict[str, str]]:
     found = {}
     for meta in sorted(MUTANTS.rglob("*.py.meta")):
         module = str(meta.relative_to(MUTANTS)).removesuffix(".meta")
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        codes = _exit_codes(meta)
         found[module] = {name: STATUS.get(code, "suspicious") for name, code in codes.items()}
     return found
 
