@@ -28,6 +28,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     mutation.start()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mutation.fastest_first(items)
+
+
 @pytest.hookimpl(tryfirst=True)  # before mutmut's own hook maps this test's calls
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     mutation.collect_role_hits()

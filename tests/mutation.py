@@ -16,10 +16,12 @@ mutmut as if the test process had made the calls.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(__file__).resolve().parent / "role_site"
@@ -81,6 +83,19 @@ def start() -> None:
     if os.environ.get("MUTANT_UNDER_TEST") == "stats":
         shutil.rmtree(ROLE_HITS, ignore_errors=True)
         _read_upto.clear()
+
+
+def fastest_first(items: list[Any]) -> None:
+    """Under a mutant, its tests run fastest first (by the stats pass's timings): the run
+    stops at the first failure (-x), and a fast test that fails spares the wait of a slow
+    one that would (a role waited on for 30 s)."""
+    if os.environ.get("MUTANT_UNDER_TEST") in (None, "", "stats", "fail"):
+        return
+    try:
+        durations = json.loads((ROOT / "mutmut-stats.json").read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
 
 
 def collect_role_hits() -> None:
