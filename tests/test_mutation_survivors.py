@@ -313,3 +313,31 @@ async def test_a_voter_keeps_watching_when_the_poll_starts_showing_results_only_
     assert (closed["type"], closed["code"]) == ("websocket.close", 4403)
     for ws in (voted, not_voted):
         await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_tallies_a_viewer_already_has_are_not_sent_again(live_poll) -> None:
+    await vote(live_poll, "Cats")
+    ws = viewer(live_poll.slug)
+    await ws.connect(timeout=CONSUMER_TIMEOUT)
+    current = await received(ws)
+    newer = await vote(live_poll, "Dogs")
+    for event in (events.results_update(current), events.results_update(newer)):
+        await send_event(live_poll, event)
+    assert await received(ws) == newer  # the copy of what it had never showed
+    await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_a_sync_request_answers_with_the_poll_as_it_is_now(live_poll) -> None:
+    ws = viewer(live_poll.slug)
+    await ws.connect(timeout=CONSUMER_TIMEOUT)
+    assert (await received(ws))["status"] == "open"
+    # Closed without a live event (a bulk update sends none): only a fresh read shows it.
+    closing = Poll.objects.filter(pk=live_poll.pk)
+    await sync_to_async(closing.update)(status=Poll.Status.CLOSED, closes_at=timezone.now())
+    await ws.send_to(text_data=json.dumps({"type": "sync"}))
+    assert (await received(ws))["status"] == "closed"
+    await ws.disconnect()
