@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 COLUMNS = ["killed", "survived", "timeout", "no tests", "skipped", "suspicious", "not checked"]
 # mutmut's exit codes (mutmut.stats.status_by_exit_code), grouped as the score reports them.
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
+STATUS: dict[int | None, str] = {None: "not checked", 1: "killed", 3: "killed", 0: "survived"}
+STATUS |= {5: "no tests", 33: "no tests", 34: "skipped"}
 STATUS |= dict.fromkeys([36, 24, -24, 152, 255], "timeout")
-STATUS[None] = "not checked"  # type: ignore[index]
 
 
 def _exit_codes(meta: Path) -> dict[str, int | None]:

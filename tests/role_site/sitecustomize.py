@@ -10,13 +10,14 @@ _directory = os.environ.get("MUTMUT_ROLE_HITS")
 if _directory and os.environ.get("MUTANT_UNDER_TEST") == "stats":
     from mutmut.mutation import trampoline
 
+    _hits = _directory
     _files: dict[int, int] = {}  # pid -> descriptor: a forked worker opens its own
 
     def _record(name: str, caller: str | None = None) -> None:
         pid = os.getpid()
         if pid not in _files:
             _files[pid] = os.open(
-                os.path.join(_directory, f"{pid}.hits"), os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                os.path.join(_hits, f"{pid}.hits"), os.O_WRONLY | os.O_CREAT | os.O_APPEND
             )
         os.write(_files[pid], f"{name}\n".encode())  # one write: lines never interleave
 
