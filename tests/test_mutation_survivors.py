@@ -22,14 +22,16 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.utils import timezone
 
+from polls import gates, ratelimits
 from polls.live import events, publisher
-from polls.models import Choice, Poll
-from polls.pipeline import ledger
+from polls.models import Choice, Poll, Tally
+from polls.pipeline import admission, ledger
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
 from polls.selectors import poll_results
 from polls.voters import signed_voter_cookie
 from results.consumers import MAX_CLIENT_MESSAGE
+from tests.test_live_results import HubProbe
 from votingsite.asgi import application
 
 P = ParamSpec("P")
@@ -323,8 +325,12 @@ async def test_tallies_a_viewer_already_has_are_not_sent_again(live_poll) -> Non
     await ws.connect(timeout=CONSUMER_TIMEOUT)
     current = await received(ws)
     newer = await vote(live_poll, "Dogs")
-    for event in (events.results_update(current), events.results_update(newer)):
-        await send_event(live_poll, event)
+    # Each handed out by the hub in a round of its own: the hub has nothing to coalesce,
+    # so only the consumer can hold the copy back.
+    async with HubProbe(live_poll) as hub:
+        for snapshot in (current, newer):
+            await send_event(live_poll, events.results_update(snapshot))
+            await hub.handed_out(snapshot["seq"])
     assert await received(ws) == newer  # the copy of what it had never showed
     await ws.disconnect()
 
@@ -341,3 +347,122 @@ async def test_a_sync_request_answers_with_the_poll_as_it_is_now(live_poll) -> N
     await ws.send_to(text_data=json.dumps({"type": "sync"}))
     assert (await received(ws))["status"] == "closed"
     await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_a_sync_for_a_poll_deleted_while_watched_closes_the_socket_with_4404(
+    live_poll,
+) -> None:
+    ws = viewer(live_poll.slug)
+    await ws.connect(timeout=CONSUMER_TIMEOUT)
+    await received(ws)
+    await sync_to_async(Poll.objects.filter(pk=live_poll.pk).delete)()
+    await ws.send_to(text_data=json.dumps({"type": "sync"}))
+    closed = await ws.receive_output(timeout=CONSUMER_TIMEOUT)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4404)
+    await ws.disconnect()
+
+
+# --- Admission: a live session's gates and its own rate --------------------------------
+
+SESSION_POLL = 900_001  # no real poll of the run has this id: its gate is these tests' own
+
+
+@pytest.fixture
+def session_holds(redis_client: Any, own_queue: str) -> Iterator[Callable[[str], None]]:
+    """Set the live-session gate of SESSION_POLL (removed afterwards, with the counters)."""
+    yield lambda state: gates.set_gates({SESSION_POLL: state})
+    gates.set_gates({SESSION_POLL: None})
+    redis_client.delete(*redis_client.keys("rl:*") or ["rl:none"])  # as test_admission does
+
+
+def session_vote(voter: str) -> QueuedVote:
+    return QueuedVote(uuid.uuid4(), SESSION_POLL, 2, f"anon:{voter}", timezone.now())
+
+
+def admitted(voter: str, limit: ratelimits.Limit, times: int) -> list[int]:
+    """Admit `times` votes of one voter, each in a round trip of its own."""
+    return [
+        admission.admit_and_queue([admission.Entry(session_vote(voter), [limit])])[0]
+        for _ in range(times)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "code"),
+    [(gates.LOCKED, admission.REFUSED_LOCKED), (gates.WAITING, admission.REFUSED_NOT_CURRENT)],
+)
+def test_a_vote_on_a_poll_its_live_session_holds_closed_is_refused_writing_nothing(
+    redis_client, own_queue, session_holds, state, code
+) -> None:
+    session_holds(state)
+    vote = session_vote(f"session-{uuid.uuid4().hex}")
+    assert admission.admit_and_queue([admission.Entry(vote, [])]) == [code]
+    assert redis_client.llen(own_queue) == 0
+    assert redis_client.zscore(ledger.PENDING_KEY, ledger.member(vote)) is None
+
+
+def test_while_a_live_session_holds_the_poll_a_limit_without_a_session_rate_still_counts(
+    session_holds,
+) -> None:
+    session_holds(gates.OPEN)
+    limit = ratelimits.Limit("voter", f"anon:session-{uuid.uuid4().hex}", "1/h")
+    first, second = admitted(limit.value.removeprefix("anon:"), limit, 2)
+    assert first == 0
+    assert second > 0
+
+
+@pytest.mark.parametrize(
+    ("rate", "in_session", "allowed"),
+    [
+        # Day-long windows: a test never straddles two.
+        ("1/d", "2/d", 2),
+        ("5/d", "1/2d", 1),  # less than one a window still lets one through
+    ],
+)
+def test_a_session_rate_is_counted_in_the_windows_of_the_usual_rate(
+    session_holds, rate, in_session, allowed
+) -> None:
+    session_holds(gates.OPEN)
+    voter = f"session-{uuid.uuid4().hex}"
+    limit = ratelimits.Limit("voter", f"anon:{voter}", rate, in_session=in_session)
+    codes = admitted(voter, limit, allowed + 1)
+    assert codes[:allowed] == [0] * allowed
+    assert codes[allowed] > 0  # waits for the window's end
+
+
+def test_a_voter_over_the_limit_is_told_to_wait_until_the_window_ends(session_holds) -> None:
+    voter = f"session-{uuid.uuid4().hex}"
+    limit = ratelimits.Limit("voter", f"anon:{voter}", "1/h")
+    _, wait = admitted(voter, limit, 2)
+    now = int(time.time())
+    window_end = (now // 3600 + 1) * 3600  # fixed windows: on the hour
+    assert wait >= window_end - now
+    assert wait <= window_end - now + 2
+
+
+# --- The worker's rules: a change to a stored vote where changes are not allowed --------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_no_change_poll_changes_to_stored_votes_are_refused_each_counted_and_named(
+    make_poll,
+) -> None:
+    poll = make_poll(allow_vote_change=False, labels=("Cats", "Dogs"))
+    cats, dogs = poll.choices.all()
+    first = [
+        QueuedVote(uuid.uuid4(), poll.pk, cats.pk, f"anon:{v}", timezone.now()) for v in ("a", "b")
+    ]
+    record_votes(first)
+    changes = [
+        QueuedVote(uuid.uuid4(), poll.pk, dogs.pk, f"anon:{v}", timezone.now()) for v in ("a", "b")
+    ]
+    again = QueuedVote(uuid.uuid4(), poll.pk, cats.pk, "anon:a", timezone.now())
+    outcome = record_votes([*changes, again])  # the same ballot again is no change
+    assert outcome.rejected == {"vote change not allowed": 2}
+    assert outcome.refused == {str(v.vote_id): "vote change not allowed" for v in changes}
+    assert {t.choice.label: t.votes for t in Tally.objects.filter(choice__poll=poll)} == {
+        "Cats": 2,
+        "Dogs": 0,
+    }
