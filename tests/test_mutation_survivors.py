@@ -57,9 +57,11 @@ def queue(redis_client: Any, settings: Any) -> Iterator[str]:
 
 @pytest.fixture
 def pending(redis_client: Any, queue: str) -> Iterator[Any]:
-    """Enter votes in the ledger at given times; they (and the handled mark as it was)
-    are put back as they were afterwards."""
+    """Enter votes in the ledger at given times. The handled mark starts unset (it only
+    moves forward, and an earlier test may have left it anywhere); it and the ledger are
+    put back as they were afterwards."""
     mark = redis_client.zscore(ledger.HANDLED_UPTO_KEY, "upto")
+    redis_client.delete(ledger.HANDLED_UPTO_KEY)
     entered: list[str] = []
 
     def enter(*votes_at: tuple[QueuedVote, float]) -> None:
