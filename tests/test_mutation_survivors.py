@@ -372,7 +372,7 @@ SESSION_POLL = 900_001  # no real poll of the run has this id: its gate is these
 
 
 @pytest.fixture
-def session_holds(redis_client: Any, own_queue: str) -> Iterator[Callable[[str], None]]:
+def session_holds(redis_client: Any, own_queue: str) -> Iterator[Callable[[str], float]]:
     """Set the live-session gate of SESSION_POLL (removed afterwards, with the counters)."""
     yield lambda state: gates.set_gates({SESSION_POLL: state})
     gates.set_gates({SESSION_POLL: None})
