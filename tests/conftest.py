@@ -13,7 +13,7 @@ from django.conf import settings
 from polls.live import publisher
 from polls.models import Choice, Poll
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
-from tests import processes
+from tests import mutation, processes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,6 +22,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="the long versions of the fault runs (40-60 s freezes and hangs); CI runs short ones",
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    mutation.start()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mutation.fastest_first(items)
+
+
+@pytest.hookimpl(tryfirst=True)  # before mutmut's own hook maps this test's calls
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    mutation.collect_role_hits()
 
 
 @pytest.fixture
@@ -161,7 +174,15 @@ def wait_for() -> Callable[..., object]:
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """pytest-django's test database, and before it is dropped, any connection to it left
     by a thread of this process (the live publisher keeps one between pushes) is ended:
-    Postgres would wait for it, and the drop would time out."""
+    Postgres would wait for it, and the drop would time out.
+
+    Under mutmut the database is kept between mutants (--reuse-db): emptied first, since
+    a mutant killed for a timeout could not clear what its test wrote."""
+    if mutation.active():
+        with django_db_blocker.unblock():
+            from django.core.management import call_command
+
+            call_command("flush", interactive=False, verbosity=0)
     yield
     with django_db_blocker.unblock():
         from django.db import connection

@@ -24,6 +24,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from tests import mutation
 from tests.needs import need
 from votingsite import front_door
 from votingsite.procfile import command
@@ -62,6 +63,7 @@ def role_env(**extra: str) -> dict[str, str]:
         DJANGO_DEBUG="1",
         PYTHONUNBUFFERED="1",
     )
+    env.update(mutation.role_env())  # under mutmut: the mutated copy (tests/mutation.py)
     env.update(extra)
     return env
 
@@ -127,6 +129,7 @@ class RoleProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        mutation.started(self.proc.pid)
         return self
 
     @property
