@@ -76,11 +76,10 @@ def content(django_user_model: Any) -> dict[str, str]:
     )  # fmt: skip
     Poll.objects.filter(slug__startswith=f"a11y-{tag}").update(opens_at=None)
     owner = django_user_model.objects.create_superuser(f"owner-{tag}", password="pw-a11y-12345")
-    session = live_sessions.go_live(
-        live_sessions.create_session(
-            title="All hands", owner=owner, polls=[polls["single"], polls["scale"]]
-        )  # fmt: skip
+    draft = live_sessions.create_session(
+        title="All hands", owner=owner, polls=[polls["single"], polls["scale"]]
     )
+    session = live_sessions.go_live(draft)
     return {
         "slugs": ",".join(
             [*(p.slug for p in polls.values()), closed.slug, hidden.slug, login.slug]
