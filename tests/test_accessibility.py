@@ -1,0 +1,168 @@
+"""Every public page, as people meet it, checked by axe-core in real Chromium: zero
+violations at any impact, in light and dark, before and after voting.
+
+The pages come from the URL configuration (each pattern that answers a GET with HTML),
+so a page added later is checked without editing this file; a pattern that needs a value
+this file cannot supply fails the test instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pytest
+import requests
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import URLPattern, URLResolver, get_resolver
+from playwright.sync_api import Browser as Chromium
+from playwright.sync_api import Page, sync_playwright
+
+from polls import live_sessions, organising
+from polls.models import Poll
+from tests import processes
+from tests.needs import need
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.browser,
+    pytest.mark.processes,
+]
+
+NOT_PUBLIC = ("admin/", "metrics", "readyz", "healthz", "api/")
+SHOTS = processes.ARTIFACTS / "accessibility"
+
+
+def patterns() -> list[str]:
+    """Each route of the URLconf, its converters left as <name>."""
+    found: list[str] = []
+
+    def walk(entries: list[Any], prefix: str) -> None:
+        for entry in entries:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern):
+                found.append(route)
+
+    walk(get_resolver().url_patterns, "")
+    return [r for r in found if not r.startswith(NOT_PUBLIC) and not r.startswith("^")]
+
+
+@pytest.fixture
+def content(django_user_model: Any) -> dict[str, str]:
+    """A poll of every kind, a closed one, one with hidden results, one needing a log-in,
+    and a live session: the values a page's parameters are filled from."""
+    tag = uuid.uuid4().hex[:6]
+    polls = {
+        kind: organising.create_poll(slug=f"a11y-{tag}-{kind}", question=f"Best {kind}?",
+                                     labels=[] if kind == "scale" else ["Cats", "Dogs", "Fish"],
+                                     open_now=True, kind=kind)
+        for kind in ("single", "multiple", "ranked", "scale")
+    }  # fmt: skip
+    closed = organising.create_poll(slug=f"a11y-{tag}-closed", question="Closed?",
+                                    labels=["Yes", "No"], open_now=True)  # fmt: skip
+    organising.close_poll(closed)
+    hidden = organising.create_poll(slug=f"a11y-{tag}-hidden", question="Hidden?",
+                                    labels=["Yes", "No"], open_now=True,
+                                    results_visibility=Poll.ResultsVisibility.HIDDEN)  # fmt: skip
+    login = organising.create_poll(
+        slug=f"a11y-{tag}-login", question="Members?", labels=["Yes", "No"], open_now=True,
+        login_required=True,
+    )  # fmt: skip
+    Poll.objects.filter(slug__startswith=f"a11y-{tag}").update(opens_at=None)
+    owner = django_user_model.objects.create_superuser(f"owner-{tag}", password="pw-a11y-12345")
+    draft = live_sessions.create_session(
+        title="All hands", owner=owner, polls=[polls["single"], polls["scale"]]
+    )
+    session = live_sessions.go_live(draft)
+    return {
+        "slugs": ",".join(
+            [*(p.slug for p in polls.values()), closed.slug, hidden.slug, login.slug]
+        ),
+        "code": session.code,
+        "owner": owner.username,
+    }
+
+
+def urls_for(route: str, content: dict[str, str]) -> list[str]:
+    """Concrete paths for a route: one per poll for a slug, the session's code for a code."""
+    names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+    if not names:
+        return ["/" + route]
+    if names == ["slug"]:
+        return ["/" + re.sub(r"<[^>]+>", slug, route) for slug in content["slugs"].split(",")]
+    if names == ["code"]:
+        return ["/" + re.sub(r"<[^>]+>", content["code"], route)]
+    raise AssertionError(f"no value to fill {route!r} with: teach urls_for its parameters")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (Debian package chromium)")
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def audit(page: Page, label: str) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each; a screenshot."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(SHOTS / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())}.png"))
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [
+        f"{label}: {v['id']} ({v['impact']}) {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_public_page_has_no_accessibility_violations(
+    site: Any, content: dict[str, str], chromium: Chromium, scheme: Literal["light", "dark"]
+) -> None:
+    found: list[str] = []
+    audited = 0
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        paths = [u for route in patterns() for u in urls_for(route, content)]
+        paths.append(f"/no-such-page-{uuid.uuid4().hex[:6]}/")  # the 404 page
+        for path in paths:
+            answer = requests.get(site.url + path, timeout=30, allow_redirects=True)
+            if "text/html" not in answer.headers.get("Content-Type", "") or not answer.content:
+                continue  # not a page (a control endpoint, a form's POST target: 405)
+            page.goto(site.url + path)
+            found += audit(page, f"{scheme} {path}")
+            audited += 1
+            vote_button = page.get_by_role("button", name=re.compile("^Vote"))
+            if (path.startswith("/polls/") and vote_button.count() and vote_button.is_enabled()
+                    and choose_something(page)):  # fmt: skip
+                vote_button.click()
+                page.wait_for_load_state("networkidle")
+                found += audit(page, f"{scheme} {path} after voting")
+    finally:
+        context.close()
+    print(f"{audited} pages audited in {scheme}")
+    assert audited >= 10, "the URLconf walk found too few pages"
+    assert not found, "\n".join(found)
+
+
+def choose_something(page: Page) -> bool:
+    """Fill a ballot the way a person would (the first option of each input it shows);
+    False when it shows none this can fill (the ranked page's script draws its own)."""
+    for kind in ("input[type=radio]", "input[type=checkbox]"):
+        inputs = page.locator(f"{kind}:visible")
+        if inputs.count():
+            inputs.first.check()
+            return True
+    selects = page.locator("select:visible")
+    for i in range(selects.count()):
+        selects.nth(i).select_option(index=i + 1)
+    return selects.count() > 0
