@@ -35,6 +35,7 @@ pytestmark = [
 
 NOT_PUBLIC = ("admin/", "metrics", "readyz", "healthz", "api/")
 SHOTS = processes.ARTIFACTS / "accessibility"
+PASSWORD = "pw-a11y-12345"
 
 
 def patterns() -> list[str]:
@@ -75,7 +76,7 @@ def content(django_user_model: Any) -> dict[str, str]:
         login_required=True,
     )  # fmt: skip
     Poll.objects.filter(slug__startswith=f"a11y-{tag}").update(opens_at=None)
-    owner = django_user_model.objects.create_superuser(f"owner-{tag}", password="pw-a11y-12345")
+    owner = django_user_model.objects.create_superuser(f"owner-{tag}", password=PASSWORD)
     draft = live_sessions.create_session(
         title="All hands", owner=owner, polls=[polls["single"], polls["scale"]]
     )
@@ -123,15 +124,29 @@ def audit(page: Page, label: str) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("who", ["anonymous", "logged-in"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_public_page_has_no_accessibility_violations(
-    site: Any, content: dict[str, str], chromium: Chromium, scheme: Literal["light", "dark"]
+    site: Any,
+    content: dict[str, str],
+    chromium: Chromium,
+    scheme: Literal["light", "dark"],
+    who: Literal["anonymous", "logged-in"],
 ) -> None:
     found: list[str] = []
     audited = 0
     context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
     try:
         page = context.new_page()
+        if who == "logged-in":
+            # The session's owner logs in as a voter does (/accounts/login/): the owner's
+            # pages (the presenter) and the log-in-only poll then show what they show them.
+            page.goto(site.url + "/accounts/login/")
+            page.get_by_label("Username").fill(content["owner"])
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name=re.compile("Log in")).click()
+            page.wait_for_load_state("networkidle")
+            assert page.get_by_role("button", name=re.compile("Log out")).count(), "not logged in"
         paths = [u for route in patterns() for u in urls_for(route, content)]
         paths.append(f"/no-such-page-{uuid.uuid4().hex[:6]}/")  # the 404 page
         for path in paths:
@@ -139,24 +154,29 @@ def test_every_public_page_has_no_accessibility_violations(
             if "text/html" not in answer.headers.get("Content-Type", "") or not answer.content:
                 continue  # not a page (a control endpoint, a form's POST target: 405)
             page.goto(site.url + path)
-            found += audit(page, f"{scheme} {path}")
+            label = f"{scheme} {who} {path}"
+            found += audit(page, label)
             audited += 1
-            vote_button = page.get_by_role("button", name=re.compile("^Vote"))
-            if (path.startswith("/polls/") and vote_button.count() and vote_button.is_enabled()
-                    and choose_something(page)):  # fmt: skip
+            vote_button = page.get_by_role("button", name=re.compile("^(Vote|Change my vote)$"))
+            if (path.startswith(("/polls/", "/s/")) and vote_button.count()
+                    and vote_button.is_enabled() and choose_something(page)):  # fmt: skip
                 vote_button.click()
                 page.wait_for_load_state("networkidle")
-                found += audit(page, f"{scheme} {path} after voting")
+                found += audit(page, f"{label} after voting")
     finally:
         context.close()
-    print(f"{audited} pages audited in {scheme}")
+    print(f"{audited} pages audited in {scheme}, {who}")
     assert audited >= 10, "the URLconf walk found too few pages"
     assert not found, "\n".join(found)
 
 
 def choose_something(page: Page) -> bool:
-    """Fill a ballot the way a person would (the first option of each input it shows);
-    False when it shows none this can fill (the ranked page's script draws its own)."""
+    """Fill a ballot the way a person would: the first option of each input it shows, or
+    on a ranked ballot drawn by its script the first "Rank" button."""
+    rank = page.get_by_role("button", name=re.compile("^Rank "))
+    if rank.count():
+        rank.first.click()
+        return True
     for kind in ("input[type=radio]", "input[type=checkbox]"):
         inputs = page.locator(f"{kind}:visible")
         if inputs.count():

@@ -6,6 +6,11 @@
 (function () {
   "use strict";
 
+  // After a vote the confirmation (Django's message) takes the focus: a screen reader
+  // reads it, and the keyboard goes on from there rather than from the top of the page.
+  var confirmation = document.getElementById("messages");
+  if (confirmation) confirmation.focus();
+
   var mark = document.getElementById("your-vote");
   if (mark && mark.dataset.statusUrl && window.fetch) {
     var waitMs = 500;

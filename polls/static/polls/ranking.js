@@ -57,12 +57,12 @@
           "Tab to a choice, Enter ranks it, arrow keys move it, Delete takes it out."
   );
   help.id = "ranker-help";
-  var rankedTitle = make("h3", "ranker-title", "Your ranking");
+  var rankedTitle = make("h2", "ranker-title", "Your ranking");
   rankedTitle.id = "ranked-title";
   var rankedList = make("ol", "ranked");
   rankedList.setAttribute("aria-labelledby", "ranked-title");
   var emptyNote = make("p", "ranked-empty", "Nothing ranked yet.");
-  var unrankedTitle = make("h3", "ranker-title", "Not ranked");
+  var unrankedTitle = make("h2", "ranker-title", "Not ranked");
   unrankedTitle.id = "unranked-title";
   var unrankedList = make("ul", "unranked");
   unrankedList.setAttribute("aria-labelledby", "unranked-title");

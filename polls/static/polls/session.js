@@ -9,6 +9,9 @@
 (function () {
   "use strict";
   var main = document.getElementById("session");
+  // After a vote (or a control) its confirmation takes the focus, as on a poll's page.
+  var confirmation = document.getElementById("messages");
+  if (confirmation) confirmation.focus();
   if (!main || !("WebSocket" in window) || !window.fetch) return;
 
   var role = main.dataset.role; // audience | present | embed
