@@ -12,6 +12,24 @@
   var gettext = window.gettext || function (text) {
     return text;
   };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\(\w+\)s/g, function (match) {
+      return String(values[match.slice(2, -2)]);
+    });
+  };
+  var pgettext = window.pgettext || function (context, text) {
+    return text;
+  };
+  function stateName(state) {
+    // As polls/templates/polls/_state.html says it.
+    var names = {
+      open: pgettext("poll state", "open"),
+      scheduled: pgettext("poll state", "scheduled"),
+      closed: pgettext("poll state", "closed"),
+      draft: pgettext("poll state", "draft"),
+    };
+    return names[state] || state;
+  }
 
   // Draws one #results section from the snapshots handed to render().
   function attach(root) {
@@ -29,7 +47,7 @@
 
     function unitOf(node, count) {
       // Single choice: "vote"; the other kinds name their unit on the element.
-      return count === 1 ? node.dataset.one || "vote" : node.dataset.many || "votes";
+      return count === 1 ? node.dataset.one || gettext("vote") : node.dataset.many || gettext("votes");
     }
 
     function bump(node) {
@@ -63,7 +81,8 @@
     function showUpdated() {
       if (!updated || updatedAt === null) return;
       var seconds = Math.floor((Date.now() - updatedAt) / 1000);
-      updated.textContent = seconds < 3 ? "updated just now" : "updated " + seconds + " s ago";
+      updated.textContent =
+        seconds < 3 ? gettext("updated just now") : interpolate(gettext("updated %(seconds)s s ago"), { seconds: seconds }, true);
     }
     setInterval(showUpdated, 1000);
 
@@ -82,7 +101,7 @@
       total.textContent = msg.total;
       totalUnit.textContent = unitOf(totalUnit, msg.total);
       if (statusEl) {
-        statusEl.textContent = msg.status;
+        statusEl.textContent = stateName(msg.status);
         statusEl.className = "pill status-" + msg.status;
       }
       if (kind === "ranked") {
@@ -159,30 +178,33 @@
     }
 
     function outcomeText(labels, rounds, winner) {
-      if (!rounds.length) return "No ballots yet.";
+      // The same words as polls/displays.py (_outcome), in both catalogues.
+      if (!rounds.length) return gettext("No ballots yet.");
       if (winner === null || winner === undefined) {
-        return "No winner: every ballot ran out of choices still in the count.";
+        return gettext("No winner: every ballot ran out of choices still in the count.");
       }
-      var where = rounds.length === 1 ? "in the first round" : "in round " + rounds.length;
-      return label(labels, winner) + " wins " + where + ".";
+      if (rounds.length === 1) return interpolate(gettext("%(winner)s wins in the first round."), { winner: label(labels, winner) }, true);
+      return interpolate(gettext("%(winner)s wins in round %(count)s."), { winner: label(labels, winner), count: rounds.length }, true);
     }
 
     function roundNote(labels, round, winner, last) {
       if (round.eliminated !== null && round.eliminated !== undefined) {
-        return label(labels, round.eliminated) + " eliminated";
+        return interpolate(gettext("%(choice)s eliminated"), { choice: label(labels, round.eliminated) }, true);
       }
       if (winner !== null && winner !== undefined) {
-        return label(labels, winner) + " has more than half";
+        return interpolate(gettext("%(choice)s has more than half"), { choice: label(labels, winner) }, true);
       }
-      return last ? "No ballots left in the count" : "";
+      return last ? gettext("No ballots left in the count") : "";
     }
 
     function outflowText(labels, round) {
       var parts = round.transfers.map(function (t) {
         return label(labels, t.id) + " +" + t.votes;
       });
-      if (round.transferred_to_exhausted) parts.push("exhausted +" + round.transferred_to_exhausted);
-      return parts.length ? "Its ballots go to: " + parts.join(", ") : "";
+      if (round.transferred_to_exhausted) {
+        parts.push(interpolate(gettext("exhausted +%(votes)s"), { votes: round.transferred_to_exhausted }, true));
+      }
+      return parts.length ? interpolate(gettext("Its ballots go to: %(parts)s"), { parts: parts.join(", ") }, true) : "";
     }
 
     function gainsOf(round) {
@@ -208,7 +230,7 @@
       var note = roundNote(labels, round, last ? msg.winner : null, last);
       var item = h("li", "round", [
         h("h3", "round-head", [
-          h("span", "round-name", ["Round " + (index + 1)]),
+          h("span", "round-name", [interpolate(gettext("Round %(number)s"), { number: index + 1 }, true)]),
           note ? " " : "",
           note ? h("span", "round-note", [note]) : null,
         ]),
@@ -236,11 +258,11 @@
             h("span", "choice-label", [
               label(labels, c.id),
               out ? " " : "",
-              out ? h("span", "tag tag-out", ["out"]) : null,
+              out ? h("span", "tag tag-out", [gettext("out")]) : null,
               won ? " " : "",
-              won ? h("span", "tag tag-win", ["winner"]) : null,
+              won ? h("span", "tag tag-win", [gettext("winner")]) : null,
               gain ? " " : "",
-              gain ? h("span", "gain", ["+" + gain + " from " + source]) : null,
+              gain ? h("span", "gain", [interpolate(gettext("+%(gain)s from %(source)s"), { gain: gain, source: source }, true)]) : null,
             ]),
             h("span", "choice-numbers", [
               h("span", "percent", [shareOf(c)]),
@@ -248,7 +270,7 @@
               sep(),
               h("span", "votes", [c.votes]),
               " ",
-              h("span", "votes-unit", [c.votes === 1 ? "vote" : "votes"]),
+              h("span", "votes-unit", [c.votes === 1 ? gettext("vote") : gettext("votes")]),
             ]),
           ]),
           bar,
@@ -262,9 +284,9 @@
         var fromBefore = before ? before.transferred_to_exhausted : 0;
         item.appendChild(
           h("p", "exhausted", [
-            "Exhausted ballots (no choice left in the count): " + round.exhausted,
+            interpolate(gettext("Exhausted ballots (no choice left in the count): %(count)s"), { count: round.exhausted }, true),
             fromBefore ? " " : "",
-            fromBefore ? h("span", "gain", ["+" + fromBefore + " from " + source]) : null,
+            fromBefore ? h("span", "gain", [interpolate(gettext("+%(gain)s from %(source)s"), { gain: fromBefore, source: source }, true)]) : null,
           ])
         );
       }
@@ -273,9 +295,9 @@
 
     function buildRoundsTable(msg) {
       var rounds = msg.rounds;
-      var head = h("tr", "", [th("col", "Choice")]);
+      var head = h("tr", "", [th("col", gettext("Choice"))]);
       rounds.forEach(function (_, index) {
-        head.appendChild(th("col", "Round " + (index + 1)));
+        head.appendChild(th("col", interpolate(gettext("Round %(number)s"), { number: index + 1 }, true)));
       });
       var body = h("tbody");
       msg.choices.forEach(function (choice) {
@@ -287,7 +309,7 @@
             if (c.id === choice.id) votes = c.votes;
           });
           if (votes === null) {
-            tr.appendChild(h("td", "gone", ["–", h("span", "sr-only", [" (out)"])]));
+            tr.appendChild(h("td", "gone", ["–", h("span", "sr-only", [" (" + gettext("out") + ")"])]));
             return;
           }
           var gain = gainsOf(index ? rounds[index - 1] : null)[choice.id] || 0;
@@ -299,13 +321,13 @@
               gain ? " " : "",
               gain ? h("span", "gain", ["+" + gain]) : null,
               out || won ? " " : "",
-              out || won ? h("span", "cell-tag", [out ? "out" : "wins"]) : null,
+              out || won ? h("span", "cell-tag", [out ? gettext("out") : gettext("wins")]) : null,
             ])
           );
         });
         body.appendChild(tr);
       });
-      var exhausted = h("tr", "exhausted-row", [th("row", "Exhausted")]);
+      var exhausted = h("tr", "exhausted-row", [th("row", gettext("Exhausted"))]);
       rounds.forEach(function (round) {
         exhausted.appendChild(h("td", "", [round.exhausted]));
       });
@@ -536,7 +558,7 @@
         if (!live.classList.contains("on")) {
           // The first message after (re)connecting is a fresh snapshot: in sync again.
           attempt = 0;
-          setLive("on", "live");
+          setLive("on", gettext("live"));
         }
       };
       ws.onclose = function (event) {
@@ -544,10 +566,10 @@
         socket = null;
         if (event.code >= 4000 && event.code < 5000) {
           // The server refused this poll on purpose (e.g. 4404 unknown): retrying won't help.
-          setLive("off", "live updates unavailable");
+          setLive("off", gettext("live updates unavailable"));
           return;
         }
-        setLive("down", "reconnecting…");
+        setLive("down", gettext("reconnecting…"));
         scheduleReconnect();
       };
     }
@@ -560,7 +582,7 @@
       }
     }
 
-    setLive("down", "connecting…");
+    setLive("down", gettext("connecting…"));
     window.addEventListener("online", reconnectNow);
     connect();
   }
