@@ -31,7 +31,7 @@ def ordinal(n: int) -> str:
     if language == "fr":
         return "1er" if n == 1 else f"{n}e"
     if language == "es":
-        return f"{n}.º"
+        return f"{n}.ª"  # "opción": feminine
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 

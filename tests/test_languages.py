@@ -15,10 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import polib
 import pytest
 from django.conf import settings
 
-from tests.test_accessibility import content  # noqa: F401 (a fixture: polls, a session)
+from tests.test_accessibility import chromium, content  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [code for code, _ in settings.LANGUAGES if code != "en"]
@@ -27,34 +28,16 @@ SOURCES = ["manage.py", "votingsite", "polls", "results", "templates", "locale"]
 
 
 def entries(po: Path) -> list[dict[str, Any]]:
-    """A .po file's entries (context, msgid, translations, flags), the header left out.
-    Read by hand: the format is small; gettext's own msgfmt --check runs too."""
+    """A .po file's entries (context, msgid, translations, flags), obsolete ones left out."""
     found = []
-    for block in po.read_text(encoding="utf-8").split("\n\n"):
-        entry: dict[str, Any] = {"ctx": None, "msgid": "", "str": {}, "flags": []}
-        key = ""
-        for line in block.splitlines():
-            if line.startswith("#,"):
-                entry["flags"] += [f.strip() for f in line[2:].split(",")]
-                continue
-            if line.startswith("#~"):  # an obsolete entry: not shipped
-                entry["obsolete"] = True
-                continue
-            match = re.match(r'(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?) "(.*)"$', line)
-            if match:
-                key, value = match.groups()
-            elif line.startswith('"'):
-                value = line[1:-1]
-            else:
-                continue
-            if key == "msgctxt":
-                entry["ctx"] = (entry["ctx"] or "") + value
-            elif key in ("msgid", "msgid_plural"):
-                entry[key] = entry.get(key, "") + value
-            elif key:
-                entry["str"][key] = entry["str"].get(key, "") + value
-        if entry["msgid"] and not entry.get("obsolete"):
-            found.append(entry)
+    for e in polib.pofile(str(po)):
+        if e.obsolete:
+            continue
+        translations = dict(e.msgstr_plural) if e.msgid_plural else {0: e.msgstr}
+        entry = {"ctx": e.msgctxt, "msgid": e.msgid, "str": translations, "flags": e.flags}
+        if e.msgid_plural:
+            entry["msgid_plural"] = e.msgid_plural
+        found.append(entry)
     return found
 
 
@@ -165,7 +148,7 @@ def site_phrases(language: str) -> dict[str, str]:
     phrases = {}
     for domain in DOMAINS:
         for e in entries(catalogue(language, domain)):
-            text = e["str"].get("msgstr", "")
+            text = e["str"].get(0, "")
             plain = "%(" not in e["msgid"] and "<" not in e["msgid"] and "msgid_plural" not in e
             if plain and len(e["msgid"]) >= 6 and text and text != e["msgid"]:
                 phrases[e["msgid"]] = text
@@ -249,3 +232,35 @@ def test_the_switcher_works_without_javascript(client: Any) -> None:
     assert answer.status_code == 302
     assert answer["Location"] == "/join"
     assert '<html lang="fr">' in browser.get("/join").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.browser
+@pytest.mark.processes
+def test_the_scripts_speak_the_pages_language_in_the_browser(
+    site: Any,
+    chromium: Any,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """A Spanish browser: live.js's words come from the JavaScript catalogue (/jsi18n/),
+    and the live region's summary uses them."""
+    from playwright.sync_api import expect
+
+    from polls import organising
+    from tests import clients
+
+    poll = organising.create_poll(slug="i18n-live-es", question="¿Mascotas?",
+                                  labels=["Cats", "Dogs"], open_now=True)  # fmt: skip
+    context = chromium.new_context(locale="es-ES", extra_http_headers={"Accept-Language": "es"})
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/polls/{poll.slug}/results/")
+        assert page.locator("html").get_attribute("lang") == "es"
+        expect(page.locator("#live")).to_have_text("en directo", timeout=30_000)
+        voter = clients.Browser(site.url)
+        assert voter.vote_api(poll.slug, poll.choices.get(label="Cats").pk).status_code == 202
+        expect(page.locator("#results-announce")).to_have_text(
+            "Cats 100%, Dogs 0%, 1 voto", timeout=30_000
+        )
+        expect(page.locator("#updated")).to_contain_text("actualizado")
+    finally:
+        context.close()

@@ -251,7 +251,7 @@
     var language = (document.documentElement.lang || "en").slice(0, 2);
     if (language === "de") return n + ".";
     if (language === "fr") return n === 1 ? "1er" : n + "e";
-    if (language === "es") return n + ".º";
+    if (language === "es") return n + ".ª";
     var tens = n % 100;
     var suffix = tens >= 10 && tens <= 20 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
     return n + suffix;
