@@ -30,10 +30,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=votingsite.settings \
     DJANGO_STATIC_ROOT=/app/staticfiles
-# Debian's nginx is the front door, the same build a local run uses. Not pinned to a
-# revision: Debian replaces it with each security fix, and the base image is the pin.
+# Debian's nginx is the front door, the same build a local run uses; gettext's msgfmt
+# compiles the translations (compilemessages, below). Not pinned to a revision: Debian
+# replaces them with each security fix, and the base image is the pin.
 # hadolint ignore=DL3008
-# gettext: compilemessages (below) runs its msgfmt on the translations at build time.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nginx gettext \
     && rm -rf /var/lib/apt/lists/*
