@@ -30,11 +30,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=votingsite.settings \
     DJANGO_STATIC_ROOT=/app/staticfiles
-# Debian's nginx is the front door, the same build a local run uses. Not pinned to a
-# revision: Debian replaces it with each security fix, and the base image is the pin.
+# Debian's nginx is the front door, the same build a local run uses; gettext's msgfmt
+# compiles the translations (compilemessages, below). Not pinned to a revision: Debian
+# replaces them with each security fix, and the base image is the pin.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nginx \
+    && apt-get install -y --no-install-recommends nginx gettext \
     && rm -rf /var/lib/apt/lists/*
 # A numeric UID, so Kubernetes can check runAsNonRoot without a user database.
 RUN groupadd --system --gid 10001 app \
@@ -51,6 +52,7 @@ COPY deploy/k8s/base/front-door/ /etc/front-door/
 # for this command and is not kept in any layer's environment.
 RUN DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
     python manage.py collectstatic --noinput \
+    && python manage.py compilemessages --ignore=staticfiles -v 0 \
     && python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8080 8000 8001 9808

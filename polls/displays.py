@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
 from .models import Poll
 from .selectors import ballot_rules, result_rows
 
@@ -13,14 +16,22 @@ NONE_YET = "\u2013"  # a dash, where a summary has no ballots to speak of
 
 # What the header's total counts, per kind: (one, many).
 UNITS = {
-    Poll.Kind.SINGLE: ("vote", "votes"),
-    Poll.Kind.MULTIPLE: ("voter", "voters"),
-    Poll.Kind.RANKED: ("ballot", "ballots"),
-    Poll.Kind.SCALE: ("rating", "ratings"),
+    Poll.Kind.SINGLE: (gettext_lazy("vote"), gettext_lazy("votes")),
+    Poll.Kind.MULTIPLE: (gettext_lazy("voter"), gettext_lazy("voters")),
+    Poll.Kind.RANKED: (gettext_lazy("ballot"), gettext_lazy("ballots")),
+    Poll.Kind.SCALE: (gettext_lazy("rating"), gettext_lazy("ratings")),
 }
 
 
 def ordinal(n: int) -> str:
+    """1st, 2nd... in the active language (a catalogue cannot hold every number)."""
+    language = (get_language() or "en")[:2]
+    if language == "de":
+        return f"{n}."
+    if language == "fr":
+        return "1er" if n == 1 else f"{n}e"
+    if language == "es":
+        return f"{n}.ª"  # "opción": feminine
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -37,7 +48,7 @@ def voting_form(
         context["current_choice_id"] = ballot[0] if ballot else None
         labels = {c.id: c.label for c in poll.choices.all()}
         if ballot and ballot[0] in labels:
-            context["your_ballot"] = f"You picked {labels[ballot[0]]}"
+            context["your_ballot"] = _("You picked %(choice)s") % {"choice": labels[ballot[0]]}
     else:
         context.update(
             ballot_context(poll, ballot or [], (ballot or []) if shown is None else shown)
@@ -66,7 +77,8 @@ def ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, 
                 }
                 for c in choices
             ],
-            "your_ballot": "You picked " + ", ".join(labels[c] for c in stored if c in labels),
+            "your_ballot": _("You picked %(choices)s")
+            % {"choices": ", ".join(labels[c] for c in stored if c in labels)},
         }
     if poll.kind == poll.Kind.RANKED:
         most = rules["max_ranks"]
@@ -75,20 +87,24 @@ def ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, 
             "ranks": [
                 {
                     "name": f"rank{n}",
-                    "label": f"{ordinal(n)} choice",
+                    "label": _("%(ordinal)s choice") % {"ordinal": ordinal(n)},
                     "selected": shown_text[n - 1] if n <= len(shown_text) else "",
                 }
                 for n in range(1, most + 1)
             ],
             "ranks_hint": (
-                "Rank the choices, best first. You need not rank them all."
+                _("Rank the choices, best first. You need not rank them all.")
                 if most >= len(choices)
-                else f"Rank up to {most} of the choices, best first."
+                else _("Rank up to %(most)s of the choices, best first.") % {"most": most}
             ),
-            "your_ballot": "Your ranking: "
-            + ", ".join(
-                f"{ordinal(n)} {labels[c]}" for n, c in enumerate(stored, start=1) if c in labels
-            ),
+            "your_ballot": _("Your ranking: %(ranking)s")
+            % {
+                "ranking": ", ".join(
+                    f"{ordinal(n)} {labels[c]}"
+                    for n, c in enumerate(stored, start=1)
+                    if c in labels
+                )
+            },
         }
     scale = rules["scale"]
     return {
@@ -107,16 +123,26 @@ def ballot_context(poll: Any, stored: list[int], shown: list[Any]) -> dict[str, 
             for value in range(scale["min"], scale["max"] + 1)
         ],
         "scale": scale,
-        "your_ballot": f"You gave {stored[0]}" if stored else "",
+        "your_ballot": _("You gave %(value)s") % {"value": stored[0]} if stored else "",
     }
+
+
+def ranking(stored: list[int], labels: dict[int, str]) -> str:
+    return ", ".join(
+        f"{ordinal(n)} {labels[c]}" for n, c in enumerate(stored, start=1) if c in labels
+    )
 
 
 def picks_hint(low: int, high: int, choices: int) -> str:
     if low == high:
-        return f"Pick exactly {low}."
+        return _("Pick exactly %(low)s.") % {"low": low}
     if low == 1:
-        return "Pick as many as you like." if high >= choices else f"Pick up to {high}."
-    return f"Pick at least {low}." if high >= choices else f"Pick from {low} to {high}."
+        if high >= choices:
+            return _("Pick as many as you like.")
+        return _("Pick up to %(high)s.") % {"high": high}
+    if high >= choices:
+        return _("Pick at least %(low)s.") % {"low": low}
+    return _("Pick from %(low)s to %(high)s.") % {"low": low, "high": high}
 
 
 def results_context(poll: Any, snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -194,31 +220,33 @@ def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def _outcome(labels: dict[int, str], rounds: list[dict[str, Any]], winner: int | None) -> str:
+    # The same words as live.js (outcomeText), in both catalogues (django, djangojs).
     if not rounds:
-        return "No ballots yet."
+        return _("No ballots yet.")
     if winner is None:
-        return "No winner: every ballot ran out of choices still in the count."
-    count = len(rounds)
-    where = "in the first round" if count == 1 else f"in round {count}"
-    return f"{labels.get(winner, '')} wins {where}."
+        return _("No winner: every ballot ran out of choices still in the count.")
+    name = labels.get(winner, "")
+    if len(rounds) == 1:
+        return _("%(winner)s wins in the first round.") % {"winner": name}
+    return _("%(winner)s wins in round %(count)s.") % {"winner": name, "count": len(rounds)}
 
 
 def _round_note(
     labels: dict[int, str], current: dict[str, Any], winner: int | None, last: bool
 ) -> str:
     if current["eliminated"] is not None:
-        return f"{labels.get(current['eliminated'], '')} eliminated"
+        return _("%(choice)s eliminated") % {"choice": labels.get(current["eliminated"], "")}
     if winner is not None:
-        return f"{labels.get(winner, '')} has more than half"
-    return "No ballots left in the count" if last else ""
+        return _("%(choice)s has more than half") % {"choice": labels.get(winner, "")}
+    return _("No ballots left in the count") if last else ""
 
 
 def _outflow(labels: dict[int, str], current: dict[str, Any]) -> str:
     """Where the eliminated choice's ballots go next round."""
     parts = [f"{labels.get(t['id'], '')} +{t['votes']}" for t in current["transfers"]]
     if current["transferred_to_exhausted"]:
-        parts.append(f"exhausted +{current['transferred_to_exhausted']}")
-    return "Its ballots go to: " + ", ".join(parts) if parts else ""
+        parts.append(_("exhausted +%(votes)s") % {"votes": current["transferred_to_exhausted"]})
+    return _("Its ballots go to: %(parts)s") % {"parts": ", ".join(parts)} if parts else ""
 
 
 def _rounds_table(snapshot: dict[str, Any]) -> dict[str, Any]:

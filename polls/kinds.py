@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from .models import Poll
 
 Kind = Poll.Kind
@@ -25,7 +28,7 @@ class BallotProblem(ValueError):
         self.unknown_choice = unknown_choice
 
 
-UNKNOWN_CHOICE = "That choice is not part of this poll."
+UNKNOWN_CHOICE = gettext_lazy("That choice is not part of this poll.")
 
 
 def picks_range(poll: Poll, choices: int) -> tuple[int, int]:
@@ -46,15 +49,17 @@ def normalise(poll: Poll, choice_ids: Sequence[int], ballot: Sequence[int]) -> t
     if poll.kind == Kind.SCALE:
         low, high = poll.scale_range
         if len(ballot) != 1 or not low <= ballot[0] <= high:
-            raise BallotProblem(f"Give one value from {low} to {high}.")
+            raise BallotProblem(
+                _("Give one value from %(low)s to %(high)s.") % {"low": low, "high": high}
+            )
         return (ballot[0],)
     if any(choice not in known for choice in ballot):
-        raise BallotProblem(UNKNOWN_CHOICE, unknown_choice=True)
+        raise BallotProblem(str(UNKNOWN_CHOICE), unknown_choice=True)
     if len(set(ballot)) != len(ballot):
         raise BallotProblem(
-            "Rank each choice at most once."
+            _("Rank each choice at most once.")
             if poll.kind == Kind.RANKED
-            else "Pick each choice at most once."
+            else _("Pick each choice at most once.")
         )
     if poll.kind == Kind.MULTIPLE:
         low, high = picks_range(poll, len(known))
@@ -64,17 +69,19 @@ def normalise(poll: Poll, choice_ids: Sequence[int], ballot: Sequence[int]) -> t
     if poll.kind == Kind.RANKED:
         most = ranks_allowed(poll, len(known))
         if not 1 <= len(ballot) <= most:
-            raise BallotProblem(f"Rank from 1 to {most} of the choices, best first.")
+            raise BallotProblem(
+                _("Rank from 1 to %(most)s of the choices, best first.") % {"most": most}
+            )
         return tuple(ballot)
     if len(ballot) != 1:
-        raise BallotProblem("Pick one of the poll's choices.")
+        raise BallotProblem(_("Pick one of the poll's choices."))
     return (ballot[0],)
 
 
 def _picks_message(low: int, high: int) -> str:
     if low == high:
-        return f"Pick exactly {low} of the choices."
-    return f"Pick from {low} to {high} of the choices."
+        return _("Pick exactly %(low)s of the choices.") % {"low": low}
+    return _("Pick from %(low)s to %(high)s of the choices.") % {"low": low, "high": high}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from polls import gates
 from polls.live import publisher
@@ -102,11 +103,11 @@ def move(session: LiveSession, *, to: Poll | None = None, step: int = 0) -> Live
             index += step
             if not 0 <= index < len(polls):
                 raise SessionError(
-                    "This is the last poll." if step > 0 else "This is the first poll."
+                    _("This is the last poll.") if step > 0 else _("This is the first poll.")
                 )
             to = polls[index]
         elif to.pk not in {p.pk for p in polls}:
-            raise SessionError("That poll is not part of this session.")
+            raise SessionError(_("That poll is not part of this session."))
         locked.current_poll = to
         locked.locked = locked.reveal = False
         _save(locked, ["current_poll", "locked", "reveal"])
@@ -138,7 +139,7 @@ def end(session: LiveSession) -> LiveSession:
     with transaction.atomic():
         held = _locked(session)
         if held.state != LiveSession.State.LIVE:
-            raise SessionError("This session is not live.")
+            raise SessionError(_("This session is not live."))
         polls = ordered_polls(held)
         closed_at = gates.set_gates(dict.fromkeys((p.pk for p in polls), None))
         _close_windows(held, _from_redis(closed_at))
@@ -185,7 +186,7 @@ def _locked(session: LiveSession) -> LiveSession:
 def _live(session: LiveSession) -> LiveSession:
     held = _locked(session)
     if held.state != LiveSession.State.LIVE:
-        raise SessionError("This session is not live.")
+        raise SessionError(_("This session is not live."))
     return held
 
 
@@ -198,7 +199,7 @@ def _save(session: LiveSession, fields: list[str]) -> None:
 
 def _free_code() -> str:
     """Six digits no live session uses (the constraint decides a race: we try again)."""
-    for _ in range(50):
+    for _attempt in range(50):
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         if not LiveSession.objects.filter(state=LiveSession.State.LIVE, code=code).exists():
             return code

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 
 from .ratelimits import login_wait
 from .responses import RETRY_AFTER_SECONDS, error_response
@@ -32,7 +33,9 @@ class BodySizeLimitMiddleware:
             length = 0
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if length > limit:
-            return error_response(request, 413, f"The request body is larger than {limit} bytes.")
+            # Before LocaleMiddleware: said in the site's default language.
+            message = _("The request body is larger than %(limit)s bytes.") % {"limit": limit}
+            return error_response(request, 413, message)
         return self.get_response(request)
 
 
@@ -49,7 +52,7 @@ class StoreUnavailableMiddleware:
         if not isinstance(exception, DatabaseError | redis.RedisError):
             return None
         logger.warning("%s %s: store unavailable: %r", request.method, request.path, exception)
-        message = "This is unavailable for a moment; please try again shortly."
+        message = _("This is unavailable for a moment; please try again shortly.")
         return error_response(request, 503, message, retry_after=RETRY_AFTER_SECONDS)
 
 
@@ -60,7 +63,9 @@ def login_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST" and (wait := login_wait(request)) is not None:
-            message = f"Too many login attempts from here; try again in {wait} seconds."
+            message = _("Too many login attempts from here; try again in %(seconds)s seconds.") % {
+                "seconds": wait
+            }
             return error_response(request, 429, message, retry_after=wait)
         return view(request, *args, **kwargs)
 

@@ -1,8 +1,11 @@
 """How errors are answered over HTTP, in one place: which status each vote error gets, and
-JSON `{"error": ...}` on the API, the site's designed error pages elsewhere (templates/
+JSON `{"error": message, "code": code}` on the API (the message in the request's language,
+the code stable for programs: docs/api.md), the site's designed error pages elsewhere (templates/
 404.html, 403.html, 500.html, 503.html, each on polls/error.html)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import TemplateDoesNotExist, loader
@@ -41,8 +44,34 @@ def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def json_error(status: int, message: str, *, retry_after: int | str | None = None) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
+# The code of an error that names none: one per status.
+_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def code_of(status: int) -> str:
+    return _CODES.get(status, "error")
+
+
+def json_error(
+    status: int,
+    message: Any,
+    *,
+    code: str | None = None,
+    retry_after: int | str | None = None,
+) -> JsonResponse:
+    body = {"error": str(message), "code": code or code_of(status)}
+    response = JsonResponse(body, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
@@ -70,9 +99,14 @@ def error_page(
 
 
 def error_response(
-    request: HttpRequest, status: int, message: str, *, retry_after: int | str | None = None
+    request: HttpRequest,
+    status: int,
+    message: Any,
+    *,
+    code: str | None = None,
+    retry_after: int | str | None = None,
 ) -> HttpResponse:
     """For middleware, handlers and decorators: JSON on the API, else the designed page."""
     if wants_json(request):
-        return json_error(status, message, retry_after=retry_after)
+        return json_error(status, message, code=code, retry_after=retry_after)
     return error_page(status, message, retry_after=retry_after)

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import counting, kinds
 from .models import Choice, LiveSession, Poll, Tally, Vote
@@ -235,10 +237,11 @@ def results_visible(
 
 def results_hidden_reason(poll: Poll) -> str:
     """What a viewer who may not see the results is told."""
-    return {
-        Poll.ResultsVisibility.AFTER_VOTE: "The results of this poll show once you have voted.",
-        Poll.ResultsVisibility.AFTER_CLOSE: "The results of this poll show once it has closed.",
-    }.get(poll.results_visibility, "The results of this poll are not public.")  # type: ignore[call-overload]
+    reasons = {
+        Poll.ResultsVisibility.AFTER_VOTE: _("The results of this poll show once you have voted."),
+        Poll.ResultsVisibility.AFTER_CLOSE: _("The results of this poll show once it has closed."),
+    }
+    return str(reasons.get(poll.results_visibility, _("The results of this poll are not public.")))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -369,10 +372,10 @@ def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
 
 
 _UNITS = {
-    Poll.Kind.SINGLE: ("vote", "votes"),
-    Poll.Kind.MULTIPLE: ("voter", "voters"),
-    Poll.Kind.RANKED: ("ballot", "ballots"),
-    Poll.Kind.SCALE: ("rating", "ratings"),
+    Poll.Kind.SINGLE: (gettext_lazy("vote"), gettext_lazy("votes")),
+    Poll.Kind.MULTIPLE: (gettext_lazy("voter"), gettext_lazy("voters")),
+    Poll.Kind.RANKED: (gettext_lazy("ballot"), gettext_lazy("ballots")),
+    Poll.Kind.SCALE: (gettext_lazy("rating"), gettext_lazy("ratings")),
 }
 
 
@@ -381,17 +384,21 @@ def poll_description(poll: Poll) -> str:
     labels = [c.label for c in poll.choices.all()]
     if poll.kind == Poll.Kind.SCALE:
         low, high = poll.scale_range
-        what = f"Rate it from {low} to {high}"
+        what = _("Rate it from %(low)s to %(high)s") % {"low": low, "high": high}
     elif poll.kind == Poll.Kind.RANKED:
-        what = "Rank " + ", ".join(labels)
+        what = _("Rank %(choices)s") % {"choices": ", ".join(labels)}
     else:
-        what = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+        what = (
+            _("%(some)s or %(last)s") % {"some": ", ".join(labels[:-1]), "last": labels[-1]}
+            if len(labels) > 1
+            else "".join(labels)
+        )
     state = poll.state
     if state == Poll.Status.CLOSED:
-        return f"{what}. This poll has closed: see its final results."
+        return _("%(what)s. This poll has closed: see its final results.") % {"what": what}
     if state == "scheduled":
-        return f"{what}. Voting opens soon."
-    return f"{what}. Vote and watch the results live."
+        return _("%(what)s. Voting opens soon.") % {"what": what}
+    return _("%(what)s. Vote and watch the results live.") % {"what": what}
 
 
 def final_results(*, poll: Poll, voter_key: str, is_staff: bool) -> dict[str, Any] | None:
@@ -410,10 +417,17 @@ def final_results(*, poll: Poll, voter_key: str, is_staff: bool) -> dict[str, An
         labels = {c["id"]: c["label"] for c in snapshot["choices"]}
         if snapshot["winner"] is not None:
             final["winner"] = labels.get(snapshot["winner"], "")
-            final["winner_note"] = f"won after {len(snapshot['rounds'])} round(s) of instant runoff"
-        final["summary"] = "Bars: first preferences."
+            final["winner_note"] = ngettext(
+                "won after %(rounds)s round of instant runoff",
+                "won after %(rounds)s rounds of instant runoff",
+                len(snapshot["rounds"]),
+            ) % {"rounds": len(snapshot["rounds"])}
+        final["summary"] = _("Bars: first preferences.")
     elif poll.kind == Poll.Kind.SCALE and snapshot["total"]:
-        final["summary"] = f"Mean {snapshot['mean']}, median {snapshot['median']}."
+        final["summary"] = _("Mean %(mean)s, median %(median)s.") % {
+            "mean": snapshot["mean"],
+            "median": snapshot["median"],
+        }
     return final
 
 

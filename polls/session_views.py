@@ -12,6 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,7 +31,7 @@ def join(request: HttpRequest) -> HttpResponse:
         session = live_sessions.by_code(code)
         if session is not None:
             return redirect("polls:session", code=session.code)
-        error = "No live session has that code: check the six digits on the screen."
+        error = _("No live session has that code: check the six digits on the screen.")
     status = 404 if error else 200
     return render(request, "polls/join.html", {"code": code, "error": error}, status=status)
 
@@ -38,7 +39,7 @@ def join(request: HttpRequest) -> HttpResponse:
 def _live(code: str) -> LiveSession:
     session = live_sessions.by_code(code)
     if session is None:
-        raise Http404("No live session has that code.")
+        raise Http404(_("No live session has that code."))
     return session
 
 
@@ -83,7 +84,7 @@ def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
         return render(
             request,
             "polls/error.html",
-            {"message": "Only the session's owner and its presenters may present it."},
+            {"message": _("Only the session's owner and its presenters may present it.")},
             status=403,
         )
     return session
@@ -105,7 +106,7 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
         # Typed on a phone: the address without its scheme (browsers add it).
         "join_page": live_sessions.public_url(reverse("polls:join")).split("://", 1)[-1],
         "spoken_code": f"{session.code[:3]} {session.code[3:]}",  # read aloud in two halves
-        "qr": qr.svg(join_link, title=f"Scan to join: {join_link}"),
+        "qr": qr.svg(join_link, title=_("Scan to join: %(link)s") % {"link": join_link}),
     }
     return render(request, "polls/present.html", context)
 
@@ -141,7 +142,9 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
         return session
     action = request.POST.get("action", "")
     if action not in _ACTIONS:
-        return _answer(request, session, 400, f"Unknown action {action!r}.")
+        return _answer(
+            request, session, 400, _("Unknown action %(action)s.") % {"action": repr(action)}
+        )
     try:
         session = _ACTIONS[action](session)
     except live_sessions.SessionError as error:
@@ -169,7 +172,7 @@ def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
     poll = selectors.poll_for_voting(slug=slug, fresh=True)
     voter_key = request.voter_key  # type: ignore[attr-defined]
     if not selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=False):
-        raise Http404("No public results.")
+        raise Http404(_("No public results."))
     snapshot = selectors.poll_results(poll=poll)
     context = {"poll": poll, **displays.results_context(poll, snapshot), **_embed(request)}
     return _framable(render(request, "polls/embed.html", context))

@@ -20,6 +20,8 @@ from django.shortcuts import redirect, render, resolve_url
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
@@ -96,7 +98,7 @@ def _render_poll(
                 poll=poll, voter_key=voter_key, is_staff=request.user.is_staff
             )
         except DatabaseError:  # the page still says the poll is closed
-            context["final_hidden"] = "The results cannot be read right now."
+            context["final_hidden"] = _("The results cannot be read right now.")
         else:
             if context["final"] is None:
                 context["final_hidden"] = selectors.results_hidden_reason(poll)
@@ -135,7 +137,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             response["Retry-After"] = retry_after
         return response
     messages.success(
-        request, "Vote received. It is being stored and shows in the results in a moment."
+        request, _("Vote received. It is being stored and shows in the results in a moment.")
     )
     return _see_other(_back_to(request) or reverse("polls:detail", args=[poll.slug]))
 
@@ -166,12 +168,20 @@ def _api_poll(slug: str, *, fresh: bool = False) -> Any:
         return None
 
 
+def _no_such_poll(slug: str) -> JsonResponse:
+    return json_error(
+        404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
+    )
+
+
 @require_GET
 @ensure_csrf_cookie
 def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
-        return json_error(404, f"No poll with slug {slug!r}.")
+        return json_error(
+            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
+        )
     voter_key = request.voter_key  # type: ignore[attr-defined]
     document: dict[str, Any] = {
         "poll": poll.slug,
@@ -195,16 +205,22 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
 def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
-        return json_error(404, f"No poll with slug {slug!r}.")
+        return json_error(
+            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
+        )
     if request.content_type != "application/json":
-        return json_error(415, "Send the vote as JSON (Content-Type: application/json).")
-    _, shape = kinds.api_shape(poll.kind)
+        return json_error(415, _("Send the vote as JSON (Content-Type: application/json)."))
+    _field, shape = kinds.api_shape(poll.kind)
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return json_error(400, f"The body is not valid JSON; send {shape}.")
+        return json_error(
+            400,
+            _("The body is not valid JSON; send %(shape)s.") % {"shape": shape},
+            code="invalid_json",
+        )
     if not isinstance(body, dict):
-        return json_error(400, f"Send {shape}.")
+        return json_error(400, _("Send %(shape)s.") % {"shape": shape}, code="invalid_ballot")
     try:
         queued = submit.submit_vote(
             poll=poll,
@@ -213,7 +229,9 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
             **submit.ballot_from_api(poll, body),
         )
     except submit.VoteError as error:
-        return json_error(status_of(error), error.message, retry_after=retry_after_of(error))
+        return json_error(
+            status_of(error), error.message, code=error.code, retry_after=retry_after_of(error)
+        )
     return JsonResponse({"vote_id": str(queued.vote_id), "status": "queued"}, status=202)
 
 
@@ -222,7 +240,9 @@ def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> Json
     """What became of one of this voter's votes (by the vote_id its 202 gave)."""
     poll = _api_poll(slug)
     if poll is None:
-        return json_error(404, f"No poll with slug {slug!r}.")
+        return json_error(
+            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
+        )
     status = ballots.vote_status(
         poll=poll,
         voter_key=request.voter_key,  # type: ignore[attr-defined]
@@ -231,8 +251,11 @@ def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> Json
     if status is None:
         return json_error(
             404,
-            "No vote of yours with this id is known on this poll: it was replaced by a later"
-            " vote of yours, its refusal has expired, or it is not yours.",
+            _(
+                "No vote of yours with this id is known on this poll: it was replaced by a later"
+                " vote of yours, its refusal has expired, or it is not yours."
+            ),
+            code="vote_not_found",
         )
     return JsonResponse(status)
 
@@ -243,13 +266,15 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     # POLL_CACHE_SECONDS old (its status and visibility show in the answer).
     poll = _api_poll(slug, fresh=True)
     if poll is None:
-        return json_error(404, f"No poll with slug {slug!r}.")
+        return json_error(
+            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
+        )
     if not selectors.results_visible(
         poll=poll,
         voter_key=request.voter_key,  # type: ignore[attr-defined]
         is_staff=request.user.is_staff,
     ):
-        return json_error(403, selectors.results_hidden_reason(poll))
+        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
     return JsonResponse(selectors.poll_results(poll=poll))
 
 
@@ -265,37 +290,39 @@ def api_schema(request: HttpRequest) -> HttpResponse:
 def api_not_found(request: HttpRequest) -> HttpResponse:
     """Any other path under /api/ (a slug no poll can have, say): the API's JSON 404, in
     debug too (where Django would otherwise answer its HTML page)."""
-    return json_error(404, "Not found.")
+    return json_error(404, _("Not found."))
+
+
+_CSRF_API = gettext_noop(
+    "CSRF check failed: send the csrftoken cookie and its value in the X-CSRFToken header."
+)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if wants_json(request):
-        return json_error(
-            403,
-            "CSRF check failed: send the csrftoken cookie and its value in the X-CSRFToken header.",
-        )
-    return error_page(403, "CSRF check failed: reload the page and try again.")
+        return json_error(403, _(_CSRF_API), code="csrf_failed")
+    return error_page(403, _("CSRF check failed: reload the page and try again."))
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
-        return json_error(400, "The request could not be understood.")
-    return error_page(400, "The request could not be understood.")
+        return json_error(400, _("The request could not be understood."))
+    return error_page(400, _("The request could not be understood."))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
-        return json_error(403, "Not allowed.")
+        return json_error(403, _("Not allowed."))
     return error_page(403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
-        return json_error(404, "Not found.")
+        return json_error(404, _("Not found."))
     return error_page(404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
-        return json_error(500, "Internal error; the team has been told.")
+        return json_error(500, _("Internal error; the team has been told."))
     return error_page(500)

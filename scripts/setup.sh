@@ -1,6 +1,7 @@
 # Sourced by scripts/run and scripts/test: makes a fresh Debian/Ubuntu machine ready.
 #   - Debian packages it lacks (as root; otherwise it says what to install)
 #   - .venv with the pinned Python packages
+#   - the translations compiled (gettext's msgfmt)
 #   - Postgres and Redis: DATABASE_URL / REDIS_URL when set; else a server already on
 #     the standard local port; else a project-local one started from the installed
 #     programs, with its data under .local/ (git-ignored)
@@ -134,11 +135,19 @@ ensure_nginx() {
   fi
 }
 
+compile_messages() {
+  # The translations (locale/*.po) compiled for Django: the .mo files are not committed.
+  # GNU gettext's msgfmt does it (compilemessages calls it).
+  command -v msgfmt >/dev/null 2>&1 || apt_install gettext
+  "$ROOT/.venv/bin/python" "$ROOT/manage.py" compilemessages --ignore=.venv --ignore=staticfiles -v 0
+}
+
 setup_all() {
   cd "$ROOT"
   apt_install ca-certificates
   ensure_nginx
   setup_python
+  compile_messages
   ensure_postgres
   ensure_redis
   ensure_database

@@ -4,6 +4,7 @@ client against the real test Postgres and Redis; the vote is queued in real Redi
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client, override_settings
@@ -33,6 +34,8 @@ def assert_json_error(response, status: int, says: str) -> None:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json"
     assert says in response.json()["error"]
+    # Beside the message (in the request's language), a stable code for programs.
+    assert re.fullmatch(r"[a-z][a-z_]*", response.json()["code"]), response.json()
 
 
 def test_a_valid_api_vote_is_queued(client, poll) -> None:

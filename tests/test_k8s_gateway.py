@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
 
 from tests import custom_resources
 from tests.test_k8s_manifests import K8S, PRODUCTION, find, of_kind
@@ -43,6 +44,8 @@ PUBLIC = {
     "/favicon.ico",
     "/accounts/login/",
     "/accounts/logout/",
+    "/i18n/",  # the language switcher (Django's set_language)
+    "/jsi18n/",  # the scripts' translations (JavaScriptCatalog)
 }
 KEPT_IN = {"/readyz", "/metrics", "/admin/", "/admin/login/"}
 ADMIN = {"/admin/", "/admin/login/", "/static/admin/css/base.css"}
@@ -58,6 +61,8 @@ def url_samples() -> set[str]:
             route = prefix + str(p.pattern)
             if isinstance(p, URLResolver) and str(p.pattern) == "":
                 walk(p.url_patterns, route)
+            elif isinstance(p.pattern, RegexPattern):  # "^api/": a sample path under it
+                found.add("/" + prefix + str(p.pattern).lstrip("^") + "x")
             elif isinstance(p, URLResolver | URLPattern):
                 route = route.replace("^", "").replace("$", "")  # a re_path's anchors
                 found.add("/" + re.sub(r"<[^>]+>", "x", route))

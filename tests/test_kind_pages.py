@@ -52,7 +52,8 @@ def stored_ballot(poll: Poll, name: str, ballot: list[int]) -> None:
 
 
 class Page(HTMLParser):
-    """The parts of a page these tests read: inputs, selects, and what breaks a strict CSP."""
+    """The parts of a page these tests read: the ballot's inputs and selects (not the
+    language switcher's), and what breaks a strict CSP."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
@@ -60,6 +61,7 @@ class Page(HTMLParser):
         self.selects: list[dict[str, Any]] = []
         self.csp_problems: list[str] = []
         self._script_has_src = True
+        self._in_switcher = False
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -67,8 +69,12 @@ class Page(HTMLParser):
         if "style" in found:
             self.csp_problems.append(f"<{tag} style=...>")
         self.csp_problems += [f"<{tag} {name}=...>" for name in found if name.startswith("on")]
+        if tag == "form" and "languages" in (found.get("class") or "").split():
+            self._in_switcher = True
         if tag == "script":
             self._script_has_src = "src" in found
+        elif self._in_switcher:
+            pass
         elif tag == "input":
             self.inputs.append(found)
         elif tag == "select":
@@ -85,6 +91,8 @@ class Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._script_has_src = True
+        elif tag == "form":
+            self._in_switcher = False
 
     def named(self, name: str) -> list[dict[str, str | None]]:
         return [i for i in self.inputs if i.get("name") == name]

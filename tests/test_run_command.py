@@ -103,7 +103,7 @@ def test_an_unknown_address_gets_the_products_404_page_from_either_role(
         assert_product_page(page, 404, "There is no page here")
     api = requests.get(f"{production_site.url}/api/polls/no-such-poll", timeout=10)
     assert api.status_code == 404
-    assert api.json() == {"error": "No poll with slug 'no-such-poll'."}
+    assert api.json() == {"error": "No poll with slug 'no-such-poll'.", "code": "poll_not_found"}
 
 
 def test_plain_http_works_no_https_redirect_no_secure_cookie(

@@ -133,9 +133,9 @@ def test_an_unknown_vote_id_is_a_404_that_says_why(make_poll: Callable[..., Poll
     assert "No vote of yours with this id" in answer.json()["error"]
     not_an_id = Client().get(f"/api/polls/{poll.slug}/votes/not-a-uuid")
     assert not_an_id.status_code == 404
-    assert not_an_id.json() == {"error": "Not found."}
+    assert not_an_id.json() == {"error": "Not found.", "code": "not_found"}
     no_poll = Client().get(f"/api/polls/nope/votes/{uuid.uuid4()}")
-    assert no_poll.json() == {"error": "No poll with slug 'nope'."}
+    assert no_poll.json() == {"error": "No poll with slug 'nope'.", "code": "poll_not_found"}
 
 
 @pytest.mark.django_db(transaction=True)

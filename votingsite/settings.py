@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "polls.middleware.BodySizeLimitMiddleware",
     "polls.middleware.StoreUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before anything that renders text (Django's documented place).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -127,7 +129,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-LANGUAGE_CODE = "en-us"
+# English plus German, French and Spanish: LocaleMiddleware picks one from the visitor's
+# choice (the switcher, Django's set_language: a cookie) or else Accept-Language. The
+# catalogues are in locale/ (compiled by scripts/setup.sh and the Dockerfile); the admin
+# uses Django's own. Poll content stays as organisers write it.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -187,7 +195,8 @@ X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        # The voting role serves the scripts' catalogue (jsi18n): its origin, when apart.
+        "script-src": ["'self'", *([VOTING_BASE_URL] if VOTING_BASE_URL else [])],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],

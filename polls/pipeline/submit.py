@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from polls import kinds, selectors
 from polls.models import Poll
@@ -31,49 +33,66 @@ logger = logging.getLogger(__name__)
 
 
 class VoteError(Exception):
-    """A vote the voter must be told about, with the message to show."""
+    """A vote the voter must be told about, with the message to show (in the request's
+    language) and a stable `code` for programs (docs/api.md lists them)."""
 
-    def __init__(self, message: str) -> None:
+    code = "vote_refused"
+
+    def __init__(self, message: Any) -> None:
+        message = str(message)  # a lazy translation, in the language active now
         super().__init__(message)
         self.message = message
 
 
 class PollNotOpen(VoteError):
-    pass
+    code = "poll_not_open"
 
 
 class UnknownChoice(VoteError):
-    pass
+    code = "unknown_choice"
 
 
 class VoteQueueUnavailable(VoteError):
     """Redis did not take the vote: nothing was recorded."""
 
+    code = "votes_unavailable"
+
 
 class TooManyVotes(VoteError):
+    code = "too_many_votes"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many votes from here; try again in {retry_after} seconds.")
+        super().__init__(
+            _("Too many votes from here; try again in %(seconds)s seconds.")
+            % {"seconds": retry_after}
+        )
         self.retry_after = retry_after
 
 
 class LoginRequired(VoteError):
-    pass
+    code = "login_required"
 
 
 class VoteChangeNotAllowed(VoteError):
-    pass
+    code = "vote_change_not_allowed"
 
 
 class VotingLocked(VoteError):
     """The live session holding the poll has locked voting on it."""
 
+    code = "voting_locked"
+
 
 class NotCurrentPoll(VoteError):
     """The live session holding the poll is on another poll."""
 
+    code = "not_current_poll"
+
 
 class InvalidBallot(VoteError):
     """A ballot of the wrong shape for the poll's kind, or against its rules."""
+
+    code = "invalid_ballot"
 
 
 def submit_vote(
@@ -94,9 +113,9 @@ def submit_vote(
     now = timezone.now()
     deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
     if not poll.is_open_at(now):
-        raise PollNotOpen(f"This poll is {poll.state_at(now)}: it does not take votes now.")
+        raise PollNotOpen(_NOT_OPEN.get(poll.state_at(now), _NOT_OPEN["closed"]))
     if poll.login_required and not is_user_key(voter_key):
-        raise LoginRequired("This poll takes votes from logged-in users only: log in to vote.")
+        raise LoginRequired(_("This poll takes votes from logged-in users only: log in to vote."))
     raw = [choice_id] if ballot is None else list(ballot)
     poll, checked = _checked(poll, [_as_number(v, poll.kind) for v in raw])
     if not poll.allow_vote_change:
@@ -128,10 +147,13 @@ def submit_vote(
         logger.warning("vote %s refused by Redis: past its deadline", vote.vote_id)
         raise VoteQueueUnavailable(_NOT_RECORDED)
     if code == REFUSED_LOCKED:
-        raise VotingLocked("Voting on this question is closed for now: nothing was recorded.")
+        raise VotingLocked(_("Voting on this question is closed for now: nothing was recorded."))
     if code == REFUSED_NOT_CURRENT:
         raise NotCurrentPoll(
-            "The presenter has moved on: this question no longer takes votes. Nothing was recorded."
+            _(
+                "The presenter has moved on: this question no longer takes votes."
+                " Nothing was recorded."
+            )
         )
     if code:
         raise TooManyVotes(code)
@@ -159,15 +181,20 @@ def ballot_from_api(poll: Poll, body: dict[str, Any]) -> dict[str, Any]:
     field, shape = kinds.api_shape(poll.kind)
     if field not in body:
         if poll.kind == Poll.Kind.SINGLE:
-            raise InvalidBallot(f"Send {shape}.")
-        raise InvalidBallot(f"This poll is {Poll.Kind(poll.kind).label.lower()}: send {shape}.")
+            raise InvalidBallot(_("Send %(shape)s.") % {"shape": shape})
+        raise InvalidBallot(
+            _("This poll is %(kind)s: send %(shape)s.")
+            % {"kind": Poll.Kind(poll.kind).label.lower(), "shape": shape}
+        )
     value = body[field]
     if poll.kind == Poll.Kind.SINGLE:
         return {"choice_id": value}
     if poll.kind == Poll.Kind.SCALE:
         return {"ballot": [value]}
     if not isinstance(value, list):
-        raise InvalidBallot(f"'{field}' must be a list: send {shape}.")
+        raise InvalidBallot(
+            _("'%(field)s' must be a list: send %(shape)s.") % {"field": field, "shape": shape}
+        )
     return {"ballot": value}
 
 
@@ -183,16 +210,27 @@ def ballot_from_form(poll: Poll, data: QueryDict) -> dict[str, Any]:
     ranks = [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
     filled = [rank for rank in ranks if rank]
     if not filled:
-        raise InvalidBallot("Choose your 1st choice at least.")
+        raise InvalidBallot(_("Choose your 1st choice at least."))
     last = max(n for n, rank in enumerate(ranks) if rank)
     if last + 1 != len(filled):
         gap = ranks.index("") + 1
-        raise InvalidBallot(f"Fill the ranks in order: rank {gap} is empty, a later one is not.")
+        raise InvalidBallot(
+            _("Fill the ranks in order: rank %(gap)s is empty, a later one is not.") % {"gap": gap}
+        )
     return {"ballot": filled}
 
 
-_NO_CHANGE = "You have already voted in this poll, and it does not allow changing a vote."
-_NOT_RECORDED = "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
+_NO_CHANGE = gettext_lazy(
+    "You have already voted in this poll, and it does not allow changing a vote."
+)
+_NOT_RECORDED = gettext_lazy(
+    "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
+)
+_NOT_OPEN = {
+    "closed": gettext_lazy("This poll is closed: it does not take votes now."),
+    "scheduled": gettext_lazy("This poll is scheduled: it does not take votes now."),
+    "draft": gettext_lazy("This poll is draft: it does not take votes now."),
+}
 
 
 def _answer_within(deadline: float) -> float:
@@ -217,7 +255,7 @@ def _as_number(value: Any, kind: str) -> int:
 
 def _refuse(kind: str) -> int:
     if kind == Poll.Kind.SINGLE:
-        raise UnknownChoice("Pick one of the poll's choices (field 'choice', a choice id).")
+        raise UnknownChoice(_("Pick one of the poll's choices (field 'choice', a choice id)."))
     if kind == Poll.Kind.SCALE:
-        raise InvalidBallot("The value must be a whole number.")
-    raise InvalidBallot("Each choice is given by its id, a whole number.")
+        raise InvalidBallot(_("The value must be a whole number."))
+    raise InvalidBallot(_("Each choice is given by its id, a whole number."))

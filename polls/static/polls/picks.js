@@ -3,6 +3,15 @@
 // the number of picks either way.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
+  var gettext = window.gettext || function (text) {
+    return text;
+  };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) {
+      return String(values[name]);
+    });
+  };
   var hint = document.getElementById("picks-hint");
   if (!hint) return;
   var fieldset = hint.closest("fieldset");
@@ -27,10 +36,15 @@
         box.disabled = full && !box.checked;
       });
     }
-    var text = picked ? picked + " picked" : "None picked yet";
-    if (picked < low && (picked || low > 1)) text += ": pick " + (low - picked) + " more";
-    else if (full && high < boxes.length) text += ": that is the most you can pick";
-    count.textContent = text + ".";
+    var text = picked ? interpolate(gettext("%(picked)s picked"), { picked: picked }, true) : gettext("None picked yet");
+    if (picked < low && (picked || low > 1)) {
+      text = interpolate(gettext("%(text)s: pick %(more)s more."), { text: text, more: low - picked }, true);
+    } else if (full && high < boxes.length) {
+      text = interpolate(gettext("%(text)s: that is the most you can pick."), { text: text }, true);
+    } else {
+      text = interpolate(gettext("%(text)s."), { text: text }, true);
+    }
+    count.textContent = text;
   }
 
   fieldset.addEventListener("change", update);

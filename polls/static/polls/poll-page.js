@@ -5,6 +5,20 @@
 // reload, and the share link is a plain link to the poll.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
+  var gettext = window.gettext || function (text) {
+    return text;
+  };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) {
+      return String(values[name]);
+    });
+  };
+
+  // After a vote the confirmation (Django's message) takes the focus: a screen reader
+  // reads it, and the keyboard goes on from there rather than from the top of the page.
+  var confirmation = document.getElementById("messages");
+  if (confirmation) confirmation.focus();
 
   var mark = document.getElementById("your-vote");
   if (mark && mark.dataset.statusUrl && window.fetch) {
@@ -29,7 +43,7 @@
     };
     var stored = function () {
       mark.classList.remove("storing-vote");
-      mark.querySelector(".your-vote-state").textContent = "Your vote is stored.";
+      mark.querySelector(".your-vote-state").textContent = gettext("Your vote is stored.");
       Array.prototype.forEach.call(document.querySelectorAll(".storing"), function (node) {
         node.remove();
       });
@@ -38,7 +52,11 @@
       mark.classList.remove("storing-vote");
       mark.classList.add("error");
       mark.setAttribute("role", "alert");
-      mark.textContent = "Your vote was not counted (" + (reason || "refused") + "). Reload the page to see your vote as stored.";
+      mark.textContent = interpolate(
+        gettext("Your vote was not counted (%(reason)s). Reload the page to see your vote as stored."),
+        { reason: reason || gettext("refused") },
+        true
+      );
     };
     setTimeout(check, 300);
   }
@@ -50,7 +68,7 @@
     var canShare = typeof navigator.share === "function";
     var canCopy = navigator.clipboard && typeof navigator.clipboard.writeText === "function";
     if (canShare || canCopy) {
-      share.textContent = canShare ? "Share this poll" : "Copy link";
+      share.textContent = canShare ? gettext("Share this poll") : gettext("Copy link");
       share.setAttribute("role", "button");
       share.addEventListener("keydown", function (event) {
         if (event.key === " ") share.click(); // a button takes Space as well as Enter
@@ -63,10 +81,10 @@
         }
         navigator.clipboard.writeText(url).then(
           function () {
-            said.textContent = "Link copied: " + url;
+            said.textContent = interpolate(gettext("Link copied: %(url)s"), { url: url }, true);
           },
           function () {
-            said.textContent = "Could not copy; the link is " + url;
+            said.textContent = interpolate(gettext("Could not copy; the link is %(url)s"), { url: url }, true);
           }
         );
       });

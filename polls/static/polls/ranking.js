@@ -3,6 +3,15 @@
 // and follow every change, so the form posts exactly what it posts without this script.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
+  var gettext = window.gettext || function (text) {
+    return text;
+  };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) {
+      return String(values[name]);
+    });
+  };
   var selectsBox = document.querySelector(".rank-selects");
   if (!selectsBox) return;
   var form = selectsBox.closest("form");
@@ -52,17 +61,18 @@
     "p",
     "hint ranker-help",
     disabled
-      ? "Your ranking, as stored."
-      : "Tap the choices in the order you prefer them; drag to reorder. Keyboard: " +
-          "Tab to a choice, Enter ranks it, arrow keys move it, Delete takes it out."
+      ? gettext("Your ranking, as stored.")
+      : gettext(
+          "Tap the choices in the order you prefer them; drag to reorder. Keyboard: Tab to a choice, Enter ranks it, arrow keys move it, Delete takes it out."
+        )
   );
   help.id = "ranker-help";
-  var rankedTitle = make("h3", "ranker-title", "Your ranking");
+  var rankedTitle = make("h2", "ranker-title", gettext("Your ranking"));
   rankedTitle.id = "ranked-title";
   var rankedList = make("ol", "ranked");
   rankedList.setAttribute("aria-labelledby", "ranked-title");
-  var emptyNote = make("p", "ranked-empty", "Nothing ranked yet.");
-  var unrankedTitle = make("h3", "ranker-title", "Not ranked");
+  var emptyNote = make("p", "ranked-empty", gettext("Nothing ranked yet."));
+  var unrankedTitle = make("h2", "ranker-title", gettext("Not ranked"));
   unrankedTitle.id = "unranked-title";
   var unrankedList = make("ul", "unranked");
   unrankedList.setAttribute("aria-labelledby", "unranked-title");
@@ -116,13 +126,13 @@
       item.appendChild(make("span", "rank-badge", ordinal(index + 1)));
       item.appendChild(make("span", "rank-name", name));
       var buttons = make("span", "rank-buttons");
-      var up = iconButton("up", "↑", "Move " + name + " up");
+      var up = iconButton("up", "↑", interpolate(gettext("Move %(name)s up"), { name: name }, true));
       up.disabled = disabled || index === 0;
-      var down = iconButton("down", "↓", "Move " + name + " down");
+      var down = iconButton("down", "↓", interpolate(gettext("Move %(name)s down"), { name: name }, true));
       down.disabled = disabled || index === ranking.length - 1;
       buttons.appendChild(up);
       buttons.appendChild(down);
-      buttons.appendChild(iconButton("remove", "×", "Take " + name + " out of your ranking"));
+      buttons.appendChild(iconButton("remove", "×", interpolate(gettext("Take %(name)s out of your ranking"), { name: name }, true)));
       item.appendChild(buttons);
       rankedList.appendChild(item); // appending in order moves it into place
     });
@@ -135,7 +145,7 @@
       item.classList.remove("is-ranked");
       item.setAttribute("aria-label", name + ", not ranked");
       item.appendChild(make("span", "rank-name", name));
-      var add = iconButton("add", "Rank", "Rank " + name);
+      var add = iconButton("add", gettext("Rank"), interpolate(gettext("Rank %(name)s"), { name: name }, true));
       add.disabled = disabled || full;
       item.appendChild(add);
       unrankedList.appendChild(item);
@@ -153,7 +163,7 @@
 
   function add(id) {
     if (ranking.length >= capacity) {
-      say("Your ranking is full: you can rank " + capacity + " choices at most.");
+      say(interpolate(gettext("Your ranking is full: you can rank %(capacity)s choices at most."), { capacity: capacity }, true));
       return;
     }
     // The keyboard stays in the list of choices not yet ranked, to rank the next one.
@@ -229,7 +239,7 @@
     form.addEventListener("submit", function (event) {
       if (ranking.length) return;
       event.preventDefault();
-      say("Rank at least one choice first.");
+      say(gettext("Rank at least one choice first."));
       var first = unrankedList.querySelector(".rank-item");
       if (first) first.focus();
     });

@@ -8,7 +8,19 @@
 // the whole state again. Without this script every page is still right on reload.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
+  var gettext = window.gettext || function (text) {
+    return text;
+  };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) {
+      return String(values[name]);
+    });
+  };
   var main = document.getElementById("session");
+  // After a vote (or a control) its confirmation takes the focus, as on a poll's page.
+  var confirmation = document.getElementById("messages");
+  if (confirmation) confirmation.focus();
   if (!main || !("WebSocket" in window) || !window.fetch) return;
 
   var role = main.dataset.role; // audience | present | embed
@@ -86,15 +98,16 @@
 
   function describe(was, now) {
     var slug = now.poll ? now.poll.slug : "";
-    if (now.state !== "live") return "The session has ended.";
+    if (now.state !== "live") return gettext("The session has ended.");
     if (was.slug !== slug) {
       return now.poll
-        ? "Question " + now.position + " of " + now.count + ": " + now.poll.question
-        : "Waiting for the presenter.";
+        ? interpolate(gettext("Question %(position)s of %(count)s: %(question)s"),
+            { position: now.position, count: now.count, question: now.poll.question }, true)
+        : gettext("Waiting for the presenter.");
     }
     var words = [];
-    if (was.locked !== now.locked) words.push(now.locked ? "Voting is locked." : "Voting is open again.");
-    if (was.reveal !== now.reveal) words.push(now.reveal ? "The results are shown." : "The results are hidden.");
+    if (was.locked !== now.locked) words.push(now.locked ? gettext("Voting is locked.") : gettext("Voting is open again."));
+    if (was.reveal !== now.reveal) words.push(now.reveal ? gettext("The results are shown.") : gettext("The results are hidden."));
     return words.join(" ");
   }
 
@@ -234,15 +247,25 @@
   }
 
   function ordinal(n) {
+    // As polls/displays.py (ordinal) writes it, in the page's language.
+    var language = (document.documentElement.lang || "en").slice(0, 2);
+    if (language === "de") return n + ".";
+    if (language === "fr") return n === 1 ? "1er" : n + "e";
+    if (language === "es") return n + ".ª";
     var tens = n % 100;
     var suffix = tens >= 10 && tens <= 20 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
     return n + suffix;
   }
 
   function picksHint(low, high, count) {
-    if (low === high) return "Pick exactly " + low + ".";
-    if (low === 1) return high >= count ? "Pick as many as you like." : "Pick up to " + high + ".";
-    return high >= count ? "Pick at least " + low + "." : "Pick from " + low + " to " + high + ".";
+    // The words of polls/displays.py (picks_hint), in both catalogues.
+    if (low === high) return interpolate(gettext("Pick exactly %(low)s."), { low: low }, true);
+    if (low === 1) {
+      if (high >= count) return gettext("Pick as many as you like.");
+      return interpolate(gettext("Pick up to %(high)s."), { high: high }, true);
+    }
+    if (high >= count) return interpolate(gettext("Pick at least %(low)s."), { low: low }, true);
+    return interpolate(gettext("Pick from %(low)s to %(high)s."), { low: low, high: high }, true);
   }
 
   function ballotOf(poll) {
@@ -261,21 +284,21 @@
       var most = poll.max_ranks;
       var ranks = [];
       for (var n = 1; n <= most; n += 1) {
-        var options = [el("option", { value: "" }, [n === 1 ? "Choose…" : "(none)"])].concat(
+        var options = [el("option", { value: "" }, [n === 1 ? gettext("Choose…") : gettext("(none)")])].concat(
           choices.map(function (c) {
             return el("option", { value: c.id }, [c.label]);
           })
         );
         ranks.push(el("label", { class: "rank" }, [
-          el("span", { class: "rank-label" }, [ordinal(n) + " choice"]),
+          el("span", { class: "rank-label" }, [interpolate(gettext("%(ordinal)s choice"), { ordinal: ordinal(n) }, true)]),
           el("select", { name: "rank" + n, required: n === 1 }, options),
         ]));
       }
       return [
         el("p", { class: "hint", id: "ranks-hint" }, [
           most >= choices.length
-            ? "Rank the choices, best first. You need not rank them all."
-            : "Rank up to " + most + " of the choices, best first.",
+            ? gettext("Rank the choices, best first. You need not rank them all.")
+            : interpolate(gettext("Rank up to %(most)s of the choices, best first."), { most: most }, true),
         ]),
         el("div", { class: "rank-selects", "data-max-ranks": most }, ranks),
       ];
@@ -299,7 +322,7 @@
         ]);
       }
       return [el("div", { class: "scale", role: "radiogroup", "aria-labelledby": "scale-hint" }, [
-        el("p", { class: "hint", id: "scale-hint" }, ["Pick one value from " + scale.min + " to " + scale.max + "."]),
+        el("p", { class: "hint", id: "scale-hint" }, [interpolate(gettext("Pick one value from %(low)s to %(high)s."), { low: scale.min, high: scale.max }, true)]),
         el("div", { class: "scale-values" }, values),
         ends,
       ])];
@@ -315,16 +338,16 @@
   function drawQuestion(now) {
     var poll = now.poll;
     var fieldset = el("fieldset", { disabled: now.locked, "data-open": "1" }, [
-      el("legend", {}, ["Your vote"]),
-    ].concat(ballotOf(poll), [el("button", { type: "submit" }, ["Vote"])]));
+      el("legend", {}, [gettext("Your vote")]),
+    ].concat(ballotOf(poll), [el("button", { type: "submit" }, [gettext("Vote")])]));
     var fresh = el("div", {
       id: "session-poll", "data-slug": poll.slug, "data-seq": now.seq,
       "data-locked": now.locked ? "1" : "0", "data-reveal": "0",
     }, [
-      el("p", { class: "eyebrow" }, ["Question " + now.position + " of " + now.count]),
+      el("p", { class: "eyebrow" }, [interpolate(gettext("Question %(position)s of %(count)s"), { position: now.position, count: now.count }, true)]),
       el("h1", { id: "question", tabindex: "-1" }, [poll.question]),
       el("p", { class: "notice locked", id: "locked-note", hidden: !now.locked }, [
-        "Voting on this question is closed for now.",
+        gettext("Voting on this question is closed for now."),
       ]),
       el("form", {
         method: "post", action: poll.vote_url,
@@ -335,7 +358,7 @@
         el("input", { type: "hidden", name: "next", value: location.pathname }),
         fieldset,
       ]),
-      el("p", { class: "hint results-later" }, ["The results appear here when the presenter shows them."]),
+      el("p", { class: "hint results-later" }, [gettext("The results appear here when the presenter shows them.")]),
     ]);
     replacePart(fresh);
   }
@@ -346,7 +369,7 @@
     p.textContent = "";
     var heading = document.createElement("h1");
     heading.id = "question";
-    heading.textContent = "This session has ended. Thank you!";
+    heading.textContent = gettext("This session has ended. Thank you!");
     p.appendChild(heading);
     view = null;
   }
@@ -423,7 +446,7 @@
         return;
       }
       if (event.code === 4403) {
-        setLive("off", "not allowed: log in again");
+        setLive("off", gettext("not allowed: log in again"));
         return;
       }
       setLive("down", "reconnecting…");
@@ -451,12 +474,12 @@
   var errorTimer = null;
 
   function drawControls(now) {
-    setText("position", "Question " + now.position + " of " + now.count);
+    setText("position", interpolate(gettext("Question %(position)s of %(count)s"), { position: now.position, count: now.count }, true));
     var lockButton = document.getElementById("lock-button");
-    lockButton.textContent = now.locked ? "Unlock voting" : "Lock voting";
+    lockButton.textContent = now.locked ? gettext("Unlock voting") : gettext("Lock voting");
     lockButton.value = now.locked ? "unlock" : "lock";
     var revealButton = document.getElementById("reveal-button");
-    revealButton.textContent = now.reveal ? "Hide results" : "Show results";
+    revealButton.textContent = now.reveal ? gettext("Hide results") : gettext("Show results");
     revealButton.value = now.reveal ? "hide" : "reveal";
     var p = part();
     p.dataset.locked = now.locked ? "1" : "0";
@@ -492,7 +515,7 @@
       .then(function (response) {
         return response.json().then(function (answer) {
           if (!response.ok) {
-            showError(answer.error || "That did not work.");
+            showError(answer.error || gettext("That did not work."));
             return;
           }
           errorBox.hidden = true;
@@ -500,7 +523,7 @@
         });
       })
       .catch(function () {
-        showError("Could not reach the server: check the network.");
+        showError(gettext("Could not reach the server: check the network."));
       });
   }
 
@@ -520,7 +543,7 @@
       document.exitFullscreen();
     } else if (document.documentElement.requestFullscreen) {
       document.documentElement.requestFullscreen().catch(function () {
-        showError("This browser refused full screen.");
+        showError(gettext("This browser refused full screen."));
       });
     }
   }

@@ -8,6 +8,28 @@
 // LiveResults.attach(root).render instead.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (jsi18n) when the page loads it; the English otherwise.
+  var gettext = window.gettext || function (text) {
+    return text;
+  };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\(\w+\)s/g, function (match) {
+      return String(values[match.slice(2, -2)]);
+    });
+  };
+  var pgettext = window.pgettext || function (context, text) {
+    return text;
+  };
+  function stateName(state) {
+    // As polls/templates/polls/_state.html says it.
+    var names = {
+      open: pgettext("poll state", "open"),
+      scheduled: pgettext("poll state", "scheduled"),
+      closed: pgettext("poll state", "closed"),
+      draft: pgettext("poll state", "draft"),
+    };
+    return names[state] || state;
+  }
 
   // Draws one #results section from the snapshots handed to render().
   function attach(root) {
@@ -25,7 +47,7 @@
 
     function unitOf(node, count) {
       // Single choice: "vote"; the other kinds name their unit on the element.
-      return count === 1 ? node.dataset.one || "vote" : node.dataset.many || "votes";
+      return count === 1 ? node.dataset.one || gettext("vote") : node.dataset.many || gettext("votes");
     }
 
     function bump(node) {
@@ -59,7 +81,8 @@
     function showUpdated() {
       if (!updated || updatedAt === null) return;
       var seconds = Math.floor((Date.now() - updatedAt) / 1000);
-      updated.textContent = seconds < 3 ? "updated just now" : "updated " + seconds + " s ago";
+      updated.textContent =
+        seconds < 3 ? gettext("updated just now") : interpolate(gettext("updated %(seconds)s s ago"), { seconds: seconds }, true);
     }
     setInterval(showUpdated, 1000);
 
@@ -78,7 +101,7 @@
       total.textContent = msg.total;
       totalUnit.textContent = unitOf(totalUnit, msg.total);
       if (statusEl) {
-        statusEl.textContent = msg.status;
+        statusEl.textContent = stateName(msg.status);
         statusEl.className = "pill status-" + msg.status;
       }
       if (kind === "ranked") {
@@ -155,30 +178,33 @@
     }
 
     function outcomeText(labels, rounds, winner) {
-      if (!rounds.length) return "No ballots yet.";
+      // The same words as polls/displays.py (_outcome), in both catalogues.
+      if (!rounds.length) return gettext("No ballots yet.");
       if (winner === null || winner === undefined) {
-        return "No winner: every ballot ran out of choices still in the count.";
+        return gettext("No winner: every ballot ran out of choices still in the count.");
       }
-      var where = rounds.length === 1 ? "in the first round" : "in round " + rounds.length;
-      return label(labels, winner) + " wins " + where + ".";
+      if (rounds.length === 1) return interpolate(gettext("%(winner)s wins in the first round."), { winner: label(labels, winner) }, true);
+      return interpolate(gettext("%(winner)s wins in round %(count)s."), { winner: label(labels, winner), count: rounds.length }, true);
     }
 
     function roundNote(labels, round, winner, last) {
       if (round.eliminated !== null && round.eliminated !== undefined) {
-        return label(labels, round.eliminated) + " eliminated";
+        return interpolate(gettext("%(choice)s eliminated"), { choice: label(labels, round.eliminated) }, true);
       }
       if (winner !== null && winner !== undefined) {
-        return label(labels, winner) + " has more than half";
+        return interpolate(gettext("%(choice)s has more than half"), { choice: label(labels, winner) }, true);
       }
-      return last ? "No ballots left in the count" : "";
+      return last ? gettext("No ballots left in the count") : "";
     }
 
     function outflowText(labels, round) {
       var parts = round.transfers.map(function (t) {
         return label(labels, t.id) + " +" + t.votes;
       });
-      if (round.transferred_to_exhausted) parts.push("exhausted +" + round.transferred_to_exhausted);
-      return parts.length ? "Its ballots go to: " + parts.join(", ") : "";
+      if (round.transferred_to_exhausted) {
+        parts.push(interpolate(gettext("exhausted +%(votes)s"), { votes: round.transferred_to_exhausted }, true));
+      }
+      return parts.length ? interpolate(gettext("Its ballots go to: %(parts)s"), { parts: parts.join(", ") }, true) : "";
     }
 
     function gainsOf(round) {
@@ -204,7 +230,7 @@
       var note = roundNote(labels, round, last ? msg.winner : null, last);
       var item = h("li", "round", [
         h("h3", "round-head", [
-          h("span", "round-name", ["Round " + (index + 1)]),
+          h("span", "round-name", [interpolate(gettext("Round %(number)s"), { number: index + 1 }, true)]),
           note ? " " : "",
           note ? h("span", "round-note", [note]) : null,
         ]),
@@ -232,11 +258,11 @@
             h("span", "choice-label", [
               label(labels, c.id),
               out ? " " : "",
-              out ? h("span", "tag tag-out", ["out"]) : null,
+              out ? h("span", "tag tag-out", [gettext("out")]) : null,
               won ? " " : "",
-              won ? h("span", "tag tag-win", ["winner"]) : null,
+              won ? h("span", "tag tag-win", [gettext("winner")]) : null,
               gain ? " " : "",
-              gain ? h("span", "gain", ["+" + gain + " from " + source]) : null,
+              gain ? h("span", "gain", [interpolate(gettext("+%(gain)s from %(source)s"), { gain: gain, source: source }, true)]) : null,
             ]),
             h("span", "choice-numbers", [
               h("span", "percent", [shareOf(c)]),
@@ -244,7 +270,7 @@
               sep(),
               h("span", "votes", [c.votes]),
               " ",
-              h("span", "votes-unit", [c.votes === 1 ? "vote" : "votes"]),
+              h("span", "votes-unit", [c.votes === 1 ? gettext("vote") : gettext("votes")]),
             ]),
           ]),
           bar,
@@ -258,9 +284,9 @@
         var fromBefore = before ? before.transferred_to_exhausted : 0;
         item.appendChild(
           h("p", "exhausted", [
-            "Exhausted ballots (no choice left in the count): " + round.exhausted,
+            interpolate(gettext("Exhausted ballots (no choice left in the count): %(count)s"), { count: round.exhausted }, true),
             fromBefore ? " " : "",
-            fromBefore ? h("span", "gain", ["+" + fromBefore + " from " + source]) : null,
+            fromBefore ? h("span", "gain", [interpolate(gettext("+%(gain)s from %(source)s"), { gain: fromBefore, source: source }, true)]) : null,
           ])
         );
       }
@@ -269,9 +295,9 @@
 
     function buildRoundsTable(msg) {
       var rounds = msg.rounds;
-      var head = h("tr", "", [th("col", "Choice")]);
+      var head = h("tr", "", [th("col", gettext("Choice"))]);
       rounds.forEach(function (_, index) {
-        head.appendChild(th("col", "Round " + (index + 1)));
+        head.appendChild(th("col", interpolate(gettext("Round %(number)s"), { number: index + 1 }, true)));
       });
       var body = h("tbody");
       msg.choices.forEach(function (choice) {
@@ -283,7 +309,7 @@
             if (c.id === choice.id) votes = c.votes;
           });
           if (votes === null) {
-            tr.appendChild(h("td", "gone", ["–", h("span", "sr-only", [" (out)"])]));
+            tr.appendChild(h("td", "gone", ["–", h("span", "sr-only", [" (" + gettext("out") + ")"])]));
             return;
           }
           var gain = gainsOf(index ? rounds[index - 1] : null)[choice.id] || 0;
@@ -295,13 +321,13 @@
               gain ? " " : "",
               gain ? h("span", "gain", ["+" + gain]) : null,
               out || won ? " " : "",
-              out || won ? h("span", "cell-tag", [out ? "out" : "wins"]) : null,
+              out || won ? h("span", "cell-tag", [out ? gettext("out") : gettext("wins")]) : null,
             ])
           );
         });
         body.appendChild(tr);
       });
-      var exhausted = h("tr", "exhausted-row", [th("row", "Exhausted")]);
+      var exhausted = h("tr", "exhausted-row", [th("row", gettext("Exhausted"))]);
       rounds.forEach(function (round) {
         exhausted.appendChild(h("td", "", [round.exhausted]));
       });
@@ -437,15 +463,66 @@
       var meter = column.querySelector(".meter");
       paintColumn(column, meter.value, meter.max);
     });
+    // One sentence for screen readers, read from what the page now shows (so every
+    // kind is covered): "Cats 56%, Dogs 44%, 16 votes".
+    function summary() {
+      var parts = [];
+      if (kind === "ranked") {
+        var outcome = document.getElementById("outcome");
+        if (outcome) parts.push(outcome.textContent.trim());
+      } else if (kind === "scale") {
+        var mean = document.getElementById("scale-mean");
+        if (mean) parts.push(gettext("Mean") + " " + mean.textContent.trim());
+      } else {
+        Array.prototype.forEach.call(root.querySelectorAll("[data-choice]"), function (row) {
+          var name = row.querySelector(".choice-label");
+          var pct = row.querySelector(".percent");
+          if (name && pct) parts.push(name.textContent.trim() + " " + pct.textContent.trim() + "%");
+        });
+      }
+      parts.push(total.textContent.trim() + " " + totalUnit.textContent.trim());
+      return parts.join(", ");
+    }
+
     root.classList.add("js");
-    return { render: render };
+    return { render: render, summary: summary };
+  }
+
+  // Live totals, said politely and rarely: at most one summary every ANNOUNCE_EVERY_MS,
+  // the newest one, and only when it differs from the last one said (a screen reader
+  // reading every vote would drown the page).
+  var ANNOUNCE_EVERY_MS = 5000;
+
+  function announcer(region, view) {
+    var said = view.summary(); // the page as loaded: already there to read
+    var saidAt = 0;
+    var timer = null;
+    function sayNow() {
+      timer = null;
+      var text = view.summary();
+      if (text === said) return;
+      said = text;
+      saidAt = Date.now();
+      region.textContent = text;
+    }
+    return function changed() {
+      if (timer !== null) return; // the next summary is already due
+      var wait = saidAt + ANNOUNCE_EVERY_MS - Date.now();
+      if (wait <= 0) sayNow();
+      else timer = setTimeout(sayNow, wait);
+    };
   }
 
   // The results page: its own socket, which reconnects and re-syncs.
   function follow(root) {
     var view = attach(root);
-    var render = view.render;
     var live = document.getElementById("live");
+    var region = document.getElementById("results-announce");
+    var announce = region ? announcer(region, view) : function () {};
+    var render = function (msg) {
+      view.render(msg);
+      announce();
+    };
     var BACKOFF_FIRST_MS = 500;
     var BACKOFF_MAX_MS = 10000;
     var attempt = 0;
@@ -481,7 +558,7 @@
         if (!live.classList.contains("on")) {
           // The first message after (re)connecting is a fresh snapshot: in sync again.
           attempt = 0;
-          setLive("on", "live");
+          setLive("on", gettext("live"));
         }
       };
       ws.onclose = function (event) {
@@ -489,10 +566,10 @@
         socket = null;
         if (event.code >= 4000 && event.code < 5000) {
           // The server refused this poll on purpose (e.g. 4404 unknown): retrying won't help.
-          setLive("off", "live updates unavailable");
+          setLive("off", gettext("live updates unavailable"));
           return;
         }
-        setLive("down", "reconnecting…");
+        setLive("down", gettext("reconnecting…"));
         scheduleReconnect();
       };
     }
@@ -505,7 +582,7 @@
       }
     }
 
-    setLive("down", "connecting…");
+    setLive("down", gettext("connecting…"));
     window.addEventListener("online", reconnectNow);
     connect();
   }
