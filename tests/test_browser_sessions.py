@@ -23,6 +23,7 @@ from playwright.sync_api import BrowserContext, Page, Request, ViewportSize, exp
 from polls import live_sessions, organising
 from polls.models import LiveSession, Poll
 from tests import processes, test_browser
+from tests.test_browser_kinds import watch_errors
 
 chromium = test_browser.chromium  # pytest finds fixtures among a module's names
 
@@ -79,21 +80,6 @@ def contexts(chromium: Chromium) -> Iterator[Callable[..., BrowserContext]]:
     yield new
     for context in made:
         context.close()
-
-
-def watch_errors(page: Page) -> list[str]:
-    """Script errors and CSP violations (both reach the console) on this page."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(f"{m.text} {m.location.get('url')}")
-            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
-    return errors
 
 
 def logged_in(context: BrowserContext, user: User, site_url: str) -> None:

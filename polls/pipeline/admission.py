@@ -159,12 +159,6 @@ class Entry:
     allow_change: bool = True
     deadline: float = float("inf")  # seconds since the epoch
 
-    @classmethod
-    def for_vote(cls, vote: QueuedVote, limits: Sequence[Limit], *, allow_change: bool) -> Entry:
-        """An entry whose deadline starts now (VOTE_ADMISSION_DEADLINE_SECONDS)."""
-        deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
-        return cls(vote, limits, allow_change=allow_change, deadline=deadline)
-
 
 def _scaled(rate: str, period: int) -> str:
     """A rate's count over `period` seconds (the counter's window), '' for none."""

@@ -3,15 +3,9 @@
 // the number of picks either way.
 (function () {
   "use strict";
-  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
-  var gettext = window.gettext || function (text) {
-    return text;
-  };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (match, name) {
-      return String(values[name]);
-    });
-  };
+  // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
+  var gettext = window.gettext;
+  var interpolate = window.interpolate;
   var hint = document.getElementById("picks-hint");
   if (!hint) return;
   var fieldset = hint.closest("fieldset");

@@ -5,15 +5,9 @@
 // reload, and the share link is a plain link to the poll.
 (function () {
   "use strict";
-  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
-  var gettext = window.gettext || function (text) {
-    return text;
-  };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (match, name) {
-      return String(values[name]);
-    });
-  };
+  // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
+  var gettext = window.gettext;
+  var interpolate = window.interpolate;
 
   // After a vote the confirmation (Django's message) takes the focus: a screen reader
   // reads it, and the keyboard goes on from there rather than from the top of the page.

@@ -3,15 +3,9 @@
 // and follow every change, so the form posts exactly what it posts without this script.
 (function () {
   "use strict";
-  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
-  var gettext = window.gettext || function (text) {
-    return text;
-  };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (match, name) {
-      return String(values[name]);
-    });
-  };
+  // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
+  var gettext = window.gettext;
+  var interpolate = window.interpolate;
   var selectsBox = document.querySelector(".rank-selects");
   if (!selectsBox) return;
   var form = selectsBox.closest("form");

@@ -8,15 +8,9 @@
 // the whole state again. Without this script every page is still right on reload.
 (function () {
   "use strict";
-  // Django's JavaScript catalogue (jsi18n, loaded before this script); English without it.
-  var gettext = window.gettext || function (text) {
-    return text;
-  };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (match, name) {
-      return String(values[name]);
-    });
-  };
+  // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
+  var gettext = window.gettext;
+  var interpolate = window.interpolate;
   var main = document.getElementById("session");
   // After a vote (or a control) its confirmation takes the focus, as on a poll's page.
   var confirmation = document.getElementById("messages");

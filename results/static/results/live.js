@@ -8,18 +8,10 @@
 // LiveResults.attach(root).render instead.
 (function () {
   "use strict";
-  // Django's JavaScript catalogue (jsi18n) when the page loads it; the English otherwise.
-  var gettext = window.gettext || function (text) {
-    return text;
-  };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\(\w+\)s/g, function (match) {
-      return String(values[match.slice(2, -2)]);
-    });
-  };
-  var pgettext = window.pgettext || function (context, text) {
-    return text;
-  };
+  // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
+  var gettext = window.gettext;
+  var interpolate = window.interpolate;
+  var pgettext = window.pgettext;
   function stateName(state) {
     // As polls/templates/polls/_state.html says it.
     var names = {
