@@ -148,6 +148,17 @@ class Role:
                 continue
         return sum(sizes), max(sizes, default=0)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process tree so far (reaped children included)."""
+        total = 0.0
+        for proc in self.processes():
+            try:
+                t = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+        return total
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -221,13 +232,11 @@ def voting(*, name: str = "voting", wsgi: str = "votingsite.wsgi", **env: str) -
     return WebRole(name, argv, port, role_env(**env))
 
 
-def results(**env: str) -> WebRole:
+def results(*, name: str = "results", **env: str) -> WebRole:
     """The Procfile's daphne line; its sockets open from pages of its own address."""
     port = free_port()
     env.setdefault("DJANGO_PUBLIC_ORIGINS", f"http://127.0.0.1:{port}")
-    return WebRole(
-        "results", procfile_argv("results", RESULTS_PORT=str(port)), port, role_env(**env)
-    )
+    return WebRole(name, procfile_argv("results", RESULTS_PORT=str(port)), port, role_env(**env))
 
 
 class WorkerRole(Role):

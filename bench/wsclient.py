@@ -17,12 +17,42 @@ import sys
 import time
 from collections import defaultdict
 
-from websockets.asyncio.client import connect
-from websockets.typing import Origin
+import uvloop
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from .roles import raise_nofile_limit
 
-_SEQ = re.compile(r'"seq":\s*(\d+)')
+# Bytes, not text: the payload is never decoded or parsed, only searched.
+_SEQ = re.compile(rb'"seq":\s*(\d+)')
+
+
+class _Viewer(WSListener):
+    """One socket. picows (Cython, on uvloop) rather than websockets: with thousands of
+    viewers on 2 shared cores, the client's cost per message must stay far below the
+    server's, or the figure measures the client."""
+
+    def __init__(self, arrivals: dict[int, list[float]], only: bytes) -> None:
+        self.arrivals = arrivals
+        self.only = only
+        self.first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        now = time.monotonic()
+        if frame.msg_type != WSMsgType.TEXT:
+            return
+        if not self.first.done():  # the snapshot on connect
+            self.first.set_result(None)
+            return
+        payload = frame.get_payload_as_bytes()
+        if self.only and self.only not in payload:
+            return
+        match = _SEQ.search(payload)
+        if match:
+            self.arrivals[int(match.group(1))].append(now)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if not self.first.done():
+            self.first.set_exception(ConnectionError("closed before the snapshot"))
 
 
 async def viewer(  # noqa: PLR0917 (one task per viewer, all sharing the same state)
@@ -34,46 +64,37 @@ async def viewer(  # noqa: PLR0917 (one task per viewer, all sharing the same st
     stop: asyncio.Event,
     only: str = "",
 ) -> None:
-    ws = None
+    transport = None
     for attempt in range(3):  # a refused handshake under a connect storm is retried
         try:
             async with gate:
-                ws = await connect(
+                transport, listener = await ws_connect(  # a _Viewer, as made below
+                    lambda: _Viewer(arrivals, only.encode()),
                     url,
-                    origin=Origin(origin),
-                    open_timeout=120,
-                    ping_interval=None,
-                    compression=None,
+                    extra_headers={"Origin": origin},
+                    websocket_handshake_timeout=120,
+                    read_buffer_init_size=4096,
                 )
-                await asyncio.wait_for(ws.recv(), 120)  # the snapshot on connect
+                if not isinstance(listener, _Viewer):
+                    raise TypeError(listener)
+                await asyncio.wait_for(listener.first, 120)
             break
         except Exception as exc:
-            if ws is not None:
-                await ws.close()
-                ws = None
+            if transport is not None:
+                transport.disconnect()
+                transport = None
             if attempt == 2:
                 ready[1] += 1
                 print(f"viewer failed: {exc!r}", file=sys.stderr)
                 return
             await asyncio.sleep(1 + attempt)
-    if ws is None:
+    if transport is None:
         return
     ready[0] += 1
     try:
-        while not stop.is_set():
-            text = await ws.recv()
-            now = time.monotonic()
-            # A regex rather than json.loads keeps the client's cost per message tiny.
-            text = text if isinstance(text, str) else text.decode()
-            if only and only not in text:
-                continue
-            match = _SEQ.search(text)
-            if match:
-                arrivals[int(match.group(1))].append(now)
-    except Exception:
-        return
+        await stop.wait()
     finally:
-        await ws.close()
+        transport.disconnect()
 
 
 async def main_async(url: str, origin: str, count: int, parallel: int, only_type: str) -> None:
@@ -110,7 +131,7 @@ def main() -> None:
     parser.add_argument("--only-type", default="", help='record only messages of this "type"')
     args = parser.parse_args()
     raise_nofile_limit()
-    asyncio.run(main_async(args.url, args.origin, args.count, args.parallel, args.only_type))
+    uvloop.run(main_async(args.url, args.origin, args.count, args.parallel, args.only_type))
 
 
 if __name__ == "__main__":
