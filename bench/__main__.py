@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from . import db, loadgen, phases, roles
+from . import db, loadgen, phases, plots, roles
 
 PHASES = (
     "references", "intake", "persistence", "freshness", "fanout", "sessions", "history", "kinds",
@@ -111,7 +111,10 @@ def main() -> int:
     args.json_out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print()
     print(table(report))
+    pictures = plots.draw(report, args.json_out.parent / f"{args.json_out.stem}-plots")
     print(f"\nJSON: {args.json_out}   logs: {roles.LOGS.relative_to(roles.ROOT)}/")
+    if pictures:
+        print(f"pictures: {pictures[0].parent}/ ({', '.join(p.name for p in pictures)})")
     return 0
 
 
@@ -301,17 +304,19 @@ def table(r: dict[str, Any]) -> str:
                 )
             )
             rows.append((f"  {kind}: every rule intact, exact", str(x["exact"]), "True", "", ""))
-    rh = k.get("ranked_history", {})
-    if rh:
-        keys = list(rh)
-        small, big = rh[keys[0]], rh[keys[-1]]
+    for kind in ("multiple", "scale", "ranked"):
+        kh = k.get(f"{kind}_history", {})
+        if not kh:
+            continue
+        keys = list(kh)
+        small, big = kh[keys[0]], kh[keys[-1]]
         for what in ("api", "ws_snapshot"):
             rows.append(
                 (
                     (
-                        f"Ranked {'results API' if what == 'api' else 'WS snapshot'} p50 ms, "
-                        f"{small['ballots']:,} vs {big['ballots']:,} ballots "
-                        f"({big['distinct_rankings']:,} rankings)"
+                        f"{kind.capitalize()} {'results API' if what == 'api' else 'WS snapshot'}"
+                        f" p50 ms, {small['ballots']:,} vs {big['ballots']:,} ballots"
+                        f" ({big['distinct_ballots']:,} distinct)"
                     ),
                     f"{small[f'{what}_p50_ms']:.1f} vs {big[f'{what}_p50_ms']:.1f}",
                     "same",

@@ -949,6 +949,8 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
 
     c0, c1 = poll.choice_ids[:2]
     with transaction.atomic(), connection.cursor() as cur:
+        # The site's statement timeout is for requests, not for a million-row insert.
+        cur.execute("SET LOCAL statement_timeout = 0")
         cur.execute(
             "INSERT INTO polls_vote"
             " (poll_id, voter_key, choice_id, ballot, cast_at, vote_id, stored_at)"
@@ -967,7 +969,9 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
             [count, poll.id],
         )
     with connection.cursor() as cur:
+        cur.execute("SET statement_timeout = 0")
         cur.execute("ANALYZE polls_vote")
+        cur.execute("RESET statement_timeout")
 
 
 def _time_api(url: str, samples: int) -> list[float]:
@@ -1044,7 +1048,8 @@ def kinds(run: Run) -> None:
     out: dict[str, Any] = {}
     for kind in ("multiple", "ranked"):
         out[f"persistence_{kind}"] = _kind_persistence(run, kind)
-    out["ranked_history"] = _ranked_history(run)
+    for kind in ("multiple", "scale", "ranked"):
+        out[f"{kind}_history"] = _kind_history(run, kind)
     run.figures["kinds"] = out
 
 
@@ -1128,9 +1133,10 @@ def _kind_persistence(run: Run, kind: str) -> dict[str, Any]:
     return result
 
 
-def _ranked_history(run: Run) -> dict[str, Any]:
-    """A ranked poll of 8 choices with N ballots over 2,000 distinct rankings, written
-    straight into the tables (aggregates to match), then its results timed."""
+def _kind_history(run: Run, kind: str) -> dict[str, Any]:
+    """A poll of the kind with N stored ballots (multiple, ranked: over 2,000 distinct
+    ballots of 8 choices; scale: values 1-10), written straight into the tables with its
+    aggregates to match, then its results API and WebSocket snapshot timed."""
     import random
 
     from django.db import connection, transaction
@@ -1143,39 +1149,61 @@ def _ranked_history(run: Run) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for count in run.sizes.kinds_history:
         run.polls_made += 1
+        extra: dict[str, Any] = {"scale_min": 1, "scale_max": 10} if kind == "scale" else {}
         poll = organising.create_poll(
-            slug=f"bench-ranked-history-{run.polls_made}", question="History?", labels=EIGHT,
-            open_now=True, kind="ranked",
+            slug=f"bench-{kind}-history-{run.polls_made}", question="History?",
+            labels=() if kind == "scale" else EIGHT, open_now=True, kind=kind, **extra,
         )  # fmt: skip
         choices = [c.pk for c in poll.choices.all()]
-        rankings = {tuple(rng.sample(choices, rng.randint(1, 8))) for _ in range(2500)}
-        table = [list(r) for r in sorted(rankings)][:2000]
+        if kind == "ranked":
+            found = {tuple(rng.sample(choices, rng.randint(1, 8))) for _ in range(2500)}
+        elif kind == "multiple":
+            found = {tuple(sorted(rng.sample(choices, rng.randint(1, 8)))) for _ in range(2500)}
+        else:
+            found = {(v,) for v in range(1, 11)}
+        table = [list(b) for b in sorted(found)][:2000]
         started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("CREATE TEMP TABLE bench_rankings (n int, ranking bigint[]) ON COMMIT DROP")
-            cur.executemany("INSERT INTO bench_rankings VALUES (%s, %s)", list(enumerate(table)))
+            # The site's statement timeout is for requests, not for a million-row insert.
+            cur.execute("SET LOCAL statement_timeout = 0")
+            cur.execute("CREATE TEMP TABLE bench_ballots (n int, ballot bigint[]) ON COMMIT DROP")
+            cur.executemany("INSERT INTO bench_ballots VALUES (%s, %s)", list(enumerate(table)))
             cur.execute(
                 "INSERT INTO polls_vote (poll_id, voter_key, choice_id, ballot, cast_at, vote_id,"
-                " stored_at) SELECT %s, 'anon:rh' || g, NULL, r.ranking, now(), gen_random_uuid(),"
-                " now() FROM generate_series(1, %s) g JOIN bench_rankings r ON r.n = g %% %s",
+                " stored_at) SELECT %s, 'anon:kh' || g, NULL, b.ballot, now(), gen_random_uuid(),"
+                " now() FROM generate_series(1, %s) g JOIN bench_ballots b ON b.n = g %% %s",
                 [poll.pk, count, len(table)],
             )
-            cur.execute(
-                "INSERT INTO polls_rankingcount (poll_id, ranking, votes) SELECT %s, ballot,"
-                " count(*) FROM polls_vote WHERE poll_id = %s GROUP BY ballot",
-                [poll.pk, poll.pk],
-            )
-            cur.execute(
-                "UPDATE polls_tally t SET votes = s.n FROM (SELECT ballot[1] AS c, count(*) AS n"
-                " FROM polls_vote WHERE poll_id = %s GROUP BY 1) s WHERE t.choice_id = s.c",
-                [poll.pk],
-            )
+            if kind == "ranked":
+                cur.execute(
+                    "INSERT INTO polls_rankingcount (poll_id, ranking, votes) SELECT %s, ballot,"
+                    " count(*) FROM polls_vote WHERE poll_id = %s GROUP BY ballot",
+                    [poll.pk, poll.pk],
+                )
+            if kind == "scale":
+                cur.execute(
+                    "INSERT INTO polls_valuecount (poll_id, value, votes) SELECT %s, ballot[1],"
+                    " count(*) FROM polls_vote WHERE poll_id = %s GROUP BY 2"
+                    " ON CONFLICT (poll_id, value) DO UPDATE SET votes = EXCLUDED.votes",
+                    [poll.pk, poll.pk],
+                )
+            else:
+                # First preferences (ranked), or every choice picked (multiple).
+                counted = "ballot[1]" if kind == "ranked" else "unnest(ballot)"
+                cur.execute(
+                    f"UPDATE polls_tally t SET votes = s.n FROM (SELECT {counted} AS c,"  # noqa: S608 (one of two fixed expressions)
+                    " count(*) AS n FROM polls_vote WHERE poll_id = %s GROUP BY 1) s"
+                    " WHERE t.choice_id = s.c",
+                    [poll.pk],
+                )
             cur.execute(
                 "UPDATE polls_pollcounter SET total = %s, seq = seq + 1 WHERE poll_id = %s",
                 [count, poll.pk],
             )
         with connection.cursor() as cur:
+            cur.execute("SET statement_timeout = 0")
             cur.execute("ANALYZE polls_vote")
+            cur.execute("RESET statement_timeout")
         insert_seconds = time.monotonic() - started
         n = run.sizes.history_samples
         url = f"{voting.url}/api/polls/{poll.slug}/results"
@@ -1185,7 +1213,7 @@ def _ranked_history(run: Run) -> dict[str, Any]:
         ws = asyncio.run(_time_ws_snapshot(ws_url, results_role.url, max(10, n // 4)))
         out[f"ballots_{count}"] = {
             "ballots": count,
-            "distinct_rankings": len(table),
+            "distinct_ballots": len(table),
             "insert_seconds": round(insert_seconds, 1),
             "api_p50_ms": round(pct(api, 50) * 1000, 2),
             "api_p99_ms": round(pct(api, 99) * 1000, 2),
@@ -1193,7 +1221,7 @@ def _ranked_history(run: Run) -> dict[str, Any]:
             "ws_snapshot_p99_ms": round(pct(ws, 99) * 1000, 2),
         }
         print(
-            f"  ranked, {count} ballots, {len(table)} rankings: API p50"
+            f"  {kind}, {count} ballots, {len(table)} distinct: API p50"
             f" {out[f'ballots_{count}']['api_p50_ms']} ms, WS snapshot p50"
             f" {out[f'ballots_{count}']['ws_snapshot_p50_ms']} ms"
         )

@@ -31,7 +31,7 @@ def start(role: roles.Role, name: str, seconds: float) -> Spy:
     argv = [
         str(roles.BIN / "py-spy"), "record", "--pid", str(role.pid), "--subprocesses",
         "--duration", str(max(1, round(seconds))), "--rate", "100", "--format", "raw",
-        "--nonblocking", "--output", str(path),
+        "--nonblocking", "--gil", "--output", str(path),
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return Spy(name, path, proc)

@@ -269,6 +269,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # ...looked for every few seconds (kombu's default sweep is every ~100 s).
     "unacked_restore_interval": 5,
     "unacked_restore_throttle": 1,
+    # Off: kombu's bookkeeping of unacknowledged messages costs the worker's main process
+    # two Redis round trips per message, which under load capped storing below the
+    # arrival rate (docs/performance.md). A message a killed worker had taken is then
+    # gone from Redis, and the ledger below queues its votes again.
+    "ack_emulation": env.bool("CELERY_ACK_EMULATION", default=False),
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "retry_on_timeout": True,
@@ -276,8 +281,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 # The ledger of queued votes (polls/ledger.py): a vote the queue passed over this long
 # ago is queued again; the sweep runs this often in each worker.
+# Without ack emulation the grace only covers a vote's wait in a worker's prefetch
+# buffer and pool (about a second under load); with it, also the visibility timeout.
 VOTE_LEDGER_GRACE_SECONDS = env.int(
-    "VOTE_LEDGER_GRACE_SECONDS", default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 10
+    "VOTE_LEDGER_GRACE_SECONDS",
+    default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 10
+    if CELERY_BROKER_TRANSPORT_OPTIONS["ack_emulation"]
+    else 10,
 )
 VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=5)
 
@@ -311,6 +321,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # it waits to fill a batch.
 VOTE_BATCH_SIZE = env.int("VOTE_BATCH_SIZE", default=500)
 VOTE_BATCH_FLUSH_SECONDS = env.float("VOTE_BATCH_FLUSH_SECONDS", default=0.02)
+# While every pool process is storing a batch, the next one waits (and grows) this long
+# at most (polls.tasks.VoteBatches).
+VOTE_BATCH_MAX_HOLD_SECONDS = env.float("VOTE_BATCH_MAX_HOLD_SECONDS", default=1.0)
 
 # --- Channels (live results) ------------------------------------------------------
 # The pub/sub layer sends one Redis message per group per results process, which then
