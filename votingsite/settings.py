@@ -62,7 +62,7 @@ MIDDLEWARE = [
     # Before any middleware that may answer early (413, 503): every answer, errors
     # included, carries the same security headers.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "polls.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "polls.middleware.BodySizeLimitMiddleware",
     "polls.middleware.StoreUnavailableMiddleware",
