@@ -39,7 +39,7 @@ FUZZ = hsettings(
     derandomize=os.environ.get("CI") == "1",  # CI repeats one sequence; a local run explores
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-MAX_FRAME = 4096  # the Procfile's --websocket-max-message-size
+MAX_FRAME = 4096  # the Procfile's --websocket-max-frame-size
 BURST = 20  # WS_MESSAGES_BURST's default
 CLOSE_TOO_BIG = 1009
 CLOSE_TOO_MANY = 4429
@@ -194,6 +194,20 @@ origins = st.one_of(
         lambda text: not set(text) & set("{}")
     ),
 )  # fmt: skip
+
+
+def test_a_snapshot_bigger_than_a_client_frame_may_be_still_reaches_the_viewer(
+    site: Any, make_poll: Callable[..., Poll], assert_no_traceback: Callable[[], None]
+) -> None:
+    """The size limits bound what a viewer sends; autobahn also applies the message limit
+    to what the server sends, which once kept a poll of many long choices off the air."""
+    poll = make_poll(labels=[f"{n:02d} " + "a choice with a long label " * 3 for n in range(60)])
+    with connect(ws_url(site, f"/ws/polls/{poll.slug}/"), origin=Origin(site.url),
+                 open_timeout=10, close_timeout=5) as socket:  # fmt: skip
+        snapshot = socket.recv(timeout=10)
+    assert len(snapshot.encode()) > MAX_FRAME
+    assert is_snapshot(snapshot, poll)
+    assert_no_traceback()
 
 
 @FUZZ
