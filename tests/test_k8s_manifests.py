@@ -424,7 +424,8 @@ def test_web_servers_have_explicit_process_counts() -> None:
     assert voting["command"] == ["gunicorn"]
     assert {"--workers", "--threads", "--reuse-port"} <= set(voting["args"])
     results = the_container(find("Deployment", "results"))
-    assert results["command"] == ["daphne"]
+    # daphne's command line, on uvloop (votingsite/results_server.py)
+    assert results["command"] == ["python", "-m", "votingsite.results_server"]
     assert results["args"][-1] == "votingsite.asgi:application"
 
 
