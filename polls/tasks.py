@@ -22,6 +22,7 @@ from django.conf import settings
 from polls.pipeline import ballots, ledger, metrics
 from polls.pipeline.message import TASK_NAME, QueuedVote
 from polls.pipeline.store import store_with_retry
+from votingsite.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +117,26 @@ def record_votes(requests: Sequence[Any]) -> None:
         outcome = store_with_retry(votes)
         metrics.batch_stored(outcome, seconds=time.monotonic() - started)
         try:
-            ledger.mark_handled(votes)
-            ballots.settle(votes, outcome.refused)
+            _strike_off(votes, outcome.refused)
         except redis.RedisError as exc:  # the sweeper re-queues them; storing is idempotent
             logger.warning("could not strike %d votes off the ledger: %r", len(votes), exc)
+
+
+def _strike_off(votes: Sequence[QueuedVote], refused: Any) -> None:
+    """The votes off the ledger and their ballots settled, in one round trip: under load
+    each round trip costs the pool process a wait for Redis (py-spy at 500 votes/s: a
+    fifth of its time went to the three it took before)."""
+    for attempt in (1, 2):
+        pipe = redis_client().pipeline(transaction=False)
+        ledger.mark_handled(votes, pipe)
+        ballots.settle(votes, refused, pipe)
+        try:
+            pipe.execute()
+            return
+        except redis.exceptions.NoScriptError:  # a restarted Redis: load it, send again
+            if attempt == 2:
+                raise
+            ballots.load_settle_script()
 
 
 def _message_votes(request: Any) -> list[Any]:

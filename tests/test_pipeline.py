@@ -30,7 +30,8 @@ def test_form_vote_is_stored_by_the_worker_and_shown(make_poll, worker, voting, 
     assert Tally.objects.get(choice=cats).votes == 1
     page = alice.open_poll(poll.slug)
     assert "Vote received" in page
-    assert "(your vote)" in page
+    assert "(your vote" in page  # ", being stored" until the worker has settled it
+    wait_for(lambda: "(your vote)" in alice.open_poll(poll.slug), what="the vote shown as stored")
 
 
 def test_two_browsers_vote_and_one_changes(make_poll, worker, voting, wait_for) -> None:

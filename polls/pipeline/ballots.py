@@ -30,6 +30,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 from polls import selectors
@@ -74,9 +75,12 @@ def _settle_script() -> Script:
     return redis_client().register_script(_SETTLE)
 
 
-def settle(votes: Sequence[QueuedVote], refused: Mapping[str, str]) -> None:
+def settle(
+    votes: Sequence[QueuedVote], refused: Mapping[str, str], pipe: Pipeline | None = None
+) -> None:
     """Worker side, after the votes' transaction committed: each is stored or refused
-    (`refused` maps a refused vote's id to why)."""
+    (`refused` maps a refused vote's id to why). Given a pipeline, only adds the script's
+    call to it (the caller sends it)."""
     if not votes:
         return
     args: list[str | int] = [settings.VOTE_BALLOT_SETTLED_SECONDS]
@@ -84,7 +88,18 @@ def settle(votes: Sequence[QueuedVote], refused: Mapping[str, str]) -> None:
         why = refused.get(str(vote.vote_id))
         state = STORED if why is None else REFUSED
         args += [str(vote.vote_id), state, (why or "").replace("|", "/")]
-    _settle_script()(keys=[key(v.poll_id, v.voter_key) for v in votes], args=args)
+    keys = [key(v.poll_id, v.voter_key) for v in votes]
+    if pipe is None:
+        _settle_script()(keys=keys, args=args)
+    else:
+        # A bare EVALSHA: redis-py sends a SCRIPT EXISTS round trip before every pipeline
+        # that holds a Script. The caller loads the script on NoScriptError.
+        pipe.evalsha(_settle_script().sha, len(keys), *keys, *args)
+
+
+def load_settle_script() -> None:
+    """Load the settle script into Redis (one restarted or flushed has none)."""
+    redis_client().script_load(_SETTLE)
 
 
 @dataclass(frozen=True)

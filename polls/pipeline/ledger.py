@@ -23,6 +23,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from redis.client import Pipeline
 
 from votingsite.redis_client import redis_client
 
@@ -44,16 +45,19 @@ def message_member(message: dict[str, Any]) -> str:
     return json.dumps(message, sort_keys=True, separators=(",", ":"))
 
 
-def mark_handled(votes: Sequence[QueuedVote]) -> None:
-    """Worker side, after the votes' transaction committed (stored, ignored or rejected)."""
+def mark_handled(votes: Sequence[QueuedVote], pipe: Pipeline | None = None) -> None:
+    """Worker side, after the votes' transaction committed (stored, ignored or rejected).
+    Given a pipeline, only adds its commands to it (the caller sends them)."""
     if not votes:
         return
     newest = max(v.cast_at.timestamp() for v in votes)
-    pipe = redis_client().pipeline(transaction=False)
+    own = pipe is None
+    pipe = redis_client().pipeline(transaction=False) if pipe is None else pipe
     pipe.zrem(PENDING_KEY, *[member(v) for v in votes])
     # Only ever moves forward (GT), whichever worker process finishes last.
     pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest}, gt=True)
-    pipe.execute()
+    if own:
+        pipe.execute()
 
 
 def queued_messages(client: redis.Redis) -> int:
