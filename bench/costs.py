@@ -41,7 +41,8 @@ def _postgres_cpu() -> float:
     total = 0.0
     for proc in psutil.process_iter(["name", "cmdline"]):
         try:
-            if proc.info["name"] == "postgres" or "postgres:" in " ".join(proc.info["cmdline"] or []):
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] == "postgres" or "postgres:" in cmdline:
                 t = proc.cpu_times()
                 total += t.user + t.system
         except (psutil.NoSuchProcess, psutil.AccessDenied):

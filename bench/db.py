@@ -92,10 +92,12 @@ def counter_total(poll_id: int) -> int:
 
 
 def queue_length(client: redis.Redis) -> int:
-    """Messages waiting in Redis plus those a worker holds unacknowledged."""
-    from polls.pipeline.ledger import queued_messages
+    """Messages waiting in Redis plus those a worker holds unacknowledged (kept in Redis
+    only with ack emulation on), plus votes in the ledger not yet handled: a worker may
+    hold many messages it has taken, found in Redis only as ledger entries."""
+    from polls.pipeline.ledger import PENDING_KEY, queued_messages
 
-    return queued_messages(client)
+    return queued_messages(client) + int(client.zcard(PENDING_KEY))
 
 
 def wait_drained(

@@ -351,7 +351,9 @@ def persistence(run: Run) -> None:
     cast_seconds = time.monotonic() - start
     if any(child.returncode for child in children):
         raise RuntimeError(f"casting failed: {outputs}")
-    queued = db.queue_length(run.redis)
+    from polls.pipeline.ledger import queued_messages
+
+    queued = queued_messages(run.redis)
     rate = count / cast_seconds
     print(f"  cast {count} votes in {cast_seconds:.1f}s ({rate:.0f}/s); queued {queued}")
 
@@ -947,9 +949,11 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
     """Stored votes written straight into the tables, with tallies and counter to match."""
     from django.db import connection, transaction
 
+    from votingsite.database import answer_within
+
     c0, c1 = poll.choice_ids[:2]
-    with transaction.atomic(), connection.cursor() as cur:
-        # The site's statement timeout is for requests, not for a million-row insert.
+    # The site's deadline on every Postgres call is for requests, not a million-row insert.
+    with answer_within(600), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL statement_timeout = 0")
         cur.execute(
             "INSERT INTO polls_vote"
@@ -968,7 +972,7 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
             "UPDATE polls_pollcounter SET total = %s, seq = seq + 1 WHERE poll_id = %s",
             [count, poll.id],
         )
-    with connection.cursor() as cur:
+    with answer_within(600), connection.cursor() as cur:
         cur.execute("SET statement_timeout = 0")
         cur.execute("ANALYZE polls_vote")
         cur.execute("RESET statement_timeout")
@@ -1142,6 +1146,7 @@ def _kind_history(run: Run, kind: str) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from polls import organising
+    from votingsite.database import answer_within
 
     voting, results_role = run.web()
     run.set_phase("kinds-history")
@@ -1163,8 +1168,8 @@ def _kind_history(run: Run, kind: str) -> dict[str, Any]:
             found = {(v,) for v in range(1, 11)}
         table = [list(b) for b in sorted(found)][:2000]
         started = time.monotonic()
-        with transaction.atomic(), connection.cursor() as cur:
-            # The site's statement timeout is for requests, not for a million-row insert.
+        # The site's deadline on every Postgres call is for requests, not a bulk insert.
+        with answer_within(600), transaction.atomic(), connection.cursor() as cur:
             cur.execute("SET LOCAL statement_timeout = 0")
             cur.execute("CREATE TEMP TABLE bench_ballots (n int, ballot bigint[]) ON COMMIT DROP")
             cur.executemany("INSERT INTO bench_ballots VALUES (%s, %s)", list(enumerate(table)))
@@ -1200,7 +1205,7 @@ def _kind_history(run: Run, kind: str) -> dict[str, Any]:
                 "UPDATE polls_pollcounter SET total = %s, seq = seq + 1 WHERE poll_id = %s",
                 [count, poll.pk],
             )
-        with connection.cursor() as cur:
+        with answer_within(600), connection.cursor() as cur:
             cur.execute("SET statement_timeout = 0")
             cur.execute("ANALYZE polls_vote")
             cur.execute("RESET statement_timeout")

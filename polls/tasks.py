@@ -112,14 +112,18 @@ def record_votes(requests: Sequence[Any]) -> None:
                 votes.append(QueuedVote.from_message(data))
             except ValueError as exc:
                 logger.error("dropping malformed vote message %s: %s", request.id, exc)
-    if votes:
+    # A worker that fell behind gets big batches (VoteBatches._do_flush): stored in
+    # transactions of at most VOTE_STORE_CHUNK votes, so that none outlasts the deadline
+    # on a Postgres call (seen: 5,000-ballot ranked batches past 5 s, retried for ever).
+    step = settings.VOTE_STORE_CHUNK
+    for chunk in (votes[i : i + step] for i in range(0, len(votes), step)):
         started = time.monotonic()
-        outcome = store_with_retry(votes)
+        outcome = store_with_retry(chunk)
         metrics.batch_stored(outcome, seconds=time.monotonic() - started)
         try:
-            _strike_off(votes, outcome.refused)
+            _strike_off(chunk, outcome.refused)
         except redis.RedisError as exc:  # the sweeper re-queues them; storing is idempotent
-            logger.warning("could not strike %d votes off the ledger: %r", len(votes), exc)
+            logger.warning("could not strike %d votes off the ledger: %r", len(chunk), exc)
 
 
 def _strike_off(votes: Sequence[QueuedVote], refused: Any) -> None:

@@ -125,6 +125,26 @@ def test_with_the_queue_idle_every_vote_older_than_the_grace_is_passed_over(
     assert ledger.passed_over(now=t) == [ledger.member(old)]
 
 
+def test_a_worker_that_handled_votes_moments_ago_keeps_an_empty_queue_busy(
+    redis_client, queue, pending
+) -> None:
+    """Nothing waits in Redis, but a worker handled a batch just now: it may hold many
+    more messages it has taken. Only votes the handled mark passed by the grace count,
+    not every vote older than the grace by the clock."""
+    t = time.time()
+    ledger.mark_handled([a_vote("handled", t - 3 * GRACE)])
+    in_the_workers_hands = a_vote("held", t - 2 * GRACE - 1)
+    long_passed = a_vote("lost", t - 4 * GRACE - 1)
+    pending((in_the_workers_hands, t - 2 * GRACE - 1), (long_passed, t - 4 * GRACE - 1))
+    assert ledger.queued_messages(redis_client) == 0
+    assert ledger.passed_over(now=t) == [ledger.member(long_passed)]
+    # Once no worker has handled anything for a grace period, the queue is idle.
+    assert set(ledger.passed_over(now=t + 2 * GRACE)) == {
+        ledger.member(long_passed),
+        ledger.member(in_the_workers_hands),
+    }
+
+
 def test_the_handled_mark_only_moves_forward_whatever_order_batches_finish_in(
     redis_client, queue, pending
 ) -> None:

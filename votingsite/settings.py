@@ -324,6 +324,9 @@ VOTE_BATCH_FLUSH_SECONDS = env.float("VOTE_BATCH_FLUSH_SECONDS", default=0.02)
 # While every pool process is storing a batch, the next one waits (and grows) this long
 # at most (polls.tasks.VoteBatches).
 VOTE_BATCH_MAX_HOLD_SECONDS = env.float("VOTE_BATCH_MAX_HOLD_SECONDS", default=1.0)
+# Most votes stored in one transaction (a batch holds up to VOTE_BATCH_SIZE messages of
+# up to VOTE_SEND_MAX_BATCH votes each).
+VOTE_STORE_CHUNK = env.int("VOTE_STORE_CHUNK", default=1000)
 
 # --- Channels (live results) ------------------------------------------------------
 # The pub/sub layer sends one Redis message per group per results process, which then

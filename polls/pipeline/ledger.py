@@ -54,8 +54,9 @@ def mark_handled(votes: Sequence[QueuedVote], pipe: Pipeline | None = None) -> N
     own = pipe is None
     pipe = redis_client().pipeline(transaction=False) if pipe is None else pipe
     pipe.zrem(PENDING_KEY, *[member(v) for v in votes])
-    # Only ever moves forward (GT), whichever worker process finishes last.
-    pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest}, gt=True)
+    # Only ever moves forward (GT), whichever worker process finishes last; "at": when a
+    # worker last handled anything.
+    pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest, "at": time.time()}, gt=True)
     if own:
         pipe.execute()
 
@@ -69,8 +70,14 @@ def passed_over(now: float | None = None) -> list[str]:
     """Pending votes the queue has moved past by more than the grace period."""
     client = redis_client()
     now = time.time() if now is None else now
-    queue_idle = queued_messages(client) == 0
-    upto = now if queue_idle else client.zscore(HANDLED_UPTO_KEY, "upto")
+    upto, handled_at = client.zmscore(HANDLED_UPTO_KEY, ["upto", "at"])
+    # Idle: nothing waits in Redis, and no worker has handled a vote for a grace period.
+    # An empty queue alone is not idle: a worker may hold many messages it has taken
+    # (its prefetch; without ack emulation they are nowhere in Redis), still storing.
+    queue_idle = queued_messages(client) == 0 and (
+        handled_at is None or now - handled_at > settings.VOTE_LEDGER_GRACE_SECONDS
+    )
+    upto = now if queue_idle else upto
     if upto is None:
         return []
     cutoff = upto - settings.VOTE_LEDGER_GRACE_SECONDS
