@@ -205,6 +205,7 @@ def test_a_snapshot_bigger_than_a_client_frame_may_be_still_reaches_the_viewer(
     with connect(ws_url(site, f"/ws/polls/{poll.slug}/"), origin=Origin(site.url),
                  open_timeout=10, close_timeout=5) as socket:  # fmt: skip
         snapshot = socket.recv(timeout=10)
+    assert isinstance(snapshot, str)
     assert len(snapshot.encode()) > MAX_FRAME
     assert is_snapshot(snapshot, poll)
     assert_no_traceback()
