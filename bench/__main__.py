@@ -134,7 +134,8 @@ def _cost_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         cpu = cost["cpu_ms"]
         rows.append(
             (f"Cost per vote {label}: CPU ms {role} / Redis / Postgres",
-             f"{cpu.get(role, 0):.3f} / {cpu['redis']:.3f} / {cpu['postgres']:.3f}", "", "", "")
+             f"{cpu.get(role, 0):.3f} / {cpu['redis']:.3f} / {cpu['postgres'] or 0:.3f}",
+             "", "", "")
         )  # fmt: skip
         rows.append(
             (f"  Redis commands, bytes in/out; Postgres WAL bytes, rows ({label})",

@@ -119,12 +119,13 @@ class Meter:
             "cpu_ms": {
                 **{n: round(v * 1000 / units, 4) for n, v in role_cpu.items()},
                 "redis": round(rd["cpu_s"] * 1000 / units, 4),
-                "postgres": round(pg["cpu_s"] * 1000 / units, 4),
+                # Postgres backends that exit take their CPU with them: None when the sum fell.
+                "postgres": round(pg["cpu_s"] * 1000 / units, 4) if pg["cpu_s"] >= 0 else None,
             },
             "cpu_cores_busy": {
                 **{n: round(v / seconds, 2) for n, v in role_cpu.items()},
                 "redis": round(rd["cpu_s"] / seconds, 2),
-                "postgres": round(pg["cpu_s"] / seconds, 2),
+                "postgres": round(pg["cpu_s"] / seconds, 2) if pg["cpu_s"] >= 0 else None,
             },
             "redis_commands": round(rd["commands"] / units, 3),
             "redis_commands_by_name": commands,

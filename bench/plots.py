@@ -178,7 +178,17 @@ def _memory(report: Report) -> Figure | None:
     fig, (ax,) = _figure()
     for role, samples in timeline.items():
         if samples:
-            ax.plot([s[0] for s in samples], [s[1] for s in samples], label=role)
+            # A gap in the samples is a role stopped (the worker between phases): a break
+            # in its line, not a slope to its next start.
+            xs: list[float] = []
+            ys: list[float] = []
+            for sample in samples:
+                if xs and sample[0] - xs[-1] > 2:
+                    xs.append(xs[-1])
+                    ys.append(float("nan"))
+                xs.append(float(sample[0]))
+                ys.append(float(sample[1]))
+            ax.plot(xs, ys, label=role)
     phase = None
     for t, *_, name in sorted(
         (s for samples in timeline.values() for s in samples), key=lambda s: s[0]
