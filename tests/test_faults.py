@@ -490,6 +490,34 @@ def test_no_vote_answered_503_while_redis_hangs_is_ever_stored(
         worker.stop()
 
 
+def test_a_process_holding_thousands_of_descriptors_still_reaches_postgres() -> None:
+    """A results process with thousands of sockets opens its database connection on a
+    descriptor above 1023; waiting for Postgres's answer there must work (select() refused
+    it: a 500 to viewers connecting past ~1,000)."""
+    import os
+    import resource
+
+    from django.db import connection
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1200:
+        pytest.skip(f"this machine allows {hard} descriptors per process")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    connection.close()
+    # The lowest descriptors taken: the next query connects on one above 1023.
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        assert connection.connection.fileno() > 1023
+    finally:
+        for fd in held:
+            os.close(fd)
+        connection.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_a_hung_postgres_does_not_stall_voting(private_redis, slow) -> None:
     """The vote path never waits on Postgres: poll copies are read again off the request
     path, and every Postgres call is bounded by the client, so a server that accepts

@@ -51,11 +51,20 @@ def wait_with_deadline(conn: Any) -> None:
             _cut(conn)
             raise psycopg2.OperationalError(f"Postgres did not answer within {seconds:g} s")
         if state == extensions.POLL_READ:
-            select.select([conn.fileno()], [], [], remaining)
+            _wait_for(conn.fileno(), select.POLLIN, remaining)
         elif state == extensions.POLL_WRITE:
-            select.select([], [conn.fileno()], [], remaining)
+            _wait_for(conn.fileno(), select.POLLOUT, remaining)
         else:
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
+
+
+def _wait_for(fd: int, events: int, seconds: float) -> None:
+    """Until the descriptor is ready or the time is up. poll(), not select(): a results
+    process holding thousands of sockets opens its database connection on a descriptor
+    above 1023, which select() refuses (ValueError: a 500 to the viewer connecting)."""
+    poller = select.poll()
+    poller.register(fd, events | select.POLLERR | select.POLLHUP)
+    poller.poll(max(0.0, seconds) * 1000)
 
 
 def _cut(conn: Any) -> None:
