@@ -224,7 +224,10 @@ def voting_server(*, env: dict[str, str] | None = None, workers: int = 2) -> Web
     argv = procfile_argv(
         "voting", VOTING_PORT=str(port), GUNICORN_WORKERS=str(workers), GUNICORN_THREADS="8"
     )
-    return WebServer("voting", argv, port, role_env(**(env or {})))
+    # The Procfile writes no access log (the front door does); tests read the role's own
+    # to see which role answered a request.
+    env = {"GUNICORN_CMD_ARGS": "--access-logfile -", **(env or {})}
+    return WebServer("voting", argv, port, role_env(**env))
 
 
 def results_server(*, env: dict[str, str] | None = None, port: int | None = None) -> WebServer:
