@@ -15,8 +15,7 @@ from typing import Any
 import redis
 from celery import shared_task
 from celery.signals import worker_ready
-from celery_batches import Batches, SimpleRequest
-from celery_batches.trace import apply_batches_task
+from celery_batches import Batches
 from django.conf import settings
 
 from polls.pipeline import ballots, ledger, metrics
@@ -44,9 +43,17 @@ class VoteBatches(Batches):
             self._tref = None
         return super().Strategy(task, app, consumer)
 
-    # Batches being stored by the pool, and when the buffer was last held back.
-    _in_flight = 0
+    # What the pool returned for each batch it is storing, and when the buffer was last
+    # held back.
+    _storing: tuple[Any, ...] = ()
     _held_since: float | None = None
+
+    @property
+    def _in_flight(self) -> int:
+        """Batches the pool has not finished storing (billiard's results not ready: stored,
+        failed, or lost with their process)."""
+        self._storing = tuple(r for r in self._storing if not r.ready())
+        return len(self._storing)
 
     def _do_flush(self) -> None:
         """Flush on the timer only while a pool process is free to store the batch.
@@ -69,31 +76,10 @@ class VoteBatches(Batches):
         super()._do_flush()
 
     def flush(self, requests: Any) -> Any:
-        """celery-batches' flush, counting the batch in flight until the pool is done."""
-        acks_late = [r for r in requests if r.task.acks_late]
-        acks_early = [r for r in requests if not r.task.acks_late]
-        serializable = ([SimpleRequest.from_request(r) for r in requests],)
-
-        def on_accepted(pid: int, time_accepted: float) -> None:
-            for req in acks_early:
-                req.acknowledge()
-
-        def on_return(result: Any) -> None:
-            self._in_flight -= 1
-            for req in acks_late:
-                req.acknowledge()
-
-        def on_error(exc: Any) -> None:  # a lost pool process: redelivery is the ledger's
-            self._in_flight -= 1
-
-        self._in_flight += 1
-        return self._pool.apply_async(
-            apply_batches_task,
-            (self, serializable, 0, None),
-            accept_callback=on_accepted,
-            callback=on_return,
-            error_callback=on_error,
-        )
+        """celery-batches' flush, keeping the pool's result to see when it is done."""
+        result = super().flush(requests)
+        self._storing = (*self._storing, result)
+        return result
 
 
 @shared_task(

@@ -19,14 +19,35 @@ from polls.tasks import record_votes
 
 
 @dataclass
+class Result:
+    """billiard's result of a job, as far as the task reads it."""
+
+    done: bool = False
+
+    def ready(self) -> bool:
+        return self.done
+
+
+@dataclass
 class Pool:
-    """Records each batch handed to it and the callbacks the pool would call."""
+    """Records each batch handed to it; a job's `callback` is the pool having stored it,
+    its `lost` the pool losing it with its process."""
 
     num_processes: int = 2
     jobs: list[dict[str, Any]] = field(default_factory=list)
 
-    def apply_async(self, target: Any, args: Any, **callbacks: Any) -> None:
-        self.jobs.append({"requests": args[1][0], **callbacks})
+    def apply_async(self, target: Any, args: Any, *, callback: Any, **others: Any) -> Result:
+        result = Result()
+
+        def stored(value: Any) -> None:
+            result.done = True
+            callback(value)
+
+        def lost() -> None:
+            result.done = True
+
+        self.jobs.append({"requests": args[1][0], "callback": stored, "lost": lost})
+        return result
 
 
 @dataclass
@@ -65,12 +86,12 @@ def task(settings: Any) -> Iterator[Any]:
     record_votes._pool = Pool()
     record_votes._buffer = queue.Queue()
     record_votes._pending = queue.Queue()
-    record_votes._in_flight = 0
+    record_votes._storing = ()
     record_votes._held_since = None
     yield record_votes
     for name, value in saved.items():
         setattr(record_votes, name, value)
-    record_votes._in_flight = 0
+    record_votes._storing = ()
     record_votes._held_since = None
 
 
@@ -110,7 +131,7 @@ def test_a_batch_lost_with_its_pool_process_frees_its_place(task) -> None:
     task._do_flush()
     buffer(task, 1)
     task._do_flush()
-    task._pool.jobs[1]["error_callback"](RuntimeError("worker lost"))
+    task._pool.jobs[1]["lost"]()
     buffer(task, 2)
     task._do_flush()
     assert [len(job["requests"]) for job in task._pool.jobs] == [1, 1, 2]
