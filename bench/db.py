@@ -91,13 +91,20 @@ def counter_total(poll_id: int) -> int:
     )
 
 
+def messages_queued(client: redis.Redis) -> int:
+    """Vote messages waiting in Redis (plus any held unacknowledged, with ack emulation)."""
+    from polls.pipeline.ledger import queued_messages
+
+    return queued_messages(client)
+
+
 def queue_length(client: redis.Redis) -> int:
     """Messages waiting in Redis plus those a worker holds unacknowledged (kept in Redis
     only with ack emulation on), plus votes in the ledger not yet handled: a worker may
     hold many messages it has taken, found in Redis only as ledger entries."""
-    from polls.pipeline.ledger import PENDING_KEY, queued_messages
+    from polls.pipeline.ledger import PENDING_KEY
 
-    return queued_messages(client) + int(client.zcard(PENDING_KEY))
+    return messages_queued(client) + int(client.zcard(PENDING_KEY))
 
 
 def wait_drained(

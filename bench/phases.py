@@ -280,7 +280,7 @@ def intake(run: Run) -> None:
                 f" socket errors {result['socket_errors']}"
             )
     run.set_phase("intake-drain")
-    queued = db.queue_length(run.redis)
+    queued = db.messages_queued(run.redis)
     run.start_worker()
     total = sum(expected.values())
     done, waited = db.wait_drained(run.redis, expected, timeout=60 + total / 200)
@@ -351,9 +351,7 @@ def persistence(run: Run) -> None:
     cast_seconds = time.monotonic() - start
     if any(child.returncode for child in children):
         raise RuntimeError(f"casting failed: {outputs}")
-    from polls.pipeline.ledger import queued_messages
-
-    queued = queued_messages(run.redis)
+    queued = db.messages_queued(run.redis)
     rate = count / cast_seconds
     print(f"  cast {count} votes in {cast_seconds:.1f}s ({rate:.0f}/s); queued {queued}")
 
@@ -653,29 +651,13 @@ def _fanout_run(run: Run, viewers: int, targets: list[roles.WebRole]) -> dict[st
     # Clients per results process: the phase's client count, split evenly.
     per_target = max(1, run.sizes.fanout_clients // len(targets))
     n_clients = per_target * len(targets)
-    clients: list[subprocess.Popen[str]] = []
     reported = False
     rss_before = [t.rss()[0] for t in targets]
     connect_start = time.monotonic()
+    urls = [(t.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/", t.url) for t in targets]
+    clients = _viewer_clients(urls, viewers, n_clients)
     try:
-        for c in range(n_clients):
-            target = targets[c % len(targets)]
-            ws_url = target.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
-            share = viewers // n_clients + (1 if c < viewers % n_clients else 0)
-            clients.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench.wsclient", "--url", ws_url,
-                     "--origin", target.url, "--count", str(share)],
-                    cwd=roles.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                    start_new_session=True,
-                )
-            )  # fmt: skip
-        connected = 0
-        for client in clients:
-            line = roles.pipe(client.stdout).readline().split()
-            if not line or line[0] != "READY":
-                raise RuntimeError(f"fan-out client failed: {line}")
-            connected += int(line[1])
+        connected = _ready(clients)
         connect_seconds = time.monotonic() - connect_start
         print(
             f"  {connected}/{viewers} viewers connected to {len(targets)} results"
@@ -704,22 +686,10 @@ def _fanout_run(run: Run, viewers: int, targets: list[roles.WebRole]) -> dict[st
         loop.close()
         profile_summary = profile.finish(spy) if spy else None
         rss_after = [t.rss()[0] for t in targets]
-        arrivals: dict[int, list[float]] = {seq: [] for seq in sent}
-        for client in clients:
-            roles.pipe(client.stdin).write("REPORT\n")
-            roles.pipe(client.stdin).flush()
-            report = json.loads(roles.pipe(client.stdout).readline())
-            for seq, times in report["arrivals"].items():
-                if int(seq) in arrivals:
-                    arrivals[int(seq)].extend(times)
+        arrivals = _collect(clients, set(sent))
         reported = True
     finally:
-        for client in clients:
-            try:
-                client.wait(10 if reported else 0.1)  # they exit by themselves after REPORT
-            except subprocess.TimeoutExpired:
-                client.kill()
-                client.wait(5)
+        _close(clients, reported)
     per_update = []
     all_delays: list[float] = []
     for seq, t0 in sent.items():
@@ -802,7 +772,9 @@ def sessions(run: Run) -> None:
             live_sessions.create_session(title=f"Bench {viewers}", owner=owner, polls=polls)
         )
         ws_url = results_role.url.replace("http://", "ws://") + f"/ws/s/{session.code}/"
-        clients = _viewer_clients(ws_url, results_role.url, viewers, run.sizes.fanout_clients)
+        clients = _viewer_clients(
+            [(ws_url, results_role.url)], viewers, run.sizes.fanout_clients, "session"
+        )
         reported = False
         try:
             connected = _ready(clients)
@@ -896,14 +868,20 @@ def _audience_calls(key: str, seconds: float) -> dict[str, Any]:
     }
 
 
-def _viewer_clients(url: str, origin: str, viewers: int, n_clients: int) -> list[Any]:
+def _viewer_clients(
+    targets: list[tuple[str, str]], viewers: int, n_clients: int, only_type: str = ""
+) -> list[Any]:
+    """`n_clients` client processes holding `viewers` sockets between them, spread over
+    the (WebSocket URL, page origin) targets in turn."""
     clients = []
     for c in range(n_clients):
+        url, origin = targets[c % len(targets)]
         share = viewers // n_clients + (1 if c < viewers % n_clients else 0)
+        only = ["--only-type", only_type] if only_type else []
         clients.append(
             subprocess.Popen(
                 [sys.executable, "-m", "bench.wsclient", "--url", url, "--origin", origin,
-                 "--count", str(share), "--only-type", "session"],
+                 "--count", str(share), *only],
                 cwd=roles.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                 start_new_session=True,
             )
@@ -954,7 +932,6 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
     c0, c1 = poll.choice_ids[:2]
     # The site's deadline on every Postgres call is for requests, not a million-row insert.
     with answer_within(600), transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL statement_timeout = 0")
         cur.execute(
             "INSERT INTO polls_vote"
             " (poll_id, voter_key, choice_id, ballot, cast_at, vote_id, stored_at)"
@@ -973,9 +950,7 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
             [count, poll.id],
         )
     with answer_within(600), connection.cursor() as cur:
-        cur.execute("SET statement_timeout = 0")
         cur.execute("ANALYZE polls_vote")
-        cur.execute("RESET statement_timeout")
 
 
 def _time_api(url: str, samples: int) -> list[float]:
@@ -1170,7 +1145,6 @@ def _kind_history(run: Run, kind: str) -> dict[str, Any]:
         started = time.monotonic()
         # The site's deadline on every Postgres call is for requests, not a bulk insert.
         with answer_within(600), transaction.atomic(), connection.cursor() as cur:
-            cur.execute("SET LOCAL statement_timeout = 0")
             cur.execute("CREATE TEMP TABLE bench_ballots (n int, ballot bigint[]) ON COMMIT DROP")
             cur.executemany("INSERT INTO bench_ballots VALUES (%s, %s)", list(enumerate(table)))
             cur.execute(
@@ -1206,9 +1180,7 @@ def _kind_history(run: Run, kind: str) -> dict[str, Any]:
                 [count, poll.pk],
             )
         with answer_within(600), connection.cursor() as cur:
-            cur.execute("SET statement_timeout = 0")
             cur.execute("ANALYZE polls_vote")
-            cur.execute("RESET statement_timeout")
         insert_seconds = time.monotonic() - started
         n = run.sizes.history_samples
         url = f"{voting.url}/api/polls/{poll.slug}/results"
