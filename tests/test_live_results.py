@@ -426,6 +426,36 @@ async def test_a_burst_of_commits_reaches_viewers_as_few_growing_snapshots_endin
     await ws.disconnect()
 
 
+def test_a_costly_push_holds_the_polls_gate_shut_for_its_cost_share(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push costing more than a fifth of the interval shuts the gate for five times its
+    cost, so pushes of a big poll take at most a fifth of the process's time."""
+    settings.RESULTS_PUSH_INTERVAL = 0.02
+    cost = 0.04  # seconds of this thread's CPU per push: the gate should stay shut 0.2 s
+    pushes: list[float] = []
+
+    def costly_push(poll_id: int, loop: Any = None, **kinds: bool) -> None:
+        began = time.thread_time()
+        while time.thread_time() - began < cost:
+            pass
+        pushes.append(time.monotonic())
+
+    monkeypatch.setattr(publisher, "publish_now", costly_push)
+    poll_id = 2_000_000_001  # no such poll: the push is the stand-in above
+    began = time.monotonic()
+    while time.monotonic() - began < 1.5:  # a vote every 5 ms keeps the poll dirty
+        publisher.polls_changed([poll_id])
+        time.sleep(0.005)
+    elapsed = time.monotonic() - began
+    publisher._publisher.drain(timeout=5)
+    busy = len(pushes) * cost / elapsed
+    print(f"{len(pushes)} pushes in {elapsed:.2f} s: {busy:.0%} of a core")
+    # Without the hold a push follows the last at once (seen: 37 in 1.5 s, 99% of a core).
+    assert len(pushes) <= elapsed / (cost * 5) + 2
+    assert busy < 0.35
+
+
 # --- End to end: real voting role, worker and results role -------------------------------
 
 

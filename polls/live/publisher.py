@@ -131,7 +131,8 @@ class _Publisher:
                         if took_ms * _COST_SHARE > interval_ms:
                             # A costly snapshot (a big ranked poll) is pushed less often, so
                             # pushes take at most 1/_COST_SHARE of this process's time.
-                            gate.pexpire(key, took_ms * _COST_SHARE)
+                            # SET, not PEXPIRE: the gate has usually expired by now.
+                            gate.set(key, 1, px=took_ms * _COST_SHARE)
                     finally:
                         with self._cond:
                             self._pushing -= 1
