@@ -1,18 +1,19 @@
 """Live sessions: what a presenter does (go live, move between polls, lock, reveal, end),
 and who may. The admin, the presenter's page and the commands all call these.
 
-A session's rules for the vote path live in Redis (polls.pipeline.gates), set in the same
-step as the change, so the admission script refuses a vote on a locked or former poll at
-once. The worker checks each vote against the session's voting windows, kept here in
-Postgres: a gate opens only once its window is stored, and a window closes at the moment
-Redis closed its gate.
+An action happens entirely or not at all: with the session's row and its polls' rows
+locked it changes Postgres and records each poll's new admission state
+(polls.openness: refusing states reach Redis before the commit, admitting ones after),
+so a vote on a locked or former poll is refused at admission, never 202'd and dropped.
+Voting windows (closed at the moment Redis closed the poll) are kept for the worker's
+judgement of version-1 votes from a web pod of the release before.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from polls import gates
+from polls import openness
 from polls.live import publisher
 from polls.models import LiveSession, Poll, SessionPoll, VotingWindow
 
@@ -87,7 +88,7 @@ def go_live(session: LiveSession) -> LiveSession:
         locked.locked = locked.reveal = False
         locked.code = _free_code()
         _save(locked, ["state", "live_since", "current_poll", "locked", "reveal", "code"])
-        _apply(locked, polls)
+        _apply(locked)
         for poll in polls:
             publisher.announce_rules_after_commit(poll.pk)  # now open, as pages must show
     return locked
@@ -111,7 +112,7 @@ def move(session: LiveSession, *, to: Poll | None = None, step: int = 0) -> Live
         locked.current_poll = to
         locked.locked = locked.reveal = False
         _save(locked, ["current_poll", "locked", "reveal"])
-        _apply(locked, polls)
+        _apply(locked)
     return locked
 
 
@@ -121,7 +122,7 @@ def lock(session: LiveSession, *, locked: bool = True) -> LiveSession:
         held = _live(session)
         held.locked = locked
         _save(held, ["locked"])
-        _apply(held, ordered_polls(held))
+        _apply(held)
     return held
 
 
@@ -141,8 +142,6 @@ def end(session: LiveSession) -> LiveSession:
         if held.state != LiveSession.State.LIVE:
             raise SessionError(_("This session is not live."))
         polls = ordered_polls(held)
-        closed_at = gates.set_gates(dict.fromkeys((p.pk for p in polls), None))
-        _close_windows(held, _from_redis(closed_at))
         now = timezone.now()
         Poll.objects.filter(pk__in=[p.pk for p in polls], status=Poll.Status.OPEN).update(
             status=Poll.Status.CLOSED, closes_at=now, updated_at=now
@@ -150,6 +149,9 @@ def end(session: LiveSession) -> LiveSession:
         held.state = LiveSession.State.ENDED
         held.code = ""
         _save(held, ["state", "code"])
+        polls = ordered_polls(held)  # as they are now: closed
+        closed_at = openness.changed(polls)
+        _close_windows(held, _from_redis(closed_at) if closed_at else now)
         for poll in polls:
             publisher.announce_rules_after_commit(poll.pk)
     return held
@@ -180,7 +182,16 @@ def by_code(code: str) -> LiveSession | None:
 
 
 def _locked(session: LiveSession) -> LiveSession:
-    return LiveSession.objects.select_for_update().get(pk=session.pk)
+    """The session's row locked, then its polls' (in one order, as every change of what
+    is open locks them: polls.openness.reconcile waits for this action to finish)."""
+    held = LiveSession.objects.select_for_update().get(pk=session.pk)
+    list(
+        Poll.objects.select_for_update()
+        .filter(pk__in=SessionPoll.objects.filter(session=held).values("poll_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return held
 
 
 def _live(session: LiveSession) -> LiveSession:
@@ -206,28 +217,20 @@ def _free_code() -> str:
     raise IntegrityError("no free join code")  # a million codes: practically never
 
 
-def _apply(session: LiveSession, polls: Iterable[Poll]) -> None:
-    """Make the gates and voting windows say what the session now says.
+def _apply(session: LiveSession) -> None:
+    """Make what is open, and the voting windows, say what the session now says.
 
-    Closing happens first, in Redis (now), then the window closes at Redis's moment;
-    opening happens only once the window is committed (so no admitted vote lacks one).
+    Refusing states reach Redis now and the windows close at Redis's moment; the current
+    poll opens in Redis only once this is committed (polls.openness).
     """
-    wanted = {
-        poll.pk: (
-            (gates.LOCKED if session.locked else gates.OPEN)
-            if poll.pk == session.current_poll_id
-            else gates.WAITING
-        )
-        for poll in polls
-    }
-    closing = {pk: state for pk, state in wanted.items() if state != gates.OPEN}
-    closed_at = gates.set_gates(closing)
-    _close_windows(session, _from_redis(closed_at), keep=session.current_poll_id)
+    closed_at = openness.changed(ordered_polls(session))  # read again: as they are now
+    at = _from_redis(closed_at) if closed_at is not None else timezone.now()
+    _close_windows(session, at, keep=session.current_poll_id)
     current = session.current_poll_id
-    if current is not None and wanted.get(current) == gates.OPEN:
-        if not VotingWindow.objects.filter(session=session, poll_id=current, closed_at=None):
-            VotingWindow.objects.create(session=session, poll_id=current, opened_at=timezone.now())
-        transaction.on_commit(lambda: gates.set_gates({current: gates.OPEN}))
+    if current is None or session.locked:
+        return
+    if not VotingWindow.objects.filter(session=session, poll_id=current, closed_at=None):
+        VotingWindow.objects.create(session=session, poll_id=current, opened_at=timezone.now())
 
 
 def _close_windows(session: LiveSession, at: datetime, keep: int | None = None) -> None:

@@ -369,3 +369,41 @@ class VotingWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id}: {self.opened_at:%H:%M:%S}-{self.closed_at or '…'}"
+
+
+class AdmissionChange(models.Model):
+    """One change of whether a poll admits votes: its id is the poll's admission version.
+
+    Ids come from a Postgres sequence and are never reused, even by a rolled-back change,
+    so Redis's copy of each poll's state (polls.gates) can be written compare-and-set on
+    them: an older write never overwrites a newer one. Each vote carries the version it
+    was admitted under; the worker looks it up here (polls.pipeline.store).
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open (within its schedule)"
+        LIVE = "live", "Open: its live session's current poll"
+        CLOSED = "closed", "Closed"
+        LOCKED = "locked", "Locked by its live session"
+        WAITING = "waiting", "Not its live session's current poll"
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="admission_changes")
+    state = models.CharField(max_length=8, choices=State.choices)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["poll", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} v{self.pk}: {self.state}"
+
+    def admits_at(self, when: datetime) -> bool:
+        """Whether this state admitted a vote at `when` (the admission's clock)."""
+        return (
+            self.state in (self.State.OPEN, self.State.LIVE)
+            and (self.opens_at is None or self.opens_at <= when)
+            and (self.closes_at is None or when < self.closes_at)
+        )

@@ -1,14 +1,15 @@
 """Model hooks: every poll has a counter row and every choice a tally row, however it was
-created; a changed poll is forgotten by this process's poll copies and re-checked by
-open results pages."""
+created; a saved poll's admission state is recorded (polls.openness); a changed poll is
+forgotten by this process's poll copies and re-checked by open results pages."""
 
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.db import transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
-from . import selectors
+from . import gates, openness, selectors
 from .live import publisher
 from .models import Choice, Poll, PollCounter, Tally
 
@@ -19,6 +20,22 @@ PRESENTERS_GROUP = "Presenters"
 def create_poll_counter(sender: type[Poll], instance: Poll, created: bool, **kwargs: Any) -> None:
     if created:
         PollCounter.objects.get_or_create(poll=instance)
+
+
+@receiver(post_save, sender=Poll)
+def record_admission_state(
+    sender: type[Poll], instance: Poll, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    # Its status or schedule may have changed (the admin, organising, a command). Saving
+    # updated its row, which stays locked until the commit, as openness.changed needs.
+    if not raw:
+        openness.changed([instance], new=created)
+
+
+@receiver(post_delete, sender=Poll)
+def forget_admission_state(sender: type[Poll], instance: Poll, **kwargs: Any) -> None:
+    poll_id = instance.pk
+    transaction.on_commit(lambda: gates.forget(poll_id))
 
 
 @receiver(post_save, sender=Choice)

@@ -1,7 +1,8 @@
 """The worker's Celery tasks, thin: parse what arrived and call polls.pipeline.store.
 
-Also the ledger sweeper, one thread per worker node, which queues again any vote the
-broker dropped (polls.pipeline.ledger).
+Also two threads per worker node: the ledger sweeper, which queues again any vote the
+broker dropped (polls.pipeline.ledger), and the reconciler, which mends Redis's copy of
+what is open from Postgres (polls.openness).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from celery import shared_task
 from celery.signals import worker_ready
 from celery_batches import Batches
 from django.conf import settings
+from django.db import connection
 
+from polls import openness
 from polls.pipeline import ballots, ledger, metrics
 from polls.pipeline.message import TASK_NAME, QueuedVote
 from polls.pipeline.store import store_with_retry
@@ -150,7 +153,19 @@ def _sweep_forever() -> None:
             logger.exception("ledger sweep failed; trying again later")
 
 
+def _reconcile_forever() -> None:
+    while True:
+        try:
+            openness.reconcile()
+        except Exception:
+            logger.exception("admission copies not reconciled; trying again later")
+            connection.close()
+        time.sleep(settings.ADMISSION_RECONCILE_SECONDS)
+
+
 @worker_ready.connect
 def _start_ledger_sweeper(**kwargs: Any) -> None:
-    # One sweeper per worker node (main process); concurrent sweeps only duplicate work.
+    # One of each per worker node (main process); concurrent runs only duplicate work
+    # (the reconciler's writes are compare-and-set).
     threading.Thread(target=_sweep_forever, name="vote-ledger-sweeper", daemon=True).start()
+    threading.Thread(target=_reconcile_forever, name="admission-reconciler", daemon=True).start()

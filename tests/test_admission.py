@@ -10,6 +10,7 @@ import functools
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 from kombu.utils.json import dumps as json_dumps
 
-from polls import ratelimits
+from polls import gates, ratelimits
 from polls.pipeline import admission, ballots, ledger
 from polls.pipeline import message as task_message
 from polls.pipeline.message import QueuedVote
@@ -28,18 +29,34 @@ def a_vote(voter: str) -> QueuedVote:
     return QueuedVote(uuid.uuid4(), 1, 2, f"anon:{voter}", timezone.now())
 
 
+def body_of(envelope: dict[str, Any]) -> Any:
+    """A queue message's task body, decoded as the worker decodes it."""
+    body = envelope["body"]
+    if envelope["properties"].get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    return json.loads(body)
+
+
+def queued_messages(redis_client: Any, queue: str) -> list[list[dict[str, Any]]]:
+    """The votes of each message on the queue, oldest first."""
+    return [body_of(json.loads(raw))[0][0] for raw in reversed(redis_client.lrange(queue, 0, -1))]
+
+
 def queued_votes(redis_client: Any, queue: str) -> list[list[str]]:
     """The voter keys of each message on the queue, oldest first."""
-    found = []
-    for raw in reversed(redis_client.lrange(queue, 0, -1)):
-        body = json.loads(base64.b64decode(json.loads(raw)["body"]))
-        found.append([vote["voter_key"] for vote in body[0][0]])
-    return found
+    return [[vote["voter_key"] for vote in m] for m in queued_messages(redis_client, queue)]
 
 
 @pytest.fixture(autouse=True)
-def _clean(redis_client: Any, own_queue: str) -> None:
+def _clean(redis_client: Any, own_queue: str) -> Iterator[None]:
     redis_client.delete(ledger.PENDING_KEY, *redis_client.keys("rl:*"))
+    # Poll 1 of these tests is open, in Redis's copy (as version 1).
+    held = redis_client.get(gates.key(1))
+    redis_client.set(gates.key(1), gates.Gate(1, gates.OPEN).encode())
+    yield
+    redis_client.delete(gates.key(1))
+    if held is not None:
+        redis_client.set(gates.key(1), held)
 
 
 def test_a_built_message_is_what_apply_async_sends(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +81,7 @@ def test_a_built_message_is_what_apply_async_sends(monkeypatch: pytest.MonkeyPat
     for key in ("argsrepr", "kwargsrepr"):
         del theirs["properties"][key]
     assert ours == theirs
-    assert json.loads(base64.b64decode(ours["body"]))[0] == [votes]
+    assert body_of(ours)[0] == [votes]
 
 
 def test_a_group_within_its_limits_goes_as_one_message_and_into_the_ledger(
@@ -191,3 +208,59 @@ def test_a_vote_whose_deadline_passed_before_redis_ran_the_script_is_refused_unw
     assert not redis_client.keys("rl:*")  # not even counted
     in_ledger = [json.loads(m)["voter_key"] for m in redis_client.zrange(ledger.PENDING_KEY, 0, -1)]
     assert in_ledger == ["anon:e"]
+
+
+# --- What is open: Redis's copy, its versions, and what an admitted vote carries -------
+
+
+def test_an_admitted_votes_message_carries_redis_time_and_the_poll_version(
+    redis_client, own_queue
+) -> None:
+    redis_client.set(gates.key(1), gates.Gate(41, gates.OPEN).encode())
+    vote = a_vote("stamped")
+    before = time.time() * 1000
+    assert admission.admit_and_queue([admission.Entry(vote, [])]) == [0]
+    [[message]] = queued_messages(redis_client, own_queue)
+    arrived = QueuedVote.from_message(message)
+    assert (message["v"], arrived.poll_version) == (2, 41)
+    assert arrived.admitted_ms is not None
+    assert before - 1000 <= arrived.admitted_ms <= time.time() * 1000 + 1000
+    # The ledger holds the same stamped vote, so the worker can strike it off.
+    [member] = redis_client.zrange(ledger.PENDING_KEY, 0, -1)
+    assert member.decode() == ledger.member(arrived)
+
+
+def test_a_poll_redis_holds_no_state_of_refuses_the_vote_writing_nothing(
+    redis_client, own_queue
+) -> None:
+    redis_client.delete(gates.key(1))
+    vote = a_vote("unknown-state")
+    assert admission.admit_and_queue([admission.Entry(vote, [])]) == [
+        admission.REFUSED_UNKNOWN_STATE
+    ]
+    assert redis_client.llen(own_queue) == 0
+    assert redis_client.zcard(ledger.PENDING_KEY) == 0
+
+
+@pytest.mark.parametrize(
+    ("copy", "code"),
+    [
+        (gates.Gate(5, gates.CLOSED), admission.REFUSED_CLOSED),
+        (gates.Gate(5, gates.OPEN, closes_ms=1000), admission.REFUSED_CLOSED),  # in 1970
+        (gates.Gate(5, gates.OPEN, opens_ms=2**52), admission.REFUSED_SCHEDULED),
+        (gates.Gate(5, gates.OPEN, opens_ms=1000, closes_ms=2**52), 0),
+    ],
+)
+def test_redis_clock_and_the_polls_copy_decide_whether_it_is_open(
+    redis_client, own_queue, copy, code
+) -> None:
+    redis_client.set(gates.key(1), copy.encode())
+    assert admission.admit_and_queue([admission.Entry(a_vote("clock"), [])]) == [code]
+
+
+def test_a_late_write_of_an_older_version_leaves_the_newer_state_in_place(redis_client) -> None:
+    gates.write({1: gates.Gate(10, gates.WAITING)})
+    gates.write({1: gates.Gate(9, gates.SESSION_OPEN)})  # a superseded change's late open
+    assert gates.read([1]) == {1: gates.Gate(10, gates.WAITING)}
+    gates.write({1: gates.Gate(11, gates.SESSION_OPEN)})
+    assert gates.read([1]) == {1: gates.Gate(11, gates.SESSION_OPEN)}

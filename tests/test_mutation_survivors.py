@@ -393,9 +393,13 @@ SESSION_POLL = 900_001  # no real poll of the run has this id: its gate is these
 
 @pytest.fixture
 def session_holds(redis_client: Any, own_queue: str) -> Iterator[Callable[[str], float]]:
-    """Set the live-session gate of SESSION_POLL (removed afterwards, with the counters)."""
-    yield lambda state: gates.set_gates({SESSION_POLL: state})
-    gates.set_gates({SESSION_POLL: None})
+    """Set Redis's copy of SESSION_POLL's state, open and in no session until a test says
+    otherwise (removed afterwards, with the counters)."""
+    versions = iter(range(1, 100))
+    hold = lambda state: gates.write({SESSION_POLL: gates.Gate(next(versions), state)})  # noqa: E731
+    hold(gates.OPEN)
+    yield hold
+    redis_client.delete(gates.key(SESSION_POLL))
     redis_client.delete(*redis_client.keys("rl:*") or ["rl:none"])  # as test_admission does
 
 
@@ -428,7 +432,7 @@ def test_a_vote_on_a_poll_its_live_session_holds_closed_is_refused_writing_nothi
 def test_while_a_live_session_holds_the_poll_a_limit_without_a_session_rate_still_counts(
     session_holds,
 ) -> None:
-    session_holds(gates.OPEN)
+    session_holds(gates.SESSION_OPEN)
     limit = ratelimits.Limit("voter", f"anon:session-{uuid.uuid4().hex}", "1/h")
     first, second = admitted(limit.value.removeprefix("anon:"), limit, 2)
     assert first == 0
@@ -446,7 +450,7 @@ def test_while_a_live_session_holds_the_poll_a_limit_without_a_session_rate_stil
 def test_a_session_rate_is_counted_in_the_windows_of_the_usual_rate(
     session_holds, rate, in_session, allowed
 ) -> None:
-    session_holds(gates.OPEN)
+    session_holds(gates.SESSION_OPEN)
     voter = f"session-{uuid.uuid4().hex}"
     limit = ratelimits.Limit("voter", f"anon:{voter}", rate, in_session=in_session)
     codes = admitted(voter, limit, allowed + 1)

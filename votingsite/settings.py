@@ -274,6 +274,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # arrival rate (docs/performance.md). A message a killed worker had taken is then
     # gone from Redis, and the ledger below queues its votes again.
     "ack_emulation": env.bool("CELERY_ACK_EMULATION", default=False),
+    # Message bodies as plain JSON, not base64: the admission script stamps Redis's time
+    # and the poll version into them (polls/pipeline/message.py).
+    "body_encoding": None,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "retry_on_timeout": True,
@@ -290,6 +293,10 @@ VOTE_LEDGER_GRACE_SECONDS = env.int(
     else 10,
 )
 VOTE_LEDGER_SWEEP_SECONDS = env.float("VOTE_LEDGER_SWEEP_SECONDS", default=5)
+# Every worker node compares Redis's copy of what is open with Postgres this often and
+# mends it (polls/openness.py): a change that rolled back refuses votes at most this long
+# plus one Postgres lock wait.
+ADMISSION_RECONCILE_SECONDS = env.float("ADMISSION_RECONCILE_SECONDS", default=2)
 
 # A web process sends the votes it takes at the same moment as one message, of at most:
 VOTE_SEND_MAX_BATCH = env.int("VOTE_SEND_MAX_BATCH", default=100)

@@ -2,15 +2,19 @@
 
 One Lua script, run atomically by Redis, takes each vote in turn and
   1. refuses it, writing nothing, when Redis's own clock says its deadline has passed:
-     the web side has told (or will tell) its voter "nothing was recorded"; or when a
-     live session holds its poll closed (locked, or not the current poll: gates);
+     the web side has told (or will tell) its voter "nothing was recorded"; when its
+     poll's admission copy (polls.gates) is missing (Redis lost it: "not recorded" until
+     the reconciler rewrites it); or when that copy, read against Redis's clock, says the
+     poll does not admit votes now (closed, scheduled, locked or not its live session's
+     current poll);
   2. on a poll that does not allow changes, refuses a ballot that differs from the
      voter's pending or just-stored one (polls.pipeline.ballots);
   3. counts it against its rate limits (fixed windows: each counter key names its
      window and expires when the window ends);
-  4. admits it: enters it in the ledger (polls.pipeline.ledger), records it as the
-     voter's pending ballot, and, once every vote of the group is admitted, pushes the
-     group's Celery message onto the queue.
+  4. admits it: stamps its message with Redis's time and the poll version it was
+     admitted under (polls.pipeline.message's placeholders), enters it in the ledger
+     (polls.pipeline.ledger), records it as the voter's pending ballot, and, once every
+     vote of the group is admitted, pushes the group's Celery message onto the queue.
 When only some of a group are admitted, the caller pushes a message for those; until it
 lands (or if it never does), their ledger entries have them queued again. An admitted
 vote is therefore in Redis to stay: queued, or in the ledger that re-queues it.
@@ -49,36 +53,59 @@ REFUSED_CHANGE = -1  # a different ballot of this voter is pending or was just s
 REFUSED_LATE = -2  # Redis ran the script after the vote's deadline: nothing written
 REFUSED_LOCKED = -3  # its live session has locked voting on the poll
 REFUSED_NOT_CURRENT = -4  # its live session has moved on to another poll
+REFUSED_UNKNOWN_STATE = -5  # Redis holds no copy of the poll's state: nothing written
+REFUSED_CLOSED = -6  # the poll is closed (or past its closing time)
+REFUSED_SCHEDULED = -7  # the poll opens later
 
 _ADMIT = """
--- KEYS: the queue, the ledger, then per vote its ballot key, its poll's gate and counters.
+-- KEYS: the queue, the ledger, then per vote its ballot key, its poll's admission copy
+-- and counters.
 -- ARGV: the number of votes, the queue message carrying all of them, the pending ballot's
 -- lifetime, then per vote: its number of counters, ledger member, cast_at (score),
 -- allow-change flag, vote id, ballot digest, deadline (ms since the epoch), then per
 -- counter its limit, the seconds left in its window, and its limit while a live session
 -- holds the poll ('' for the same). Each counter has two keys: the usual one, and the
 -- one counting votes in a live session.
+-- Returns Redis's time (ms), then per vote its code and the poll version it met.
 local queue, pending = KEYS[1], KEYS[2]
 local votes, message, ballot_ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local k, a = 3, 4
-local codes, admitted = {}, 0
+local answer, stamps, admitted = {now_ms}, {t = tostring(now_ms)}, 0
+-- The placeholders "@t@" and "@v<n>@" (quoted, or quoted inside a JSON string) become
+-- the admission time and vote n's poll version: numbers in the JSON.
+local function stamped(text)
+  return (string.gsub(text, '\\\\?"@([tv]%d*)@\\\\?"', stamps))
+end
 for v = 1, votes do
-  local ballot, gate = KEYS[k], redis.call('GET', KEYS[k + 1])
+  local ballot, copy = KEYS[k], redis.call('GET', KEYS[k + 1])
   local counters, member, cast_at = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
   local score = tonumber(cast_at)
   local allow_change, vote_id = ARGV[a + 3] == '1', ARGV[a + 4]
   local digest, deadline = ARGV[a + 5], tonumber(ARGV[a + 6])
   k, a = k + 2, a + 7
-  local code, held = 0, nil
+  local code, held, version, session = 0, nil, 0, false
   if now_ms > deadline then
     code = -2
-  elseif gate == 'locked' then
-    code = -3
-  elseif gate and gate ~= 'open' then
-    code = -4
+  elseif not copy then
+    code = -5
   else
+    local ver, state, opens, closes = string.match(copy, '^(%d+)|(%a)|(%d*)|(%d*)$')
+    version = tonumber(ver)
+    session = state ~= 'c' and state ~= 'o'
+    if state == 'l' then
+      code = -3
+    elseif state == 'w' then
+      code = -4
+    elseif (state ~= 'o' and state ~= 's') or (closes ~= '' and now_ms >= tonumber(closes)) then
+      code = -6
+    elseif opens ~= '' and now_ms < tonumber(opens) then
+      code = -7
+    end
+  end
+  stamps['v' .. v] = tostring(version)
+  if code == 0 then
     held = redis.call('GET', ballot)
     if held and not allow_change then
       -- state|vote id|cast_at|digest; a refused ballot holds nothing back
@@ -90,7 +117,7 @@ for v = 1, votes do
     for c = 1, counters do
       -- A live session's votes count in a counter of their own, against its own limit.
       local counter, limit = KEYS[k], tonumber(ARGV[a])
-      if gate and ARGV[a + 2] ~= '' then counter, limit = KEYS[k + 1], tonumber(ARGV[a + 2]) end
+      if session and ARGV[a + 2] ~= '' then counter, limit = KEYS[k + 1], tonumber(ARGV[a + 2]) end
       local count = redis.call('INCR', counter)
       if count == 1 then redis.call('EXPIRE', counter, ARGV[a + 1]) end
       if count > limit then
@@ -102,7 +129,7 @@ for v = 1, votes do
     k, a = k + 2 * counters, a + 3 * counters
   end
   if code == 0 then
-    redis.call('ZADD', pending, score, member)
+    redis.call('ZADD', pending, score, stamped(member))
     admitted = admitted + 1
     -- The voter's ballot: the one cast last where changes are allowed, else the first.
     local keep = false
@@ -122,10 +149,11 @@ for v = 1, votes do
         'EX', ballot_ttl)
     end
   end
-  codes[v] = code
+  answer[2 * v] = code
+  answer[2 * v + 1] = version
 end
-if admitted == votes then redis.call('LPUSH', queue, message) end
-return codes
+if admitted == votes then redis.call('LPUSH', queue, stamped(message)) end
+return answer
 """
 
 
@@ -177,7 +205,7 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
     admitted, or (the answer lost on its way back) the script ran before their deadlines.
     """
     now = int(time.time())
-    messages = [e.vote.to_message() for e in entries]
+    messages = [e.vote.to_admission_message(n) for n, e in enumerate(entries, start=1)]
     keys: list[str] = [task_message.queue_name(), ledger.PENDING_KEY]
     args: list[str | int | float] = [
         len(entries),
@@ -204,13 +232,19 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
             counter = f"rl:vote-{limit.name}:{period}:{window_end}:{digest}"
             keys += [counter, counter + ":session"]
             args += [count, window_end - now + 1, _scaled(limit.in_session, period)]
-    codes = [int(code) for code in _script()(keys=keys, args=args)]
+    answer = [int(item) for item in _script()(keys=keys, args=args)]
+    admitted_ms, codes = answer[0], answer[1::2]
+    versions = dict(enumerate(answer[2::2], start=1))
     admitted = [i for i, code in enumerate(codes) if code == 0]
     if admitted and len(admitted) < len(entries):
         # The rest of the group still goes, in a message of its own. If this push fails
         # they stay admitted all the same: their ledger entries have them queued again.
         try:
-            rest = task_message.build([messages[i] for i in admitted])
+            rest = task_message.stamped(
+                task_message.build([messages[i] for i in admitted]),
+                admitted_ms=admitted_ms,
+                versions=versions,
+            )
             _client().lpush(task_message.queue_name(), rest)
         except redis.RedisError as exc:
             logger.warning("%d admitted votes left to the ledger to queue: %r", len(admitted), exc)

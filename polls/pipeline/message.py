@@ -1,20 +1,43 @@
 """A vote as it travels from the web role through Redis to the worker, and the broker
 message that carries a group of them to the `polls.record_votes` task.
 
+The vote message, version 2 (a JSON object; the task's one argument is a list of them):
+
+    v            2 (absent in version 1)
+    vote_id      UUID string, unique per ballot cast: storing it twice changes nothing
+    poll_id      integer
+    choice_id    integer, for a single-choice ballot; else
+    ballot       list of 1-64 integers (polls.kinds says what they mean per kind)
+    voter_key    string, 1-64 characters, no NUL
+    cast_at      ISO 8601 with a zone, the web host's clock: orders a voter's ballots
+    admitted_ms  integer, Redis's clock (TIME inside the admission script), ms since 1970
+    poll_version integer: the poll's admission version (polls.openness) it was admitted under
+
+The worker judges "open when cast" by `poll_version` and `admitted_ms` alone: the version's
+recorded state must admit a vote at that time (polls.pipeline.store). Versions only add
+fields, and a worker ignores fields it does not know; a change that removes or redefines
+one takes a new task name. In a rolling upgrade the workers go first: a version-1 message
+(from a web pod of the release before, no `v`) is judged as that release judged it, by
+`cast_at` against the poll's schedule and its live session's voting windows.
+
 The message is built here without sending it: polls.pipeline.admission pushes it in the
-same Redis round trip that admits its votes, instead of a second round trip through
+same Redis round trip that admits its votes (stamping `admitted_ms` and `poll_version`
+into the placeholders `"@t@"` and `"@v<n>@"`), instead of a second round trip through
 `apply_async` (whose publish path costs ~0.5 ms of CPU per message here: a new redis-py
 client per publish, retry wrappers, routing). Deliberately not the usual `apply_async`,
 but built by Celery's and kombu's own functions (`as_task_v2`, kombu serialization, the
 Redis channel's message preparation), so the result is what `apply_async` would LPUSH;
-tests/test_admission.py checks that against a real `apply_async`.
+tests/test_admission.py checks that against a real `apply_async`. The body is not
+base64-encoded (CELERY_BROKER_TRANSPORT_OPTIONS' body_encoding) so that the script can
+stamp it.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -26,6 +49,10 @@ from kombu.utils.uuid import uuid as message_id
 
 # The worker's task (polls.tasks.record_votes is registered under this name).
 TASK_NAME = "polls.record_votes"
+VERSION = 2
+# Where the admission script writes Redis's time and vote n's poll version (quoted JSON
+# strings, also when escaped inside the envelope's body string).
+_PLACEHOLDER = re.compile(r'\\?"@([tv]\d*)@\\?"')
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,8 @@ class QueuedVote:
     voter_key: str
     cast_at: datetime
     ballot: tuple[int, ...] = ()
+    admitted_ms: int | None = None  # Redis's clock at admission (version 2)
+    poll_version: int | None = None  # the admission version it was admitted under
 
     def __post_init__(self) -> None:
         if not self.ballot and self.choice_id is not None:
@@ -55,7 +84,13 @@ class QueuedVote:
             message["ballot"] = list(self.ballot)
         message["voter_key"] = self.voter_key
         message["cast_at"] = self.cast_at.isoformat()
+        if self.admitted_ms is not None and self.poll_version is not None:
+            message.update(v=VERSION, admitted_ms=self.admitted_ms, poll_version=self.poll_version)
         return message
+
+    def to_admission_message(self, n: int) -> dict[str, Any]:
+        """The message with placeholders the admission script fills in for vote `n`."""
+        return {**self.to_message(), "v": VERSION, "admitted_ms": "@t@", "poll_version": f"@v{n}@"}
 
     @classmethod
     def from_message(cls, data: Any) -> QueuedVote:
@@ -80,7 +115,20 @@ class QueuedVote:
         cast_at = datetime.fromisoformat(cast_at_text)
         if cast_at.tzinfo is None:
             raise ValueError("cast_at must carry a time zone")
-        return cls(vote_id, poll_id, choice_id, voter_key, cast_at, ballot)
+        admitted_ms, poll_version = data.get("admitted_ms"), data.get("poll_version")
+        stamped = admitted_ms is not None or poll_version is not None
+        if stamped and (type(admitted_ms) is not int or type(poll_version) is not int):
+            raise ValueError("admitted_ms and poll_version must be integers")
+        return cls(
+            vote_id, poll_id, choice_id, voter_key, cast_at, ballot, admitted_ms, poll_version
+        )
+
+    @property
+    def admitted_at(self) -> datetime | None:
+        """When Redis admitted it, on Redis's clock (version 2)."""
+        if self.admitted_ms is None:
+            return None
+        return datetime.fromtimestamp(self.admitted_ms / 1000, tz=UTC)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -126,6 +174,16 @@ def _channel() -> Any:
 def _delivery_mode() -> int:
     mode = current_app.conf.task_default_delivery_mode
     return {"transient": 1, "persistent": 2}.get(mode, mode)
+
+
+def stamped(text: str, *, admitted_ms: int, versions: dict[int, int]) -> str:
+    """What the admission script makes of a message: its placeholders filled in."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(admitted_ms if name == "t" else versions[int(name[1:])])
+
+    return _PLACEHOLDER.sub(fill, text)
 
 
 def queue_name() -> str:

@@ -2,6 +2,8 @@
 
 - votes_stored_total{outcome}: votes a batch stored (created, changed, unchanged, ignored)
 - votes_rejected_total{reason}: votes a batch refused (unknown poll, closed poll, ...)
+- votes_refused_after_admission_total{reason}: of those, votes Redis had admitted (a 202)
+  refused for a reason the admission decides (open, closed, live session): each is a bug
 - vote_batch_seconds: time to store one batch, waits for the database included
 - votes_queue_depth: votes waiting in the Redis queue, read from Redis on each scrape
 
@@ -30,7 +32,7 @@ from prometheus_client.registry import Collector
 
 from votingsite.redis_client import redis_client
 
-from .store import RecordOutcome
+from .store import STATE_REASONS, RecordOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ VOTES_STORED = Counter(
     "votes_stored", "Votes stored by the worker, by what storing did.", ["outcome"]
 )
 VOTES_REJECTED = Counter("votes_rejected", "Votes the worker refused, by reason.", ["reason"])
+REFUSED_AFTER_ADMISSION = Counter(
+    "votes_refused_after_admission",
+    "Votes admitted (202) and then refused for a state the admission decides: bugs.",
+    ["reason"],
+)
 BATCH_SECONDS = Histogram(
     "vote_batch_seconds",
     "Time to store one batch of votes (database retries included).",
@@ -65,6 +72,8 @@ def batch_stored(outcome: RecordOutcome, *, seconds: float) -> None:
             VOTES_STORED.labels(outcome=name).inc(count)
     for reason, count in outcome.rejected.items():
         VOTES_REJECTED.labels(reason=reason).inc(count)
+        if reason in STATE_REASONS:
+            REFUSED_AFTER_ADMISSION.labels(reason=reason).inc(count)
 
 
 class QueueDepthCollector(Collector):

@@ -32,7 +32,16 @@ from django.utils import timezone
 
 from polls import kinds
 from polls.live import publisher
-from polls.models import Choice, Poll, PollCounter, SessionPoll, Tally, Vote, VotingWindow
+from polls.models import (
+    AdmissionChange,
+    Choice,
+    Poll,
+    PollCounter,
+    SessionPoll,
+    Tally,
+    Vote,
+    VotingWindow,
+)
 from polls.voters import is_user_key
 
 from .message import QueuedVote
@@ -50,6 +59,10 @@ _DB_RETRY_MAX_SECONDS = 5.0
 REJECT_LOGIN_REQUIRED = "login required"
 REJECT_VOTE_CHANGE = "vote change not allowed"
 REJECT_SESSION_CLOSED = "not current or locked in its session when cast"
+REJECT_NOT_OPEN = "poll not open when cast"
+REJECT_NOT_ADMITTED = "not open under the version it was admitted by"
+# A vote Redis admitted (a 202) refused for one of these is a bug: admission decides them.
+STATE_REASONS = frozenset({REJECT_NOT_ADMITTED, REJECT_NOT_OPEN, REJECT_SESSION_CLOSED})
 
 
 @dataclass(frozen=True)
@@ -309,6 +322,27 @@ def _without_refused_changes(
     return kept
 
 
+def _state_problem(
+    vote: QueuedVote,
+    poll: Poll,
+    versions: dict[int, AdmissionChange],
+    windows: dict[int, _Windows],
+) -> str | None:
+    """Why the poll did not take this vote when it came in, or None."""
+    if vote.admitted_at is not None and vote.poll_version is not None:
+        # Version 2: the state it was admitted under must have admitted it then.
+        change = versions.get(vote.poll_version)
+        if change is None or change.poll_id != poll.pk or not change.admits_at(vote.admitted_at):
+            return REJECT_NOT_ADMITTED
+        return None
+    # Version 1 (a web pod of the release before): the web host's clock.
+    if not poll.is_open_at(vote.cast_at):
+        return REJECT_NOT_OPEN
+    if poll.pk in windows and not windows[poll.pk].admits(vote.cast_at):
+        return REJECT_SESSION_CLOSED
+    return None
+
+
 def _checked_votes(
     votes: Sequence[QueuedVote], polls: dict[int, Poll], outcome: RecordOutcome
 ) -> list[QueuedVote]:
@@ -320,6 +354,9 @@ def _checked_votes(
     ):
         choices[poll_id].append(choice_id)
     windows = _session_windows(polls.keys())
+    versions = AdmissionChange.objects.in_bulk(
+        {v.poll_version for v in votes if v.poll_version is not None}
+    )
     valid: list[QueuedVote] = []
     for vote in votes:
         poll = polls.get(vote.poll_id)
@@ -332,19 +369,19 @@ def _checked_votes(
             except kinds.BallotProblem as problem:
                 reason = "unknown choice" if problem.unknown_choice else "ballot against the rules"
             else:
-                if not poll.is_open_at(vote.cast_at):
-                    reason = "poll not open when cast"
-                elif poll.pk in windows and not windows[poll.pk].admits(vote.cast_at):
-                    reason = REJECT_SESSION_CLOSED
-                elif poll.login_required and not is_user_key(vote.voter_key):
+                reason = _state_problem(vote, poll, versions, windows)
+                if reason is None and poll.login_required and not is_user_key(vote.voter_key):
                     reason = REJECT_LOGIN_REQUIRED
-                else:
+                if reason is None:
                     single = ballot[0] if poll.kind == Poll.Kind.SINGLE else None
                     valid.append(dataclasses.replace(vote, choice_id=single, ballot=ballot))
                     continue
         outcome.rejected[reason] += 1
         outcome.refused[str(vote.vote_id)] = reason
-        logger.warning("vote %s rejected: %s", vote.vote_id, reason)
+        if reason in STATE_REASONS:
+            logger.error("vote %s admitted, then refused: %s (a bug)", vote.vote_id, reason)
+        else:
+            logger.warning("vote %s rejected: %s", vote.vote_id, reason)
     return valid
 
 

@@ -25,7 +25,16 @@ from polls.models import Poll
 from polls.ratelimits import vote_limits
 from polls.voters import is_user_key
 
-from .admission import REFUSED_CHANGE, REFUSED_LATE, REFUSED_LOCKED, REFUSED_NOT_CURRENT, Entry
+from .admission import (
+    REFUSED_CHANGE,
+    REFUSED_CLOSED,
+    REFUSED_LATE,
+    REFUSED_LOCKED,
+    REFUSED_NOT_CURRENT,
+    REFUSED_SCHEDULED,
+    REFUSED_UNKNOWN_STATE,
+    Entry,
+)
 from .message import QueuedVote
 from .sender import queue_vote
 
@@ -112,8 +121,8 @@ def submit_vote(
     """
     now = timezone.now()
     deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
-    if not poll.is_open_at(now):
-        raise PollNotOpen(_NOT_OPEN.get(poll.state_at(now), _NOT_OPEN["closed"]))
+    # Whether the poll is open is decided by the admission (Redis's copy and clock), not
+    # by this process's copy of the poll, which may be seconds old.
     if poll.login_required and not is_user_key(voter_key):
         raise LoginRequired(_("This poll takes votes from logged-in users only: log in to vote."))
     raw = [choice_id] if ballot is None else list(ballot)
@@ -146,6 +155,11 @@ def submit_vote(
     if code == REFUSED_LATE:
         logger.warning("vote %s refused by Redis: past its deadline", vote.vote_id)
         raise VoteQueueUnavailable(_NOT_RECORDED)
+    if code == REFUSED_UNKNOWN_STATE:
+        logger.warning("vote %s refused: Redis holds no state of poll %s", vote.vote_id, poll.pk)
+        raise VoteQueueUnavailable(_NOT_RECORDED)
+    if code in (REFUSED_CLOSED, REFUSED_SCHEDULED):
+        raise PollNotOpen(_NOT_OPEN["closed" if code == REFUSED_CLOSED else "scheduled"])
     if code == REFUSED_LOCKED:
         raise VotingLocked(_("Voting on this question is closed for now: nothing was recorded."))
     if code == REFUSED_NOT_CURRENT:

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import organising
+from polls import openness, organising
 from polls.models import Poll
 
 from ._common import poll_or_error
@@ -11,8 +11,9 @@ from ._common import poll_or_error
 class Command(BaseCommand):
     help = (
         "Recompute tallies and totals from the Vote rows (one poll, or all), each poll in one "
-        "locked transaction. With --check, change nothing: print the differences and exit 1 "
-        "if there are any."
+        "locked transaction, and compare Redis's copy of what is open with Postgres (mending "
+        "it as the workers' reconciler does). With --check, change nothing: print the "
+        "differences and exit 1 if there are any."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,6 +37,14 @@ class Command(BaseCommand):
             )
             for diff in report.differences:
                 self.stdout.write(f"  {diff.label}: stored {diff.stored}, counted {diff.counted}")
+        ids = {poll.pk for poll in polls}
+        copies = [line for pk, line in openness.disagreements() if pk in ids]
+        for line in copies:
+            self.stdout.write(f"what is open: {line}")
+        if copies and not check:
+            openness.reconcile()
+        if check and copies:
+            drifted += 1
         if check and drifted:
             raise CommandError(
                 f"{drifted} poll(s) have tallies that differ from their votes; "
