@@ -4,24 +4,19 @@ the Content-Security-Policy header on every answer."""
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from csp.middleware import CheckableLazyObject
 from csp.middleware import CSPMiddleware as _DjangoCSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from .ratelimits import login_wait
-from .responses import RETRY_AFTER_SECONDS, error_response
-
-logger = logging.getLogger(__name__)
+from .responses import error_response, is_store_outage, store_unavailable
 
 
 class CSPMiddleware(_DjangoCSPMiddleware):
@@ -95,11 +90,11 @@ class StoreUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, DatabaseError | redis.RedisError):
+        # A middleware's failure never reaches here: handler500 (polls.views.server_error)
+        # answers those the same way.
+        if not is_store_outage(exception):
             return None
-        logger.warning("%s %s: store unavailable: %r", request.method, request.path, exception)
-        message = _("This is unavailable for a moment; please try again shortly.")
-        return error_response(request, 503, message, retry_after=RETRY_AFTER_SECONDS)
+        return store_unavailable(request, exception)
 
 
 def login_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

@@ -5,12 +5,20 @@ the code stable for programs: docs/api.md), the site's designed error pages else
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, TypeGuard
 
+import redis
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import TemplateDoesNotExist, loader
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from .live_sessions import SessionError
 from .pipeline import submit
+
+logger = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait after a 503.
 RETRY_AFTER_SECONDS = 5
@@ -41,7 +49,9 @@ def retry_after_of(error: submit.VoteError) -> str | None:
 
 
 def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    """The API, and a script that asks for JSON first (the presenter's controls)."""
+    accept = request.headers.get("Accept", "").split(",")[0].split(";")[0].strip()
+    return request.path.startswith("/api/") or accept == "application/json"
 
 
 # The code of an error that names none: one per status.
@@ -110,3 +120,26 @@ def error_response(
     if wants_json(request):
         return json_error(status, message, code=code, retry_after=retry_after)
     return error_page(status, message, retry_after=retry_after)
+
+
+def is_store_outage(exception: BaseException | None) -> TypeGuard[BaseException]:
+    """Postgres or Redis failing to answer (down, hung past its deadline)."""
+    return isinstance(exception, DatabaseError | redis.RedisError)
+
+
+def store_unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """The deliberate 503 for a store outage, wherever in the request it was raised (a view,
+    a middleware), in the request's language: logged here, once, as a warning."""
+    logger.warning("%s %s: store unavailable: %r", request.method, request.path, exception)
+    # A middleware's failure may come before or after LocaleMiddleware's turn.
+    with translation.override(translation.get_language_from_request(request)):
+        message = _("This is unavailable for a moment; please try again shortly.")
+        response = error_response(request, 503, message, retry_after=RETRY_AFTER_SECONDS)
+    # Django's own flag (django.utils.log.log_response): not logged again as an error.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def session_refused(error: SessionError) -> JsonResponse:
+    """A presenter's action the session's rules refuse (the last poll, not live...)."""
+    return json_error(409, error, code="session_refused")

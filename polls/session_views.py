@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import displays, live_sessions, qr, selectors
 from .models import LiveSession
 from .pipeline import ballots
-from .responses import wants_json
+from .responses import json_error, session_refused, wants_json
+from .voters import LoginUnreadable
 
 
 @require_http_methods(["GET", "POST"])
@@ -54,7 +55,11 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
     }
     if session.current_poll is not None:
         poll = selectors.poll_for_voting(slug=session.current_poll.slug, fresh=True)
-        needs_login = bool(poll.login_required and not request.user.is_authenticated)
+        voter_key = request.voter_key  # type: ignore[attr-defined]
+        # An unknown voter (log-in unreadable: VoterMiddleware) keeps the form; a vote gets 503.
+        needs_login = bool(
+            poll.login_required and not request.user.is_authenticated and voter_key is not None
+        )
         context |= {
             "poll": poll,
             "choices": poll.choices.all(),
@@ -63,10 +68,9 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             "is_open": poll.state == "open" and not needs_login and not session.locked,
             **displays.voting_form(
                 poll,
-                ballot=ballots.shown_ballot(
-                    poll=poll,
-                    voter_key=request.voter_key,  # type: ignore[attr-defined]
-                ).ballot,
+                ballot=None
+                if voter_key is None
+                else ballots.shown_ballot(poll=poll, voter_key=voter_key).ballot,
             ),
         }
         if session.reveal:
@@ -77,16 +81,20 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
+    if request.voter_key is None:  # type: ignore[attr-defined]
+        # Someone logged in whom Postgres cannot tell: the outage's 503, not a log-in page.
+        raise LoginUnreadable("log-in session unreadable")
     session = _live(code)
     if not request.user.is_authenticated:
+        if wants_json(request):
+            message = _("Log in to present this session.")
+            return json_error(403, message, code="login_required")
         return redirect_to_login(request.get_full_path())
     if not live_sessions.may_present(request.user, session):
-        return render(
-            request,
-            "polls/error.html",
-            {"message": _("Only the session's owner and its presenters may present it.")},
-            status=403,
-        )
+        message = _("Only the session's owner and its presenters may present it.")
+        if wants_json(request):
+            return json_error(403, message, code="not_presenter")
+        return render(request, "polls/error.html", {"message": message}, status=403)
     return session
 
 
@@ -136,30 +144,30 @@ _ACTIONS = {
 @require_POST
 def control(request: HttpRequest, code: str) -> HttpResponse:
     """A presenter's action (next, previous, lock, unlock, reveal, hide, end, new-code):
-    JSON for the view's script, a redirect back for a plain form."""
+    JSON for the view's script (`Accept: application/json`: the new state, or an error with
+    its `code`, a store outage's 503 included), a redirect back for a plain form."""
     session = _presenter(request, code)
     if isinstance(session, HttpResponse):
         return session
     action = request.POST.get("action", "")
-    if action not in _ACTIONS:
-        return _answer(
-            request, session, 400, _("Unknown action %(action)s.") % {"action": repr(action)}
-        )
+    if action not in _ACTIONS:  # not a control the view offers
+        message = _("Unknown action %(action)s.") % {"action": repr(action)}
+        if wants_json(request):
+            return json_error(400, message, code="unknown_action")
+        return render(request, "polls/error.html", {"message": message}, status=400)
     try:
         session = _ACTIONS[action](session)
     except live_sessions.SessionError as error:
-        return _answer(request, session, 409, str(error))
-    return _answer(request, session, 200, "")
+        if wants_json(request):
+            return session_refused(error)
+        messages.error(request, str(error))
+    if wants_json(request):
+        return JsonResponse(selectors.session_state(session=session))
+    return _back(session)
 
 
-def _answer(request: HttpRequest, session: LiveSession, status: int, error: str) -> HttpResponse:
-    if wants_json(request) or request.headers.get("Accept") == "application/json":
-        body = selectors.session_state(session=session) if not error else {"error": error}
-        return JsonResponse(body, status=status)
-    if error and status == 400:  # not a control the view offers
-        return render(request, "polls/error.html", {"message": error}, status=400)
-    if error:
-        messages.error(request, error)
+def _back(session: LiveSession) -> HttpResponse:
+    """A plain form's answer: the presenter's view again (a refusal as a message on it)."""
     if session.state != LiveSession.State.LIVE:
         return redirect("polls:index")
     return redirect("polls:present", code=session.code)

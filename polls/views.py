@@ -7,6 +7,7 @@ error is answered in polls.responses.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,14 @@ from .pipeline import ballots, submit
 from .ratelimits import client_ip
 from .responses import (
     error_page,
+    is_store_outage,
     json_error,
     retry_after_of,
     status_of,
+    store_unavailable,
     wants_json,
 )
+from .voters import LoginUnreadable
 
 # --- HTML ---------------------------------------------------------------------------
 
@@ -68,7 +72,23 @@ def login_url(request: HttpRequest) -> str:
 
 
 def _needs_login(request: HttpRequest, poll: Any) -> bool:
-    return bool(poll.login_required and not request.user.is_authenticated)
+    # An unknown voter (log-in unreadable: VoterMiddleware) keeps the form; a vote gets 503.
+    known = request.voter_key is not None  # type: ignore[attr-defined]
+    return bool(poll.login_required and not request.user.is_authenticated and known)
+
+
+_NOT_RECORDED = gettext_noop(
+    "Votes cannot be taken right now; nothing was recorded. Please try again shortly."
+)
+
+
+def _voter_key(request: HttpRequest) -> str:
+    """Who votes; while Postgres cannot say who is logged in, nobody (never the cookie's
+    anonymous identity instead: a 503, nothing recorded)."""
+    voter_key: str | None = request.voter_key  # type: ignore[attr-defined]
+    if voter_key is None:
+        raise submit.VoteQueueUnavailable(_(_NOT_RECORDED))
+    return voter_key
 
 
 def _render_poll(
@@ -85,7 +105,11 @@ def _render_poll(
         "login_url": login_url(request),
     }
     # The vote just cast while it is being stored (its pending ballot), else the stored one.
-    current = ballots.shown_ballot(poll=poll, voter_key=voter_key)
+    current = (
+        ballots.shown_ballot(poll=poll, voter_key=voter_key)
+        if voter_key is not None
+        else ballots.Shown(None)
+    )
     context.update(storing=current.storing, refused=current.refused, vote_id=current.vote_id)
     # After a refused form, show what the voter sent rather than make them start over.
     sent = _posted_ballot(poll, request.POST) if request.method == "POST" else None
@@ -120,7 +144,7 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         submit.submit_vote(
             poll=poll,
-            voter_key=request.voter_key,  # type: ignore[attr-defined]
+            voter_key=_voter_key(request),
             client_ip=client_ip(request),
             **submit.ballot_from_form(poll, request.POST),
         )
@@ -194,10 +218,15 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
         "results_visibility": poll.results_visibility,
     }
     document.update(selectors.ballot_rules(poll=poll))
+    unknown = voter_key is None  # log-in unreadable: no vote to show
     if poll.kind == poll.Kind.SINGLE:
-        document["your_choice"] = selectors.current_choice_id(poll=poll, voter_key=voter_key)
+        document["your_choice"] = (
+            None if unknown else selectors.current_choice_id(poll=poll, voter_key=voter_key)
+        )
     else:
-        document["your_ballot"] = selectors.stored_ballot(poll=poll, voter_key=voter_key)
+        document["your_ballot"] = (
+            None if unknown else selectors.stored_ballot(poll=poll, voter_key=voter_key)
+        )
     return JsonResponse(document)
 
 
@@ -224,7 +253,7 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         queued = submit.submit_vote(
             poll=poll,
-            voter_key=request.voter_key,  # type: ignore[attr-defined]
+            voter_key=_voter_key(request),
             client_ip=client_ip(request),
             **submit.ballot_from_api(poll, body),
         )
@@ -243,11 +272,10 @@ def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> Json
         return json_error(
             404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
         )
-    status = ballots.vote_status(
-        poll=poll,
-        voter_key=request.voter_key,  # type: ignore[attr-defined]
-        vote_id=str(vote_id),
-    )
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    if voter_key is None:  # whose vote it is cannot be told
+        raise LoginUnreadable("log-in session unreadable")
+    status = ballots.vote_status(poll=poll, voter_key=voter_key, vote_id=str(vote_id))
     if status is None:
         return json_error(
             404,
@@ -323,6 +351,10 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its `except`: a store outage a middleware raised (the log-in
+    # session read in VoterMiddleware, say) gets the deliberate 503 a view's would.
+    if is_store_outage(exception := sys.exc_info()[1]):
+        return store_unavailable(request, exception)
     if wants_json(request):
         return json_error(500, _("Internal error; the team has been told."))
     return error_page(500)

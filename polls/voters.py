@@ -11,7 +11,9 @@ import secrets
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 # One salt for the writer (the middleware) and every reader.
@@ -55,8 +57,19 @@ def voter_key_from_cookie(*, signed_cookie: str | None, user_id: int | None) -> 
     return voter_key_for(user_id=None, anonymous_id=anonymous_id)
 
 
+class LoginUnreadable(DatabaseError):
+    """Raised by a view that needs to know who is logged in when VoterMiddleware could not
+    read it (the store outage's 503)."""
+
+
 class VoterMiddleware:
-    """Sets `request.voter_key`, giving a new visitor its cookie."""
+    """Sets `request.voter_key`, giving a new visitor its cookie.
+
+    A log-in session Postgres cannot read (down, or hung past its deadline) leaves the
+    voter unknown: `request.voter_key` is None, which the vote views refuse with 503 (never
+    a vote under the cookie's identity instead), and `request.user` is anonymous, so pages
+    that need no identity render as for anyone without asking Postgres again.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -69,8 +82,13 @@ class VoterMiddleware:
         is_new = not cookie
         anonymous_id: str = cookie or secrets.token_urlsafe(16)
         user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else None
-        request.voter_key = voter_key_for(user_id=user_id, anonymous_id=anonymous_id)  # type: ignore[attr-defined]
+        try:
+            user_id = user.pk if user is not None and user.is_authenticated else None
+        except DatabaseError:  # not logged here: what it costs the request is (once)
+            request.user = AnonymousUser()
+            request.voter_key = None  # type: ignore[attr-defined]
+        else:
+            request.voter_key = voter_key_for(user_id=user_id, anonymous_id=anonymous_id)  # type: ignore[attr-defined]
         response = self.get_response(request)
         if is_new:
             response.set_cookie(

@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import Browser as Chromium
-from playwright.sync_api import BrowserContext, Page, Request, ViewportSize, expect
+from playwright.sync_api import BrowserContext, Page, Request, Route, ViewportSize, expect
 
 from polls import live_sessions, organising
 from polls.models import LiveSession, Poll
@@ -430,3 +430,46 @@ def test_a_question_the_page_draws_itself_is_the_one_the_server_draws(
         drawn = audience.evaluate(FORM_OF)
         assert drawn["page"] == drawn["server"], poll.kind
     assert errors == []
+
+
+def test_a_control_the_server_cannot_carry_out_is_said_plainly_and_the_page_resyncs(
+    contexts: Callable[..., BrowserContext], site: Any, session: LiveSession
+) -> None:
+    """A store outage's 503 (JSON with its code, as tests/test_outages.py shows the real
+    control answering with Postgres down) and a refusal (409): the presenter reads what
+    happened, and the page asks the socket for the whole state again after either."""
+    context = contexts(PROJECTOR)
+    logged_in(context, session.owner, site.url)
+    presenter = context.new_page()
+    sent: list[str] = []
+
+    def note(frame: str | bytes) -> None:
+        sent.append(str(frame))
+
+    presenter.on("websocket", lambda ws: ws.on("framesent", note))
+    presenter.goto(f"{site.url}/present/{session.code}/")
+    expect(presenter.locator("#session-live")).to_have_text("live")
+    error = presenter.locator("#control-error")
+
+    body = '{"error": "This is unavailable for a moment.", "code": "unavailable"}'
+
+    def database_down(route: Route) -> None:
+        route.fulfill(status=503, headers={"Retry-After": "5"}, body=body,
+                      content_type="application/json")  # fmt: skip
+
+    def syncs() -> int:
+        return sum('"sync"' in str(frame) for frame in sent)
+
+    presenter.route("**/control", database_down)
+    presenter.keyboard.press("PageDown")
+    expect(error).to_have_text("The server's database is not answering; nothing changed.")
+    shot = SCREENSHOTS / "presenter-database-down.png"
+    presenter.screenshot(path=str(shot), animations="disabled")
+    expect(presenter.locator("#position")).to_have_text("Question 1 of 3")
+    processes.wait_for(lambda: syncs() == 1, timeout=5, what="a resync after the 503")
+
+    presenter.unroute("**/control")
+    presenter.keyboard.press("PageUp")  # the first question already: refused, 409
+    expect(error).to_have_text("This is the first poll.")
+    processes.wait_for(lambda: syncs() == 2, timeout=5, what="a resync after the 409")
+    assert session.current_poll == live_sessions.ordered_polls(session)[0]

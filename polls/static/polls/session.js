@@ -26,6 +26,7 @@
   var socket = null;
   var retryTimer = null;
   var stateSeq = -1; // the newest session state this page has had
+  var resyncing = false; // the next "session" message is the server's truth (resync)
   var state = null;
   var loading = false; // a part is being fetched
   var view = null; // LiveResults view of the part's #results
@@ -422,9 +423,9 @@
       } catch (e) {
         return;
       }
-      if (fresh && msg.type === "session") {
-        // A (re)connect: the server's state is the truth, whatever seq we had.
-        fresh = false;
+      if ((fresh || resyncing) && msg.type === "session") {
+        // A (re)connect or a resync: the server's state is the truth, whatever seq we had.
+        fresh = resyncing = false;
         attempt = 0;
         stateSeq = -1;
         setLive("on", "live");
@@ -446,6 +447,15 @@
       setLive("down", "reconnecting…");
       scheduleReconnect();
     };
+  }
+
+  function resync() {
+    // After a control's error the page may show what the server no longer holds (or never
+    // did): ask for the whole state again; a socket that is down gets it on reconnect.
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      resyncing = true;
+      socket.send(JSON.stringify({ type: "sync" }));
+    }
   }
 
   function wake() {
@@ -507,9 +517,16 @@
       headers: { Accept: "application/json", "X-CSRFToken": token },
     })
       .then(function (response) {
+        if (response.status === 503) {
+          // Postgres or Redis did not answer (JSON with its code): the action was not done.
+          showError(gettext("The server's database is not answering; nothing changed."));
+          resync();
+          return;
+        }
         return response.json().then(function (answer) {
           if (!response.ok) {
             showError(answer.error || gettext("That did not work."));
+            resync();
             return;
           }
           errorBox.hidden = true;
@@ -518,6 +535,7 @@
       })
       .catch(function () {
         showError(gettext("Could not reach the server: check the network."));
+        resync();
       });
   }
 
