@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import redis
 
+from polls import gates
 from tests.processes import free_port, wait_for
 
 
@@ -61,6 +62,17 @@ class PrivateRedis:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port)
+
+    def hold_admission_states(self) -> None:
+        """Copy what Postgres says is open into this Redis, as a worker's reconciler would
+        (for a test whose voting role takes votes before any worker has started)."""
+        from polls import openness
+        from polls.models import Poll
+
+        last = openness.latest(list(Poll.objects.values_list("pk", flat=True)))
+        client = self.client()
+        for poll_id, change in last.items():
+            client.set(gates.key(poll_id), openness.gate_of(change).encode())
 
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
