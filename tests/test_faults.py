@@ -594,3 +594,78 @@ def test_an_open_results_socket_is_closed_once_its_poll_hides_its_results(
 def _read_until_closed(ws: Any) -> None:
     while True:
         next_results(ws, timeout=15)
+
+
+def test_a_presenter_action_while_redis_is_frozen_fails_whole_and_its_late_write_is_undone(
+    private_redis,
+) -> None:
+    """`next` while Redis hangs: the action gives up (nothing changed in Postgres), Redis
+    then wakes and runs the buffered refusing write; the reconciler restates what Postgres
+    says within its bound, and the current poll takes votes again. The command says so
+    plainly."""
+    import redis
+    from django.contrib.auth.models import User
+    from django.test import override_settings
+
+    from polls import gates, live_sessions, openness, organising
+
+    owner = User.objects.create_user("frozen-presenter", password="pw-presenter-1")
+    polls = [
+        organising.create_poll(slug=f"fz{n}", question="Q?", labels=["Yes", "No"], open_now=True)
+        for n in (1, 2)
+    ]
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Frozen", owner=owner, polls=polls)
+    )
+    private_redis.hold_admission_states()
+    voting, worker = start_roles(private_redis.url)
+    client = private_redis.client()
+    yes = polls[0].choices.get(label="Yes").pk
+
+    def use_private_redis() -> None:
+        gates._client.cache_clear()
+        gates._script.cache_clear()
+
+    try:
+        assert Browser(voting.url).vote_api(polls[0].slug, yes).status_code == 202
+        with private_redis.frozen():
+            result = processes.manage(
+                "session_next", str(session.pk), env=processes.role_env(REDIS_URL=private_redis.url)
+            )
+        assert result.returncode == 2, result.stderr
+        assert "nothing changed" in result.stderr
+        assert "Traceback" not in result.stderr
+
+        # The presenter's process has a connection open, as a serving process does.
+        with override_settings(REDIS_URL=private_redis.url):
+            use_private_redis()
+            gates.write({})
+            gates.read([polls[0].pk])
+            with private_redis.frozen():
+                began = time.monotonic()
+                with pytest.raises(redis.TimeoutError):
+                    live_sessions.move(session, step=1)
+                gave_up = time.monotonic() - began
+            use_private_redis()
+        print(f"next gave up after {gave_up:.1f} s")
+        session.refresh_from_db()
+        assert session.current_poll_id == polls[0].pk  # nothing changed in Postgres
+        woken = gates.Gate.decode(client.get(gates.key(polls[0].pk)))
+        print(f"the first poll's copy once Redis woke: {woken}")
+
+        began = time.monotonic()
+        processes.wait_for(
+            lambda: Browser(voting.url).vote_api(polls[0].slug, yes).status_code == 202,
+            timeout=20,
+            what="the current poll taking votes again",
+        )
+        print(f"votes taken again {time.monotonic() - began:.1f} s after Redis woke")
+        last = openness.latest([p.pk for p in polls])
+        for poll in polls:
+            held = gates.Gate.decode(client.get(gates.key(poll.pk)))
+            assert held == openness.gate_of(last[poll.pk])
+        assert "admitted, then refused" not in worker.output()
+    finally:
+        use_private_redis()
+        voting.stop()
+        worker.stop()

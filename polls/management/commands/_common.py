@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import redis
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -61,6 +63,11 @@ class SessionCommand(BaseCommand):
             session = self.act(session, options)
         except live_sessions.SessionError as error:
             raise CommandError(str(error)) from None
+        except (DatabaseError, redis.RedisError) as error:  # the action rolled back whole
+            raise CommandError(
+                f"the stores are not answering ({type(error).__name__}): nothing changed",
+                returncode=2,
+            ) from None
         state = selectors.session_state(session=session)
         poll = state["poll"]
         where = (
