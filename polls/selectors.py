@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -401,12 +402,19 @@ def poll_description(poll: Poll) -> str:
     return _("%(what)s. Vote and watch the results live.") % {"what": what}
 
 
-def final_results(*, poll: Poll, voter_key: str, is_staff: bool) -> dict[str, Any] | None:
+def final_results(
+    *,
+    poll: Poll,
+    voter_key: str,
+    is_staff: bool,
+    read: Callable[..., dict[str, Any]] = poll_results,
+) -> dict[str, Any] | None:
     """What a closed poll's page leads with: the total, each choice's votes and share, the
-    winner (ranked) or the mean and median (scale); None when the viewer may not see them."""
+    winner (ranked) or the mean and median (scale); None when the viewer may not see them.
+    `read` gives the snapshot (pages pass polls.snapshots.results: computed once)."""
     if not results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff):
         return None
-    snapshot = poll_results(poll=poll)
+    snapshot = read(poll=poll)
     one, many = _UNITS[Poll.Kind(poll.kind)]
     final: dict[str, Any] = {
         "total": snapshot["total"],

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import displays, live_sessions, qr, selectors
+from . import displays, live_sessions, qr, selectors, snapshots
 from .models import LiveSession
 from .pipeline import ballots
 from .responses import json_error, session_refused, wants_json
@@ -74,7 +74,7 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             ),
         }
         if session.reveal:
-            context |= displays.results_context(poll, selectors.poll_results(poll=poll))
+            context |= displays.results_context(poll, snapshots.results(poll=poll))
     if request.GET.get("part") == "poll":
         return render(request, "polls/_session_poll.html", context)
     return render(request, "polls/session.html", context)
@@ -125,7 +125,7 @@ def _stage(session: LiveSession) -> dict[str, Any]:
     poll = session.current_poll
     if poll is not None:
         context["poll"] = poll
-        context |= displays.results_context(poll, selectors.poll_results(poll=poll))
+        context |= displays.results_context(poll, snapshots.results(poll=poll))
     return context
 
 
@@ -181,7 +181,7 @@ def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
     voter_key = request.voter_key  # type: ignore[attr-defined]
     if not selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=False):
         raise Http404(_("No public results."))
-    snapshot = selectors.poll_results(poll=poll)
+    snapshot = snapshots.results(poll=poll)
     context = {"poll": poll, **displays.results_context(poll, snapshot), **_embed(request)}
     return _framable(render(request, "polls/embed.html", context))
 
@@ -196,7 +196,7 @@ def embed_session(request: HttpRequest, code: str) -> HttpResponse:
                                "state": selectors.session_state(session=session),
                                **_embed(request)}  # fmt: skip
     if session.current_poll is not None and session.reveal:
-        snapshot = selectors.poll_results(poll=session.current_poll)
+        snapshot = snapshots.results(poll=session.current_poll)
         context |= displays.results_context(session.current_poll, snapshot)
     template = "polls/_embed_poll.html" if request.GET.get("part") == "poll" else "polls/embed.html"
     return _framable(render(request, template, context))

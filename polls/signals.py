@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
-from . import gates, openness, selectors
+from . import gates, openness, selectors, snapshots
 from .live import publisher
 from .models import Choice, Poll, PollCounter, Tally
 
@@ -55,6 +55,8 @@ def forget_cached_poll(sender: type[Any], instance: Poll | Choice, **kwargs: Any
     )
     if poll is not None:
         selectors.forget_cached_poll(poll.slug)
+        poll_id = poll.pk  # its question or choices may be in the kept snapshot
+        transaction.on_commit(lambda: snapshots.forget(poll_id))
 
 
 @receiver(post_save, sender=Poll)

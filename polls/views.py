@@ -26,7 +26,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import displays, kinds, selectors
+from . import displays, kinds, selectors, snapshots
 from .pipeline import ballots, submit
 from .ratelimits import client_ip
 from .responses import (
@@ -119,7 +119,10 @@ def _render_poll(
     if poll.state == poll.Status.CLOSED:
         try:
             context["final"] = selectors.final_results(
-                poll=poll, voter_key=voter_key, is_staff=request.user.is_staff
+                poll=poll,
+                voter_key=voter_key,
+                is_staff=request.user.is_staff,
+                read=snapshots.results,
             )
         except DatabaseError:  # the page still says the poll is closed
             context["final_hidden"] = _("The results cannot be read right now.")
@@ -303,7 +306,7 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
         is_staff=request.user.is_staff,
     ):
         return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
-    return JsonResponse(selectors.poll_results(poll=poll))
+    return JsonResponse(snapshots.results(poll=poll))
 
 
 _OPENAPI = Path(__file__).with_name("openapi.json")

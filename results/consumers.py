@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from prometheus_client import Gauge
 
-from polls import selectors
+from polls import selectors, snapshots
 from polls.live import events
 from polls.models import Poll
 from polls.voters import voter_key_from_cookie
@@ -45,7 +46,18 @@ def _poll(slug: str) -> Poll | None:
 def _snapshot(poll: Poll, *, refresh: bool) -> dict[str, Any]:
     if refresh:  # its status may have changed since the viewer connected
         poll.refresh_from_db()
-    return selectors.poll_results(poll=poll)
+    return snapshots.results(poll=poll)  # computed once per change, for every reader
+
+
+# The newest snapshot text this process has sent of each poll (seq, text): what a sync is
+# answered with, without a database read. One entry per poll watched here.
+_latest: dict[int, tuple[int, str]] = {}
+
+
+def _keep(poll_id: int, seq: int, text: str) -> None:
+    held = _latest.get(poll_id)
+    if held is None or held[0] < seq:
+        _latest[poll_id] = (seq, text)
 
 
 @database_sync_to_async
@@ -62,6 +74,7 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
     counted = False  # in OPEN_SOCKETS
     refused = False  # closing: the rules no longer admit this viewer
     seq: int = -1
+    synced_at = float("-inf")  # when this socket's last sync was answered (monotonic)
 
     async def connect(self) -> None:
         poll = await _poll(self.scope["url_route"]["kwargs"]["slug"])
@@ -106,7 +119,9 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNKNOWN_POLL)
             return
         self.seq = snapshot["seq"]
-        await self.send(text_data=json.dumps(snapshot))
+        text = json.dumps(snapshot)
+        _keep(self.poll.pk, self.seq, text)
+        await self.send(text_data=text)
 
     async def disconnect(self, code: int) -> None:
         if self.counted:
@@ -126,7 +141,22 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             except (ValueError, RecursionError):
                 return
             if isinstance(message, dict) and message.get("type") == "sync":
-                await self._send_snapshot()
+                await self._answer_sync()
+
+    async def _answer_sync(self) -> None:
+        """Send the newest snapshot this process holds of the poll, at most once per
+        RESULTS_SYNC_SECONDS per socket: a sync costs no database read, so syncing sockets
+        never hold up new viewers' first snapshots (pushes bring every change anyway)."""
+        now = time.monotonic()
+        if now - self.synced_at < settings.RESULTS_SYNC_SECONDS:
+            return
+        self.synced_at = now
+        held = _latest.get(self.poll.pk)
+        if held is None:
+            await self._send_snapshot()
+            return
+        self.seq = held[0]
+        await self.send(text_data=held[1])
 
     async def handle_live_event(self, event: dict[str, Any]) -> None:
         """Channels' dispatch by `type`, minus the database clean-up its `dispatch` does for
@@ -142,6 +172,7 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         if self.refused or event["seq"] <= self.seq:
             return  # older than what this viewer already has
         self.seq = event["seq"]
+        _keep(self.poll.pk, self.seq, event["text"])
         await self.send(text_data=event["text"])
 
     async def poll_changed(self, event: dict[str, Any]) -> None:
@@ -157,4 +188,5 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         if event["seq"] < self.seq:
             return  # a later snapshot already went out
         self.seq = event["seq"]
+        _keep(self.poll.pk, self.seq, event["text"])
         await self.send(text_data=event["text"])

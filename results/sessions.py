@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from polls import live_sessions, selectors
+from polls import live_sessions, selectors, snapshots
 from polls.live import events
 from polls.models import LiveSession, Poll
 
@@ -55,7 +55,7 @@ def _state(session_id: int) -> dict[str, Any] | None:
 @database_sync_to_async
 def _results(slug: str) -> dict[str, Any] | None:
     poll = Poll.objects.filter(slug=slug).first()
-    return None if poll is None else selectors.poll_results(poll=poll)
+    return None if poll is None else snapshots.results(poll=poll)
 
 
 @database_sync_to_async

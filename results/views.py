@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from polls.displays import results_context
-from polls.selectors import poll_for_voting, poll_results, results_hidden_reason, results_visible
+from polls.selectors import poll_for_voting, results_hidden_reason, results_visible
+from polls.snapshots import results
 
 
 @require_GET
@@ -25,5 +26,5 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         hidden = {"poll": poll, "reason": results_hidden_reason(poll)}
         return render(request, "polls/results_hidden.html", hidden, status=403)
-    context = {"poll": poll, **results_context(poll, poll_results(poll=poll))}
+    context = {"poll": poll, **results_context(poll, results(poll=poll))}
     return render(request, "results/page.html", context)

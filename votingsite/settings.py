@@ -352,6 +352,14 @@ WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=2)
 WS_MESSAGES_BURST = env.int("WS_MESSAGES_BURST", default=20)
 # Live pushes per poll are coalesced to at most one per this many seconds.
 RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.03)
+# Each poll's snapshot is computed once per change and kept in Redis this long for every
+# reader (polls/snapshots.py); a reader computes it again only when the one kept is behind
+# the stored votes by more than this many seconds (its push was lost).
+RESULTS_SNAPSHOT_TTL = env.int("RESULTS_SNAPSHOT_TTL", default=600)
+RESULTS_SNAPSHOT_STALE_SECONDS = env.float("RESULTS_SNAPSHOT_STALE_SECONDS", default=5)
+# A results socket's {"type": "sync"} is answered at most once per this many seconds, from
+# the snapshot its process holds (results/consumers.py).
+RESULTS_SYNC_SECONDS = env.float("RESULTS_SYNC_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,

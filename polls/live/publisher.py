@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
+from polls import snapshots
 from polls.models import LiveSession, Poll
 from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
@@ -44,6 +45,7 @@ def publish_now(
     if poll is None:
         return
     snapshot = poll_results(poll=poll)
+    snapshots.store(poll_id, snapshot)  # every reader's copy of this change
     event = events.poll_changed(poll, snapshot) if rules else events.results_update(snapshot)
     coroutine = get_channel_layer().group_send(events.group_name(poll_id), event)
     if loop is None:
