@@ -48,7 +48,21 @@ async function useCookies(browser, url, cookies) {
   await tab.close();
 }
 
-async function judgeLighthouse(url, port) {
+async function judgeLighthouse(url, port, cookies, browser) {
+  // Lighthouse's own trace sometimes misses the navigation on a busy machine
+  // (NO_NAVSTART: "Please run Lighthouse again"): a run that failed so is run again.
+  let verdict;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await useCookies(browser, url, cookies);
+    verdict = await lighthouseOnce(url, port);
+    verdict.attempts = attempt;
+    if (!verdict.error) break;
+    process.stderr.write(`Lighthouse on ${url}, attempt ${attempt}: ${verdict.error}\n`);
+  }
+  return verdict;
+}
+
+async function lighthouseOnce(url, port) {
   const result = await lighthouse(url, {
     port,
     output: "json",
@@ -56,6 +70,9 @@ async function judgeLighthouse(url, port) {
     onlyCategories: CATEGORIES,
     // An error page is scored too (its 4xx is the point of it).
     ignoreStatusCode: true,
+    // Pictures of the page no score uses: time saved on every page.
+    disableFullPageScreenshot: true,
+    skipAudits: ["screenshot-thumbnails", "final-screenshot"],
   });
   const lhr = result.lhr;
   if (lhr.runtimeError) return { error: `${lhr.runtimeError.code}: ${lhr.runtimeError.message}` };
@@ -96,8 +113,7 @@ try {
     const started = Date.now();
     const verdict = { url };
     try {
-      await useCookies(browser, url, cookies);
-      verdict.lighthouse = await judgeLighthouse(url, port);
+      verdict.lighthouse = await judgeLighthouse(url, port, cookies, browser);
       await useCookies(browser, url, cookies);
       verdict.pa11y = await judgePa11y(url, browser);
     } catch (error) {
