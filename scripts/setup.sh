@@ -2,6 +2,8 @@
 #   - Debian packages it lacks (as root; otherwise it says what to install)
 #   - .venv with the pinned Python packages
 #   - the translations compiled (gettext's msgfmt)
+#   - the outside judges (setup_judges, for scripts/test): Lighthouse and pa11y from
+#     judges/package-lock.json, checkov in .venv-judges
 #   - Postgres and Redis: DATABASE_URL / REDIS_URL when set; else a server already on
 #     the standard local port; else a project-local one started from the installed
 #     programs, with its data under .local/ (git-ignored)
@@ -140,6 +142,33 @@ compile_messages() {
   # GNU gettext's msgfmt does it (compilemessages calls it).
   command -v msgfmt >/dev/null 2>&1 || apt_install gettext
   "$ROOT/.venv/bin/python" "$ROOT/manage.py" compilemessages --ignore=.venv --ignore=staticfiles -v 0
+}
+
+setup_judges() {
+  # Judges we did not write (tests/test_judges.py). Lighthouse and pa11y: npm packages
+  # pinned by judges/package-lock.json, run in Debian's chromium (never a browser of
+  # puppeteer's own: PUPPETEER_SKIP_DOWNLOAD). They need Node.js 20+: Debian 13's nodejs,
+  # or NodeSource's on Debian 12 (whose own is 18); with an older Node their tests skip
+  # (fail under CI). checkov: its own virtualenv, its pins clash with ours.
+  command -v node >/dev/null 2>&1 || apt_install nodejs npm
+  if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+    say "Node.js 20+ not found: the Lighthouse and pa11y tests will not run"
+  else
+    local stamp="$ROOT/judges/node_modules/.lock.sha" want
+    want="$(sha256sum "$ROOT/judges/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+      say "Installing the judges' npm packages (judges/package-lock.json)"
+      (cd "$ROOT/judges" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+      echo "$want" >"$stamp"
+    fi
+  fi
+  local venv="$ROOT/.venv-judges" pins="$ROOT/judges/requirements-checkov.txt"
+  [ -x "$venv/bin/python" ] || "$(find_python)" -m venv "$venv"
+  if [ "$(cat "$venv/.requirements.sha" 2>/dev/null)" != "$(sha256sum <"$pins")" ]; then
+    say "Installing checkov (.venv-judges)"
+    "$venv/bin/pip" install -q -r "$pins"
+    sha256sum <"$pins" >"$venv/.requirements.sha"
+  fi
 }
 
 setup_all() {

@@ -6,7 +6,7 @@ Only what cannot be the same outside a cluster is changed: the stores' host name
 at the local Postgres and Redis (through the ConfigMap and Secret values the pods'
 $(VAR) expansion composes), 0.0.0.0 binds become 127.0.0.1, container ports become free
 ports, /tmp paths (an emptyDir in the pod) become a private temporary folder, a mounted
-ConfigMap becomes a folder of its files, and in those files a Service's name and port
+ConfigMap or Secret becomes a folder of its files, and in those files a Service's name and port
 become the local address of the pod behind it.
 """
 
@@ -101,10 +101,16 @@ class LocalPod:
         self.tmp = tmp
         self.redis_url = redis_url
         self.services = services or {}
+        db = urlsplit(processes.database_url())
+        # The Secret made by hand (docs/kubernetes.md), with this machine's values.
+        self.secret = {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_PASSWORD": db.password or "",
+        }
         self.mounts = {
             m["mountPath"]: tmp / m["name"]
             for m in self.container.get("volumeMounts", [])
-            if "configMap" in self._volume(m["name"])
+            if {"configMap", "secret"} & set(self._volume(m["name"]))
         }
         self.env = self._environment(self.container, static_root)
         # Init containers run first, each to its end, as the kubelet runs them.
@@ -128,12 +134,24 @@ class LocalPod:
 
     def _write_config_maps(self) -> None:
         """Each mounted ConfigMap as a folder of its files; in them, a listen port is the
-        local port, and a Service's host:port the address of the local pod behind it."""
+        local port, and a Service's host:port the address of the local pod behind it.
+        Each mounted Secret as a folder of its keys' files (those of `items`, if named)."""
         for mount in self.container.get("volumeMounts", []):
             volume = self._volume(mount["name"])
+            folder = self.mounts.get(mount["mountPath"])
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] == "live-votes-secrets"
+                assert folder is not None
+                folder.mkdir(parents=True)
+                items = volume["secret"].get("items") or [
+                    {"key": k, "path": k} for k in self.secret
+                ]
+                for item in items:
+                    (folder / item["path"]).write_text(self.secret[item["key"]])
+                continue
             if "configMap" not in volume:
                 continue
-            folder = self.mounts[mount["mountPath"]]
+            assert folder is not None
             folder.mkdir(parents=True)
             for name, shipped in find("ConfigMap", volume["configMap"]["name"])["data"].items():
                 (folder / name).write_text(self._local_config(shipped))
@@ -156,9 +174,7 @@ class LocalPod:
             DATABASE_USER=db.username or "",
             REDIS_URL=self.redis_url,
         )
-        secret = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_PASSWORD": ""}
-        secret["DATABASE_PASSWORD"] = db.password or ""
-        env = {k: self._local(v) for k, v in kubelet_env(container, config, secret).items()}
+        env = {k: self._local(v) for k, v in kubelet_env(container, config, self.secret).items()}
         # What the image's ENV lines provide (Dockerfile): its virtualenv first on PATH.
         env.update(
             PATH=f"{processes.BIN}:{os.environ['PATH']}",

@@ -478,6 +478,36 @@ def test_debug_is_off_and_every_env_reference_resolves(target: Path) -> None:
                 defined.add(var["name"])
 
 
+@pytest.mark.parametrize("target", [K8S, PRODUCTION], ids=["base", "production"])
+def test_secrets_reach_the_containers_only_as_files_their_group_alone_reads(
+    target: Path,
+) -> None:
+    """No secret in an environment (where every process of the container, and a crash
+    dump, can read it): each is a mounted Secret's file, which a `*_FILE` variable names,
+    readable by the pod's group only (0440: root owns it, fsGroup reads it)."""
+    keys = secret_keys()
+    files = 0
+    for w in workloads(target):
+        volumes = {v["name"]: v for v in pod_template(w)["spec"].get("volumes", [])}
+        for c in all_containers(w):
+            where = (w["metadata"]["name"], c["name"])
+            for var in c.get("env", []):
+                assert "secretKeyRef" not in var.get("valueFrom", {}), where
+                if not var["name"].endswith("_FILE") or var["name"].startswith("CELERY_"):
+                    continue
+                (mount,) = [
+                    m for m in c["volumeMounts"] if var["value"].startswith(m["mountPath"] + "/")
+                ]
+                secret = volumes[mount["name"]]["secret"]
+                assert secret["defaultMode"] == 0o440, where
+                file = var["value"].removeprefix(mount["mountPath"] + "/")
+                named = {i["path"]: i["key"] for i in secret.get("items", [])}
+                key = named[file] if "items" in secret else file
+                assert key in keys[secret["secretName"]], (where, var)
+                files += 1
+    assert files >= 2 * len(APP_ROLES) + 1, "the app containers read their secrets from files"
+
+
 def test_the_migrate_job_is_named_for_the_release_it_migrates() -> None:
     """A Job's template is immutable: a new release must come with a new Job."""
     (job,) = of_kind("Job")
@@ -505,8 +535,9 @@ def test_each_role_waits_for_its_schema_before_it_starts(role: str, target: Path
     assert [*init["command"], *init["args"][:2]] == ["python", "manage.py", "wait_for_migrations"]
     assert init["image"] == main["image"]
     assert init["envFrom"] == main["envFrom"]
-    database_url = [e for e in init["env"] if e["name"] == "DATABASE_URL"]
-    assert database_url == [e for e in main["env"] if e["name"] == "DATABASE_URL"]
+    database = [e for e in init["env"] if e["name"].startswith("DATABASE_")]
+    assert database == [e for e in main["env"] if e["name"].startswith("DATABASE_")]
+    assert database, "the init container reaches the database as the role does"
     assert "initContainers" not in pod_template(find("Deployment", "front-door", target))["spec"]
 
 

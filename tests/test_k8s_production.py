@@ -68,20 +68,26 @@ def test_wal_is_archived_and_a_base_backup_is_taken_every_night() -> None:
 
 
 def test_every_app_container_reads_the_database_url_from_the_operators_secret() -> None:
+    """As a file: the secret's key uri mounted, named by DATABASE_URL_FILE."""
     seen = 0
     for w in workloads(PRODUCTION):
         if w["metadata"]["labels"]["app.kubernetes.io/name"] != "live-votes":
             continue
+        volumes = {v["name"]: v for v in pod_template(w)["spec"].get("volumes", [])}
         for c in all_containers(w):
             env = {e["name"]: e for e in c.get("env", [])}
             if w["metadata"]["name"] == "front-door":
-                assert "DATABASE_URL" not in env
+                assert not {"DATABASE_URL", "DATABASE_URL_FILE"} & set(env)
                 continue
-            assert env["DATABASE_URL"] == {
-                "name": "DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": "live-votes-db-app", "key": "uri"}},
-            }, (w["metadata"]["name"], c["name"])
-            assert "DATABASE_PASSWORD" not in env
+            where = (w["metadata"]["name"], c["name"])
+            path = env["DATABASE_URL_FILE"]["value"]
+            (mount,) = [m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+            secret = volumes[mount["name"]]["secret"]
+            assert secret["secretName"] == "live-votes-db-app", where
+            assert {"key": "uri", "path": path.removeprefix(mount["mountPath"] + "/")} in secret[
+                "items"
+            ], where
+            assert not {"DATABASE_URL", "DATABASE_PASSWORD", "DATABASE_PASSWORD_FILE"} & set(env)
             seen += 1
     assert seen == 2 * len(APP_ROLES) + 1, "each role and its init container, and the Job"
 

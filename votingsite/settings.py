@@ -14,10 +14,23 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
+
+def _secret_file(path: str) -> str:
+    """A secret mounted as a file (Kubernetes: a Secret volume), so it is in no process's
+    environment; the trailing newline an editor or `echo` leaves is not part of it."""
+    return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+
+
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+# Each secret setting X may come as X_FILE, a file holding it, in place of X.
+_SECRET_KEY_FILE = env.str("DJANGO_SECRET_KEY_FILE", default="")
+SECRET_KEY = (
+    _secret_file(_SECRET_KEY_FILE)
+    if _SECRET_KEY_FILE
+    else env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+)
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
 
@@ -98,9 +111,16 @@ TEMPLATES = [
 WSGI_APPLICATION = "votingsite.wsgi.application"
 ASGI_APPLICATION = "votingsite.asgi.application"
 
+_DATABASE_URL_FILE = env.str("DATABASE_URL_FILE", default="")
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/votingsite"),
+    "default": environ.Env.db_url_config(_secret_file(_DATABASE_URL_FILE))
+    if _DATABASE_URL_FILE
+    else env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/votingsite"),
 }
+# The password alone as a file (the URL then names none): DATABASE_PASSWORD_FILE.
+_DATABASE_PASSWORD_FILE = env.str("DATABASE_PASSWORD_FILE", default="")
+if _DATABASE_PASSWORD_FILE:
+    DATABASES["default"]["PASSWORD"] = _secret_file(_DATABASE_PASSWORD_FILE)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Every Postgres call has a deadline kept by the client (votingsite/database.py): a server
