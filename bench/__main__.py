@@ -26,6 +26,7 @@ from . import db, loadgen, phases, plots, roles
 
 PHASES = (
     "references", "intake", "persistence", "freshness", "fanout", "sessions", "history", "kinds",
+    "reads",
 )  # fmt: skip
 
 
@@ -290,6 +291,35 @@ def table(r: dict[str, Any]) -> str:
                     _ratio(big[f"{what}_p50_ms"], small[f"{what}_p50_ms"]),
                 )
             )
+    rd = r.get("reads", {})
+    if rd:
+        rows.append(
+            (
+                "Results API p50 ms, 100 vs 20,000 rankings (ranked)",
+                f"{rd['api_p50_ms_100_rankings']:.1f} vs {rd['api_p50_ms_20000_rankings']:.1f}",
+                "within 2x",
+                "",
+                _ratio(rd["api_p50_ms_20000_rankings"], rd["api_p50_ms_100_rankings"]),
+            )
+        )
+        rows.append(
+            (
+                "Vote p50 ms, idle vs 8 readers of the big poll",
+                f"{rd['vote_p50_ms_idle']:.1f} vs {rd['vote_p50_ms_8_readers']:.1f}",
+                "within 2x",
+                "",
+                _ratio(rd["vote_p50_ms_8_readers"], rd["vote_p50_ms_idle"]),
+            )
+        )
+        rows.append(
+            (
+                "New viewer's snapshot p99 ms, 30 sockets syncing",
+                f"{rd['new_viewer_snapshot_p99_ms_30_syncing']:.1f}",
+                "<= 500",
+                "",
+                "",
+            )
+        )
     k = r.get("kinds", {})
     ref = r.get("reference_insert", {}).get("rate")
     for kind in ("multiple", "ranked"):

@@ -1203,3 +1203,128 @@ def _kind_history(run: Run, kind: str) -> dict[str, Any]:
             f" {out[f'ballots_{count}']['ws_snapshot_p50_ms']} ms"
         )
     return out
+
+
+# --- 9. Reads: results computed once per change -----------------------------------------
+
+
+def _ranked_poll(run: Run, name: str, rankings: int) -> db.BenchPoll:
+    """A 12-choice ranked poll holding `rankings` distinct rankings, inserted directly."""
+    import itertools
+    from collections import Counter
+
+    from django.db.models import F
+
+    from polls import snapshots
+    from polls.models import Poll, PollCounter, RankingCount, Tally
+
+    poll = db.make_poll(f"bench-{name}-{rankings}", labels=tuple(f"Option {n}" for n in range(12)))
+    Poll.objects.filter(pk=poll.id).update(kind=Poll.Kind.RANKED)
+    chosen = list(itertools.islice(itertools.permutations(poll.choice_ids, 5), rankings))
+    RankingCount.objects.bulk_create(
+        RankingCount(poll_id=poll.id, ranking=list(r), votes=1) for r in chosen
+    )
+    for choice_id, votes in Counter(r[0] for r in chosen).items():
+        Tally.objects.filter(choice_id=choice_id).update(votes=votes)
+    PollCounter.objects.filter(poll_id=poll.id).update(total=len(chosen), seq=F("seq") + 1)
+    snapshots.forget(poll.id)
+    return poll
+
+
+def _vote_times(base: str, poll: db.BenchPoll, count: int) -> list[float]:
+    """Each vote a new voter's API POST (its CSRF cookie fetched first, not timed)."""
+    import requests
+
+    times = []
+    for _ in range(count):
+        with requests.Session() as http:
+            # Sent by hand: the site's cookies are Secure, and this is plain HTTP.
+            token = str(http.get(f"{base}/api/polls/{poll.slug}", timeout=10).cookies["csrftoken"])
+            start = time.perf_counter()
+            answer = http.post(
+                f"{base}/api/polls/{poll.slug}/vote",
+                json={"choice": poll.choice_ids[0]},
+                headers={"X-CSRFToken": token, "Cookie": f"csrftoken={token}"},
+                timeout=30,
+            )
+            times.append(time.perf_counter() - start)
+            if answer.status_code != 202:
+                raise RuntimeError(f"vote: {answer.status_code} {answer.text[:100]}")
+    return times
+
+
+async def _syncing_then_new_viewers(
+    ws_url: str, origin: str, syncing: int, samples: int
+) -> list[float]:
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    stop = asyncio.Event()
+
+    async def sync_every_half_second() -> None:
+        async with connect(ws_url, origin=Origin(origin), ping_interval=None) as ws:
+            await ws.recv()
+            while not stop.is_set():
+                await ws.send('{"type": "sync"}')  # the allowed rate: 2 a second
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ws.recv(), 0.5)
+
+    tasks = [asyncio.create_task(sync_every_half_second()) for _ in range(syncing)]
+    await asyncio.sleep(1)
+    try:
+        return await _time_ws_snapshot(ws_url, origin, samples)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def reads(run: Run) -> None:
+    """What reading a big ranked poll costs everyone else: the results API at 100 and at
+    20,000 distinct rankings, ordinary votes with 8 readers hammering the big poll, and a
+    new viewer's first snapshot while 30 sockets sync at the allowed rate."""
+    import requests
+
+    voting, results_role = run.web()
+    run.start_worker()
+    run.set_phase("reads")
+    samples = run.sizes.history_samples
+    api = {}
+    for rankings in (100, 20_000):
+        poll = _ranked_poll(run, "reads", rankings)
+        url = f"{voting.url}/api/polls/{poll.slug}/results"
+        _time_api(url, 5)
+        api[rankings] = _time_api(url, samples)
+    big = _ranked_poll(run, "reads-big", 20_000)
+    small = run.poll("reads-votes")
+    idle = _vote_times(voting.url, small, samples // 2)
+    stop = threading.Event()
+
+    def reader() -> None:
+        with requests.Session() as http:
+            while not stop.is_set():
+                http.get(f"{voting.url}/api/polls/{big.slug}/results", timeout=30)
+
+    readers = [threading.Thread(target=reader, daemon=True) for _ in range(8)]
+    for thread in readers:
+        thread.start()
+    try:
+        busy = _vote_times(voting.url, small, samples // 2)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(30)
+    ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{big.slug}/"
+    new_viewers = asyncio.run(_syncing_then_new_viewers(ws_url, results_role.url, 30, 40))
+    out = {
+        "api_p50_ms_100_rankings": round(pct(api[100], 50) * 1000, 2),
+        "api_p50_ms_20000_rankings": round(pct(api[20_000], 50) * 1000, 2),
+        "api_ratio_20000_to_100": round(pct(api[20_000], 50) / pct(api[100], 50), 2),
+        "vote_p50_ms_idle": round(pct(idle, 50) * 1000, 2),
+        "vote_p50_ms_8_readers": round(pct(busy, 50) * 1000, 2),
+        "vote_ratio_readers_to_idle": round(pct(busy, 50) / pct(idle, 50), 2),
+        "new_viewer_snapshot_p50_ms_30_syncing": round(pct(new_viewers, 50) * 1000, 2),
+        "new_viewer_snapshot_p99_ms_30_syncing": round(pct(new_viewers, 99) * 1000, 2),
+    }
+    for name, value in out.items():
+        print(f"  {name}: {value}")
+    run.figures["reads"] = out
