@@ -314,7 +314,7 @@ def table(r: dict[str, Any]) -> str:
         rows.append(
             (
                 "New viewer's snapshot p99 ms, 30 sockets syncing",
-                f"{rd['new_viewer_snapshot_p99_ms_30_syncing']:.1f}",
+                str(rd.get("new_viewer_snapshot_p99_ms_30_syncing", "failed")),
                 "<= 500",
                 "",
                 "",

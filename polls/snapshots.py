@@ -59,12 +59,16 @@ def forget(poll_id: int) -> None:
         logger.warning("snapshot of poll %s not forgotten: %r", poll_id, exc)
 
 
-def results(*, poll: Poll) -> dict[str, Any]:
-    """The poll's results snapshot, computed once per change for every reader."""
+def results(*, poll: Poll, behind: float | None = None) -> dict[str, Any]:
+    """The poll's results snapshot, computed once per change for every reader. A kept one
+    behind the stored votes is taken for `behind` seconds after it was computed
+    (RESULTS_SNAPSHOT_STALE_SECONDS unless said: its push is on its way)."""
     seq = _stored_seq(poll.pk)
+    if behind is None:
+        behind = settings.RESULTS_SNAPSHOT_STALE_SECONDS
     try:
         held = _held(poll.pk)
-        if held is not None and _fresh(held, seq):
+        if held is not None and _fresh(held, seq, behind):
             return _now(held["snapshot"], poll)
         client = redis_client()
         lock = f"{key(poll.pk)}:lock"
@@ -99,11 +103,11 @@ def _held(poll_id: int) -> dict[str, Any] | None:
     return {"at": float(at), "snapshot": json.loads(text)}
 
 
-def _fresh(held: dict[str, Any], seq: int | None) -> bool:
+def _fresh(held: dict[str, Any], seq: int | None, behind: float) -> bool:
     if seq is None or held["snapshot"]["seq"] >= seq:
         return True
     # Behind: its push is on its way, unless it has been too long (a push was lost).
-    return time.time() - held["at"] < settings.RESULTS_SNAPSHOT_STALE_SECONDS
+    return time.time() - held["at"] < behind
 
 
 def _now(snapshot: dict[str, Any], poll: Poll) -> dict[str, Any]:

@@ -43,21 +43,11 @@ def _poll(slug: str) -> Poll | None:
 
 
 @database_sync_to_async
-def _snapshot(poll: Poll, *, refresh: bool) -> dict[str, Any]:
+def _snapshot(poll: Poll, *, refresh: bool, behind: float | None = None) -> dict[str, Any]:
     if refresh:  # its status may have changed since the viewer connected
         poll.refresh_from_db()
-    return snapshots.results(poll=poll)  # computed once per change, for every reader
-
-
-# The newest snapshot text this process has sent of each poll (seq, text): what a sync is
-# answered with, without a database read. One entry per poll watched here.
-_latest: dict[int, tuple[int, str]] = {}
-
-
-def _keep(poll_id: int, seq: int, text: str) -> None:
-    held = _latest.get(poll_id)
-    if held is None or held[0] < seq:
-        _latest[poll_id] = (seq, text)
+    # Computed once per change, for every reader.
+    return snapshots.results(poll=poll, behind=behind)
 
 
 @database_sync_to_async
@@ -112,16 +102,14 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             timezone.now(), has_voted=bool(self.has_voted), is_staff=self.is_staff
         )
 
-    async def _send_snapshot(self, *, refresh: bool = True) -> None:
+    async def _send_snapshot(self, *, refresh: bool = True, behind: float | None = None) -> None:
         try:
-            snapshot = await _snapshot(self.poll, refresh=refresh)
+            snapshot = await _snapshot(self.poll, refresh=refresh, behind=behind)
         except Poll.DoesNotExist:  # deleted while watched
             await self.close(code=CLOSE_UNKNOWN_POLL)
             return
         self.seq = snapshot["seq"]
-        text = json.dumps(snapshot)
-        _keep(self.poll.pk, self.seq, text)
-        await self.send(text_data=text)
+        await self.send(text_data=json.dumps(snapshot))
 
     async def disconnect(self, code: int) -> None:
         if self.counted:
@@ -144,19 +132,16 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
                 await self._answer_sync()
 
     async def _answer_sync(self) -> None:
-        """Send the newest snapshot this process holds of the poll, at most once per
-        RESULTS_SYNC_SECONDS per socket: a sync costs no database read, so syncing sockets
-        never hold up new viewers' first snapshots (pushes bring every change anyway)."""
+        """The shared snapshot (polls.snapshots: no computation while it is current). Once
+        per RESULTS_SYNC_SECONDS a socket's sync may also have it computed when it is
+        behind the stored votes (a push lost); more often, it takes what is kept, so
+        syncing sockets cannot make a big poll's results be computed over and over."""
         now = time.monotonic()
-        if now - self.synced_at < settings.RESULTS_SYNC_SECONDS:
-            return
-        self.synced_at = now
-        held = _latest.get(self.poll.pk)
-        if held is None:
-            await self._send_snapshot()
-            return
-        self.seq = held[0]
-        await self.send(text_data=held[1])
+        if now - self.synced_at >= settings.RESULTS_SYNC_SECONDS:
+            self.synced_at = now
+            await self._send_snapshot(behind=0)
+        else:
+            await self._send_snapshot(behind=float("inf"))
 
     async def handle_live_event(self, event: dict[str, Any]) -> None:
         """Channels' dispatch by `type`, minus the database clean-up its `dispatch` does for
@@ -172,7 +157,6 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         if self.refused or event["seq"] <= self.seq:
             return  # older than what this viewer already has
         self.seq = event["seq"]
-        _keep(self.poll.pk, self.seq, event["text"])
         await self.send(text_data=event["text"])
 
     async def poll_changed(self, event: dict[str, Any]) -> None:
@@ -188,5 +172,4 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
         if event["seq"] < self.seq:
             return  # a later snapshot already went out
         self.seq = event["seq"]
-        _keep(self.poll.pk, self.seq, event["text"])
         await self.send(text_data=event["text"])

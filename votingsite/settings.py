@@ -377,8 +377,8 @@ RESULTS_PUSH_INTERVAL = env.float("RESULTS_PUSH_INTERVAL", default=0.03)
 # the stored votes by more than this many seconds (its push was lost).
 RESULTS_SNAPSHOT_TTL = env.int("RESULTS_SNAPSHOT_TTL", default=600)
 RESULTS_SNAPSHOT_STALE_SECONDS = env.float("RESULTS_SNAPSHOT_STALE_SECONDS", default=5)
-# A results socket's {"type": "sync"} is answered at most once per this many seconds, from
-# the snapshot its process holds (results/consumers.py).
+# A results socket's {"type": "sync"} may have its snapshot brought up to the stored votes
+# (computed if behind) once per this many seconds; its other syncs get what is kept.
 RESULTS_SYNC_SECONDS = env.float("RESULTS_SYNC_SECONDS", default=10)
 
 LOGGING = {
