@@ -56,7 +56,7 @@ class SocketGuard:
         if scope["type"] != "websocket":
             await self.inner(scope, receive, send)
             return
-        address = address_block(_address(scope))
+        address = address_block(scope_address(scope))
         if self.open[address] >= settings.WS_SOCKETS_PER_ADDRESS:
             logger.warning("refused a socket from %s: %d open", address, self.open[address])
             await receive()
@@ -104,7 +104,8 @@ class _Bucket:
         return True
 
 
-def _address(scope: Scope) -> str:
+def scope_address(scope: Scope) -> str:
+    """The socket's client address, as polls.ratelimits.client_ip says for a request."""
     client = scope.get("client") or ("", 0)
     forwarded = next(
         (value.decode("latin-1") for name, value in scope.get("headers", [])

@@ -219,6 +219,13 @@ VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
 # A live session's room puts hundreds of phones behind one address.
 VOTE_RATE_PER_IP_IN_SESSION = env.str("VOTE_RATE_PER_IP_IN_SESSION", default="30000/m")
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
+# Wrong join codes (misses; a right code never counts) per address, per IPv6 /64 and for
+# the whole site, before lookups are refused with 429 (docs/security.md, the arithmetic).
+# A venue puts its whole room behind one address: 100 misses in 10 minutes is a room of
+# 1,000 typists with 10% typos.
+JOIN_MISS_RATE_PER_ADDRESS = env.str("JOIN_MISS_RATE_PER_ADDRESS", default="100/10m")
+JOIN_MISS_RATE_PER_NETWORK = env.str("JOIN_MISS_RATE_PER_NETWORK", default="100/10m")
+JOIN_MISS_RATE_SITE = env.str("JOIN_MISS_RATE_SITE", default="300/10m")
 # An IPv6 client counts against the per-address vote limit by its network of this many
 # bits (a subscriber is given a whole /64); django-ratelimit's admin log-in limit too.
 VOTE_IPV6_PREFIX = env.int("VOTE_IPV6_PREFIX", default=64)
