@@ -5,7 +5,8 @@
   phones behind one address), counted in Redis by polls.pipeline.admission in the same
   round trip that queues the vote (django-ratelimit would cost two round trips per
   counter on the hot path).
-- Admin log-in: per client address (ADMIN_LOGIN_RATE), through django-ratelimit.
+- Log-in (the admin's and the voters'): per client address (ADMIN_LOGIN_RATE) and per
+  (account, address) (LOGIN_RATE_PER_ACCOUNT_ADDRESS), through django-ratelimit.
 - Join codes: wrong codes (misses) per address, per IPv6 /64 and for the whole site
   (JOIN_MISS_RATE_PER_ADDRESS, _PER_NETWORK, _SITE), counted in Redis by join_missed;
   a right code never counts. Past a budget every lookup from there (the whole site's:
@@ -21,6 +22,7 @@ import ipaddress
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -85,6 +87,17 @@ def client_address(remote: str, forwarded: str) -> str:
     return remote or "0.0.0.0"  # noqa: S104 (a value, not a bind)
 
 
+def scope_address(scope: dict[str, Any]) -> str:
+    """A WebSocket's client address (an ASGI scope), as client_ip says for a request."""
+    client = scope.get("client") or ("", 0)
+    forwarded = next(
+        (value.decode("latin-1") for name, value in scope.get("headers", [])
+         if name == b"x-forwarded-for"),
+        "",
+    )  # fmt: skip
+    return client_address(str(client[0] or ""), forwarded)
+
+
 def address_block(address: str) -> str:
     """What a per-address limit counts: an IPv4 address, or the IPv6 network of
     VOTE_IPV6_PREFIX bits (/64) it is in: one subscriber gets a whole /64 to roam."""
@@ -99,12 +112,24 @@ def address_block(address: str) -> str:
 
 def login_wait(request: HttpRequest) -> int | None:
     """Counts a log-in attempt (the admin's and the voters' log-in count together: the same
-    accounts); the seconds to wait when its address is over ADMIN_LOGIN_RATE."""
-    usage = get_usage(request, group="admin-login", key="ip",
-                      rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
-    if usage and usage["should_limit"]:
-        return max(int(usage["time_left"]), 1)
-    return None
+    accounts); the seconds to wait when its address is over ADMIN_LOGIN_RATE, or this
+    account from this address over LOGIN_RATE_PER_ACCOUNT_ADDRESS. A slow-down per
+    (account, address), never a lock on the account: anyone could lock a presenter out
+    before a talk; from elsewhere the account logs in as ever."""
+    waits = []
+    for group, key, rate in (
+        ("admin-login", "ip", settings.ADMIN_LOGIN_RATE),
+        ("login-account", _account_at_address, settings.LOGIN_RATE_PER_ACCOUNT_ADDRESS),
+    ):
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+        if usage and usage["should_limit"]:
+            waits.append(max(int(usage["time_left"]), 1))
+    return max(waits) if waits else None
+
+
+def _account_at_address(_group: str, request: HttpRequest) -> str:
+    username = str(request.POST.get("username", "")).strip().casefold()
+    return f"{username}|{address_block(client_ip(request))}"
 
 
 # --- Join codes ------------------------------------------------------------------------

@@ -28,12 +28,12 @@ from polls.live import events
 from polls.models import LiveSession, Poll
 
 from . import fanout
-from .guard import CLOSE_TOO_MANY, scope_address
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_NOT_PRESENTER = 4403
+CLOSE_TOO_MANY = 4429  # too many wrong join codes from here (polls.ratelimits.join_wait)
 COUNT_SECONDS = 1.0
 _PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"  # this process's field in the counts
 
@@ -183,7 +183,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
         join_pass = (self.scope.get("cookies") or {}).get(ratelimits.JOIN_PASS_COOKIE)
-        user, address = self.scope.get("user"), scope_address(self.scope)
+        user, address = self.scope.get("user"), ratelimits.scope_address(self.scope)
         try:
             session = await _session(code, user, address, join_pass)
         except live_sessions.JoinRefused:
