@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -36,13 +37,23 @@ def export_rows(*, polls: Iterable[Poll]) -> list[dict[str, Any]]:
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV
-# injection): an organiser's label "=HYPERLINK(...)" must arrive as text.
+# injection): an organiser's label "=HYPERLINK(...)" must arrive as text. Spreadsheets
+# with East Asian input take their full-width and small forms too (U+FF1D, U+FE66, U+FF0B,
+# U+FF0D, U+FF20...): the first character is compared in its compatibility form (NFKC), which folds
+# every one of them to the ASCII sign.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: Any) -> Any:
     """A value as a CSV cell: text that a spreadsheet would run is quoted with a '."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if (
+        isinstance(value, str)
+        and value
+        and (
+            value.startswith(_FORMULA_STARTS)
+            or unicodedata.normalize("NFKC", value[0]).startswith(_FORMULA_STARTS)
+        )
+    ):
         return "'" + value
     return value
 

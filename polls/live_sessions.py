@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from polls import openness
+from polls import openness, ratelimits
 from polls.live import publisher
 from polls.models import LiveSession, Poll, SessionPoll, VotingWindow
 
@@ -35,6 +35,15 @@ PERMISSION = "polls.present_livesession"
 
 class SessionError(ValueError):
     """A presenter's request that cannot be carried out; the message says why."""
+
+
+class JoinRefused(Exception):
+    """Too many wrong codes from this address, its /64 or the whole site: try again in
+    `retry_after` seconds (429, a socket closed with 4429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"join code lookups refused for {retry_after} s")
+        self.retry_after = retry_after
 
 
 def public_url(path: str) -> str:
@@ -168,7 +177,7 @@ def new_code(session: LiveSession) -> LiveSession:
 
 def by_code(code: str) -> LiveSession | None:
     """The live session with this join code (spaces and dashes allowed), if any."""
-    digits = "".join(ch for ch in code if ch.isascii() and ch.isdigit())
+    digits = _digits(code)
     if len(digits) != CODE_DIGITS:
         return None
     return (
@@ -176,6 +185,31 @@ def by_code(code: str) -> LiveSession | None:
         .select_related("current_poll")
         .first()
     )
+
+
+def join(code: str, *, address: str, join_pass: str | None = None) -> LiveSession | None:
+    """by_code for a visitor (the join page, the audience's page and socket, an embed, the
+    presenter's pages): a wrong code counts against its address's, /64's and the site's
+    budgets, and once one is spent every lookup from there is refused (JoinRefused), a
+    right code too, so answers stop telling codes apart. A browser holding the join pass of
+    this very code (polls.ratelimits.join_pass: it reached the session before) is never
+    refused: it proves it knew the code."""
+    digits = _digits(code)
+    if ratelimits.holds_join_pass(join_pass, digits):
+        return by_code(digits)
+    if len(digits) != CODE_DIGITS:
+        return None  # not a code: a typo of length, no guess at one, not counted
+    wait = ratelimits.join_wait(address)
+    if wait is not None:
+        raise JoinRefused(wait)
+    session = by_code(digits)
+    if session is None:
+        ratelimits.join_missed(address)
+    return session
+
+
+def _digits(code: str) -> str:
+    return "".join(ch for ch in code if ch.isascii() and ch.isdigit())
 
 
 # --- Inside ----------------------------------------------------------------------------

@@ -5,7 +5,12 @@
   phones behind one address), counted in Redis by polls.pipeline.admission in the same
   round trip that queues the vote (django-ratelimit would cost two round trips per
   counter on the hot path).
-- Admin log-in: per client address (ADMIN_LOGIN_RATE), through django-ratelimit.
+- Log-in (the admin's and the voters'): per client address (ADMIN_LOGIN_RATE) and per
+  (account, address) (LOGIN_RATE_PER_ACCOUNT_ADDRESS), through django-ratelimit.
+- Join codes: wrong codes (misses) per address, per IPv6 /64 and for the whole site
+  (JOIN_MISS_RATE_PER_ADDRESS, _PER_NETWORK, _SITE), counted in Redis by join_missed;
+  a right code never counts. Past a budget every lookup from there (the whole site's:
+  every lookup without a join pass) is refused until the window ends (join_wait).
 
 All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
 (django-ratelimit's own setting) switches all of them off.
@@ -14,12 +19,20 @@ All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
+import redis
 from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+
+from votingsite.redis_client import redis_client
+
+logger = logging.getLogger(__name__)
 
 _RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -74,6 +87,17 @@ def client_address(remote: str, forwarded: str) -> str:
     return remote or "0.0.0.0"  # noqa: S104 (a value, not a bind)
 
 
+def scope_address(scope: dict[str, Any]) -> str:
+    """A WebSocket's client address (an ASGI scope), as client_ip says for a request."""
+    client = scope.get("client") or ("", 0)
+    forwarded = next(
+        (value.decode("latin-1") for name, value in scope.get("headers", [])
+         if name == b"x-forwarded-for"),
+        "",
+    )  # fmt: skip
+    return client_address(str(client[0] or ""), forwarded)
+
+
 def address_block(address: str) -> str:
     """What a per-address limit counts: an IPv4 address, or the IPv6 network of
     VOTE_IPV6_PREFIX bits (/64) it is in: one subscriber gets a whole /64 to roam."""
@@ -88,9 +112,92 @@ def address_block(address: str) -> str:
 
 def login_wait(request: HttpRequest) -> int | None:
     """Counts a log-in attempt (the admin's and the voters' log-in count together: the same
-    accounts); the seconds to wait when its address is over ADMIN_LOGIN_RATE."""
-    usage = get_usage(request, group="admin-login", key="ip",
-                      rate=settings.ADMIN_LOGIN_RATE, increment=True)  # fmt: skip
-    if usage and usage["should_limit"]:
-        return max(int(usage["time_left"]), 1)
+    accounts); the seconds to wait when its address is over ADMIN_LOGIN_RATE, or this
+    account from this address over LOGIN_RATE_PER_ACCOUNT_ADDRESS. A slow-down per
+    (account, address), never a lock on the account: anyone could lock a presenter out
+    before a talk; from elsewhere the account logs in as ever."""
+    waits = []
+    for group, key, rate in (
+        ("admin-login", "ip", settings.ADMIN_LOGIN_RATE),
+        ("login-account", _account_at_address, settings.LOGIN_RATE_PER_ACCOUNT_ADDRESS),
+    ):
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+        if usage and usage["should_limit"]:
+            waits.append(max(int(usage["time_left"]), 1))
+    return max(waits) if waits else None
+
+
+def _account_at_address(_group: str, request: HttpRequest) -> str:
+    username = str(request.POST.get("username", "")).strip().casefold()
+    return f"{username}|{address_block(client_ip(request))}"
+
+
+# --- Join codes ------------------------------------------------------------------------
+
+JOIN_PASS_COOKIE = "join_pass"  # noqa: S105 (a cookie name)
+_JOIN_PASS_SALT = "polls.join-pass"  # noqa: S105 (a salt, not a secret)
+JOIN_PASS_MAX_AGE = 86400  # a day: longer than any session a phone stays in
+
+
+def _join_counters(address: str) -> list[tuple[str, str]]:
+    """(Redis key, rate) of each miss budget this address counts against."""
+    counters = [(f"rl:join-miss:addr:{address}", settings.JOIN_MISS_RATE_PER_ADDRESS)]
+    block = address_block(address)
+    if block != address:  # IPv6: its /64 too (an IPv4 address is its own block)
+        counters.append((f"rl:join-miss:net:{block}", settings.JOIN_MISS_RATE_PER_NETWORK))
+    counters.append(("rl:join-miss:site", settings.JOIN_MISS_RATE_SITE))
+    return counters
+
+
+def join_wait(address: str) -> int | None:
+    """The seconds this address must wait before looking up a join code: when it, its /64
+    or the whole site has spent its budget of misses; else None. One round trip (MGET,
+    PTTL only when over). Redis away: no wait (the lookup is not held up by counting)."""
+    if not settings.RATELIMIT_ENABLE:
+        return None
+    counters = _join_counters(address)
+    client = redis_client()
+    try:
+        counts = client.mget([key for key, _rate in counters])
+        for (key, rate), count in zip(counters, counts, strict=True):
+            if count is not None and int(count) >= parse_rate(rate)[0]:
+                left = int(client.pttl(key))
+                seconds = max((left + 999) // 1000, 1) if left > 0 else parse_rate(rate)[1]
+                logger.warning(
+                    "join code lookups refused for %s: %s misses on %s, %d s left",
+                    address, int(count), key, seconds,
+                )  # fmt: skip
+                return seconds
+    except redis.RedisError:
+        logger.warning("join code budgets unreadable; lookup allowed", exc_info=True)
     return None
+
+
+def join_missed(address: str) -> None:
+    """Counts a wrong code from this address: its own, its /64's and the site's counters
+    (fixed windows: each key lives for its rate's window from its first miss)."""
+    if not settings.RATELIMIT_ENABLE:
+        return
+    pipe = redis_client().pipeline(transaction=False)
+    for key, rate in _join_counters(address):
+        pipe.set(key, 0, ex=parse_rate(rate)[1], nx=True)
+        pipe.incr(key)
+    try:
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("join code miss not counted", exc_info=True)
+
+
+def join_pass(code: str) -> str:
+    """A signed cookie value saying this browser reached the session of `code`: its page
+    reloads and socket reconnects are never refused for others' misses."""
+    return signing.dumps(code, salt=_JOIN_PASS_SALT)
+
+
+def holds_join_pass(cookie: str | None, code: str) -> bool:
+    if not cookie:
+        return False
+    try:
+        return bool(signing.loads(cookie, salt=_JOIN_PASS_SALT, max_age=JOIN_PASS_MAX_AGE) == code)
+    except signing.BadSignature:
+        return False

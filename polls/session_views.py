@@ -3,6 +3,8 @@ controls, and the embeddable results. The rules are polls.live_sessions'."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,20 +18,63 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import displays, live_sessions, qr, selectors, snapshots
+from . import displays, live_sessions, qr, ratelimits, selectors, snapshots
 from .models import LiveSession
 from .pipeline import ballots
-from .responses import json_error, session_refused, wants_json
+from .responses import error_response, json_error, session_refused, wants_json
 from .voters import LoginUnreadable
+
+View = Callable[..., HttpResponse]
+
+
+def _guarded(view: View) -> View:
+    """A view that looks up a join code: refused lookups answer 429 with Retry-After; a
+    page reached by its code hands the browser that code's join pass (a cookie)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except live_sessions.JoinRefused as refused:
+            message = _(
+                "Too many wrong codes were tried from here; try again in %(seconds)s seconds."
+            ) % {"seconds": refused.retry_after}
+            return error_response(request, 429, message, retry_after=refused.retry_after)
+        reached = getattr(request, "_join_reached", None)
+        if reached and response.status_code < 400:
+            response.set_cookie(
+                ratelimits.JOIN_PASS_COOKIE,
+                ratelimits.join_pass(reached),
+                max_age=ratelimits.JOIN_PASS_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
+
+    return wrapped
+
+
+def _find(request: HttpRequest, code: str) -> LiveSession | None:
+    """live_sessions.join for this request (its address, its join pass)."""
+    session = live_sessions.join(
+        code,
+        address=ratelimits.client_ip(request),
+        join_pass=request.COOKIES.get(ratelimits.JOIN_PASS_COOKIE),
+    )
+    if session is not None:
+        request._join_reached = session.code  # type: ignore[attr-defined]
+    return session
 
 
 @require_http_methods(["GET", "POST"])
+@_guarded
 def join(request: HttpRequest) -> HttpResponse:
     """A field for the code; a wrong one gets a clear message, a right one the session."""
     code = (request.POST.get("code") or request.GET.get("code") or "").strip()
     error = ""
     if code:
-        session = live_sessions.by_code(code)
+        session = _find(request, code)
         if session is not None:
             return redirect("polls:session", code=session.code)
         error = _("No live session has that code: check the six digits on the screen.")
@@ -37,18 +82,19 @@ def join(request: HttpRequest) -> HttpResponse:
     return render(request, "polls/join.html", {"code": code, "error": error}, status=status)
 
 
-def _live(code: str) -> LiveSession:
-    session = live_sessions.by_code(code)
+def _live(request: HttpRequest, code: str) -> LiveSession:
+    session = _find(request, code)
     if session is None:
         raise Http404(_("No live session has that code."))
     return session
 
 
 @require_GET
+@_guarded
 def audience(request: HttpRequest, code: str) -> HttpResponse:
     """The current poll with its voting form (follows the presenter: live with JavaScript,
     on reload without). `?part=poll` is the poll's part alone, which session.js swaps in."""
-    session = _live(code)
+    session = _live(request, code)
     context: dict[str, Any] = {
         "session": session,
         "state": selectors.session_state(session=session),
@@ -84,7 +130,15 @@ def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
     if request.voter_key is None:  # type: ignore[attr-defined]
         # Someone logged in whom Postgres cannot tell: the outage's 503, not a log-in page.
         raise LoginUnreadable("log-in session unreadable")
-    session = _live(code)
+    user = request.user
+    if user.is_authenticated and (user.is_staff or user.has_perm(live_sessions.PERMISSION)):
+        # A presenter's own lookups are not guesses (and never refused for others').
+        found = live_sessions.by_code(code)
+        if found is None:
+            raise Http404(_("No live session has that code."))
+        session = found
+    else:
+        session = _live(request, code)
     if not request.user.is_authenticated:
         if wants_json(request):
             message = _("Log in to present this session.")
@@ -99,6 +153,7 @@ def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
 
 
 @require_GET
+@_guarded
 def present(request: HttpRequest, code: str) -> HttpResponse:
     """The presenter's view for the projector: join link, code and QR, the current poll
     and its live results, and the controls."""
@@ -142,6 +197,7 @@ _ACTIONS = {
 
 
 @require_POST
+@_guarded
 def control(request: HttpRequest, code: str) -> HttpResponse:
     """A presenter's action (next, previous, lock, unlock, reveal, hide, end, new-code):
     JSON for the view's script (`Accept: application/json`: the new state, or an error with
@@ -188,10 +244,11 @@ def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 @xframe_options_exempt
+@_guarded
 def embed_session(request: HttpRequest, code: str) -> HttpResponse:
     """A session's current poll's results, following the presenter: shown when the
     presenter shows them to the audience (an embed is as public as a phone)."""
-    session = _live(code)
+    session = _live(request, code)
     context: dict[str, Any] = {"session": session, "poll": session.current_poll,
                                "state": selectors.session_state(session=session),
                                **_embed(request)}  # fmt: skip

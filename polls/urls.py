@@ -1,8 +1,14 @@
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from . import session_views, views
 
 app_name = "polls"
+
+# The API's GET-only paths take no unsafe method at all (require_GET answers 405 with
+# Allow, as polls/openapi.json says): CSRF's 403 must not come first, and has nothing to
+# protect there.
+read_only = csrf_exempt
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -15,12 +21,16 @@ urlpatterns = [
     path("present/<str:code>/control", session_views.control, name="present-control"),
     path("embed/polls/<slug:slug>/", session_views.embed_poll, name="embed-poll"),
     path("embed/s/<str:code>/", session_views.embed_session, name="embed-session"),
-    path("api/openapi.json", views.api_schema, name="api-schema"),
-    path("api/polls/<slug:slug>", views.api_poll, name="api-poll"),
+    path("api/openapi.json", read_only(views.api_schema), name="api-schema"),
+    path("api/polls/<slug:slug>", read_only(views.api_poll), name="api-poll"),
     path("api/polls/<slug:slug>/vote", views.api_vote, name="api-vote"),
     path(
-        "api/polls/<slug:slug>/votes/<uuid:vote_id>", views.api_vote_status, name="api-vote-status"
+        "api/polls/<slug:slug>/votes/<uuid:vote_id>",
+        read_only(views.api_vote_status),
+        name="api-vote-status",
     ),
-    path("api/polls/<slug:slug>/results", views.api_results, name="api-results"),
-    re_path(r"^api/", views.api_not_found),  # last: any other path under /api/ (newlines too)
+    path("api/polls/<slug:slug>/results", read_only(views.api_results), name="api-results"),
+    re_path(
+        r"^api/", read_only(views.api_not_found)
+    ),  # last: any other path under /api/ (newlines too)
 ]

@@ -2,7 +2,8 @@
 
 - a path no route serves is refused (a 403 handshake), not a 500 with a traceback;
 - one address holds at most WS_SOCKETS_PER_ADDRESS sockets on this process (generous: a
-  venue puts its whole room behind one address), and a socket that sends more than
+  venue puts its whole room behind one address; the next is accepted and closed with
+  4429), and a socket that sends more than
   WS_MESSAGES_PER_SECOND messages (with a burst of WS_MESSAGES_BURST) is closed with
   4429. Honest pages send a message a minute at most ({"type": "sync"} after a hiccup).
 
@@ -20,7 +21,7 @@ from typing import Any
 from channels.routing import URLRouter
 from django.conf import settings
 
-from polls.ratelimits import address_block, client_address
+from polls.ratelimits import address_block, scope_address
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,13 @@ class SocketGuard:
         if scope["type"] != "websocket":
             await self.inner(scope, receive, send)
             return
-        address = address_block(_address(scope))
+        address = address_block(scope_address(scope))
         if self.open[address] >= settings.WS_SOCKETS_PER_ADDRESS:
             logger.warning("refused a socket from %s: %d open", address, self.open[address])
             await receive()
+            # Accepted, then closed: the page hears 4429 (a close before the accept would
+            # reach it as daphne's 403 handshake, which says nothing of why).
+            await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
             return
         self.open[address] += 1
@@ -102,13 +106,3 @@ class _Bucket:
             return False
         self.tokens -= 1
         return True
-
-
-def _address(scope: Scope) -> str:
-    client = scope.get("client") or ("", 0)
-    forwarded = next(
-        (value.decode("latin-1") for name, value in scope.get("headers", [])
-         if name == b"x-forwarded-for"),
-        "",
-    )  # fmt: skip
-    return client_address(str(client[0] or ""), forwarded)

@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from polls import live_sessions, selectors, snapshots
+from polls import live_sessions, ratelimits, selectors, snapshots
 from polls.live import events
 from polls.models import LiveSession, Poll
 
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_NOT_PRESENTER = 4403
+CLOSE_TOO_MANY = 4429  # too many wrong join codes from here (polls.ratelimits.join_wait)
 COUNT_SECONDS = 1.0
 _PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"  # this process's field in the counts
 
@@ -42,8 +43,14 @@ def audience_key(session_id: int) -> str:
 
 
 @database_sync_to_async
-def _session(code: str) -> LiveSession | None:
-    return live_sessions.by_code(code)
+def _session(code: str, user: Any, address: str, join_pass: str | None) -> LiveSession | None:
+    """A visitor's lookup (counted, refused past the budgets: JoinRefused), but a
+    presenter's (staff, the Presenters group): theirs are not guesses."""
+    if getattr(user, "is_authenticated", False) and (
+        user.is_staff or user.has_perm(live_sessions.PERMISSION)
+    ):
+        return live_sessions.by_code(code)
+    return live_sessions.join(code, address=address, join_pass=join_pass)
 
 
 @database_sync_to_async
@@ -174,7 +181,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.following = asyncio.Lock()  # one change of poll at a time, the latest wins
 
     async def connect(self) -> None:
-        session = await _session(self.scope["url_route"]["kwargs"]["code"])
+        code = self.scope["url_route"]["kwargs"]["code"]
+        join_pass = (self.scope.get("cookies") or {}).get(ratelimits.JOIN_PASS_COOKIE)
+        user, address = self.scope.get("user"), ratelimits.scope_address(self.scope)
+        try:
+            session = await _session(code, user, address, join_pass)
+        except live_sessions.JoinRefused:
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         await self.accept()
         if session is None:
             await self.close(code=CLOSE_UNKNOWN_SESSION)

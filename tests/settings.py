@@ -8,5 +8,7 @@ import os
 
 _redis = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 os.environ["REDIS_URL"] = _redis
+# A developer's run: debug unless said otherwise (the served roles default to off).
+os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from votingsite.settings import *  # noqa: E402, F403

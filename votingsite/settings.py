@@ -1,7 +1,10 @@
 """Settings for all three roles, read from the environment (see docs/operations.md).
 
-Defaults are safe for local development; production sets DJANGO_DEBUG=0 and must
-then provide DJANGO_SECRET_KEY.
+Secure by default for what is served: debug is off unless DJANGO_DEBUG=1 says otherwise,
+so gunicorn (votingsite.wsgi), daphne (votingsite.asgi) and celery (votingsite.celery)
+never run with it by omission, and without debug DJANGO_SECRET_KEY must be given. A
+developer's tools default to debug: manage.py and the tests (tests/settings.py) set
+DJANGO_DEBUG=1 when it is unset, and mypy reads the tests' settings.
 """
 
 from pathlib import Path
@@ -21,7 +24,7 @@ def _secret_file(path: str) -> str:
     return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
 
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 # Each secret setting X may come as X_FILE, a file holding it, in place of X.
@@ -239,6 +242,15 @@ VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
 # A live session's room puts hundreds of phones behind one address.
 VOTE_RATE_PER_IP_IN_SESSION = env.str("VOTE_RATE_PER_IP_IN_SESSION", default="30000/m")
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
+# Guesses at one account's password from one address: a slow-down, never a lock-out.
+LOGIN_RATE_PER_ACCOUNT_ADDRESS = env.str("LOGIN_RATE_PER_ACCOUNT_ADDRESS", default="5/5m")
+# Wrong join codes (misses; a right code never counts) per address, per IPv6 /64 and for
+# the whole site, before lookups are refused with 429 (docs/security.md, the arithmetic).
+# A venue puts its whole room behind one address: 100 misses in 10 minutes is a room of
+# 1,000 typists with 10% typos.
+JOIN_MISS_RATE_PER_ADDRESS = env.str("JOIN_MISS_RATE_PER_ADDRESS", default="100/10m")
+JOIN_MISS_RATE_PER_NETWORK = env.str("JOIN_MISS_RATE_PER_NETWORK", default="100/10m")
+JOIN_MISS_RATE_SITE = env.str("JOIN_MISS_RATE_SITE", default="300/10m")
 # An IPv6 client counts against the per-address vote limit by its network of this many
 # bits (a subscriber is given a whole /64); django-ratelimit's admin log-in limit too.
 VOTE_IPV6_PREFIX = env.int("VOTE_IPV6_PREFIX", default=64)
