@@ -64,15 +64,7 @@ class PrivateRedis:
         return redis.Redis(port=self.port)
 
     def hold_admission_states(self) -> None:
-        """Copy what Postgres says is open into this Redis, as a worker's reconciler would
-        (for a test whose voting role takes votes before any worker has started)."""
-        from polls import openness
-        from polls.models import Poll
-
-        last = openness.latest(list(Poll.objects.values_list("pk", flat=True)))
-        client = self.client()
-        for poll_id, change in last.items():
-            client.set(gates.key(poll_id), openness.gate_of(change).encode())
+        hold_admission_states(self.client())
 
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
@@ -152,3 +144,14 @@ class PrivatePostgres:
             self.stop()
         time.sleep(0.1)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def hold_admission_states(client: redis.Redis) -> None:
+    """Copy what Postgres says is open into this Redis, as a worker's reconciler would (for
+    a test whose voting role takes votes where no worker runs, or before one has started)."""
+    from polls import openness
+    from polls.models import Poll
+
+    last = openness.latest(list(Poll.objects.values_list("pk", flat=True)))
+    for poll_id, change in last.items():
+        client.set(gates.key(poll_id), openness.gate_of(change).encode())

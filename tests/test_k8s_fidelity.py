@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 import requests
 from django.conf import settings
 from websockets.exceptions import InvalidStatus
@@ -31,7 +32,7 @@ from websockets.exceptions import InvalidStatus
 from polls.models import Tally, Vote
 from tests import processes
 from tests.clients import Browser, next_results, results_socket
-from tests.stores import PrivateRedis
+from tests.stores import PrivateRedis, hold_admission_states
 from tests.test_k8s_manifests import POD_TMP, find, named, pod_template, the_container
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
@@ -358,9 +359,10 @@ def test_worker_runs_as_the_manifest_says_stores_a_vote_and_counts_it(
 
 
 def test_the_front_door_runs_as_the_manifest_says_in_front_of_the_manifests_roles(
-    pod, make_poll
+    pod, make_poll, pod_redis
 ) -> None:
     poll = make_poll(slug="k8s-door", labels=("Cats", "Dogs"))
+    hold_admission_states(redis.Redis.from_url(pod_redis))  # no worker in this pod set
     roles = {role: pod(role) for role in ("voting", "results")}
     for local in roles.values():
         processes.wait_for(local.http_probe("readinessProbe"), timeout=60, what="ready")

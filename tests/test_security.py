@@ -157,6 +157,7 @@ def test_limits_are_shared_by_every_web_process_through_redis(make_poll) -> None
     however many of them each process answered."""
     poll = make_poll()
     store = PrivateRedis().start()  # the votes wait there, for no worker to take
+    store.hold_admission_states()
     env = {"VOTE_RATE_PER_VOTER": "5/h", "REDIS_URL": store.url, **ACCESS_LOG}
     voting = processes.voting_server(env=env, workers=2).start()
     try:
