@@ -1,10 +1,12 @@
 """The front door's configuration for a local run: the shipped nginx.conf, as it is, with
-the two files it includes written for loopback addresses.
+the three files it includes written for loopback addresses.
 
 deploy/k8s/base/front-door/ holds the door's configuration as Kubernetes (and the image) use
 it; `scripts/run` and the tests (tests/processes.py) put a copy of nginx.conf in a
-directory of their own beside a listen.conf and an upstreams.conf naming local ports, and
-start Debian's nginx on it with the Procfile's `door` line.
+directory of their own beside a listen.conf and an upstreams.conf naming local ports and a
+clients.conf trusting no proxy (visitors connect to it directly: each connection's own
+address is the one the door counts), and start Debian's nginx on it with the Procfile's
+`door` line.
 
     python -m votingsite.front_door DIR --listen 127.0.0.1:8000 \\
         --voting 127.0.0.1:8001 --results 127.0.0.1:8002
@@ -45,6 +47,10 @@ def prepare(directory: Path, *, listen: str, voting: str, results: str) -> Path:
     (directory / "upstreams.conf").write_text(
         f"upstream voting_role {{\n    server {voting};\n}}\n"
         f"upstream results_role {{\n    server {results};\n}}\n",
+        encoding="utf-8",
+    )
+    (directory / "clients.conf").write_text(
+        "# Visitors connect directly: each connection's own address is theirs.\n",
         encoding="utf-8",
     )
     return directory / SHARED
