@@ -27,6 +27,7 @@ from tests import processes
 from tests.clients import next_results
 from tests.test_front_door import same_value
 from tests.test_security import SECURITY_HEADERS
+from votingsite import front_door
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
@@ -152,3 +153,39 @@ def test_an_address_at_its_limits_is_refused_and_another_is_served(
         lambda: get(site, CROWD, f"/polls/{poll.slug}/").status == 200, timeout=10, what="200"
     )
 
+
+def door_metrics(site: Any) -> dict[str, float]:
+    """The door's own numbers, from its metrics socket (metrics.conf, locally)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(str(site.door.directory / front_door.METRICS_SOCKET))
+        sock.sendall(b"GET /metrics HTTP/1.0\r\nHost: door\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.decode().partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200"), head
+    return {
+        name: float(value)
+        for name, value in (line.split() for line in body.splitlines() if line[:1] != "#")
+    }
+
+
+def test_the_door_counts_the_connections_it_holds_for_its_autoscaler(
+    site: Any, make_poll: Callable[..., Poll]
+) -> None:
+    poll = make_poll(slug=f"conn-{uuid.uuid4().hex[:8]}", labels=("Cats", "Dogs"))
+    before = door_metrics(site)["nginx_connections_active"]
+    sockets = [held(site, VISITOR, f"/ws/polls/{poll.slug}/") for _ in range(100)]
+    try:
+        processes.wait_for(
+            lambda: door_metrics(site)["nginx_connections_active"] >= before + 100,
+            timeout=10,
+            what=lambda: f"100 more than {before}: {door_metrics(site)}",
+        )
+    finally:
+        for sock in sockets:
+            sock.close()
+    # Never through the door.
+    assert get(site, VISITOR, "/metrics").status == 404
+    assert get(site, VISITOR, "/stub_status").status == 404
