@@ -6,8 +6,8 @@ it; `scripts/run` and the tests (tests/processes.py) put a copy of nginx.conf in
 directory of their own beside a listen.conf and an upstreams.conf naming local ports, a
 clients.conf trusting no proxy (visitors connect to it directly: each connection's own
 address is the one the door counts) and a metrics.conf putting the door's own numbers on
-a socket in that directory (`metrics.sock`: no port to collide with), and start Debian's nginx on it with the Procfile's
-`door` line.
+a socket in that directory (`metrics.sock`: no port to collide with), and start
+Debian's nginx on it with the Procfile's `door` line.
 
     python -m votingsite.front_door DIR --listen 127.0.0.1:8000 \\
         --voting 127.0.0.1:8001 --results 127.0.0.1:8002
