@@ -14,7 +14,7 @@ import pytest
 from tests.test_k8s_manifests import K8S, PRODUCTION, of_kind, pod_template, selects, workloads
 
 NAMESPACE = "live-votes"
-PORTS = (80, 443, 5432, 6379, 8000, 8001, 8080, 9187, 9808, 53)
+PORTS = (80, 443, 5432, 6379, 8000, 8001, 8080, 9113, 9187, 9808, 53)
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ BASE_ALLOWED = {
     ("prometheus", "voting", 8000),
     ("prometheus", "results", 8001),
     ("prometheus", "worker", 9808),
+    ("prometheus", "front-door", 9113),
     *{(role, "redis", 6379) for role in ("voting", "results", "worker")},
     *{(role, "postgres", 5432) for role in ("voting", "results", "worker", "migrate")},
     *{(role, "kube-dns", 53) for role in APP},

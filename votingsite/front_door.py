@@ -1,10 +1,13 @@
 """The front door's configuration for a local run: the shipped nginx.conf, as it is, with
-the two files it includes written for loopback addresses.
+the four files it includes written for loopback addresses.
 
 deploy/k8s/base/front-door/ holds the door's configuration as Kubernetes (and the image) use
 it; `scripts/run` and the tests (tests/processes.py) put a copy of nginx.conf in a
-directory of their own beside a listen.conf and an upstreams.conf naming local ports, and
-start Debian's nginx on it with the Procfile's `door` line.
+directory of their own beside a listen.conf and an upstreams.conf naming local ports, a
+clients.conf trusting no proxy (visitors connect to it directly: each connection's own
+address is the one the door counts) and a metrics.conf putting the door's own numbers on
+a socket in that directory (`metrics.sock`: no port to collide with), and start
+Debian's nginx on it with the Procfile's `door` line.
 
     python -m votingsite.front_door DIR --listen 127.0.0.1:8000 \\
         --voting 127.0.0.1:8001 --results 127.0.0.1:8002
@@ -19,6 +22,7 @@ from pathlib import Path
 
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "k8s" / "base" / "front-door"
 SHARED = "nginx.conf"
+METRICS_SOCKET = "metrics.sock"
 
 
 def address(value: str) -> str:
@@ -46,6 +50,15 @@ def prepare(directory: Path, *, listen: str, voting: str, results: str) -> Path:
         f"upstream voting_role {{\n    server {voting};\n}}\n"
         f"upstream results_role {{\n    server {results};\n}}\n",
         encoding="utf-8",
+    )
+    (directory / "clients.conf").write_text(
+        "# Visitors connect directly: each connection's own address is theirs.\n",
+        encoding="utf-8",
+    )
+    # A socket left by a door that was killed would stop the next one binding it.
+    (directory / METRICS_SOCKET).unlink(missing_ok=True)
+    (directory / "metrics.conf").write_text(
+        f"listen unix:{directory / METRICS_SOCKET};\n", encoding="utf-8"
     )
     return directory / SHARED
 
