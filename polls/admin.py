@@ -21,9 +21,16 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
 
 from . import export, live_sessions, organising, selectors
 from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
+
+
+# The product's name on every admin page (its header, the browser's title, its home page).
+admin.site.site_header = gettext_lazy("Live votes")
+admin.site.site_title = gettext_lazy("Live votes: organisers")
+admin.site.index_title = gettext_lazy("Your polls and live sessions")
 
 
 def voting_url(poll: Poll) -> str:
