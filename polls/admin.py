@@ -13,17 +13,26 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ProtectedError, QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from . import export, live_sessions, organising, selectors
+from . import displays, export, live_sessions, organising, selectors
 from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
+
+# The product's name on every admin page (its header, the browser's title, its home page).
+admin.site.site_header = gettext_lazy("Live votes")
+admin.site.site_title = gettext_lazy("Live votes: organisers")
+admin.site.index_title = gettext_lazy("Your polls and live sessions")
 
 
 def voting_url(poll: Poll) -> str:
@@ -202,6 +211,29 @@ class PollAdmin(admin.ModelAdmin):
     def view_on_site(self, obj: Poll) -> str:
         return voting_url(obj)
 
+    def get_urls(self) -> list[Any]:
+        preview = path(
+            "<path:object_id>/preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="polls_poll_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The question as a phone shows it: the voting page's own ballot (displays.
+        voting_form and its _ballot_<kind> partial), which takes no vote from here."""
+        poll = self.get_object(request, object_id)
+        if poll is None or not self.has_view_permission(request, poll):
+            raise PermissionDenied
+        context = {
+            "poll": poll,
+            "choices": poll.choices.all(),
+            "problem": organising.question_problem(poll),
+            "back": reverse("admin:polls_poll_change", args=[poll.pk]),
+            **displays.voting_form(poll, ballot=None),
+        }
+        return render(request, "polls/preview.html", context)
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         try:
             super().save_formset(request, form, formset, change)
@@ -328,12 +360,164 @@ class VoteAdmin(admin.ModelAdmin):
         return False
 
 
-class SessionPollInline(admin.TabularInline):
+class SessionPollForm(forms.ModelForm):
+    """A question already in the session (or one picked from the polls): it must be able
+    to work as it is (organising.question_problem), said in the organiser's words."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        poll = cleaned.get("poll")
+        kept = poll is not None and not cleaned.get(DELETION_FIELD_NAME)
+        if kept and poll is not None and (problem := organising.question_problem(poll)):
+            self.add_error("poll", problem)
+        return cleaned
+
+
+class SessionPollInline(admin.StackedInline):
+    """The session's questions in order: reorder them by their position (a number field:
+    the keyboard's arrows work), open one to edit it, preview it as a phone shows it.
+    Stacked, not tabular: every field has its own label (axe)."""
+
     model = SessionPoll
-    fields = ("poll", "position")
+    form = SessionPollForm
+    fields = (("position", "poll"), ("kind", "question_links"))
+    readonly_fields = ("kind", "question_links")
     autocomplete_fields = ("poll",)
-    extra = 1
+    extra = 0
     ordering = ("position", "id")
+    verbose_name = gettext_lazy("question")
+    verbose_name_plural = gettext_lazy("Questions, in order")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionPoll]:
+        return super().get_queryset(request).select_related("poll")
+
+    @admin.display(description=gettext_lazy("kind"))
+    def kind(self, entry: SessionPoll) -> str:
+        return entry.poll.get_kind_display() if entry.pk else "-"
+
+    @admin.display(description=gettext_lazy("question"))
+    def question_links(self, entry: SessionPoll) -> str:
+        if entry.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse("admin:polls_poll_change", args=[entry.poll_id]),
+            gettext_lazy("edit"),
+            reverse("admin:polls_poll_preview", args=[entry.poll_id]),
+            gettext_lazy("preview as a phone"),
+        )
+
+
+class NewQuestionForm(forms.ModelForm):
+    """A new question written on the session's page: its kind, choices (one a line) and
+    options; organising.create_poll makes it and live_sessions.add_poll appends it."""
+
+    question = forms.CharField(label=gettext_lazy("Question"), max_length=200, required=False)
+    question_kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), choices=Poll.Kind.choices, initial=Poll.Kind.SINGLE
+    )
+    choices = forms.CharField(
+        label=gettext_lazy("Choices, one a line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 40}),
+        help_text=gettext_lazy("None for a rating scale."),
+    )
+    min_picks = forms.IntegerField(
+        label=gettext_lazy("Fewest picks"), required=False, min_value=1,
+        help_text=gettext_lazy("Multiple choice (default 1)."),
+    )  # fmt: skip
+    max_picks = forms.IntegerField(
+        label=gettext_lazy("Most picks"), required=False, min_value=1,
+        help_text=gettext_lazy("Multiple choice (default: all)."),
+    )  # fmt: skip
+    max_ranks = forms.IntegerField(
+        label=gettext_lazy("Most ranks"), required=False, min_value=1,
+        help_text=gettext_lazy("Ranked choice (default: all)."),
+    )  # fmt: skip
+    scale_min = forms.IntegerField(label=gettext_lazy("Lowest value"), required=False)
+    scale_max = forms.IntegerField(
+        label=gettext_lazy("Highest value"), required=False,
+        help_text=gettext_lazy("Rating scale (default 1 to 5)."),
+    )  # fmt: skip
+
+    class Meta:
+        model = SessionPoll
+        fields: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        question = (cleaned.get("question") or "").strip()
+        if not question:
+            if self.has_changed() and any(
+                cleaned.get(name) for name in ("choices", "min_picks", "max_picks", "max_ranks")
+            ):
+                self.add_error("question", _("Write the question, or clear this form."))
+            return cleaned
+        kind = cleaned.get("question_kind") or Poll.Kind.SINGLE
+        labels = [line.strip() for line in (cleaned.get("choices") or "").splitlines()]
+        spec: dict[str, Any] = {
+            "question": question,
+            "kind": kind,
+            "labels": [label for label in labels if label],
+            "min_picks": cleaned.get("min_picks"),
+            "max_picks": cleaned.get("max_picks"),
+            "max_ranks": cleaned.get("max_ranks"),
+        }
+        if kind == Poll.Kind.SCALE:
+            low, high = cleaned.get("scale_min"), cleaned.get("scale_max")
+            spec |= {
+                "scale_min": 1 if low is None else low,
+                "scale_max": 5 if high is None else high,
+            }
+        spec["slug"] = organising.new_slug(question)
+        try:
+            organising.check_poll(
+                Poll(**{k: v for k, v in spec.items() if k != "labels"}), spec["labels"]
+            )
+        except organising.PollSetupError as problem:
+            raise ValidationError(str(problem)) from None
+        self.poll_spec = spec
+        return cleaned
+
+
+class NewQuestionInline(admin.StackedInline):
+    """Write new questions on the session's page: each is appended after the others."""
+
+    model = SessionPoll
+    form = NewQuestionForm
+    fieldsets = (
+        (None, {"fields": ("question", "question_kind", "choices")}),
+        (
+            gettext_lazy("Options of the kind"),
+            {"fields": (("min_picks", "max_picks"), "max_ranks", ("scale_min", "scale_max"))},
+        ),
+    )
+    verbose_name = gettext_lazy("new question")
+    verbose_name_plural = gettext_lazy("Add questions")
+    can_delete = False
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 3 if obj is None else 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionPoll]:
+        return super().get_queryset(request).none()  # new ones only: the others are above
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class NewQuestions(formset):  # type: ignore[misc, valid-type]
+            def save_new(self, form: Any, commit: bool = True) -> SessionPoll:
+                poll = organising.create_poll(**form.poll_spec)
+                return live_sessions.add_poll(self.instance, poll)
+
+            def save(self, commit: bool = True) -> list[SessionPoll]:
+                forms_ = [f for f in self.extra_forms if getattr(f, "poll_spec", None)]
+                self.new_objects = [self.save_new(f) for f in forms_ if f.has_changed()]
+                self.changed_objects: list[Any] = []
+                self.deleted_objects: list[Any] = []
+                return self.new_objects
+
+        return NewQuestions
 
 
 def _session_action(
@@ -351,32 +535,123 @@ def _session_action(
     return action
 
 
+def session_pages(session: LiveSession) -> dict[str, str]:
+    """A live session's pages on this site (the admin's origin serves them too): the
+    presenter's view, the audience's page, the embed."""
+    if session.state != LiveSession.State.LIVE:
+        return {}
+    return {
+        "present": reverse("polls:present", args=[session.code]),
+        "audience": reverse("polls:session", args=[session.code]),
+        "embed": reverse("polls:embed-session", args=[session.code]),
+    }
+
+
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
+    """A session's page builds the whole session: its title, its questions in order (picked
+    or written there), and leads to its pages; it goes live from a button."""
+
     list_display = ("title", "state", "code", "current_poll", "locked", "reveal", "owner", "pages")
     list_filter = ("state",)
     search_fields = ("title", "code")
     fields = ("title", "owner", "state", "code", "current_poll", "locked", "reveal", "pages")
     readonly_fields = ("state", "code", "current_poll", "locked", "reveal", "pages")
-    inlines = [SessionPollInline]
+    inlines = [SessionPollInline, NewQuestionInline]
+    change_form_template = "admin/polls/livesession/change_form.html"
     actions = (
         "go_live", "next_poll", "previous_poll", "lock", "unlock", "reveal", "hide", "end",
-        "new_code",
+        "new_code", "duplicate",
     )  # fmt: skip
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"owner": request.user.pk}
 
-    @admin.display(description="pages")
+    def response_add(
+        self, request: HttpRequest, obj: LiveSession, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # A new session's next step is on its own page (Go live): stay there, not the list.
+        if "_addanother" not in request.POST and IS_POPUP_VAR not in request.POST:
+            post = request.POST.copy()
+            post["_continue"] = "1"
+            request.POST = post  # type: ignore[assignment]
+        return super().response_add(request, obj, post_url_continue)
+
+    def get_urls(self) -> list[Any]:
+        def view(name: str, do: Any) -> Any:
+            return path(
+                f"<path:object_id>/{name}/",
+                self.admin_site.admin_view(do),
+                name=f"polls_livesession_{name.replace('-', '_')}",
+            )
+
+        return [view("go-live", self.go_live_view), view("duplicate", self.duplicate_view),
+                *super().get_urls()]  # fmt: skip
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        session = self.get_object(request, object_id)
+        extra = {"session_pages": session_pages(session) if session else {}}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def _posted_session(self, request: HttpRequest, object_id: str) -> LiveSession:
+        if request.method != "POST":
+            raise PermissionDenied
+        session = self.get_object(request, object_id)
+        if session is None or not self.has_change_permission(request, session):
+            raise PermissionDenied
+        return session
+
+    def go_live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Go live" button (live_sessions.go_live)."""
+        session = self._posted_session(request, object_id)
+        try:
+            session = live_sessions.go_live(session)
+        except live_sessions.SessionError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("“%(title)s” is live: the join code is %(code)s.")
+                % {"title": session.title, "code": session.code},
+                messages.SUCCESS,
+            )
+        return redirect("admin:polls_livesession_change", session.pk)
+
+    def duplicate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Duplicate" button (organising.duplicate_session)."""
+        session = self._posted_session(request, object_id)
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        copy = organising.duplicate_session(session, owner=request.user)
+        self.message_user(request, _("A copy to give again: “%(title)s”.") % {"title": copy.title})
+        return redirect("admin:polls_livesession_change", copy.pk)
+
+    @admin.display(description=gettext_lazy("pages"))
     def pages(self, session: LiveSession) -> str:
-        if session.state != LiveSession.State.LIVE:
+        if not (links := session_pages(session)):
             return "-"
+        links = {name: live_sessions.public_url(path) for name, path in links.items()}
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">audience</a> · '
-            '<a href="{}" target="_blank" rel="noopener">present</a>',
-            live_sessions.public_url(reverse("polls:session", args=[session.code])),
-            live_sessions.public_url(reverse("polls:present", args=[session.code])),
-        )
+            '<a href="{}" target="_blank" rel="noopener">{}</a> · '
+            '<a href="{}" target="_blank" rel="noopener">{}</a> · '
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            links["audience"], _("audience"), links["present"], _("present"),
+            links["embed"], _("embed"),
+        )  # fmt: skip
+
+    @admin.action(description=gettext_lazy("Duplicate (a talk given again)"), permissions=["add"])
+    def duplicate(self, request: HttpRequest, queryset: QuerySet[LiveSession]) -> None:
+        for session in queryset:
+            copy = organising.duplicate_session(session, owner=request.user)
+            self.message_user(
+                request, _("A copy to give again: “%(title)s”.") % {"title": copy.title}
+            )
 
     go_live = admin.action(description="Go live")(_session_action(live_sessions.go_live, "live"))
     next_poll = admin.action(description="Next poll")(

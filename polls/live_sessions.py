@@ -69,6 +69,24 @@ def create_session(*, title: str, owner: Any, polls: Sequence[Poll]) -> LiveSess
     return session
 
 
+def add_poll(session: LiveSession, poll: Poll) -> SessionPoll:
+    """Append a poll to the session (after its last question). A live session's new poll
+    opens as go_live opens them, and takes votes only once the presenter moves to it."""
+    with transaction.atomic():
+        held = _locked(session)
+        last = held.entries.order_by("-position").values_list("position", flat=True).first()
+        entry = SessionPoll.objects.create(
+            session=held, poll=poll, position=0 if last is None else last + 1
+        )
+        if held.state == LiveSession.State.LIVE:
+            Poll.objects.filter(pk=poll.pk).update(
+                status=Poll.Status.OPEN, opens_at=None, closes_at=None, updated_at=timezone.now()
+            )
+            _apply(held)
+            publisher.announce_rules_after_commit(poll.pk)
+    return entry
+
+
 def ordered_polls(session: LiveSession) -> list[Poll]:
     return [entry.poll for entry in session.entries.select_related("poll")]
 

@@ -20,15 +20,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from polls import kinds
 from polls.live import publisher
 from polls.models import (
     Choice,
+    LiveSession,
     Poll,
     PollCounter,
     PollReset,
     RankingCount,
+    SessionPoll,
     Tally,
     ValueCount,
     Vote,
@@ -127,6 +131,19 @@ def seed_demo_session_polls() -> list[Poll]:
     return polls
 
 
+def duplicate_session(session: LiveSession, *, owner: Any) -> LiveSession:
+    """A draft copy of the session for a talk given again: the same questions in the same
+    order, as new polls of their own (copy_poll), so each room's votes and results stay
+    apart. Goes live like any session (polls.live_sessions.go_live)."""
+    with transaction.atomic():
+        copy = LiveSession.objects.create(
+            title=_("%(title)s (copy)") % {"title": session.title}, owner=owner
+        )
+        for position, entry in enumerate(session.entries.select_related("poll")):
+            SessionPoll.objects.create(session=copy, poll=copy_poll(entry.poll), position=position)
+    return copy
+
+
 class PollSetupError(ValueError):
     """An organiser's request that cannot be carried out; the message says why."""
 
@@ -154,13 +171,6 @@ def create_poll(
     """A poll with its choices in the given order (a rating scale has none); draft unless
     open_now."""
     labels = [label.strip() for label in labels]
-    if kind == Poll.Kind.SCALE:
-        if labels:
-            raise PollSetupError("A rating scale has values, not choices: give no choices.")
-    elif len(labels) < 2:
-        raise PollSetupError("A poll needs at least two choices.")
-    if len(set(labels)) != len(labels):
-        raise PollSetupError("Each choice must have a different label.")
     poll = Poll(
         slug=slug,
         question=question.strip(),
@@ -179,10 +189,7 @@ def create_poll(
         scale_min_label=scale_min_label,
         scale_max_label=scale_max_label,
     )
-    _validate(poll)
-    problem = kind_options_problem(poll, len(labels))
-    if problem:
-        raise PollSetupError(problem)
+    check_poll(poll, labels)
     with transaction.atomic():
         poll.save()
         for position, label in enumerate(labels):
@@ -192,16 +199,85 @@ def create_poll(
     return poll
 
 
+def check_poll(poll: Poll, labels: Sequence[str]) -> None:
+    """Raise PollSetupError saying why this poll (not saved yet) with these choices cannot
+    work: what create_poll refuses, checked before anything is written."""
+    if poll.kind == Poll.Kind.SCALE:
+        if labels:
+            raise PollSetupError(_("A rating scale has values, not choices: give no choices."))
+    elif len(labels) < 2:
+        raise PollSetupError(_("A poll needs at least two choices."))
+    if len(set(labels)) != len(labels):
+        raise PollSetupError(_("Each choice must have a different label."))
+    _validate(poll)
+    problem = kind_options_problem(poll, len(labels))
+    if problem:
+        raise PollSetupError(problem)
+
+
+def question_problem(poll: Poll) -> str:
+    """Why a saved poll cannot be asked as it is ("" when it can): too few choices for its
+    kind, or options its choices cannot meet."""
+    choices = poll.choices.count()
+    if poll.kind != Poll.Kind.SCALE and choices < 2:
+        return _("“%(question)s” has %(count)s choice(s): a question needs at least two.") % {
+            "question": poll.question,
+            "count": choices,
+        }
+    return kind_options_problem(poll, choices)
+
+
 def kind_options_problem(poll: Poll, choices: int) -> str:
-    """What is wrong with the kind's options for this many choices ("" when nothing)."""
+    """What is wrong with the kind's options for this many choices ("" when nothing), in
+    the organiser's words and language, with the way out."""
     if poll.kind == Poll.Kind.MULTIPLE:
         if poll.max_picks is not None and poll.max_picks > choices:
-            return f"max_picks: {poll.max_picks} is more than the {choices} choices."
+            return _(
+                "max_picks: %(most)s is more than the %(choices)s choices. A voter cannot "
+                "pick more choices than there are: lower the most picks, or add choices."
+            ) % {"most": poll.max_picks, "choices": choices}
         if poll.min_picks is not None and poll.min_picks > choices:
-            return f"min_picks: {poll.min_picks} is more than the {choices} choices."
+            return _(
+                "min_picks: %(least)s is more than the %(choices)s choices. Nobody could "
+                "vote: lower the fewest picks, or add choices."
+            ) % {"least": poll.min_picks, "choices": choices}
     if poll.kind == Poll.Kind.RANKED and poll.max_ranks is not None and poll.max_ranks > choices:
-        return f"max_ranks: {poll.max_ranks} is more than the {choices} choices."
+        return _(
+            "max_ranks: %(most)s is more than the %(choices)s choices. Lower the most ranks, "
+            "or add choices."
+        ) % {"most": poll.max_ranks, "choices": choices}
     return ""
+
+
+def new_slug(question: str) -> str:
+    """A free slug made from the question (its web address: /polls/<slug>/)."""
+    base = (slugify(question)[:70].strip("-")) or "question"
+    slug, n = base, 1
+    while Poll.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def copy_poll(poll: Poll) -> Poll:
+    """A draft poll asking the same question with the same choices, options and rules, and
+    none of its votes (a talk given twice counts each room apart)."""
+    return create_poll(
+        slug=new_slug(poll.question),
+        question=poll.question,
+        labels=[choice.label for choice in poll.choices.all()],
+        results_visibility=poll.results_visibility,
+        allow_vote_change=poll.allow_vote_change,
+        login_required=poll.login_required,
+        kind=poll.kind,
+        min_picks=poll.min_picks,
+        max_picks=poll.max_picks,
+        max_ranks=poll.max_ranks,
+        scale_min=poll.scale_min,
+        scale_max=poll.scale_max,
+        scale_min_label=poll.scale_min_label,
+        scale_max_label=poll.scale_max_label,
+    )
 
 
 def kind_change_problem(poll: Poll) -> str:
