@@ -440,9 +440,8 @@ def test_after_each_redis_restart_a_quiet_polls_votes_are_stored_within_seconds(
             # The new poll is open once the worker's reconciler has told this Redis so;
             # until then a probe's answer is 503 (and one that times out under load could
             # still be stored, uncounted).
-            copy = gates.key(quiet.pk)
-            processes.wait_for(lambda key=copy: private_redis.client().exists(key), timeout=30,
-                               what="the quiet poll's admission state in Redis")  # fmt: skip
+            restated = partial(private_redis.client().exists, gates.key(quiet.pk))
+            processes.wait_for(restated, timeout=30, what="the quiet poll's admission state")
             processes.wait_for(partial(_accepts_votes, votes), timeout=30, what="votes taken")
             votes.run()
             assert set(votes.statuses()) == {202}
