@@ -13,7 +13,7 @@ from django.conf import settings
 from polls.live import publisher
 from polls.models import Choice, Poll
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
-from tests import mutation, processes
+from tests.support import mutation, processes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
