@@ -3,6 +3,7 @@ of its own, see tests/settings.py) and the real roles as subprocesses."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from polls.live import publisher
 from polls.models import Choice, Poll
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
-from tests.support import mutation, processes
+from tests.support import mutation, pages, processes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -163,6 +164,23 @@ def make_poll() -> Callable[..., Poll]:
         return poll
 
     return make
+
+
+@pytest.fixture
+def poll(make_poll: Callable[..., Poll]) -> Poll:
+    """A two-choice poll, open, of its own slug: the pub/sub layer, its groups and the
+    roles' caches outlive a test's database, so no two tests share a poll's name."""
+    return make_poll(
+        slug=f"pets-{uuid.uuid4().hex[:8]}", question="Cats or dogs?", labels=("Cats", "Dogs")
+    )
+
+
+@pytest.fixture
+def content(django_user_model: Any) -> dict[str, str]:
+    """A poll of every kind, a closed one, one with hidden results, one needing a log-in,
+    and a live session: the values the public pages' parameters are filled from
+    (tests/support/pages.py)."""
+    return pages.public_content(django_user_model)
 
 
 @pytest.fixture

@@ -16,11 +16,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_queue")]
 
 
 @pytest.fixture
-def poll(make_poll) -> Poll:
-    return make_poll(labels=("Cats", "Dogs"))
-
-
-@pytest.fixture
 def other_choice(make_poll) -> int:
     return make_poll(slug="tea-or-coffee", labels=("Tea", "Coffee")).choices.first().pk
 

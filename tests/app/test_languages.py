@@ -19,7 +19,7 @@ import polib
 import pytest
 from django.conf import settings
 
-from tests.browser.test_accessibility import chromium, content  # noqa: F401 (fixtures)
+from tests.support.pages import patterns, urls_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [code for code, _ in settings.LANGUAGES if code != "en"]
@@ -159,12 +159,10 @@ def site_phrases(language: str) -> dict[str, str]:
 @pytest.mark.parametrize("language", SHIPPED)
 def test_a_browser_asking_for_a_language_gets_it_on_every_public_page(
     language: str,
-    content: dict[str, str],  # noqa: F811 (the fixture imported above)
+    content: dict[str, str],
     django_user_model: Any,
 ) -> None:
     from django.test import Client
-
-    from tests.browser.test_accessibility import patterns, urls_for
 
     english, asked = Client(), Client(HTTP_ACCEPT_LANGUAGE=f"{language},en;q=0.5")
     owner = django_user_model.objects.get(username=content["owner"])
@@ -239,7 +237,7 @@ def test_the_switcher_works_without_javascript(client: Any) -> None:
 @pytest.mark.processes
 def test_the_scripts_speak_the_pages_language_in_the_browser(
     site: Any,
-    chromium: Any,  # noqa: F811 (the fixture imported above)
+    chromium: Any,
 ) -> None:
     """A Spanish browser: live.js's words come from the JavaScript catalogue (/jsi18n/),
     and the live region's summary uses them."""

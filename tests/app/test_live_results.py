@@ -4,66 +4,31 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
-import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connection
-from django.utils import timezone
 
 from polls.live import events, publisher
-from polls.models import Choice, Poll
-from polls.pipeline.message import QueuedVote
-from polls.pipeline.store import record_votes
+from polls.models import Poll
 from polls.selectors import poll_results
 from results import fanout
 from tests.support.clients import Browser, next_results, results_socket
+from tests.support.live import TIMEOUT, HubProbe, cast, receive, run_async
 from votingsite.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-P = ParamSpec("P")
-# Generous: only a broken system waits this long; a working one answers at once.
-TIMEOUT = 15
-_voters = itertools.count()
-
-
-def run_async(test: Callable[P, Awaitable[None]]) -> Callable[P, None]:
-    """Run an async test body on its own event loop (the consumer and the layer share it)."""
-
-    @functools.wraps(test)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        async_to_sync(test)(*args, **kwargs)
-
-    return run
 
 
 def socket(slug: str, origin: bytes = b"http://127.0.0.1:8000") -> WebsocketCommunicator:
     """A WebSocket to the results role's ASGI application, as a browser would open it."""
     return WebsocketCommunicator(application, f"/ws/polls/{slug}/", headers=[(b"origin", origin)])
-
-
-async def receive(ws: WebsocketCommunicator) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await ws.receive_from(timeout=TIMEOUT))
-    return message
-
-
-@sync_to_async
-def cast(poll: Poll, *labels: str) -> None:
-    """Store one vote per label, by new voters, in one worker transaction."""
-    choices = {c.label: c.pk for c in Choice.objects.filter(poll=poll)}
-    record_votes(
-        QueuedVote(uuid.uuid4(), poll.pk, choices[label], f"anon:v{next(_voters)}", timezone.now())
-        for label in labels
-    )
 
 
 @sync_to_async
@@ -79,12 +44,6 @@ def votes_of(message: dict[str, Any]) -> dict[str, int]:
 def manual_push(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits announce nothing by themselves: the test decides when a snapshot is pushed."""
     monkeypatch.setattr(publisher, "polls_changed", lambda poll_ids: None)
-
-
-@pytest.fixture
-def poll(make_poll: Callable[..., Poll]) -> Poll:
-    # A unique slug per test: the pub/sub layer and its groups outlive a test's database.
-    return make_poll(slug=f"pets-{uuid.uuid4().hex[:8]}", labels=("Cats", "Dogs"))
 
 
 # --- The consumer on the real pub/sub layer ----------------------------------------------
@@ -214,29 +173,6 @@ async def test_a_viewer_connecting_mid_stream_never_goes_back_from_its_snapshot(
     await sync_to_async(publisher.publish_now)(poll.pk)
     assert (await receive(ws))["total"] == 3  # the stale push in between never showed
     await ws.disconnect()
-
-
-class HubProbe:
-    """A viewer of its own on this process's hub of a poll (results.fanout): tells when the
-    hub has handed an update out, which it does to every local viewer in the same round."""
-
-    def __init__(self, poll: Poll) -> None:
-        self.poll_id = poll.pk
-        self.seqs: asyncio.Queue[int] = asyncio.Queue()
-
-    async def __call__(self, event: dict[str, Any]) -> None:
-        await self.seqs.put(event["seq"])
-
-    async def __aenter__(self) -> HubProbe:
-        await fanout.watch(events.group_name(self.poll_id), self)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await fanout.unwatch(events.group_name(self.poll_id), self)
-
-    async def handed_out(self, seq: int) -> None:
-        while await asyncio.wait_for(self.seqs.get(), TIMEOUT) != seq:
-            pass
 
 
 @run_async
@@ -501,7 +437,6 @@ async def test_viewers_of_a_poll_share_one_subscription_per_process(
 ) -> None:
     """results.fanout: one hub per poll and process receives each update once and hands it
     to every local viewer; the hub goes when its last viewer leaves."""
-    from results import fanout
 
     viewers = [socket(poll.slug) for _ in range(3)]
     for ws in viewers:
@@ -524,8 +459,6 @@ async def test_a_hub_hands_slow_viewers_the_newest_update_not_a_backlog() -> Non
     """Updates are whole snapshots: those arriving while a round is being handed out are
     superseded by the newest, which goes out next; no viewer ever gets an older one after it."""
     import asyncio
-
-    from results import fanout
 
     class Layer:  # delivers what the test puts in, as the channel layer's receive would
         def __init__(self) -> None:
@@ -591,7 +524,6 @@ async def test_events_without_a_seq_all_reach_the_viewer_in_order_and_unknown_ty
 ) -> None:
     """The hub passes events through without reading their fields; the consumer
     dispatches each by its type, as Channels does."""
-    from results import fanout
 
     received: list[dict[str, Any]] = []
 

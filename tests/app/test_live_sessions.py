@@ -20,7 +20,7 @@ from polls import gates, live_sessions, organising
 from polls.models import LiveSession, Poll, Vote
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import REJECT_SESSION_CLOSED, record_votes
-from tests.app.test_live_results import run_async
+from tests.support.live import run_async
 from votingsite.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -55,11 +55,6 @@ content_types = st.sampled_from(
 )
 
 
-@pytest.fixture
-def poll(make_poll) -> Poll:
-    return make_poll(labels=("Cats", "Dogs"))
-
-
 @override_settings(RATELIMIT_ENABLE=False)
 @EXAMPLES
 @given(body=bodies, content_type=content_types)

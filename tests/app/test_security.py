@@ -17,6 +17,7 @@ from django.test import Client, RequestFactory, override_settings
 from polls.ratelimits import client_ip, parse_rate
 from polls.voters import signed_voter_cookie
 from tests.support import processes
+from tests.support.clients import SECURITY_HEADERS
 from tests.support.stores import PrivateRedis
 from tests.support.vote_stream import VoteStream
 
@@ -55,17 +56,6 @@ def test_a_malformed_public_origin_is_refused_at_start_with_its_value() -> None:
     assert result.returncode == 1
     assert "DJANGO_PUBLIC_ORIGINS: '127.0.0.1:8000' is not an origin" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-# The headers every answer of the site carries, a page or an error (the front door adds
-# the same ones to its own errors: tests/test_front_door.py).
-SECURITY_HEADERS = (
-    "Content-Security-Policy",
-    "X-Frame-Options",
-    "X-Content-Type-Options",
-    "Referrer-Policy",
-    "Cross-Origin-Opener-Policy",
-)
 
 
 @pytest.mark.django_db

@@ -4,7 +4,6 @@ address and messages per socket limited, honest viewers unaffected."""
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from django.test import override_settings
 
 from polls.live import publisher
 from polls.models import Poll
-from tests.app.test_live_results import cast, receive, run_async
+from tests.support.live import cast, receive, run_async
 from votingsite.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,11 +24,6 @@ def ws(path: str, address: str = "198.51.100.7") -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
     communicator.scope["client"] = (address, 40000)
     return communicator
-
-
-@pytest.fixture
-def poll(make_poll: Any) -> Poll:
-    return make_poll(slug=f"guard-{uuid.uuid4().hex[:8]}", labels=("Cats", "Dogs"))
 
 
 @pytest.mark.parametrize("path", ["/ws/nothing/", "/ws/polls/%C3%A9/", "/polls/x/", "/ws/"])

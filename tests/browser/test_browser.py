@@ -4,19 +4,17 @@ and is still correct without JavaScript."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser as Chromium
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from polls.models import Poll
 from tests.support import processes
+from tests.support.browser import EVENTUALLY_MS
 from tests.support.clients import Browser, results_of
-from tests.support.needs import need
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,63 +22,8 @@ pytestmark = [
     pytest.mark.processes,
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Generous on purpose: a working system gets there in well under a second.
-EVENTUALLY_MS = 20_000
 SCREENSHOT = processes.ARTIFACTS / "results-page.png"
 NO_JS_SCREENSHOT = processes.ARTIFACTS / "results-page-no-js.png"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Chromium]:
-    need(os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed (Debian package chromium)")
-    processes.ARTIFACTS.mkdir(exist_ok=True)
-    # Playwright's sync API keeps an event loop running in this thread; the test's own
-    # ORM calls never run on it, so Django's async-safety check is a false alarm here.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-        expect.set_options(timeout=EVENTUALLY_MS)
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(chromium: Chromium) -> Iterator[Callable[..., Page]]:
-    """A new page in a context of its own (own cookies: a different voter each time)."""
-    contexts = []
-
-    def open_(url: str, init_script: str | None = None, **options: Any) -> Page:
-        context = chromium.new_context(viewport={"width": 900, "height": 640}, **options)
-        contexts.append(context)
-        if init_script is not None:
-            context.add_init_script(init_script)  # runs before the page's own scripts
-        page = context.new_page()
-        page.set_default_timeout(EVENTUALLY_MS)
-        page.goto(url)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def poll(make_poll: Callable[..., Poll]) -> Poll:
-    return make_poll(
-        slug=f"pets-{os.urandom(4).hex()}", question="Cats or dogs?", labels=("Cats", "Dogs")
-    )
 
 
 def row(page: Page, poll: Poll, label: str) -> Any:

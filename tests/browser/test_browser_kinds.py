@@ -17,14 +17,9 @@ from playwright.sync_api import Page, expect
 
 from polls import organising
 from polls.models import Poll
-from tests.browser import test_browser
 from tests.support import processes
+from tests.support.browser import watch_errors
 from tests.support.clients import results_of
-
-# The browser and its pages, as the other browser tests have them (pytest finds fixtures
-# among a module's names).
-chromium = test_browser.chromium
-open_page = test_browser.open_page
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -97,21 +92,6 @@ def stored(base: str, poll: Poll, total: int) -> None:
     processes.wait_for(
         lambda: results_of(base, poll.slug)["total"] == total, what=f"{total} ballots stored"
     )
-
-
-def watch_errors(page: Page) -> list[str]:
-    """Script errors and CSP violations (both land on the console) the page reports."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(f"{m.text} {m.location.get('url')}")
-            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
-    return errors
 
 
 def screenshots(page: Page, name: str) -> None:

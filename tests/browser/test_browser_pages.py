@@ -9,18 +9,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Browser as Chromium
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from polls import organising
 from polls.models import Poll
 from polls.responses import error_page
-from tests.browser.test_browser import EVENTUALLY_MS, chromium  # noqa: F401 (the fixture)
 from tests.support import processes
 from tests.support.votes import stored_vote
 
@@ -35,31 +33,18 @@ SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
 @pytest.fixture
-def open_at(chromium: Chromium) -> Iterator[Callable[..., Page]]:  # noqa: F811
+def open_at(contexts: Callable[..., BrowserContext]) -> Callable[..., Page]:
     """A page in a context of its own (own cookies), at a size and colour scheme."""
-    contexts = []
 
     def open_(url: str, size: str = "desktop", scheme: Any = "light", **options: Any) -> Page:
         width, height = SIZES[size]
-        context = chromium.new_context(
-            viewport={"width": width, "height": height}, color_scheme=scheme, **options
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(EVENTUALLY_MS)
+        page = contexts(
+            {"width": width, "height": height}, color_scheme=scheme, **options
+        ).new_page()
         page.goto(url)
         return page
 
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def poll(make_poll: Callable[..., Poll]) -> Poll:
-    return make_poll(
-        slug=f"pets-{os.urandom(4).hex()}", question="Cats or dogs?", labels=("Cats", "Dogs")
-    )
+    return open_
 
 
 def choice_label(page: Page, label: str) -> Any:

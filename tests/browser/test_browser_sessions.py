@@ -11,22 +11,18 @@ import functools
 import io
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from playwright.sync_api import Browser as Chromium
 from playwright.sync_api import BrowserContext, Page, Request, Route, ViewportSize, expect
 
 from polls import live_sessions, organising
 from polls.models import LiveSession, Poll
-from tests.browser import test_browser
-from tests.browser.test_browser_kinds import watch_errors
 from tests.support import processes
-
-chromium = test_browser.chromium  # pytest finds fixtures among a module's names
+from tests.support.browser import watch_errors
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -34,7 +30,6 @@ pytestmark = [
     pytest.mark.processes,
 ]
 
-EVENTUALLY_MS = test_browser.EVENTUALLY_MS  # generous: the benchmark has the real figure
 SCREENSHOTS = processes.ARTIFACTS / "screenshots"
 PROJECTOR: ViewportSize = {"width": 1920, "height": 1080}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -66,21 +61,6 @@ def session(owner: User) -> LiveSession:
     ]  # fmt: skip
     made = live_sessions.create_session(title="Team day", owner=owner, polls=polls)
     return live_sessions.go_live(made)
-
-
-@pytest.fixture
-def contexts(chromium: Chromium) -> Iterator[Callable[..., BrowserContext]]:
-    made: list[BrowserContext] = []
-
-    def new(viewport: ViewportSize, **options: Any) -> BrowserContext:
-        context = chromium.new_context(viewport=viewport, **options)
-        context.set_default_timeout(EVENTUALLY_MS)
-        made.append(context)
-        return context
-
-    yield new
-    for context in made:
-        context.close()
 
 
 def logged_in(context: BrowserContext, user: User, site_url: str) -> None:

@@ -22,9 +22,8 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from polls.models import Poll, Vote
-from tests.app.test_security import SECURITY_HEADERS
 from tests.support import processes
-from tests.support.clients import Browser, next_results, results_socket
+from tests.support.clients import SECURITY_HEADERS, Browser, next_results, results_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
@@ -34,11 +33,6 @@ MB = 2**20
 def host_port(url: str) -> tuple[str, int]:
     host, _, port = url.removeprefix("http://").rpartition(":")
     return host, int(port)
-
-
-@pytest.fixture
-def poll(make_poll: Callable[..., Poll]) -> Poll:
-    return make_poll(slug=f"door-{uuid.uuid4().hex[:8]}", labels=("Cats", "Dogs"))
 
 
 # --- One origin, the same routes as deploy/k8s -------------------------------------------

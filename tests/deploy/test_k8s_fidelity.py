@@ -29,9 +29,9 @@ from django.conf import settings
 from websockets.exceptions import InvalidStatus
 
 from polls.models import Tally, Vote
-from tests.deploy.test_k8s_manifests import POD_TMP, find, named, pod_template, the_container
 from tests.support import processes
 from tests.support.clients import Browser, next_results, results_socket
+from tests.support.k8s import POD_TMP, find, named, pod_template, the_container
 from tests.support.stores import PrivateRedis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]

@@ -17,8 +17,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
-from tests.deploy.test_k8s_manifests import K8S, PRODUCTION, find, of_kind
 from tests.support import custom_resources
+from tests.support.k8s import K8S, PRODUCTION, find, of_kind
 
 Manifest = dict[str, Any]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.test_k8s_manifests import (
+from tests.support.k8s import (
     K8S,
     PRODUCTION,
     of_kind,

@@ -11,7 +11,8 @@ import copy
 import jsonschema
 import pytest
 
-from tests.deploy.test_k8s_manifests import (
+from tests.support import custom_resources
+from tests.support.k8s import (
     APP_ROLES,
     K8S,
     PRODUCTION,
@@ -23,7 +24,6 @@ from tests.deploy.test_k8s_manifests import (
     the_container,
     workloads,
 )
-from tests.support import custom_resources
 
 CNPG_PLUGIN = "barman-cloud.cloudnative-pg.io"
 

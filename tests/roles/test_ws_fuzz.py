@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -69,11 +68,6 @@ frames = st.one_of(
     st.binary(max_size=MAX_FRAME * 2).map(lambda data: ("bytes", data)),
     st.just(("ping", b"")),
 )
-
-
-@pytest.fixture
-def poll(make_poll: Callable[..., Poll]) -> Poll:
-    return make_poll(slug=f"fuzz-{uuid.uuid4().hex[:8]}", labels=("Cats", "Dogs"))
 
 
 def ws_url(site: Any, path: str) -> str:

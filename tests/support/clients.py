@@ -10,6 +10,16 @@ import requests
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
+# The headers the site sets on every page of its own (its security settings), which its
+# error answers, the front door's included, carry too.
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+)
+
 
 class Browser:
     """A cookie-keeping HTTP client that votes like a person with a form would."""
