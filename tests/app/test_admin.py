@@ -5,92 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from polls.models import Poll, PollCounter, PollReset, Tally, Vote
-from tests.support.votes import api_vote, pipeline_drained, stored_vote
+from tests.support.admin import CHANGELIST, poll_form, run_action
+from tests.support.votes import stored_vote
 
 pytestmark = pytest.mark.django_db
-
-CHANGELIST = "/admin/polls/poll/"
-
-
-def split(when: Any) -> tuple[str, str]:
-    """A datetime as the admin's split date and time inputs."""
-    if when is None:
-        return "", ""
-    local = timezone.localtime(when)
-    return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
-
-
-def poll_form(poll: Poll | None, choices: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
-    """POST data of the poll change (or add) form, choices inline."""
-    values = {
-        "question": poll.question if poll else "",
-        "slug": poll.slug if poll else "",
-        "status": poll.status if poll else Poll.Status.DRAFT,
-        "opens_at": poll.opens_at if poll else None,
-        "closes_at": poll.closes_at if poll else None,
-        "results_visibility": poll.results_visibility if poll else "always",
-        "allow_vote_change": poll.allow_vote_change if poll else True,
-        "login_required": poll.login_required if poll else False,
-        **fields,
-    }
-    data: dict[str, Any] = {
-        "question": values["question"],
-        "slug": values["slug"],
-        "status": values["status"],
-        "results_visibility": values["results_visibility"],
-    }
-    for name in ("opens_at", "closes_at"):
-        data[f"{name}_0"], data[f"{name}_1"] = split(values[name])
-    for name in ("allow_vote_change", "login_required"):
-        if values[name]:
-            data[name] = "on"
-    existing = [c for c in choices if c.get("id")]
-    data.update(
-        {
-            "choices-TOTAL_FORMS": str(len(choices)),
-            "choices-INITIAL_FORMS": str(len(existing)),
-            "choices-MIN_NUM_FORMS": "0",
-            "choices-MAX_NUM_FORMS": "1000",
-        }
-    )
-    for index, choice in enumerate(choices):
-        for key, value in choice.items():
-            if key == "DELETE" and not value:
-                continue
-            data[f"choices-{index}-{key}"] = "on" if value is True else value
-        if poll:
-            data[f"choices-{index}-poll"] = poll.pk
-    if poll:
-        resets = list(poll.resets.all())
-        data.update(
-            {
-                "resets-TOTAL_FORMS": str(len(resets)),
-                "resets-INITIAL_FORMS": str(len(resets)),
-                "resets-MIN_NUM_FORMS": "0",
-                "resets-MAX_NUM_FORMS": "1000",
-            }
-        )
-        for index, reset in enumerate(resets):
-            data[f"resets-{index}-id"] = reset.pk
-    return data
 
 
 def existing_choices(poll: Poll) -> list[dict[str, Any]]:
     return [{"id": c.pk, "label": c.label, "position": c.position} for c in poll.choices.all()]
-
-
-def run_action(admin_client, action: str, polls: list[Poll], **extra: str):
-    data = {"action": action, "_selected_action": [p.pk for p in polls], **extra}
-    return admin_client.post(CHANGELIST, data)
 
 
 # --- Poll list ----------------------------------------------------------------------------
@@ -272,65 +201,3 @@ def test_votes_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, mak
 
 
 # --- The issue's "done when" -------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.processes
-def test_done_when_admin_poll_closes_by_itself_exports_and_recounts(
-    admin_client, client, django_user_model, worker, redis_client, wait_for
-) -> None:
-    """Four choices made in the admin, closing shortly; two voters; it closes by itself.
-
-    The votes go the whole way: admitted and queued in Redis with their ledger entries,
-    taken by a real worker and stored in Postgres.
-    """
-    closes_at = timezone.now() + timedelta(seconds=3)
-    labels = ["Red", "Green", "Blue", "Yellow"]
-    choices = [{"label": label, "position": i} for i, label in enumerate(labels)]
-    form = poll_form(
-        None,
-        choices,
-        question="Favourite colour?",
-        slug="favourite-colour",
-        status=Poll.Status.OPEN,
-        closes_at=closes_at,
-    )
-    response = admin_client.post(f"{CHANGELIST}add/", form)
-    assert response.status_code == 302, response.content.decode()[:3000]
-    poll = Poll.objects.get(slug="favourite-colour")
-    assert [c.label for c in poll.choices.all()] == labels
-    assert poll.state == "open"
-
-    # Two browsers vote (the view queues; the worker stores what was queued).
-    second = django_user_model.objects.create_user("voter2", password="pw-voter-2")
-    other = type(client)()
-    other.force_login(second)
-    for browser, label in ((client, "Blue"), (other, "Red")):
-        assert api_vote(browser, poll, label).status_code == 202
-    wait_for(lambda: pipeline_drained(redis_client, poll), what="the worker to store both votes")
-    stored = dict(Vote.objects.filter(poll=poll).values_list("voter_key", "choice__label"))
-    assert stored.pop(f"user:{second.pk}") == "Red"
-    assert list(stored.values()) == ["Blue"]  # the anonymous voter, by their cookie
-
-    # Nobody acts; the poll closes at closes_at (second precision in the form).
-    assert poll.closes_at is not None
-    wait = (poll.closes_at - timezone.now()).total_seconds() + 0.05
-    time.sleep(max(0.0, wait))
-    poll.refresh_from_db()
-    assert poll.status == Poll.Status.OPEN
-    assert poll.state == "closed"
-    assert api_vote(client, poll, "Red").status_code == 409
-
-    exported = run_action(admin_client, "export_csv", [poll]).content.decode()
-    rows = {r["choice"]: r for r in csv.DictReader(io.StringIO(exported))}
-    assert {label: rows[label]["votes"] for label in labels} == {
-        "Red": "1",
-        "Green": "0",
-        "Blue": "1",
-        "Yellow": "0",
-    }
-    assert {r["status"] for r in rows.values()} == {"closed"}
-
-    out = io.StringIO()
-    call_command("recount", poll.slug, "--check", stdout=out)
-    assert "ok (2 votes)" in out.getvalue()

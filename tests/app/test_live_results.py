@@ -19,8 +19,7 @@ from polls.live import events, publisher
 from polls.models import Poll
 from polls.selectors import poll_results
 from results import fanout
-from tests.support.clients import Browser, next_results, results_socket
-from tests.support.live import TIMEOUT, HubProbe, cast, receive, run_async
+from tests.support.live import TIMEOUT, HubProbe, cast, receive, run_async, votes_of
 from votingsite.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,10 +33,6 @@ def socket(slug: str, origin: bytes = b"http://127.0.0.1:8000") -> WebsocketComm
 @sync_to_async
 def snapshot(poll: Poll) -> dict[str, Any]:
     return poll_results(poll=poll)
-
-
-def votes_of(message: dict[str, Any]) -> dict[str, int]:
-    return {c["label"]: c["votes"] for c in message["choices"]}
 
 
 @pytest.fixture
@@ -393,42 +388,6 @@ def test_a_costly_push_holds_the_polls_gate_shut_for_its_cost_share(
 
 
 # --- End to end: real voting role, worker and results role -------------------------------
-
-
-@pytest.mark.processes
-def test_a_vote_posted_to_the_voting_role_reaches_a_socket_on_the_results_role(
-    make_poll: Callable[..., Poll], worker: Any, voting: Any, results: Any
-) -> None:
-    poll = make_poll(slug=f"e2e-{uuid.uuid4().hex[:8]}", labels=("Cats", "Dogs"))
-    dogs = poll.choices.get(label="Dogs")
-    with results_socket(results.url, poll.slug) as ws:
-        first = next_results(ws)
-        assert first["total"] == 0
-
-        assert Browser(voting.url).vote_api(poll.slug, dogs.pk).status_code == 202
-        assert Browser(voting.url).vote_api(poll.slug, dogs.pk).status_code == 202
-
-        latest = first
-        while latest["total"] < 2:
-            news = next_results(ws)
-            assert news["seq"] > latest["seq"]
-            latest = news
-        assert votes_of(latest) == {"Cats": 0, "Dogs": 2}
-
-
-@pytest.mark.processes
-def test_the_results_role_refuses_a_socket_from_another_origin(
-    make_poll: Callable[..., Poll], results: Any
-) -> None:
-    from websockets.exceptions import InvalidStatus
-    from websockets.sync.client import connect
-    from websockets.typing import Origin
-
-    poll = make_poll(slug=f"origin-{uuid.uuid4().hex[:8]}")
-    ws_url = results.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
-    with pytest.raises(InvalidStatus) as refused:
-        connect(ws_url, origin=Origin("http://evil.example"), open_timeout=10)
-    assert refused.value.response.status_code == 403
 
 
 @run_async

@@ -211,3 +211,30 @@ def test_a_rejected_later_vote_does_not_hide_a_valid_earlier_one(make_poll) -> N
     outcome = record_votes([vote(poll, "Cats", at=5), vote(poll, "Dogs", at=11)])
     assert outcome.rejected == {"poll not open when cast": 1}
     assert tallies(poll) == {"Cats": 1, "Dogs": 0}
+
+
+# The worker's rules: a change to a stored vote where changes are not allowed (a
+# specification a surviving mutant broke: docs/testing.md, "Mutation testing").
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_no_change_poll_changes_to_stored_votes_are_refused_each_counted_and_named(
+    make_poll,
+) -> None:
+    poll = make_poll(allow_vote_change=False, labels=("Cats", "Dogs"))
+    cats, dogs = poll.choices.all()
+    first = [
+        QueuedVote(uuid.uuid4(), poll.pk, cats.pk, f"anon:{v}", timezone.now()) for v in ("a", "b")
+    ]
+    record_votes(first)
+    changes = [
+        QueuedVote(uuid.uuid4(), poll.pk, dogs.pk, f"anon:{v}", timezone.now()) for v in ("a", "b")
+    ]
+    again = QueuedVote(uuid.uuid4(), poll.pk, cats.pk, "anon:a", timezone.now())
+    outcome = record_votes([*changes, again])  # the same ballot again is no change
+    assert outcome.rejected == {"vote change not allowed": 2}
+    assert outcome.refused == {str(v.vote_id): "vote change not allowed" for v in changes}
+    assert {t.choice.label: t.votes for t in Tally.objects.filter(choice__poll=poll)} == {
+        "Cats": 2,
+        "Dogs": 0,
+    }

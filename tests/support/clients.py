@@ -10,8 +10,8 @@ import requests
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-# The headers the site sets on every page of its own (its security settings), which its
-# error answers, the front door's included, carry too.
+# The headers every answer of the site carries, a page or an error (the front door adds
+# the same ones to its own errors: tests/deploy/test_front_door.py).
 SECURITY_HEADERS = (
     "Content-Security-Policy",
     "X-Frame-Options",

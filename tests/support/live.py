@@ -78,3 +78,7 @@ class HubProbe:
     async def handed_out(self, seq: int) -> None:
         while await asyncio.wait_for(self.seqs.get(), TIMEOUT) != seq:
             pass
+
+
+def votes_of(message: dict[str, Any]) -> dict[str, int]:
+    return {c["label"]: c["votes"] for c in message["choices"]}
