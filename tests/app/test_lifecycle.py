@@ -61,7 +61,7 @@ def test_front_page_lists_open_scheduled_and_recently_closed_polls_never_drafts(
     client, make_poll
 ) -> None:
     # Closed polls stay listed for INDEX_CLOSED_DAYS, so their final results can be found
-    # (tests/test_index.py has the details).
+    # (tests/app/test_index.py has the details).
     now = timezone.now()
     make_poll(slug="open-one", question="Open one?")
     make_poll(slug="later", question="Later?", opens_at=now + timedelta(hours=1))

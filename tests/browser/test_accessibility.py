@@ -26,7 +26,6 @@ from tests.support.pages import PASSWORD, patterns, urls_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.browser,
     pytest.mark.processes,
 ]
 

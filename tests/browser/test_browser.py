@@ -18,7 +18,6 @@ from tests.support.clients import Browser, results_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.browser,
     pytest.mark.processes,
 ]
 

@@ -23,7 +23,6 @@ from tests.support.clients import results_of
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.browser,
     pytest.mark.processes,
 ]
 

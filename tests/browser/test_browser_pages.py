@@ -24,7 +24,6 @@ from tests.support.votes import stored_vote
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.browser,
     pytest.mark.processes,
 ]
 

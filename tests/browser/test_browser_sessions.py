@@ -26,7 +26,6 @@ from tests.support.browser import watch_errors
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.browser,
     pytest.mark.processes,
 ]
 
@@ -416,7 +415,7 @@ def test_a_question_the_page_draws_itself_is_the_one_the_server_draws(
 def test_a_control_the_server_cannot_carry_out_is_said_plainly_and_the_page_resyncs(
     contexts: Callable[..., BrowserContext], site: Any, session: LiveSession
 ) -> None:
-    """A store outage's 503 (JSON with its code, as tests/test_outages.py shows the real
+    """A store outage's 503 (JSON with its code, as tests/roles/test_outages.py shows the real
     control answering with Postgres down) and a refusal (409): the presenter reads what
     happened, and the page asks the socket for the whole state again after either."""
     context = contexts(PROJECTOR)

@@ -9,7 +9,6 @@ import pytest
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.browser
 @pytest.mark.processes
 def test_the_scripts_speak_the_pages_language_in_the_browser(
     site: Any,

@@ -121,7 +121,7 @@ def door_errors(site: Any, poll: Poll) -> Iterator[tuple[str, requests.Response]
         requests.post(f"{site.url}/polls/{slug}/results/", data=b"x" * 4096, timeout=10),
     )
     yield "400", requests.get(f"{site.url}/", headers={"X-Big": "x" * 20_000}, timeout=10)
-    # nginx refuses a NUL in the path before it has a URI (found by tests/test_ws_fuzz.py).
+    # nginx refuses a NUL in the path before it has a URI (found by tests/roles/test_ws_fuzz.py).
     yield "400 request line", requests.get(f"{site.url}/polls/%00/", timeout=10)
     yield "400 socket path", requests.get(f"{site.url}/ws/polls/a%00b/", timeout=10)
     yield "404", requests.get(f"{site.url}/metrics", timeout=10)

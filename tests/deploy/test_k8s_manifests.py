@@ -1,8 +1,9 @@
 """deploy/k8s without a cluster: it renders, every object is valid for current Kubernetes,
 every workload follows the container rules, the pieces point at each other, and the
-Dockerfile passes hadolint. (tests/test_k8s_fidelity.py runs what the manifests say;
-test_k8s_network.py, test_k8s_gateway.py and test_k8s_production.py check the network
-policies, the routes and the production overlay.)"""
+Dockerfile passes hadolint. (deploy/test_k8s_fidelity.py runs what the manifests say;
+deploy/test_k8s_network.py, test_k8s_gateway.py and test_k8s_production.py check the
+network policies, the routes and the production overlay; tests/support/k8s.py renders
+and reads the manifests for all of them.)"""
 
 from __future__ import annotations
 
@@ -396,7 +397,7 @@ def test_each_role_waits_for_its_schema_before_it_starts(role: str, target: Path
     """Changed on purpose (it used to forbid init containers): kubectl apply -k applies
     the migrate Job and the Deployments at once, so each app pod first waits until every
     migration of its image is applied (manage.py wait_for_migrations; tests in
-    test_release_order.py), with the very environment the role gets."""
+    deploy/test_release_order.py), with the very environment the role gets."""
     deployment = find("Deployment", role, target)
     (init,) = pod_template(deployment)["spec"]["initContainers"]
     main = the_container(deployment)
@@ -468,7 +469,7 @@ def test_results_scale_on_open_sockets_and_shrink_one_pod_at_a_time() -> None:
 
 
 def test_the_front_door_is_the_only_route_in_and_routes_every_path_itself() -> None:
-    """The Gateway's routes name only the door (its routes: tests/test_front_door.py)."""
+    """The Gateway's routes name only the door (its routes: tests/deploy/test_front_door.py)."""
     for route in of_kind("HTTPRoute"):
         for rule in route["spec"]["rules"]:
             assert rule["backendRefs"] == [{"name": "front-door", "port": 80}]

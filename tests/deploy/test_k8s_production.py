@@ -2,7 +2,7 @@
 single Postgres, continuous WAL archiving and nightly backups, DATABASE_URL from the
 operator's secret, the security settings on, the image from a registry and Prometheus
 Operator monitors. Custom resources are checked against their documented API fields
-(tests/custom_resources.py names the versions)."""
+(tests/support/custom_resources.py names the versions)."""
 
 from __future__ import annotations
 

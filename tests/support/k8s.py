@@ -31,7 +31,7 @@ K8S_VERSIONS = ("1.32.0", kv.latest_version())
 POD_TMP = "/tmp"  # noqa: S108 (a path inside the pods, not on this machine)
 STD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/component")
 # Kinds whose schema the validator does not ship (custom resources): checked against
-# their documented API fields instead (test_k8s_gateway.py, test_k8s_production.py).
+# their documented API fields instead (deploy/test_k8s_gateway.py, deploy/test_k8s_production.py).
 CUSTOM_KINDS = {
     "Gateway",
     "HTTPRoute",

@@ -2,14 +2,14 @@
 subprocesses run the mutated copy, and their calls count for mutmut's test selection.
 
 mutmut 3 copies the code to `mutants/` (each function behind a trampoline that picks the
-variant named by MUTANT_UNDER_TEST) and runs pytest from there, so tests/processes.py's
+variant named by MUTANT_UNDER_TEST) and runs pytest from there, so tests/support/processes.py's
 ROOT is `mutants/` and the roles start in it. The environment passes the active mutant
 on; PYTHONPATH puts the mutated copy first, whatever a role's program does with sys.path.
 
 mutmut learns which tests reach a function by recording trampoline calls in its own
 process: a call in a gunicorn, daphne or celery process would be lost, and a function
 that only a role runs (the worker's task) would get no tests at all. So in mutmut's
-"stats" pass the roles load tests/role_site/sitecustomize.py, which appends each call's
+"stats" pass the roles load tests/support/role_site/sitecustomize.py, which appends each call's
 name to a file in ROLE_HITS; after each test, `collect_role_hits` hands the new names to
 mutmut as if the test process had made the calls.
 """

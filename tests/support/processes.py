@@ -63,7 +63,7 @@ def role_env(**extra: str) -> dict[str, str]:
         DJANGO_DEBUG="1",
         PYTHONUNBUFFERED="1",
     )
-    env.update(mutation.role_env())  # under mutmut: the mutated copy (tests/mutation.py)
+    env.update(mutation.role_env())  # under mutmut: the mutated copy (tests/support/mutation.py)
     env.update(extra)
     return env
 

@@ -1,5 +1,5 @@
 """A test that needs a missing part of the machine skips on a developer's machine and
-fails under CI (tests/needs.py)."""
+fails under CI (tests/support/needs.py)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 celery-batches flushes its buffer every flush_interval; ours holds it while every pool
 process is storing a batch, so a worker that fell behind stores bigger batches instead of
 queueing small ones. These tests drive the task's buffer and flush with a stand-in pool
-(the real worker's batching is covered end to end by tests/test_faults.py and the bench).
+(the real worker's batching is covered end to end by tests/roles/test_faults.py and the bench).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Loaded by a role's Python at start-up during mutmut's stats pass only (tests/mutation.py
+"""Loaded by a role's Python at start-up during mutmut's stats pass only (tests/support/mutation.py
 puts this folder on PYTHONPATH then): each function call mutmut's trampolines record is
 also appended to a file the test process reads, so a function that only a role runs is
 still mapped to the tests that reach it."""
