@@ -3,7 +3,7 @@
 //   node judges/judge.mjs < pages.json > verdicts.json
 // pages.json: {"pages": [{"url": ..., "cookies": {"sessionid": ...}}]}; the browser is
 // CHROME_PATH (Debian's /usr/bin/chromium). Each verdict: Lighthouse's category scores,
-// its failed audits, LCP; pa11y's issues (HTML_CodeSniffer, WCAG2AA). tests/test_judges.py
+// its failed audits, LCP; pa11y's issues (HTML_CodeSniffer, WCAG2AA). tests/deploy/test_judges.py
 // runs this and asserts on the verdicts.
 import lighthouse from "lighthouse";
 import pa11y from "pa11y";

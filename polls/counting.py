@@ -10,7 +10,7 @@ tied-last choice at once and counts majorities of all ballots). Ours, round by r
   - otherwise the choice with the fewest votes is eliminated. A tie for fewest is broken
     by fewer votes in the round before (and the one before that, back to the first),
     then by position: the choice listed last goes.
-tests/test_counting.py checks it against pref-voting on complete rankings without ties,
+tests/unit/test_counting.py checks it against pref-voting on complete rankings without ties,
 where the two coincide, and against hand-worked cases for partial rankings and ties.
 """
 

@@ -145,7 +145,7 @@ compile_messages() {
 }
 
 setup_judges() {
-  # Judges we did not write (tests/test_judges.py). Lighthouse and pa11y: npm packages
+  # Judges we did not write (tests/deploy/test_judges.py). Lighthouse and pa11y: npm packages
   # pinned by judges/package-lock.json, run in Debian's chromium (never a browser of
   # puppeteer's own: PUPPETEER_SKIP_DOWNLOAD). They need Node.js 20+: Debian 13's nodejs,
   # or NodeSource's on Debian 12 (whose own is 18); with an older Node their tests skip

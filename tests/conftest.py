@@ -1,9 +1,13 @@
-"""Shared fixtures: real Postgres (pytest-django's test database), real Redis (a database
-of its own, see tests/settings.py) and the real roles as subprocesses."""
+"""What every tier shares: real Postgres (pytest-django's test database), real Redis (a
+database of its own, see tests/settings.py), the real roles as subprocesses, the polls the
+tests vote on; and the tiers themselves (docs/testing.md, "Layout"): each test is marked
+with its folder's tier, and a test asking for more than its tier allows is a usage error."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +17,7 @@ from django.conf import settings
 from polls.live import publisher
 from polls.models import Choice, Poll
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
-from tests import mutation, processes
+from tests.support import mutation, pages, processes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,7 +32,40 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     mutation.start()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+TIERS = Path(__file__).resolve().parent
+TIER_NAMES = ("unit", "app", "roles", "browser", "deploy")
+# What a tier's tests may not ask for (fixtures, or the django_db mark): a test that needs
+# it belongs in a heavier tier. roles/, browser/ and deploy/ may use anything.
+NOT_IN = {
+    "unit": {"django_db", "db", "transactional_db", "redis_client", "own_queue", "worker",
+             "voting", "results", "site", "chromium"},
+    "app": {"processes", "worker", "voting", "results", "site", "chromium"},
+}  # fmt: skip
+
+
+def tier_of(item: pytest.Item) -> str | None:
+    """The tier folder a test is in (unit, app, roles, browser, deploy), None outside one."""
+    parts = item.path.resolve().relative_to(TIERS).parts
+    return parts[0] if len(parts) > 1 and parts[0] in TIER_NAMES else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test gets its tier's mark (`-m unit`, `-m "not browser"`...); the fastest first
+    under a mutant (tests/support/mutation.py)."""
+    problems = []
+    for item in items:
+        tier = tier_of(item)
+        if tier is None:
+            problems.append(
+                f"{item.nodeid}: not in a tier folder (unit, app, roles, browser, deploy)"
+            )
+            continue
+        item.add_marker(tier)
+        asked = set(getattr(item, "fixturenames", ())) | {m.name for m in item.iter_markers()}
+        if too_heavy := sorted(asked & NOT_IN.get(tier, set())):
+            problems.append(f"{item.nodeid}: the {tier} tier may not use {', '.join(too_heavy)}")
+    if problems:
+        raise pytest.UsageError("tests outside their tier:\n" + "\n".join(problems))
     mutation.fastest_first(items)
 
 
@@ -163,6 +200,23 @@ def make_poll() -> Callable[..., Poll]:
         return poll
 
     return make
+
+
+@pytest.fixture
+def poll(make_poll: Callable[..., Poll]) -> Poll:
+    """A two-choice poll, open, of its own slug: the pub/sub layer, its groups and the
+    roles' caches outlive a test's database, so no two tests share a poll's name."""
+    return make_poll(
+        slug=f"pets-{uuid.uuid4().hex[:8]}", question="Cats or dogs?", labels=("Cats", "Dogs")
+    )
+
+
+@pytest.fixture
+def content(django_user_model: Any) -> dict[str, str]:
+    """A poll of every kind, a closed one, one with hidden results, one needing a log-in,
+    and a live session: the values the public pages' parameters are filled from
+    (tests/support/pages.py)."""
+    return pages.public_content(django_user_model)
 
 
 @pytest.fixture

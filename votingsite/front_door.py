@@ -2,7 +2,7 @@
 the four files it includes written for loopback addresses.
 
 deploy/k8s/base/front-door/ holds the door's configuration as Kubernetes (and the image) use
-it; `scripts/run` and the tests (tests/processes.py) put a copy of nginx.conf in a
+it; `scripts/run` and the tests (tests/support/processes.py) put a copy of nginx.conf in a
 directory of their own beside a listen.conf and an upstreams.conf naming local ports, a
 clients.conf trusting no proxy (visitors connect to it directly: each connection's own
 address is the one the door counts) and a metrics.conf putting the door's own numbers on

@@ -1,9 +1,9 @@
 """The roles' command lines as the Procfile, their reference, writes them.
 
-`scripts/run` runs the Procfile itself (honcho); the tests (tests/processes.py) and the
+`scripts/run` runs the Procfile itself (honcho); the tests (tests/support/processes.py) and the
 benchmark (bench/roles.py) start each role from the same line, read here, so a flag
 changed there reaches all three. The production variant (the Dockerfile's CMD and
-deploy/k8s: 0.0.0.0 binds, values from the pod) is run by tests/test_k8s_fidelity.py.
+deploy/k8s: 0.0.0.0 binds, values from the pod) is run by tests/deploy/test_k8s_fidelity.py.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ into the placeholders `"@t@"` and `"@v<n>@"`), instead of a second round trip th
 client per publish, retry wrappers, routing). Deliberately not the usual `apply_async`,
 but built by Celery's and kombu's own functions (`as_task_v2`, kombu serialization, the
 Redis channel's message preparation), so the result is what `apply_async` would LPUSH;
-tests/test_admission.py checks that against a real `apply_async`. The body is not
+tests/app/test_admission.py checks that against a real `apply_async`. The body is not
 base64-encoded (CELERY_BROKER_TRANSPORT_OPTIONS' body_encoding) so that the script can
 stamp it.
 """

@@ -1,0 +1,188 @@
+"""Every public page, as people meet it, checked by axe-core in real Chromium: zero
+violations at any impact, in light and dark, before and after voting.
+
+The pages come from the URL configuration (each pattern that answers a GET with HTML),
+so a page added later is checked without editing this file; a pattern that needs a value
+this file cannot supply fails the test instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+import uuid
+from typing import Any, Literal
+
+import pytest
+import requests
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser as Chromium
+from playwright.sync_api import Page, expect
+
+from polls import organising
+from tests.support import clients, processes
+from tests.support.pages import PASSWORD, patterns, urls_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.processes,
+]
+
+SHOTS = processes.ARTIFACTS / "accessibility"
+
+
+def audit(page: Page, label: str) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each; a screenshot."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(SHOTS / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())}.png"))
+    # target-size (WCAG 2.2 AA: 24x24 px) is off in axe's defaults: asked for by name.
+    results = Axe().run(
+        page, options={"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
+    )
+    return [
+        f"{label}: {v['id']} ({v['impact']}) {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "logged-in"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_public_page_has_no_accessibility_violations(
+    site: Any,
+    content: dict[str, str],
+    chromium: Chromium,
+    scheme: Literal["light", "dark"],
+    who: Literal["anonymous", "logged-in"],
+) -> None:
+    found: list[str] = []
+    audited = 0
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        if who == "logged-in":
+            # The session's owner logs in as a voter does (/accounts/login/): the owner's
+            # pages (the presenter) and the log-in-only poll then show what they show them.
+            page.goto(site.url + "/accounts/login/")
+            page.get_by_label("Username").fill(content["owner"])
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name=re.compile("Log in")).click()
+            page.wait_for_load_state("networkidle")
+            assert page.get_by_role("button", name=re.compile("Log out")).count(), "not logged in"
+        paths = [u for route in patterns() for u in urls_for(route, content)]
+        paths.append(f"/no-such-page-{uuid.uuid4().hex[:6]}/")  # the 404 page
+        for path in paths:
+            answer = requests.get(site.url + path, timeout=30, allow_redirects=True)
+            if "text/html" not in answer.headers.get("Content-Type", "") or not answer.content:
+                continue  # not a page (a control endpoint, a form's POST target: 405)
+            page.goto(site.url + path)
+            label = f"{scheme} {who} {path}"
+            found += audit(page, label)
+            audited += 1
+            vote_button = page.get_by_role("button", name=re.compile("^(Vote|Change my vote)$"))
+            if (path.startswith(("/polls/", "/s/")) and vote_button.count()
+                    and vote_button.is_enabled() and choose_something(page)):  # fmt: skip
+                vote_button.click()
+                page.wait_for_load_state("networkidle")
+                found += audit(page, f"{label} after voting")
+    finally:
+        context.close()
+    print(f"{audited} pages audited in {scheme}, {who}")
+    assert audited >= 10, "the URLconf walk found too few pages"
+    assert not found, "\n".join(found)
+
+
+def choose_something(page: Page) -> bool:
+    """Fill a ballot the way a person would: the first option of each input it shows, or
+    on a ranked ballot drawn by its script the first "Rank" button."""
+    rank = page.get_by_role("button", name=re.compile("^Rank "))
+    if rank.count():
+        rank.first.click()
+        return True
+    for kind in ("input[type=radio]", "input[type=checkbox]"):
+        inputs = page.locator(f"{kind}:visible")
+        if inputs.count():
+            inputs.first.check()
+            return True
+    selects = page.locator("select:visible")
+    for i in range(selects.count()):
+        selects.nth(i).select_option(index=i + 1)
+    return selects.count() > 0
+
+
+ANNOUNCE_EVERY_S = 5  # results/static/results/live.js: ANNOUNCE_EVERY_MS
+
+
+def test_live_results_are_announced_as_a_summary_at_most_every_few_seconds(
+    site: Any, chromium: Chromium
+) -> None:
+    poll = organising.create_poll(
+        slug=f"a11y-live-{uuid.uuid4().hex[:6]}", question="Pets?", labels=["Cats", "Dogs"],
+        open_now=True,
+    )  # fmt: skip
+    ids = {c.label: c.pk for c in poll.choices.all()}
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/polls/{poll.slug}/results/")
+        expect(page.locator("#live")).to_have_text("live", timeout=30_000)
+        region = page.locator("#results-announce")
+        assert region.get_attribute("aria-live") == "polite"
+        # What the region says, and when, as a screen reader would hear it.
+        page.evaluate("""() => {
+            window.said = [];
+            const region = document.getElementById("results-announce");
+            new MutationObserver(() => window.said.push([Date.now(), region.textContent]))
+                .observe(region, {childList: true, characterData: true, subtree: true});
+        }""")  # fmt: skip
+        # 16 voters through the real pipeline (API, Redis, worker, Postgres, daphne), a
+        # vote every 0.6 s: many updates, which must come out as a few summaries.
+        for n in range(16):
+            voter = clients.Browser(site.url)
+            answer = voter.vote_api(poll.slug, ids["Cats" if n % 4 else "Dogs"])
+            assert answer.status_code == 202, answer.text
+            time.sleep(0.6)
+        expect(region).to_have_text(re.compile(r", 16 votes$"), timeout=60_000)
+        said: list[list[Any]] = page.evaluate("window.said")
+    finally:
+        context.close()
+    texts = [text for _, text in said if text]
+    gaps = [round((b[0] - a[0]) / 1000, 2) for a, b in itertools.pairwise(said)]
+    print(f"announced {len(texts)} times for 16 votes, gaps {gaps} s: {texts}")
+    assert texts[-1] == "Cats 75%, Dogs 25%, 16 votes"
+    assert all(re.fullmatch(r"Cats \d+(\.\d)?%, Dogs \d+(\.\d)?%, \d+ votes?", t) for t in texts)
+    assert len(texts) < 16, "every update was announced"
+    assert all(gap >= ANNOUNCE_EVERY_S - 0.5 for gap in gaps), (
+        "announced more often than the interval"
+    )
+    assert all(a != b for a, b in itertools.pairwise(texts)), "a summary was repeated"
+
+
+def test_focus_moves_to_the_confirmation_after_voting_by_keyboard(
+    site: Any, chromium: Chromium
+) -> None:
+    poll = organising.create_poll(
+        slug=f"a11y-focus-{uuid.uuid4().hex[:6]}", question="Pets?", labels=["Cats", "Dogs"],
+        open_now=True,
+    )  # fmt: skip
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/polls/{poll.slug}/")
+        page.get_by_label("Cats").focus()
+        page.keyboard.press("Space")
+        page.keyboard.press("Enter")  # submits the form
+        page.wait_for_load_state("networkidle")
+        focused = page.evaluate("document.activeElement.id")
+        confirmation = page.locator("#messages")
+        expect(confirmation).to_contain_text("Vote received")
+        assert focused == "messages", f"focus is on #{focused or document_body(page)}"
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none", "the focused confirmation shows no focus ring"
+    finally:
+        context.close()
+
+
+def document_body(page: Page) -> str:
+    return str(page.evaluate("document.activeElement.tagName"))
