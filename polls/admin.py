@@ -555,7 +555,17 @@ class LiveSessionAdmin(admin.ModelAdmin):
     list_display = ("title", "state", "code", "current_poll", "locked", "reveal", "owner", "pages")
     list_filter = ("state",)
     search_fields = ("title", "code")
-    fields = ("title", "owner", "state", "code", "current_poll", "locked", "reveal", "pages")
+    fields = (
+        "title",
+        "owner",
+        "code_digits",
+        "state",
+        "code",
+        "current_poll",
+        "locked",
+        "reveal",
+        "pages",
+    )
     readonly_fields = ("state", "code", "current_poll", "locked", "reveal", "pages")
     inlines = [SessionPollInline, NewQuestionInline]
     change_form_template = "admin/polls/livesession/change_form.html"
@@ -641,7 +651,7 @@ class LiveSessionAdmin(admin.ModelAdmin):
             '<a href="{}" target="_blank" rel="noopener">{}</a> · '
             '<a href="{}" target="_blank" rel="noopener">{}</a> · '
             '<a href="{}" target="_blank" rel="noopener">{}</a>',
-            links["audience"], _("audience"), links["present"], _("present"),
+            links["audience"], _("audience"), links["present"], _("presenter view"),
             links["embed"], _("embed"),
         )  # fmt: skip
 

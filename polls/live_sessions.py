@@ -29,7 +29,8 @@ from polls.models import LiveSession, Poll, SessionPoll, VotingWindow
 
 logger = logging.getLogger(__name__)
 
-CODE_DIGITS = 6
+CODE_DIGITS = 6  # a room's code; a public event's is longer (LiveSession.code_digits)
+CODE_LENGTHS = frozenset(LiveSession.CodeDigits.values)
 PERMISSION = "polls.present_livesession"
 
 
@@ -113,7 +114,7 @@ def go_live(session: LiveSession) -> LiveSession:
         locked.live_since = now
         locked.current_poll = polls[0]
         locked.locked = locked.reveal = False
-        locked.code = _free_code()
+        locked.code = _free_code(locked.code_digits)
         _save(locked, ["state", "live_since", "current_poll", "locked", "reveal", "code"])
         _apply(locked)
         for poll in polls:
@@ -188,7 +189,7 @@ def new_code(session: LiveSession) -> LiveSession:
     """Give a live session another join code (the old one stops working)."""
     with transaction.atomic():
         held = _live(session)
-        held.code = _free_code()
+        held.code = _free_code(held.code_digits)
         _save(held, ["code"])
     return held
 
@@ -196,7 +197,7 @@ def new_code(session: LiveSession) -> LiveSession:
 def by_code(code: str) -> LiveSession | None:
     """The live session with this join code (spaces and dashes allowed), if any."""
     digits = _digits(code)
-    if len(digits) != CODE_DIGITS:
+    if len(digits) not in CODE_LENGTHS:
         return None
     return (
         LiveSession.objects.filter(state=LiveSession.State.LIVE, code=digits)
@@ -215,7 +216,7 @@ def join(code: str, *, address: str, join_pass: str | None = None) -> LiveSessio
     digits = _digits(code)
     if ratelimits.holds_join_pass(join_pass, digits):
         return by_code(digits)
-    if len(digits) != CODE_DIGITS:
+    if len(digits) not in CODE_LENGTHS:
         return None  # not a code: a typo of length, no guess at one, not counted
     wait = ratelimits.join_wait(address)
     if wait is not None:
@@ -260,10 +261,11 @@ def _save(session: LiveSession, fields: list[str]) -> None:
     publisher.announce_session_after_commit(session.pk)
 
 
-def _free_code() -> str:
-    """Six digits no live session uses (the constraint decides a race: we try again)."""
+def _free_code(digits: int = CODE_DIGITS) -> str:
+    """A code of `digits` digits no live session uses (the constraint decides a race: we try
+    again)."""
     for _attempt in range(50):
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        code = f"{secrets.randbelow(10**digits):0{digits}d}"
         if not LiveSession.objects.filter(state=LiveSession.State.LIVE, code=code).exists():
             return code
     raise IntegrityError("no free join code")  # a million codes: practically never

@@ -307,8 +307,16 @@ class LiveSession(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="live_sessions"
     )
     state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
-    code = models.CharField(
-        max_length=6, blank=True, help_text="The join code while live (six digits)."
+
+    class CodeDigits(models.IntegerChoices):
+        ROOM = 6, "6 digits: a room (found by a guesser in days, see docs/security.md)"
+        PUBLIC = 9, "9 digits: a public event (decades)"
+
+    code = models.CharField(max_length=9, blank=True, help_text="The join code while live.")
+    code_digits = models.PositiveSmallIntegerField(
+        choices=CodeDigits.choices,
+        default=CodeDigits.ROOM,
+        help_text="How long the join code is: longer for an event whose code is public.",
     )
     polls: models.ManyToManyField[Poll, SessionPoll] = models.ManyToManyField(
         Poll, through="SessionPoll", related_name="sessions"

@@ -168,7 +168,8 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
         "join_link": join_link,
         # Typed on a phone: the address without its scheme (browsers add it).
         "join_page": live_sessions.public_url(reverse("polls:join")).split("://", 1)[-1],
-        "spoken_code": f"{session.code[:3]} {session.code[3:]}",  # read aloud in two halves
+        # Read aloud in groups of three ("123 456", "123 456 789").
+        "spoken_code": " ".join(session.code[i : i + 3] for i in range(0, len(session.code), 3)),
         "qr": qr.svg(join_link, title=_("Scan to join: %(link)s") % {"link": join_link}),
     }
     return render(request, "polls/present.html", context)

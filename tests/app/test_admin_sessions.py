@@ -53,7 +53,8 @@ def management(prefix: str, total: int, initial: int = 0) -> dict[str, str]:
 
 def session_form(owner: Any, questions: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
     """The add page's POST: a title and new questions written in the "Add questions" rows."""
-    data: dict[str, Any] = {"title": "Team day", "owner": owner.pk, **fields}
+    # The code's length is a select whose default (a room's 6 digits) the browser posts.
+    data: dict[str, Any] = {"title": "Team day", "owner": owner.pk, "code_digits": 6, **fields}
     data |= management("entries", 0) | management("entries-2", len(questions))
     for n, question in enumerate(questions):
         data |= {f"entries-2-{n}-{key}": value for key, value in question.items()}

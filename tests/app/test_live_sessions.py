@@ -149,6 +149,25 @@ def test_a_new_code_replaces_the_old_and_codes_are_read_leniently(session) -> No
     assert live_sessions.by_code("12345") is None  # five digits: no code
 
 
+def test_a_public_events_session_has_a_nine_digit_code_typed_in_groups_of_three(
+    session, owner
+) -> None:
+    session.code_digits = LiveSession.CodeDigits.PUBLIC
+    session.save()
+    session = live_sessions.go_live(session)
+    assert len(session.code) == 9
+    assert session.code.isdigit()
+    grouped = " ".join(session.code[i : i + 3] for i in (0, 3, 6))
+    assert live_sessions.by_code(grouped) == session
+    client = Client()
+    joined = client.post("/join", {"code": grouped})
+    assert joined["Location"] == f"/s/{session.code}/"
+    client.force_login(owner)
+    page = client.get(f"/present/{session.code}/").content.decode()
+    assert f">{grouped}</strong>" in page  # the projector shows it in three groups
+    assert len(live_sessions.new_code(session).code) == 9
+
+
 def test_a_poll_takes_part_in_one_live_session_at_a_time(session, owner) -> None:
     live_sessions.go_live(session)
     other = live_sessions.create_session(title="Other", owner=owner, polls=polls_of(session)[:1])
