@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/roles/ is two below
 PROBE = "import {module}; from django.conf import settings; print('DEBUG', settings.DEBUG)"
 
 
