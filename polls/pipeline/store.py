@@ -353,7 +353,9 @@ def _checked_votes(
         Choice.objects.filter(poll_id__in=polls.keys()).order_by("id").values_list("id", "poll_id")
     ):
         choices[poll_id].append(choice_id)
-    windows = _session_windows(polls.keys())
+    # Voting windows judge only version-1 votes (a web pod of the release before): a batch
+    # of version-2 votes does not read them.
+    windows = _session_windows({v.poll_id for v in votes if v.poll_version is None})
     versions = AdmissionChange.objects.in_bulk(
         {v.poll_version for v in votes if v.poll_version is not None}
     )
