@@ -77,7 +77,7 @@ def join(request: HttpRequest) -> HttpResponse:
         session = _find(request, code)
         if session is not None:
             return redirect("polls:session", code=session.code)
-        error = _("No live session has that code: check the six digits on the screen.")
+        error = _("No live session has that code: check the digits on the screen.")
     status = 404 if error else 200
     return render(request, "polls/join.html", {"code": code, "error": error}, status=status)
 
