@@ -1,5 +1,11 @@
 # The kinds' own columns move into Poll.options (a JSON object the poll's kind checks):
 # a new kind adds options without a migration. Backwards puts them back in their columns.
+#
+# The columns leave Django's state but stay in the table for one release (expand, then
+# contract): web pods of the release before keep reading them while the new ones start
+# (the migrate Job runs before the rollout, docs/kubernetes.md). The two text columns, and
+# `options` for rows those pods write, get a default in the table. A later release drops
+# the columns.
 
 from django.db import migrations, models
 
@@ -50,11 +56,18 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(columns_to_options, options_to_columns),
-        migrations.RemoveField(model_name="poll", name="min_picks"),
-        migrations.RemoveField(model_name="poll", name="max_picks"),
-        migrations.RemoveField(model_name="poll", name="max_ranks"),
-        migrations.RemoveField(model_name="poll", name="scale_min"),
-        migrations.RemoveField(model_name="poll", name="scale_max"),
-        migrations.RemoveField(model_name="poll", name="scale_min_label"),
-        migrations.RemoveField(model_name="poll", name="scale_max_label"),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    "ALTER TABLE polls_poll ALTER COLUMN scale_min_label SET DEFAULT '',"
+                    " ALTER COLUMN scale_max_label SET DEFAULT '',"
+                    " ALTER COLUMN options SET DEFAULT '{}'::jsonb",
+                    reverse_sql="ALTER TABLE polls_poll ALTER COLUMN scale_min_label DROP DEFAULT,"
+                    " ALTER COLUMN scale_max_label DROP DEFAULT, ALTER COLUMN options DROP DEFAULT",
+                )
+            ],
+            state_operations=[
+                migrations.RemoveField(model_name="poll", name=name) for name in COLUMNS
+            ],
+        ),
     ]

@@ -181,6 +181,8 @@ BEFORE, AFTER = ("polls", "0006_session_code_digits"), ("polls", "0007_poll_opti
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_each_kinds_columns_into_options_and_back() -> None:
+    """Forwards the options are copied into Poll.options (the columns stay, for the web
+    pods of the release before); backwards the columns are written from the options."""
     executor = MigrationExecutor(connection)
     executor.migrate([BEFORE])
     old = executor.loader.project_state([BEFORE]).apps.get_model("polls", "Poll")
@@ -207,6 +209,18 @@ def test_the_migration_moves_each_kinds_columns_into_options_and_back() -> None:
         "m-ranked": {"max_ranks": 3},
         "m-scale": {"scale_min": 0, "scale_max": 10, "scale_max_label": "Surely"},
     }
+    # The columns stay one release, as they were, for the web pods of the release before.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max_picks FROM polls_poll WHERE slug = 'm-multi'")
+        assert cursor.fetchone() == (2,)
+        # A poll those pods write (the columns, no options) is taken, as one ours write.
+        cursor.execute(
+            "INSERT INTO polls_poll (slug, question, kind, max_picks, status,"
+            " results_visibility, allow_vote_change, login_required, created_at, updated_at)"
+            " VALUES ('m-old-pod', '?', 'multiple', 2, 'draft', 'always', true, false,"
+            " now(), now())"
+        )
+    assert new.objects.get(slug="m-old-pod").options == {}
     executor = MigrationExecutor(connection)
     executor.migrate([BEFORE])  # and back: the columns say it again
     back = executor.loader.project_state([BEFORE]).apps.get_model("polls", "Poll")
