@@ -98,9 +98,10 @@ class Poll(models.Model):
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValidationError({"closes_at": "The poll must close after it opens."})
 
-    # Today's options by name, read and written in `options` (None: the kind's default), so
-    # that Poll(max_picks=3), create_poll and the commands need not know where they live.
-    # A new kind's options need none of these: they live in `options` alone.
+    # Today's options by name, read and written in `options` (None: the kind's default):
+    # Poll(max_picks=3) and poll.max_picks read as they did when these were columns (the
+    # tests, a shell). The product reads `options` through the kind; a new kind's options
+    # live in `options` alone.
     min_picks = _option("min_picks")
     max_picks = _option("max_picks")
     max_ranks = _option("max_ranks")
