@@ -198,11 +198,11 @@ class PollAdmin(admin.ModelAdmin):
             "Question",
             {
                 "fields": ("kind", *_option_rows()),
-                "description": (
-                    "Single choice: pick one. Multiple choice: pick between the fewest and "
-                    "the most picks. Ranked choice: rank up to the given number of choices "
-                    "(results: instant runoff and Borda). Rating scale: one value in the "
-                    "range, with no choices. Only the options of the chosen kind apply."
+                "description": " ".join(
+                    [
+                        *(f"{kind.label}: {kind.admin_help}" for kind in KINDS.values()),
+                        "Only the options of the chosen kind apply.",
+                    ]
                 ),
             },
         ),

@@ -109,6 +109,7 @@ class Kind:
     """A kind of question. Subclasses set the class attributes and override what differs."""
 
     name: ClassVar[str]  # Poll.Kind's value
+    admin_help: ClassVar[str]  # what a voter does, in the admin's words
     units: ClassVar[tuple[Promise, Promise]]  # what the results' total counts: one, many
     api_field: ClassVar[str]  # the JSON API's field for a ballot
     api_shape: ClassVar[str]  # the body, described to a program that sent another

@@ -43,6 +43,7 @@ def _picks_message(low: int, high: int) -> str:
 
 class Multiple(Kind):
     name = "multiple"
+    admin_help = "pick between the fewest and the most picks."
     units = (gettext_lazy("voter"), gettext_lazy("voters"))
     api_field = "choices"
     api_shape = '{"choices": [<choice id>, ...]}'

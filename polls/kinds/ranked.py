@@ -34,6 +34,7 @@ def ranks_allowed(poll: Poll, choices: int) -> int:
 
 class Ranked(Kind):
     name = "ranked"
+    admin_help = "rank up to the given number of choices (results: instant runoff and Borda)."
     units = (gettext_lazy("ballot"), gettext_lazy("ballots"))
     api_field = "ranking"
     api_shape = '{"ranking": [<choice id>, ...], best first}'

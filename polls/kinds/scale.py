@@ -39,6 +39,7 @@ def scale_range(poll: Poll) -> tuple[int, int]:
 
 class Scale(Kind):
     name = "scale"
+    admin_help = "one value in the range, with no choices."
     units = (gettext_lazy("rating"), gettext_lazy("ratings"))
     api_field = "value"
     api_shape = '{"value": <number>}'

@@ -16,6 +16,7 @@ from .base import UNKNOWN_CHOICE, BallotProblem, BallotShapeError, Kind
 
 class Single(Kind):
     name = "single"
+    admin_help = "pick one."
     units = (gettext_lazy("vote"), gettext_lazy("votes"))
     api_field = "choice"
     api_shape = '{"choice": <choice id>}'
