@@ -14,10 +14,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from polls import kinds
+from polls import gates, kinds
 from polls.kinds import KINDS, kind_for
 from polls.models import Poll, Tally, ValueCount, Vote
 from polls.organising import recount_poll
+from polls.pipeline import admission, ballots, ledger
 from polls.pipeline.message import QueuedVote, canonical_json
 from polls.tasks import record_votes
 from tests.support.kinds import K, ids, kind_poll
@@ -125,6 +126,39 @@ def test_the_worker_refuses_a_json_ballot_its_kind_cannot_read() -> None:
     vote = QueuedVote(uuid.uuid4(), poll.pk, None, "anon:t", timezone.now(), ("Red", "Blue"))
     record_votes([SimpleNamespace(id="m", args=([vote.to_message()],))])
     assert not Vote.objects.filter(poll=poll).exists()
+
+
+@pytest.fixture
+def open_poll_in_redis(redis_client):
+    """Poll 1 is open in Redis's copy (as version 7), for the admission script."""
+    held = redis_client.get(gates.key(1))
+    redis_client.set(gates.key(1), gates.Gate(7, gates.OPEN).encode())
+    yield
+    redis_client.delete(gates.key(1))
+    if held is not None:
+        redis_client.set(gates.key(1), held)
+
+
+@pytest.mark.usefixtures("open_poll_in_redis")
+def test_a_json_ballot_goes_through_the_admission_script_as_it_was_sent(
+    redis_client, own_queue
+) -> None:
+    """The script stamps "@t@" and "@v1@" placeholders into the message: a ballot that
+    says them (escaped by canonical_json) arrives as the voter sent it; the pending
+    ballot's record (fields split by "|") keeps it whole."""
+    said = ("@t@", '"@v1@"', "a|b", {"w": "ü"})
+    vote = QueuedVote(uuid.uuid4(), 1, None, "anon:json", timezone.now(), said)
+    assert admission.admit_and_queue([admission.Entry(vote, [])]) == [0]
+    [raw] = redis_client.lrange(own_queue, 0, -1)
+    envelope = json.loads(raw)
+    [[message]] = json.loads(envelope["body"])[0]
+    arrived = QueuedVote.from_message(message)
+    assert arrived.ballot == said
+    assert arrived.poll_version == 7
+    held = ballots.read(1, "anon:json")
+    assert held is not None
+    assert (held.state, held.ballot) == ("p", said)
+    redis_client.delete(ballots.key(1, "anon:json"), ledger.PENDING_KEY)
 
 
 # --- Messages queued by the release before are stored as they were --------------------------
