@@ -36,9 +36,6 @@ class BallotShapeError(BallotProblem):
     """A ballot that is not even of the kind's shape (a text where an id belongs, a
     missing field); the API and the form tell it apart from a ballot against the rules."""
 
-    def __init__(self, message: str, *, unknown_choice: bool = False) -> None:
-        super().__init__(message, unknown_choice=unknown_choice)
-
 
 # A share in the OpenAPI document.
 PERCENT = {
