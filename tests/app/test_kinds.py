@@ -15,7 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from polls import gates, kinds
-from polls.kinds import KINDS, kind_for
+from polls.kinds import KINDS, kind_for, openapi
 from polls.models import Poll, Tally, ValueCount, Vote
 from polls.organising import recount_poll
 from polls.pipeline import admission, ballots, ledger
@@ -49,6 +49,30 @@ def test_each_option_belongs_to_one_kind() -> None:
         "min_picks", "max_picks", "max_ranks",
         "scale_min", "scale_max", "scale_min_label", "scale_max_label",
     }  # fmt: skip
+
+
+class Throwaway(kinds.Kind):
+    """A fifth kind, never shipped: its module alone gives its part of the API."""
+
+    name = "yes-no"
+    api_field = "yes"
+    api_shape = '{"yes": true}'
+    api_schema = {"type": "boolean"}
+    api_words = "{yes}"
+    results_schema = {"yes_share": {"type": "number"}}
+
+
+def test_a_new_kinds_part_of_the_api_document_comes_from_its_module() -> None:
+    document = openapi.document([*KINDS.values(), Throwaway()])
+    schemas = document["components"]["schemas"]
+    assert schemas["Ballot"]["oneOf"][-1] == {
+        "type": "object", "title": "yes-no", "additionalProperties": False,
+        "required": ["yes"], "properties": {"yes": {"type": "boolean"}},
+    }  # fmt: skip
+    assert schemas["Poll"]["properties"]["kind"]["enum"][-1] == "yes-no"
+    assert schemas["Results"]["properties"]["yes_share"] == {"type": "number"}
+    assert "yes-no {yes}" in schemas["Ballot"]["description"]
+    assert json.loads(kinds.openapi_text()) == openapi.document(list(KINDS.values()))
 
 
 # --- Options, checked by their kind ---------------------------------------------------------
