@@ -26,7 +26,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import displays, export, live_sessions, organising, selectors
+from . import displays, export, kinds, live_sessions, organising, selectors
+from .kinds import KINDS, kind_for
 from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
 
 # The product's name on every admin page (its header, the browser's title, its home page).
@@ -92,10 +93,6 @@ class ChoiceInline(admin.TabularInline):
                     for f in self.forms
                     if f.cleaned_data.get("label") and not f.cleaned_data.get(DELETION_FIELD_NAME)
                 ]
-                if self.instance.kind == Poll.Kind.SCALE:
-                    if kept:
-                        raise ValidationError("A rating scale has values, not choices.")
-                    return
                 if problem := organising.kind_options_problem(self.instance, len(kept)):
                     raise ValidationError(problem)
 
@@ -129,22 +126,51 @@ class PollResetInline(admin.TabularInline):
         return False
 
 
-class PollForm(forms.ModelForm):
-    """The admin's poll form (its fields come from PollAdmin.fieldsets)."""
+def _option_fields() -> dict[str, forms.Field]:
+    """Every kind's options as form fields (each kind declares its own)."""
+    return {option.name: option.field() for kind in KINDS.values() for option in kind.options}
+
+
+def _option_rows() -> tuple[tuple[str, ...], ...]:
+    """The options' fields for a fieldset: each kind's on a row of its own."""
+    return tuple(
+        tuple(option.name for option in kind.options) for kind in KINDS.values() if kind.options
+    )
+
+
+# The options' fields, declared so the admin's fieldsets may name them.
+PollOptionsForm = type("PollOptionsForm", (forms.ModelForm,), _option_fields())
+
+
+class PollForm(PollOptionsForm):  # type: ignore[valid-type, misc]
+    """The admin's poll form (its fields come from PollAdmin.fieldsets); the options of
+    the poll's kind are kept in Poll.options, checked by the kind."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "kind" in self.fields:  # a form posted without it keeps the poll's kind
             self.fields["kind"].required = False
+        for name, value in self.instance.options.items():
+            self.initial.setdefault(name, value)
 
     def clean_kind(self) -> str:
-        return str(self.cleaned_data.get("kind") or self.instance.kind or Poll.Kind.SINGLE)
+        return str(self.cleaned_data.get("kind") or self.instance.kind or kinds.DEFAULT_KIND)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         edited = Poll(pk=self.instance.pk, kind=cleaned.get("kind", self.instance.kind))
         if problem := organising.kind_change_problem(edited):
             self.add_error("kind", problem)
+        kind = kind_for(edited)
+        if all(option.name in self.fields for option in kind.options):
+            options = {
+                option.name: cleaned[option.name]
+                for option in kind.options
+                if cleaned.get(option.name) not in (None, "")
+            }
+            for name, problem in kind.option_problems(options).items():
+                self.add_error(name, problem)
+            self.instance.options = options
         return cleaned
 
 
@@ -171,18 +197,12 @@ class PollAdmin(admin.ModelAdmin):
         (
             "Question",
             {
-                "fields": (
-                    "kind",
-                    ("min_picks", "max_picks"),
-                    "max_ranks",
-                    ("scale_min", "scale_max"),
-                    ("scale_min_label", "scale_max_label"),
-                ),
-                "description": (
-                    "Single choice: pick one. Multiple choice: pick between the fewest and "
-                    "the most picks. Ranked choice: rank up to the given number of choices "
-                    "(results: instant runoff and Borda). Rating scale: one value in the "
-                    "range, with no choices. Only the options of the chosen kind apply."
+                "fields": ("kind", *_option_rows()),
+                "description": " ".join(
+                    [
+                        *(f"{kind.label}: {kind.admin_help}" for kind in KINDS.values()),
+                        "Only the options of the chosen kind apply.",
+                    ]
                 ),
             },
         ),
@@ -408,13 +428,13 @@ class SessionPollInline(admin.StackedInline):
         )
 
 
-class NewQuestionForm(forms.ModelForm):
+class NewQuestionForm(PollOptionsForm):  # type: ignore[valid-type, misc]
     """A new question written on the session's page: its kind, choices (one a line) and
     options; organising.create_poll makes it and live_sessions.add_poll appends it."""
 
     question = forms.CharField(label=gettext_lazy("Question"), max_length=200, required=False)
     question_kind = forms.ChoiceField(
-        label=gettext_lazy("Kind"), choices=Poll.Kind.choices, initial=Poll.Kind.SINGLE
+        label=gettext_lazy("Kind"), choices=Poll.Kind.choices, initial=kinds.DEFAULT_KIND
     )
     choices = forms.CharField(
         label=gettext_lazy("Choices, one a line"),
@@ -422,23 +442,6 @@ class NewQuestionForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 40}),
         help_text=gettext_lazy("None for a rating scale."),
     )
-    min_picks = forms.IntegerField(
-        label=gettext_lazy("Fewest picks"), required=False, min_value=1,
-        help_text=gettext_lazy("Multiple choice (default 1)."),
-    )  # fmt: skip
-    max_picks = forms.IntegerField(
-        label=gettext_lazy("Most picks"), required=False, min_value=1,
-        help_text=gettext_lazy("Multiple choice (default: all)."),
-    )  # fmt: skip
-    max_ranks = forms.IntegerField(
-        label=gettext_lazy("Most ranks"), required=False, min_value=1,
-        help_text=gettext_lazy("Ranked choice (default: all)."),
-    )  # fmt: skip
-    scale_min = forms.IntegerField(label=gettext_lazy("Lowest value"), required=False)
-    scale_max = forms.IntegerField(
-        label=gettext_lazy("Highest value"), required=False,
-        help_text=gettext_lazy("Rating scale (default 1 to 5)."),
-    )  # fmt: skip
 
     class Meta:
         model = SessionPoll
@@ -449,26 +452,22 @@ class NewQuestionForm(forms.ModelForm):
         question = (cleaned.get("question") or "").strip()
         if not question:
             if self.has_changed() and any(
-                cleaned.get(name) for name in ("choices", "min_picks", "max_picks", "max_ranks")
+                cleaned.get(name) for name in ("choices", *kinds.option_names())
             ):
                 self.add_error("question", _("Write the question, or clear this form."))
             return cleaned
-        kind = cleaned.get("question_kind") or Poll.Kind.SINGLE
+        kind = kinds.kind_for(cleaned.get("question_kind") or kinds.DEFAULT_KIND)
         labels = [line.strip() for line in (cleaned.get("choices") or "").splitlines()]
         spec: dict[str, Any] = {
             "question": question,
-            "kind": kind,
+            "kind": kind.name,
             "labels": [label for label in labels if label],
-            "min_picks": cleaned.get("min_picks"),
-            "max_picks": cleaned.get("max_picks"),
-            "max_ranks": cleaned.get("max_ranks"),
+            "options": {
+                option.name: cleaned[option.name]
+                for option in kind.options
+                if cleaned.get(option.name) not in (None, "")
+            },
         }
-        if kind == Poll.Kind.SCALE:
-            low, high = cleaned.get("scale_min"), cleaned.get("scale_max")
-            spec |= {
-                "scale_min": 1 if low is None else low,
-                "scale_max": 5 if high is None else high,
-            }
         spec["slug"] = organising.new_slug(question)
         try:
             organising.check_poll(
@@ -489,7 +488,7 @@ class NewQuestionInline(admin.StackedInline):
         (None, {"fields": ("question", "question_kind", "choices")}),
         (
             gettext_lazy("Options of the kind"),
-            {"fields": (("min_picks", "max_picks"), "max_ranks", ("scale_min", "scale_max"))},
+            {"fields": _option_rows()},
         ),
     )
     verbose_name = gettext_lazy("new question")

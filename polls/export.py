@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from django.utils import timezone
 
+from .kinds import kind_for
 from .models import Poll, Vote
 from .selectors import poll_results, result_rows, tally_rows
 
@@ -65,35 +66,19 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
 
 
 def ballot_header(poll: Poll) -> list[str]:
-    """The columns of a ballots CSV: a ranked poll's in pref-voting's and pyrcv's rank-column
-    form (rank1, rank2, …; "skipped" for a rank left empty), a multiple-choice poll's one
-    column per choice (1 when picked)."""
-    labels = [c.label for c in poll.choices.all()]
-    if poll.kind == Poll.Kind.RANKED:
-        return ["ballot", *(f"rank{n}" for n in range(1, len(labels) + 1))]
-    if poll.kind == Poll.Kind.MULTIPLE:
-        return ["ballot", *labels]
-    if poll.kind == Poll.Kind.SCALE:
-        return ["ballot", "value"]
-    return ["ballot", "choice"]
+    """The columns of a ballots CSV, as the poll's kind writes them (a ranked poll's in
+    pref-voting's and pyrcv's rank-column form, a multiple-choice poll's one column per
+    choice)."""
+    return kind_for(poll).export_header([c.label for c in poll.choices.all()])
 
 
 def ballot_rows(poll: Poll) -> Iterator[list[Any]]:
     """One row per stored ballot (numbered, never the voter), in ballot_header's columns."""
+    kind = kind_for(poll)
     labels = {c.pk: c.label for c in poll.choices.all()}
-    order = list(labels)
     ballots = Vote.objects.filter(poll=poll).order_by("pk").values_list("ballot", flat=True)
     for number, ballot in enumerate(ballots.iterator(chunk_size=2000), start=1):
-        if poll.kind == Poll.Kind.RANKED:
-            ranked = [labels.get(c, "?") for c in ballot]
-            yield [number, *ranked, *["skipped"] * (len(order) - len(ranked))]
-        elif poll.kind == Poll.Kind.MULTIPLE:
-            picked = set(ballot)
-            yield [number, *(int(c in picked) for c in order)]
-        elif poll.kind == Poll.Kind.SCALE:
-            yield [number, ballot[0]]
-        else:
-            yield [number, labels.get(ballot[0], "?")]
+        yield [number, *kind.export_row(ballot, labels)]
 
 
 def write_ballots_csv(poll: Poll, out: IO[str]) -> None:
@@ -117,7 +102,7 @@ def results_document(poll: Poll, *, ballots: bool = False) -> dict[str, Any]:
             for row in result_rows(snapshot)
         ],
     }
-    for key in ("rounds", "winner", "scale", "values", "mean", "median", "nps"):
+    for key in kind_for(poll).result_keys:
         if key in snapshot:
             document[key] = snapshot[key]
     if ballots:

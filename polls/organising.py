@@ -159,17 +159,13 @@ def create_poll(
     results_visibility: str = Poll.ResultsVisibility.ALWAYS,
     allow_vote_change: bool = True,
     login_required: bool = False,
-    kind: str = Poll.Kind.SINGLE,
-    min_picks: int | None = None,
-    max_picks: int | None = None,
-    max_ranks: int | None = None,
-    scale_min: int | None = None,
-    scale_max: int | None = None,
-    scale_min_label: str = "",
-    scale_max_label: str = "",
+    kind: str = kinds.DEFAULT_KIND,
+    options: dict[str, Any] | None = None,
+    **kind_options: Any,
 ) -> Poll:
     """A poll with its choices in the given order (a rating scale has none); draft unless
-    open_now."""
+    open_now. The kind's options come as `options` or by name (max_picks=3); an option
+    given as None or "" takes the kind's default."""
     labels = [label.strip() for label in labels]
     poll = Poll(
         slug=slug,
@@ -181,13 +177,11 @@ def create_poll(
         allow_vote_change=allow_vote_change,
         login_required=login_required,
         kind=kind,
-        min_picks=min_picks,
-        max_picks=max_picks,
-        max_ranks=max_ranks,
-        scale_min=scale_min,
-        scale_max=scale_max,
-        scale_min_label=scale_min_label,
-        scale_max_label=scale_max_label,
+        options={
+            name: value
+            for name, value in {**(options or {}), **kind_options}.items()
+            if value is not None and value != ""
+        },
     )
     check_poll(poll, labels)
     with transaction.atomic():
@@ -202,14 +196,14 @@ def create_poll(
 def check_poll(poll: Poll, labels: Sequence[str]) -> None:
     """Raise PollSetupError saying why this poll (not saved yet) with these choices cannot
     work: what create_poll refuses, checked before anything is written."""
-    if poll.kind == Poll.Kind.SCALE:
-        if labels:
-            raise PollSetupError(_("A rating scale has values, not choices: give no choices."))
-    elif len(labels) < 2:
+    kind = kinds.kind_for(poll)
+    if kind.has_choices and len(labels) < 2:
         raise PollSetupError(_("A poll needs at least two choices."))
     if len(set(labels)) != len(labels):
         raise PollSetupError(_("Each choice must have a different label."))
     _validate(poll)
+    if problems := kind.option_problems(poll.options):
+        raise PollSetupError("; ".join(f"{name}: {text}" for name, text in problems.items()))
     problem = kind_options_problem(poll, len(labels))
     if problem:
         raise PollSetupError(problem)
@@ -219,7 +213,7 @@ def question_problem(poll: Poll) -> str:
     """Why a saved poll cannot be asked as it is ("" when it can): too few choices for its
     kind, or options its choices cannot meet."""
     choices = poll.choices.count()
-    if poll.kind != Poll.Kind.SCALE and choices < 2:
+    if kinds.kind_for(poll).has_choices and choices < 2:
         return _("“%(question)s” has %(count)s choice(s): a question needs at least two.") % {
             "question": poll.question,
             "count": choices,
@@ -230,23 +224,7 @@ def question_problem(poll: Poll) -> str:
 def kind_options_problem(poll: Poll, choices: int) -> str:
     """What is wrong with the kind's options for this many choices ("" when nothing), in
     the organiser's words and language, with the way out."""
-    if poll.kind == Poll.Kind.MULTIPLE:
-        if poll.max_picks is not None and poll.max_picks > choices:
-            return _(
-                "max_picks: %(most)s is more than the %(choices)s choices. A voter cannot "
-                "pick more choices than there are: lower the most picks, or add choices."
-            ) % {"most": poll.max_picks, "choices": choices}
-        if poll.min_picks is not None and poll.min_picks > choices:
-            return _(
-                "min_picks: %(least)s is more than the %(choices)s choices. Nobody could "
-                "vote: lower the fewest picks, or add choices."
-            ) % {"least": poll.min_picks, "choices": choices}
-    if poll.kind == Poll.Kind.RANKED and poll.max_ranks is not None and poll.max_ranks > choices:
-        return _(
-            "max_ranks: %(most)s is more than the %(choices)s choices. Lower the most ranks, "
-            "or add choices."
-        ) % {"most": poll.max_ranks, "choices": choices}
-    return ""
+    return kinds.kind_for(poll).choices_problem(poll, choices)
 
 
 def new_slug(question: str) -> str:
@@ -270,13 +248,7 @@ def copy_poll(poll: Poll) -> Poll:
         allow_vote_change=poll.allow_vote_change,
         login_required=poll.login_required,
         kind=poll.kind,
-        min_picks=poll.min_picks,
-        max_picks=poll.max_picks,
-        max_ranks=poll.max_ranks,
-        scale_min=poll.scale_min,
-        scale_max=poll.scale_max,
-        scale_min_label=poll.scale_min_label,
-        scale_max_label=poll.scale_max_label,
+        options=dict(poll.options),
     )
 
 
@@ -431,7 +403,7 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
         rankings: Counter[tuple[int, ...]] = Counter()
         values: Counter[int] = Counter()
         for ballot in locked.ballots:
-            where = kinds.counted(poll.kind, ballot)
+            where = kinds.kind_for(poll).counted(ballot)
             tallies.update(where.tallies)
             if where.ranking is not None:
                 rankings[where.ranking] += 1

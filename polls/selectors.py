@@ -21,9 +21,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
-from . import counting, kinds
+from . import kinds
 from .models import Choice, LiveSession, Poll, Tally, Vote
 
 logger = logging.getLogger(__name__)
@@ -155,20 +154,6 @@ def polls_listed(*, now: datetime | None = None) -> dict[str, list[ListedPoll]]:
     return listed
 
 
-def current_choice_id(*, poll: Poll, voter_key: str) -> int | None:
-    """The choice the worker has stored for this voter, if any (None while Postgres is down:
-    the pages still let people vote)."""
-    try:
-        return (
-            Vote.objects.filter(poll=poll, voter_key=voter_key)
-            .values_list("choice_id", flat=True)
-            .first()
-        )
-    except DatabaseError:
-        logger.warning("database unavailable; not showing the stored vote")
-        return None
-
-
 def current_ballot(*, poll: Poll, voter_key: str) -> tuple[int, ...] | None:
     """The ballot the worker has stored for this voter, if any; raises DatabaseError when
     Postgres cannot say (a rule that depends on it must not guess)."""
@@ -190,23 +175,7 @@ def stored_ballot(*, poll: Poll, voter_key: str) -> list[int] | None:
 
 def ballot_rules(*, poll: Poll) -> dict[str, Any]:
     """What a ballot of this poll may say, beyond its choices (for the API and the pages)."""
-    choices = len(poll.choices.all())
-    if poll.kind == Poll.Kind.MULTIPLE:
-        low, high = kinds.picks_range(poll, choices)
-        return {"min_picks": low, "max_picks": high}
-    if poll.kind == Poll.Kind.RANKED:
-        return {"max_ranks": kinds.ranks_allowed(poll, choices)}
-    if poll.kind == Poll.Kind.SCALE:
-        low, high = poll.scale_range
-        return {
-            "scale": {
-                "min": low,
-                "max": high,
-                "min_label": poll.scale_min_label,
-                "max_label": poll.scale_max_label,
-            }
-        }
-    return {}
+    return kinds.rules(poll)
 
 
 def poll_by_slug(*, slug: str) -> Poll | None:
@@ -253,12 +222,7 @@ class ResultRow:
     percent: float
 
 
-def with_shares(items: list[dict[str, Any]], total: int | None = None) -> list[dict[str, Any]]:
-    """Each item (with its "votes") gets its "percent" of `total` (default: their sum), by
-    the one rounding rule, counting.shares."""
-    for item, share in zip(items, counting.shares([i["votes"] for i in items], total), strict=True):
-        item["percent"] = share
-    return items
+with_shares = kinds.with_shares  # the one rounding rule, counting.shares
 
 
 # Everything a snapshot needs, in one statement (one database snapshot): the counter, the
@@ -314,56 +278,12 @@ def poll_results(*, poll: Poll) -> dict[str, Any]:
             total,
         ),
     }
-    if poll.kind != Poll.Kind.SINGLE:  # single-choice snapshots stay as they always were
+    kind = kinds.kind_for(poll)
+    if kind.named_in_snapshot:
         snapshot["kind"] = poll.kind
-    if poll.kind == Poll.Kind.RANKED:
-        candidates = [cid for _, cid, _, _ in choices]
-        snapshot.update(_ranked_results(candidates, rankings))
-        points = counting.borda(rankings, candidates)
-        for choice in snapshot["choices"]:
-            choice["borda"] = points[choice["id"]]
-    if poll.kind == Poll.Kind.SCALE:
-        snapshot.update(_scale_results(poll, values))
+    snapshot.update(kind.snapshot_part(poll, [cid for _, cid, _, _ in choices], rankings, values))
+    kind.add_to_choices(snapshot["choices"], rankings)
     return snapshot
-
-
-def _ranked_results(
-    candidates: list[int], rankings: list[tuple[tuple[int, ...], int]]
-) -> dict[str, Any]:
-    runoff = counting.instant_runoff(rankings, candidates)
-    return {
-        "rounds": [
-            {
-                "counts": with_shares(
-                    [{"id": cid, "votes": r.counts[cid]} for cid in candidates if cid in r.counts]
-                ),
-                "exhausted": r.exhausted,
-                "eliminated": r.eliminated,
-                "transfers": [
-                    {"id": cid, "votes": r.transfers[cid]}
-                    for cid in candidates
-                    if cid in r.transfers
-                ],
-                "transferred_to_exhausted": r.transferred_to_exhausted,
-            }
-            for r in runoff.rounds
-        ],
-        "winner": runoff.winner,
-    }
-
-
-def _scale_results(poll: Poll, values: dict[int, int]) -> dict[str, Any]:
-    low, high = poll.scale_range
-    summary = counting.scale_summary(values, low, high)
-    return {
-        **ballot_rules(poll=poll),
-        "values": with_shares(
-            [{"value": v, "votes": values.get(v, 0)} for v in range(low, high + 1)]
-        ),
-        "mean": summary.mean,
-        "median": summary.median,
-        "nps": summary.nps,
-    }
 
 
 def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
@@ -372,28 +292,9 @@ def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:
     return [ResultRow(c["id"], c["label"], c["votes"], c["percent"]) for c in snapshot["choices"]]
 
 
-_UNITS = {
-    Poll.Kind.SINGLE: (gettext_lazy("vote"), gettext_lazy("votes")),
-    Poll.Kind.MULTIPLE: (gettext_lazy("voter"), gettext_lazy("voters")),
-    Poll.Kind.RANKED: (gettext_lazy("ballot"), gettext_lazy("ballots")),
-    Poll.Kind.SCALE: (gettext_lazy("rating"), gettext_lazy("ratings")),
-}
-
-
 def poll_description(poll: Poll) -> str:
     """A poll's one-line description for link previews (meta description, Open Graph)."""
-    labels = [c.label for c in poll.choices.all()]
-    if poll.kind == Poll.Kind.SCALE:
-        low, high = poll.scale_range
-        what = _("Rate it from %(low)s to %(high)s") % {"low": low, "high": high}
-    elif poll.kind == Poll.Kind.RANKED:
-        what = _("Rank %(choices)s") % {"choices": ", ".join(labels)}
-    else:
-        what = (
-            _("%(some)s or %(last)s") % {"some": ", ".join(labels[:-1]), "last": labels[-1]}
-            if len(labels) > 1
-            else "".join(labels)
-        )
+    what = kinds.kind_for(poll).description(poll, [c.label for c in poll.choices.all()])
     state = poll.state
     if state == Poll.Status.CLOSED:
         return _("%(what)s. This poll has closed: see its final results.") % {"what": what}
@@ -415,27 +316,14 @@ def final_results(
     if not results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff):
         return None
     snapshot = read(poll=poll)
-    one, many = _UNITS[Poll.Kind(poll.kind)]
+    kind = kinds.kind_for(poll)
+    one, many = kind.units
     final: dict[str, Any] = {
         "total": snapshot["total"],
         "unit": one if snapshot["total"] == 1 else many,
         "rows": result_rows(snapshot),
+        **kind.final_summary(snapshot),
     }
-    if poll.kind == Poll.Kind.RANKED:
-        labels = {c["id"]: c["label"] for c in snapshot["choices"]}
-        if snapshot["winner"] is not None:
-            final["winner"] = labels.get(snapshot["winner"], "")
-            final["winner_note"] = ngettext(
-                "won after %(rounds)s round of instant runoff",
-                "won after %(rounds)s rounds of instant runoff",
-                len(snapshot["rounds"]),
-            ) % {"rounds": len(snapshot["rounds"])}
-        final["summary"] = _("Bars: first preferences.")
-    elif poll.kind == Poll.Kind.SCALE and snapshot["total"]:
-        final["summary"] = _("Mean %(mean)s, median %(median)s.") % {
-            "mean": snapshot["mean"],
-            "median": snapshot["median"],
-        }
     return final
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -134,11 +133,7 @@ def _render_poll(
 
 def _posted_ballot(poll: Any, data: Any) -> list[Any]:
     """The form's ballot as posted, unchecked: only compared with the poll's own values."""
-    if poll.kind == poll.Kind.MULTIPLE:
-        return list(data.getlist("choices"))
-    if poll.kind == poll.Kind.SCALE:
-        return [data.get("value", "")]
-    return [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
+    return kinds.kind_for(poll).posted(poll, data)
 
 
 @require_POST
@@ -206,9 +201,7 @@ def _no_such_poll(slug: str) -> JsonResponse:
 def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
-        return json_error(
-            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
-        )
+        return _no_such_poll(slug)
     voter_key = request.voter_key  # type: ignore[attr-defined]
     document: dict[str, Any] = {
         "poll": poll.slug,
@@ -222,14 +215,8 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
     }
     document.update(selectors.ballot_rules(poll=poll))
     unknown = voter_key is None  # log-in unreadable: no vote to show
-    if poll.kind == poll.Kind.SINGLE:
-        document["your_choice"] = (
-            None if unknown else selectors.current_choice_id(poll=poll, voter_key=voter_key)
-        )
-    else:
-        document["your_ballot"] = (
-            None if unknown else selectors.stored_ballot(poll=poll, voter_key=voter_key)
-        )
+    stored = None if unknown else selectors.stored_ballot(poll=poll, voter_key=voter_key)
+    document.update(kinds.kind_for(poll).api_your_ballot(stored))
     return JsonResponse(document)
 
 
@@ -237,12 +224,10 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
 def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug)
     if poll is None:
-        return json_error(
-            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
-        )
+        return _no_such_poll(slug)
     if request.content_type != "application/json":
         return json_error(415, _("Send the vote as JSON (Content-Type: application/json)."))
-    _field, shape = kinds.api_shape(poll.kind)
+    shape = kinds.kind_for(poll).api_shape
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -272,9 +257,7 @@ def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> Json
     """What became of one of this voter's votes (by the vote_id its 202 gave)."""
     poll = _api_poll(slug)
     if poll is None:
-        return json_error(
-            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
-        )
+        return _no_such_poll(slug)
     voter_key = request.voter_key  # type: ignore[attr-defined]
     if voter_key is None:  # whose vote it is cannot be told
         raise LoginUnreadable("log-in session unreadable")
@@ -297,9 +280,7 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     # POLL_CACHE_SECONDS old (its status and visibility show in the answer).
     poll = _api_poll(slug, fresh=True)
     if poll is None:
-        return json_error(
-            404, _("No poll with slug '%(slug)s'.") % {"slug": slug}, code="poll_not_found"
-        )
+        return _no_such_poll(slug)
     if not selectors.results_visible(
         poll=poll,
         voter_key=request.voter_key,  # type: ignore[attr-defined]
@@ -309,13 +290,11 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(snapshots.results(poll=poll))
 
 
-_OPENAPI = Path(__file__).with_name("openapi.json")
-
-
 @require_GET
 def api_schema(request: HttpRequest) -> HttpResponse:
-    """The API's OpenAPI 3.1 document (polls/openapi.json; docs/api.md explains it)."""
-    return HttpResponse(_OPENAPI.read_bytes(), content_type="application/json")
+    """The API's OpenAPI 3.1 document, built from the kinds (polls.kinds.openapi;
+    docs/api.md explains it)."""
+    return HttpResponse(kinds.openapi_text(), content_type="application/json")
 
 
 def api_not_found(request: HttpRequest) -> HttpResponse:

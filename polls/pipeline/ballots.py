@@ -22,6 +22,7 @@ a web process which read no stored vote just before the commit still finds it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ class Held:
 
     state: str  # PENDING, STORED or REFUSED
     vote_id: str
-    ballot: tuple[int, ...]
+    ballot: tuple[Any, ...]
     why: str = ""  # why the worker refused it
 
 
@@ -119,7 +120,11 @@ def read(poll_id: int, voter_key: str) -> Held | None:
         return None
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     state, vote_id, _cast_at, digest, *why = text.split("|", 4)
-    ballot = tuple(int(part) for part in digest.split(",") if part)
+    # QueuedVote.digest: integers joined by commas, else the ballot's canonical JSON.
+    if digest.startswith("["):
+        ballot = tuple(json.loads(digest))
+    else:
+        ballot = tuple(int(part) for part in digest.split(",") if part)
     return Held(state, vote_id, ballot, why[0] if why else "")
 
 

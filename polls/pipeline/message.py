@@ -7,7 +7,12 @@ The vote message, version 2 (a JSON object; the task's one argument is a list of
     vote_id      UUID string, unique per ballot cast: storing it twice changes nothing
     poll_id      integer
     choice_id    integer, for a single-choice ballot; else
-    ballot       list of 1-64 integers (polls.kinds says what they mean per kind)
+    ballot_json  the ballot as canonical JSON text (`canonical_json`): an array of 1-64
+                 JSON values, which the poll's kind reads (polls.kinds: Kind.from_message;
+                 today's kinds hold integers, the next ones text and per-item states).
+    ballot       the same ballot as a list of 1-64 integers, while it holds integers
+                 only: what a worker of the release before reads (it ignores
+                 `ballot_json`), and all that messages queued by that release carry
     voter_key    string, 1-64 characters, no NUL
     cast_at      ISO 8601 with a zone, the web host's clock: orders a voter's ballots
     admitted_ms  integer, Redis's clock (TIME inside the admission script), ms since 1970
@@ -34,6 +39,7 @@ stamp it.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -59,8 +65,8 @@ _PLACEHOLDER = re.compile(r'\\?"@([tv]\d*)@\\?"')
 class QueuedVote:
     """A ballot as it travels through Redis (JSON) from the web role to the worker.
 
-    `ballot` is what it says (polls.kinds); a single-choice vote also carries its
-    `choice_id`, and travels as it always has (`choice_id`, no `ballot`).
+    `ballot` is what it says (polls.kinds), a tuple of JSON values; a single-choice vote
+    also carries its `choice_id`, and travels as it always has (`choice_id`, no ballot).
     """
 
     vote_id: uuid.UUID
@@ -68,7 +74,7 @@ class QueuedVote:
     choice_id: int | None
     voter_key: str
     cast_at: datetime
-    ballot: tuple[int, ...] = ()
+    ballot: tuple[Any, ...] = ()
     admitted_ms: int | None = None  # Redis's clock at admission (version 2)
     poll_version: int | None = None  # the admission version it was admitted under
 
@@ -81,7 +87,9 @@ class QueuedVote:
         if self.choice_id is not None:
             message["choice_id"] = self.choice_id
         else:
-            message["ballot"] = list(self.ballot)
+            message["ballot_json"] = canonical_json(list(self.ballot))
+            if all(type(item) is int for item in self.ballot):
+                message["ballot"] = list(self.ballot)  # for a worker of the release before
         message["voter_key"] = self.voter_key
         message["cast_at"] = self.cast_at.isoformat()
         if self.admitted_ms is not None and self.poll_version is not None:
@@ -136,8 +144,11 @@ class QueuedVote:
 
     @property
     def digest(self) -> str:
-        """What the ballot says, in a form two ballots can be compared by."""
-        return ",".join(map(str, self.ballot))
+        """What the ballot says, in a form two ballots can be compared by: its integers
+        joined by commas (as before ballots were JSON), else its canonical JSON."""
+        if all(type(item) is int for item in self.ballot):
+            return ",".join(map(str, self.ballot))
+        return canonical_json(list(self.ballot))
 
     @property
     def order(self) -> tuple[datetime, str]:
@@ -147,21 +158,43 @@ class QueuedVote:
 
 # Longest ballot a message may carry: more than any poll's choices.
 MAX_BALLOT_LENGTH = 64
+MAX_BALLOT_JSON = 16_384  # characters of a ballot's JSON text
 
 
-def _ballot_of(data: dict[str, Any]) -> tuple[int | None, tuple[int, ...]]:
-    """A message's (choice_id, ballot): a single choice, or a ballot of integers."""
+def _ballot_of(data: dict[str, Any]) -> tuple[int | None, tuple[Any, ...]]:
+    """A message's (choice_id, ballot): a single choice, or a ballot of JSON values (its
+    canonical JSON text; a list of integers in versions 1 and 2)."""
     if "choice_id" in data:
         choice_id = data["choice_id"]
         if type(choice_id) is not int:
             raise ValueError("poll_id and choice_id must be integers")
         return choice_id, (choice_id,)
+    if "ballot_json" in data:
+        text = data["ballot_json"]
+        if not isinstance(text, str) or len(text) > MAX_BALLOT_JSON:
+            raise ValueError(f"ballot_json is JSON text of at most {MAX_BALLOT_JSON} characters")
+        try:
+            ballot = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ValueError("ballot_json is not JSON") from None
+        if not isinstance(ballot, list) or not 0 < len(ballot) <= MAX_BALLOT_LENGTH:
+            raise ValueError(f"a ballot is an array of 1 to {MAX_BALLOT_LENGTH} values")
+        return None, tuple(ballot)
     ballot = data.get("ballot")
     if not isinstance(ballot, list) or not 0 < len(ballot) <= MAX_BALLOT_LENGTH:
         raise ValueError(f"a ballot is a list of 1 to {MAX_BALLOT_LENGTH} integers")
     if any(type(item) is not int or abs(item) >= 2**63 for item in ballot):
         raise ValueError("a ballot holds integers only")
     return None, tuple(ballot)
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text of a ballot: sorted keys, no spaces, UTF-8 kept; "@" and "|"
+    escaped (as \\u0040, \\u007c: the same JSON), so that no ballot can hold the
+    admission script's placeholders ("@t@") or split a pending ballot's record
+    (`state|vote id|cast_at|digest`, polls.pipeline.ballots)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("@", "\\u0040").replace("|", "\\u007c")
 
 
 @cache

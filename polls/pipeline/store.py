@@ -367,7 +367,8 @@ def _checked_votes(
             reason = "unknown poll"
         else:
             try:
-                ballot = kinds.normalise(poll, choices[poll.pk], vote.ballot)
+                kind = kinds.kind_for(poll)
+                ballot = kind.normalise(poll, choices[poll.pk], kind.from_message(vote.ballot))
             except kinds.BallotProblem as problem:
                 reason = "unknown choice" if problem.unknown_choice else "ballot against the rules"
             else:
@@ -375,8 +376,9 @@ def _checked_votes(
                 if reason is None and poll.login_required and not is_user_key(vote.voter_key):
                     reason = REJECT_LOGIN_REQUIRED
                 if reason is None:
-                    single = ballot[0] if poll.kind == Poll.Kind.SINGLE else None
-                    valid.append(dataclasses.replace(vote, choice_id=single, ballot=ballot))
+                    valid.append(
+                        dataclasses.replace(vote, choice_id=kind.choice_of(ballot), ballot=ballot)
+                    )
                     continue
         outcome.rejected[reason] += 1
         outcome.refused[str(vote.vote_id)] = reason

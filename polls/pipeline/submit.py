@@ -125,8 +125,8 @@ def submit_vote(
     # by this process's copy of the poll, which may be seconds old.
     if poll.login_required and not is_user_key(voter_key):
         raise LoginRequired(_("This poll takes votes from logged-in users only: log in to vote."))
-    raw = [choice_id] if ballot is None else list(ballot)
-    poll, checked = _checked(poll, [_as_number(v, poll.kind) for v in raw])
+    kind = kinds.kind_for(poll)
+    poll, checked = _checked(poll, _items(kind, [choice_id] if ballot is None else list(ballot)))
     if not poll.allow_vote_change:
         # Only such polls pay for this read. A ballot admitted but not stored yet is
         # checked by the admission script (the voter's pending ballot); the worker
@@ -137,8 +137,7 @@ def submit_vote(
             raise VoteQueueUnavailable(_NOT_RECORDED) from exc
         if stored is not None and stored != checked:
             raise VoteChangeNotAllowed(_NO_CHANGE)
-    single = checked[0] if poll.kind == Poll.Kind.SINGLE else None
-    vote = QueuedVote(uuid.uuid4(), poll.id, single, voter_key, now, checked)
+    vote = QueuedVote(uuid.uuid4(), poll.id, kind.choice_of(checked), voter_key, now, checked)
     entry = Entry(
         vote,
         vote_limits(voter_key=voter_key, client_ip=client_ip),
@@ -174,6 +173,15 @@ def submit_vote(
     return vote
 
 
+def _items(kind: kinds.Kind, raw: list[Any]) -> list[Any]:
+    """The ballot's items as the kind reads them (ids, values), or the VoteError saying why."""
+    try:
+        return [kind.item(value) for value in raw]
+    except kinds.BallotShapeError as problem:
+        error = UnknownChoice if problem.unknown_choice else InvalidBallot
+        raise error(problem.message) from None
+
+
 def _checked(poll: Poll, ballot: list[int]) -> tuple[Poll, tuple[int, ...]]:
     """The poll (read again if its copy lacked a choice) and the ballot as stored."""
     try:
@@ -192,46 +200,21 @@ def _checked(poll: Poll, ballot: list[int]) -> tuple[Poll, tuple[int, ...]]:
 
 def ballot_from_api(poll: Poll, body: dict[str, Any]) -> dict[str, Any]:
     """submit_vote's ballot arguments from a JSON body, or InvalidBallot naming the shape."""
-    field, shape = kinds.api_shape(poll.kind)
-    if field not in body:
-        if poll.kind == Poll.Kind.SINGLE:
-            raise InvalidBallot(_("Send %(shape)s.") % {"shape": shape})
-        raise InvalidBallot(
-            _("This poll is %(kind)s: send %(shape)s.")
-            % {"kind": Poll.Kind(poll.kind).label.lower(), "shape": shape}
-        )
-    value = body[field]
-    if poll.kind == Poll.Kind.SINGLE:
-        return {"choice_id": value}
-    if poll.kind == Poll.Kind.SCALE:
-        return {"ballot": [value]}
-    if not isinstance(value, list):
-        raise InvalidBallot(
-            _("'%(field)s' must be a list: send %(shape)s.") % {"field": field, "shape": shape}
-        )
-    return {"ballot": value}
+    kind = kinds.kind_for(poll)
+    if kind.api_field not in body:
+        raise InvalidBallot(kind.missing_field())
+    try:
+        return {"ballot": kind.from_api(body)}
+    except kinds.BallotShapeError as problem:
+        raise InvalidBallot(problem.message) from None
 
 
 def ballot_from_form(poll: Poll, data: QueryDict) -> dict[str, Any]:
     """submit_vote's ballot arguments from the voting page's form (no JavaScript needed)."""
-    if poll.kind == Poll.Kind.SINGLE:
-        return {"choice_id": data.get("choice")}
-    if poll.kind == Poll.Kind.MULTIPLE:
-        return {"ballot": data.getlist("choices")}
-    if poll.kind == Poll.Kind.SCALE:
-        return {"ballot": [data.get("value")]}
-    # Ranked: one select per rank, "1st choice" first; the ranks are filled in order.
-    ranks = [data.get(f"rank{n}", "") for n in range(1, len(poll.choices.all()) + 1)]
-    filled = [rank for rank in ranks if rank]
-    if not filled:
-        raise InvalidBallot(_("Choose your 1st choice at least."))
-    last = max(n for n, rank in enumerate(ranks) if rank)
-    if last + 1 != len(filled):
-        gap = ranks.index("") + 1
-        raise InvalidBallot(
-            _("Fill the ranks in order: rank %(gap)s is empty, a later one is not.") % {"gap": gap}
-        )
-    return {"ballot": filled}
+    try:
+        return {"ballot": kinds.kind_for(poll).from_form(poll, data)}
+    except kinds.BallotShapeError as problem:
+        raise InvalidBallot(problem.message) from None
 
 
 _NO_CHANGE = gettext_lazy(
@@ -243,7 +226,6 @@ _NOT_RECORDED = gettext_lazy(
 _NOT_OPEN = {
     "closed": gettext_lazy("This poll is closed: it does not take votes now."),
     "scheduled": gettext_lazy("This poll is scheduled: it does not take votes now."),
-    "draft": gettext_lazy("This poll is draft: it does not take votes now."),
 }
 
 
@@ -251,25 +233,3 @@ def _answer_within(deadline: float) -> float:
     """How long to wait for the admission's answer: past the deadline by the clock margin,
     so that Redis (whose clock may lag ours by less than it) has refused the vote by then."""
     return max(0.0, deadline + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS - time.time())
-
-
-def _as_number(value: Any, kind: str) -> int:
-    """A ballot's item: a choice id (a scale's value may be negative), as an int or digits."""
-    text = value.strip() if isinstance(value, str) else None
-    if text is not None and kind == Poll.Kind.SCALE and text.startswith("-"):
-        return -_as_number(text[1:], kind) if text[1:] else _refuse(kind)
-    # isdecimal() alone admits other scripts' digits ("٣"), isdigit() even "²"; and a
-    # number longer than any id is not one (int() refuses past 4,300 digits anyway).
-    if text is not None and text.isascii() and text.isdecimal() and len(text) <= 18:
-        return int(text)
-    if type(value) is int:
-        return value
-    return _refuse(kind)
-
-
-def _refuse(kind: str) -> int:
-    if kind == Poll.Kind.SINGLE:
-        raise UnknownChoice(_("Pick one of the poll's choices (field 'choice', a choice id)."))
-    if kind == Poll.Kind.SCALE:
-        raise InvalidBallot(_("The value must be a whole number."))
-    raise InvalidBallot(_("Each choice is given by its id, a whole number."))

@@ -107,7 +107,7 @@ def test_every_answer_is_documented_and_no_request_gets_a_server_error(
     print(run.stdout[-3000:])
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
     # Every operation of the document was tried (none skipped for want of time or data).
-    document = (Path(__file__).parents[2] / "polls" / "openapi.json").read_text()
+    document = (Path(__file__).parents[2] / "polls" / "openapi_base.json").read_text()
     operations = len(re.findall(r'"(get|post)":', document))
     assert re.search(rf"Tested:\s+{operations}\b", run.stdout), run.stdout[-3000:]
     # How far it reached into the rules (how many generated ballots were stored) varies

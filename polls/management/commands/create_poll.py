@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from polls import organising
+from polls.kinds import DEFAULT_KIND, KINDS, kind_for, option_names
 from polls.models import Poll
 
 from ._common import parse_time
@@ -21,13 +22,7 @@ JSON_KEYS = {
     "allow_vote_change",
     "login_required",
     "kind",
-    "min_picks",
-    "max_picks",
-    "max_ranks",
-    "scale_min",
-    "scale_max",
-    "scale_min_label",
-    "scale_max_label",
+    *option_names(),  # each kind's options
 }
 
 
@@ -64,28 +59,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--kind",
-            choices=Poll.Kind.values,
-            default=Poll.Kind.SINGLE,
+            choices=list(KINDS),
+            default=DEFAULT_KIND,
             help="single (default), multiple, ranked or scale",
         )
-        parser.add_argument(
-            "--min-picks", type=int, help="multiple: the fewest choices a voter picks (1)"
-        )
-        parser.add_argument("--max-picks", type=int, help="multiple: the most (all)")
-        parser.add_argument("--max-ranks", type=int, help="ranked: how many a voter ranks (all)")
-        parser.add_argument(
-            "--scale",
-            nargs=2,
-            type=int,
-            metavar=("MIN", "MAX"),
-            help="scale: the lowest and highest value (1 5; 0 10 for an NPS)",
-        )
-        parser.add_argument(
-            "--scale-labels",
-            nargs=2,
-            metavar=("LOW", "HIGH"),
-            help="scale: what the lowest and highest value mean",
-        )
+        for kind in KINDS.values():
+            kind.add_arguments(parser)
         parser.add_argument("--from-json", type=Path, help="read the poll from this JSON file")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -107,23 +86,13 @@ class Command(BaseCommand):
                 ),
                 allow_vote_change=bool(spec.get("allow_vote_change", True)),
                 login_required=bool(spec.get("login_required", False)),
-                kind=str(spec.get("kind") or Poll.Kind.SINGLE),
-                min_picks=_number(spec, "min_picks"),
-                max_picks=_number(spec, "max_picks"),
-                max_ranks=_number(spec, "max_ranks"),
-                scale_min=_number(spec, "scale_min"),
-                scale_max=_number(spec, "scale_max"),
-                scale_min_label=str(spec.get("scale_min_label") or ""),
-                scale_max_label=str(spec.get("scale_max_label") or ""),
+                kind=str(spec.get("kind") or DEFAULT_KIND),
+                options=_options(spec),
             )
         except organising.PollSetupError as error:
             raise CommandError(f"Poll not created: {error}") from None
-        if poll.kind == Poll.Kind.SCALE:
-            low, high = poll.scale_range
-            labels = f"{low} to {high}"
-        else:
-            labels = ", ".join(c.label for c in poll.choices.all())
-        kind = "" if poll.kind == Poll.Kind.SINGLE else f", {poll.get_kind_display().lower()}"
+        labels = kind_for(poll).in_brief(poll, [c.label for c in poll.choices.all()])
+        kind = "" if poll.kind == DEFAULT_KIND else f", {poll.get_kind_display().lower()}"
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created poll '{poll.slug}' ({poll.status}{kind}): {poll.question} [{labels}]"
@@ -144,18 +113,22 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}.")
         if not isinstance(spec.get("choices", []), list):
             raise CommandError(f"{path}: 'choices' must be a list of labels.")
-        if spec.get("kind", Poll.Kind.SINGLE) not in Poll.Kind.values:
-            raise CommandError(f"{path}: 'kind' must be one of {', '.join(Poll.Kind.values)}.")
+        if spec.get("kind", DEFAULT_KIND) not in KINDS:
+            raise CommandError(f"{path}: 'kind' must be one of {', '.join(KINDS)}.")
         return spec
 
 
-def _number(spec: dict[str, Any], key: str) -> int | None:
-    value = spec.get(key)
-    if value is None:
-        return None
-    if type(value) is not int:
-        raise CommandError(f"{key} must be a whole number, not {value!r}.")
-    return value
+def _options(spec: dict[str, Any]) -> dict[str, Any]:
+    """The options of the spec's kind, each of its type."""
+    options: dict[str, Any] = {}
+    for option in kind_for(str(spec.get("kind") or DEFAULT_KIND)).options:
+        value = spec.get(option.name)
+        if value is None:
+            continue
+        if option.whole and type(value) is not int:
+            raise CommandError(f"{option.name} must be a whole number, not {value!r}.")
+        options[option.name] = value if option.whole else str(value)
+    return options
 
 
 def options_spec(options: dict[str, Any]) -> dict[str, Any]:
@@ -170,11 +143,5 @@ def options_spec(options: dict[str, Any]) -> dict[str, Any]:
         "allow_vote_change": not options["no_vote_change"],
         "login_required": options["login_required"],
         "kind": options["kind"],
-        "min_picks": options["min_picks"],
-        "max_picks": options["max_picks"],
-        "max_ranks": options["max_ranks"],
-        "scale_min": options["scale"][0] if options["scale"] else None,
-        "scale_max": options["scale"][1] if options["scale"] else None,
-        "scale_min_label": options["scale_labels"][0] if options["scale_labels"] else "",
-        "scale_max_label": options["scale_labels"][1] if options["scale_labels"] else "",
+        **kind_for(options["kind"]).options_from_arguments(options),
     }

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
 from polls import selectors
+from polls.kinds import kind_for
 from polls.models import Poll
 from polls.pipeline import submit
 
@@ -94,10 +95,7 @@ class Command(BaseCommand):
                 # Pace against the start, so a slow vote is caught up rather than lost.
                 time.sleep(max(0.0, started + index / rate - time.monotonic()))
             try:
-                if poll.kind == Poll.Kind.SINGLE:
-                    submit.submit_vote(poll=poll, choice_id=ballot[0], voter_key=voter_key)
-                else:
-                    submit.submit_vote(poll=poll, ballot=ballot, voter_key=voter_key)
+                submit.submit_vote(poll=poll, ballot=ballot, voter_key=voter_key)
                 taken.append((voter_key, ballot))
             except submit.VoteQueueUnavailable as error:
                 raise CommandError(error.message) from None
@@ -120,17 +118,9 @@ class Command(BaseCommand):
 def random_ballot(poll: Poll, rng: random.Random, unlike: list[int] | None = None) -> list[int]:
     """A ballot the poll takes, drawn at random (another than `unlike`, if it can be)."""
     choice_ids = [c.id for c in poll.choices.all()]
-    rules = selectors.ballot_rules(poll=poll)
+    kind = kind_for(poll)
     for _ in range(20):
-        if poll.kind == Poll.Kind.SCALE:
-            ballot = [rng.randint(rules["scale"]["min"], rules["scale"]["max"])]
-        elif poll.kind == Poll.Kind.MULTIPLE:
-            count = rng.randint(rules["min_picks"], rules["max_picks"])
-            ballot = sorted(rng.sample(choice_ids, count))
-        elif poll.kind == Poll.Kind.RANKED:
-            ballot = rng.sample(choice_ids, rng.randint(1, rules["max_ranks"]))
-        else:
-            ballot = [rng.choice(choice_ids)]
+        ballot = kind.random_ballot(poll, rng, choice_ids)
         if ballot != unlike:
             return ballot
     return ballot

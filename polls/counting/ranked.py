@@ -1,5 +1,5 @@
-"""Counting rules: instant runoff and Borda from (ranking, count) pairs, and a scale's
-summary from its counts per value. Pure functions: no database, no Django.
+"""Ranked choice's counting: instant runoff and Borda from (ranking, count) pairs. Pure
+functions: no database, no Django.
 
 The runoff is written here, not taken from pref-voting, because its rules are ours and
 pref-voting's instant runoff differs on partial rankings and ties (it drops every
@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 Profile = Iterable[tuple[Sequence[int], int]]  # (ranking best first, how many ballots)
 
@@ -125,67 +124,3 @@ def borda(profile: Profile, candidates: Sequence[int]) -> dict[int, int]:
             if choice in points:
                 points[choice] += (n - place) * count
     return points
-
-
-@dataclass(frozen=True)
-class ScaleSummary:
-    mean: float | None
-    median: float | None
-    nps: int | None  # promoters (9-10) minus detractors (0-6), in % of ballots; 0-10 scales
-
-
-def scale_summary(counts: dict[int, int], low: int, high: int) -> ScaleSummary:
-    total = sum(counts.values())
-    if not total:
-        return ScaleSummary(None, None, None)
-    mean = sum(value * n for value, n in counts.items()) / total
-    median = _median(counts, total)
-    nps = None
-    if (low, high) == (0, 10):
-        promoters = sum(n for value, n in counts.items() if value >= 9)
-        detractors = sum(n for value, n in counts.items() if value <= 6)
-        nps = round(100 * (promoters - detractors) / total)
-    return ScaleSummary(round(mean, 2), median, nps)
-
-
-def _median(counts: dict[int, int], total: int) -> float:
-    """The middle value (of the two middle ones, their mean), walking the counts in order."""
-    middle = [(total - 1) // 2, total // 2]
-    found: list[int] = []
-    seen = 0
-    for value in sorted(counts):
-        seen += counts[value]
-        while len(found) < 2 and middle[len(found)] < seen:
-            found.append(value)
-    return (found[0] + found[1]) / 2
-
-
-SHARE_DECIMALS = 1  # shares are shown in tenths of a percent
-
-
-def shares(counts: Sequence[int], total: int | None = None) -> list[float]:
-    """Each count's share of `total` (default: their sum) in percent, to one decimal: the
-    one rounding rule of every page, the live script, the API, the admin and the exports.
-
-    When the counts make up the total (single choice, first preferences, a scale's values,
-    a round's ballots) the shares add up to exactly 100.0 by the largest remainder method:
-    each share is first rounded down, then the tenths still missing go one each to the
-    largest remainders (a tie: to the larger count, then to the one listed first). Each
-    share is then within 0.1 of its exact value. Otherwise (multiple choice: shares of the
-    voters, adding up to more) each is rounded on its own, half up. Exact fractions, not
-    floats: 9 of 16 is 56.25, which float rounding would make 56.2 here and 56.3 in a
-    browser.
-    """
-    whole = sum(counts) if total is None else total
-    if whole <= 0:
-        return [0.0 for _ in counts]
-    unit = 10**SHARE_DECIMALS
-    exact = [Fraction(100 * unit * count, whole) for count in counts]
-    if sum(counts) != whole:
-        return [int(x + Fraction(1, 2)) / unit for x in exact]
-    floors = [int(x) for x in exact]
-    missing = 100 * unit - sum(floors)
-    order = sorted(range(len(counts)), key=lambda i: (exact[i] - floors[i], counts[i], -i))
-    for index in order[len(order) - missing :] if missing else []:
-        floors[index] += 1
-    return [floor / unit for floor in floors]
