@@ -209,7 +209,12 @@ def test_until_two_keeps_two_when_batch_elimination_would_leave_one() -> None:
 
 
 def test_inactive_ballots_are_counted_by_the_reason_their_ranking_ended() -> None:
-    profile = [((A, B), 3), ((B,), 2, "overvote"), ((C,), 1, "skipped"), ((), 1, "overvote")]
+    profile: list[tuple[tuple[int, ...], int] | tuple[tuple[int, ...], int, str]] = [
+        ((A, B), 3),
+        ((B,), 2, "overvote"),
+        ((C,), 1, "skipped"),
+        ((), 1, "overvote"),
+    ]
     runoff = instant_runoff(profile, [A, B, C])
     first, second = runoff.rounds
     # The empty ranking is inactive from round 1 on, for its overvote.
