@@ -14,7 +14,8 @@ RankedRules changes what election offices' laws decide differently (docs/organis
 Ranked-choice rules): a tie broken by a published lot, or every tied choice going; batch
 elimination; counting on until two remain.
 tests/unit/test_counting.py checks it against pref-voting on complete rankings without ties,
-where the two coincide, and against hand-worked cases for partial rankings and ties.
+where the two coincide, and against hand-worked cases for partial rankings and ties;
+tests/unit/test_ranked_rules.py the rules (eliminating all tied is pref-voting's runoff).
 """
 
 from __future__ import annotations
