@@ -239,15 +239,28 @@ def size_step(count: int, most: int, steps: int = SIZE_STEPS) -> int:
     return max(1, steps - halvings)
 
 
-def cloud(rows: Iterable[tuple[str, str, int]], limit: int = CLOUD_TOP) -> Cloud:
-    """A cloud from stored (key, spelling, count) rows: its top terms sized, and totals."""
+def cloud(
+    rows: Iterable[tuple[str, str, int]],
+    limit: int = CLOUD_TOP,
+    *,
+    entries: int | None = None,
+    distinct: int | None = None,
+) -> Cloud:
+    """A cloud from stored (key, spelling, count) rows: its top terms sized, and totals.
+    A big poll's reader passes only the rows of its top keys (the database sorts the keys'
+    counts) with the poll's totals as `entries` and `distinct`; without them the totals are
+    the rows'."""
     merged = terms(rows)
     chosen = top(merged, limit)
     most = chosen[0].count if chosen else 0
     sized = tuple(
         Term(term.key, term.shown, term.count, size_step(term.count, most)) for term in chosen
     )
-    return Cloud(sized, sum(term.count for term in merged), len(merged))
+    return Cloud(
+        sized,
+        sum(term.count for term in merged) if entries is None else entries,
+        len(merged) if distinct is None else distinct,
+    )
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,8 @@ def test_limits_that_cannot_be_met_are_refused() -> None:
         Limits(1, 10, code_points=9)
     with pytest.raises(ValueError, match="impossible limits"):
         Limits(1, 0)
+    with pytest.raises(ValueError, match="impossible limits"):
+        Limits(0, 10)
 
 
 SUBMISSIONS = [
@@ -273,6 +275,12 @@ def test_a_cloud_carries_the_top_100_and_totals_of_all() -> None:
     assert made.entries == sum(1000 - i for i in range(150))
 
 
+def test_a_big_polls_totals_are_passed_in_with_its_top_rows() -> None:
+    made = cloud([("cats", "cats", 7), ("dogs", "Dogs", 5)], entries=5000, distinct=900)
+    assert [(t.shown, t.count) for t in made.terms] == [("cats", 7), ("Dogs", 5)]
+    assert (made.entries, made.distinct) == (5000, 900)
+
+
 def test_an_empty_cloud() -> None:
     made = cloud([])
     assert (made.terms, made.entries, made.distinct) == ((), 0, 0)
@@ -302,9 +310,9 @@ def test_size_steps(count: int, most: int, step: int) -> None:
 
 
 def test_size_steps_are_exact_where_floats_are_not() -> None:
-    # log2(2**53 + 1) - log2(2**52) in floats is 1.0: the counts are exactly half-plus-one.
-    assert size_step(2**52 + 1, 2**53 + 1) == SIZE_STEPS
-    assert size_step(2**52, 2**53) == SIZE_STEPS - 1
+    # 2**54 - 1 is 2**54 as a float: floats see exactly half, so one step less.
+    assert size_step(2**53, 2**54 - 1) == SIZE_STEPS
+    assert size_step(2**53, 2**54) == SIZE_STEPS - 1
 
 
 def test_one_more_entry_for_a_small_word_resizes_that_word_at_most() -> None:
@@ -353,6 +361,12 @@ def test_the_budget_takes_the_newest_and_most_common_in_turn() -> None:
     # newest: 9, 8; most common: 0, 1
     assert [c.key for c in chosen.cards] == ["9", "8", "1", "0"]
     assert chosen.left_out == 6
+
+
+def test_of_cards_given_as_often_the_newer_is_the_more_common() -> None:
+    cards = [card("old", 5, 1), card("new", 5, 2), card("newest", 1, 3)]
+    chosen = select_cards(cards, budget=card_bytes(cards[1]) + card_bytes(cards[2]))
+    assert [c.key for c in chosen.cards] == ["newest", "new"]
 
 
 def test_a_card_too_big_for_what_is_left_is_passed_over() -> None:
