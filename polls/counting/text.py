@@ -35,10 +35,15 @@ CODE_POINTS_PER_GRAPHEME = 4
 # Cloud: how many terms a snapshot carries, and the number of size steps.
 CLOUD_TOP = 100
 SIZE_STEPS = 5
-# Answers: a snapshot's cards fit in this many bytes (each card's text as JSON, plus
-# CARD_OVERHEAD for the rest of its object: count, newest id, punctuation).
-CARDS_BUDGET = 16 * 1024
-CARD_OVERHEAD = 48
+# A snapshot stays within 16 KB: its terms or cards within 15 KB, each measured as its text
+# (and a term's key) as JSON, plus an overhead for the rest of its object and the list's
+# separator; the last KB is the snapshot's own fields. The overheads fit
+# {"text": .., "key": .., "count": 1234567, "step": 5}, and
+# {"text": .., "count": 1234567, "newest": 1234567890123456789}, (a bigint id).
+SNAPSHOT_BYTES = 16 * 1024
+CLOUD_BUDGET = CARDS_BUDGET = SNAPSHOT_BYTES - 1024
+TERM_OVERHEAD = 56
+CARD_OVERHEAD = 64
 
 # Problem codes (EntryProblem.code). The Django side words them in the page's language.
 EMPTY = "empty"  # nothing left after normalising (or no entries at all)
@@ -239,19 +244,34 @@ def size_step(count: int, most: int, steps: int = SIZE_STEPS) -> int:
     return max(1, steps - halvings)
 
 
+def term_bytes(term: Term, overhead: int = TERM_OVERHEAD) -> int:
+    """What a term costs in a snapshot: its spelling and key as JSON (json.dumps' default,
+    ASCII escapes, as the snapshots are sent) plus `overhead` for the rest of its object."""
+    return len(json.dumps(term.shown)) + len(json.dumps(term.key)) + overhead
+
+
 def cloud(
     rows: Iterable[tuple[str, str, int]],
     limit: int = CLOUD_TOP,
     *,
+    budget: int = CLOUD_BUDGET,
     entries: int | None = None,
     distinct: int | None = None,
 ) -> Cloud:
     """A cloud from stored (key, spelling, count) rows: its top terms sized, and totals.
+    The terms are the `limit` most counted, fewer if they would not fit in `budget` bytes
+    (the list ends before the first that does not: still the top ones, in order; only
+    long terms in many scripts' escapes come near it, 100 ASCII words take 6-8 KB).
     A big poll's reader passes only the rows of its top keys (the database sorts the keys'
     counts) with the poll's totals as `entries` and `distinct`; without them the totals are
     the rows'."""
     merged = terms(rows)
     chosen = top(merged, limit)
+    for index, term in enumerate(chosen):
+        budget -= term_bytes(term)
+        if budget < 0:
+            chosen = chosen[:index]
+            break
     most = chosen[0].count if chosen else 0
     sized = tuple(
         Term(term.key, term.shown, term.count, size_step(term.count, most)) for term in chosen

@@ -21,6 +21,8 @@ from polls.counting.text import (
     CODE_POINTS_PER_GRAPHEME,
     EMPTY,
     SIZE_STEPS,
+    SNAPSHOT_BYTES,
+    TERM_OVERHEAD,
     TOO_LONG,
     TOO_MANY_CODE_POINTS,
     TOO_MANY_ENTRIES,
@@ -39,6 +41,7 @@ from polls.counting.text import (
     normalise,
     select_cards,
     size_step,
+    term_bytes,
     terms,
     top,
 )
@@ -275,6 +278,29 @@ def test_a_cloud_carries_the_top_100_and_totals_of_all() -> None:
     assert made.entries == sum(1000 - i for i in range(150))
 
 
+def test_a_clouds_terms_stop_before_the_first_that_would_pass_the_budget() -> None:
+    rows = [(f"{i:02}" + "x" * 50, f"{i:02}" + "x" * 50, 100 - i) for i in range(10)]
+    each = 2 * len('"00xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"') + TERM_OVERHEAD
+    assert term_bytes(cloud(rows).terms[0]) == each
+    assert len(cloud(rows, budget=3 * each).terms) == 3
+    assert len(cloud(rows, budget=3 * each - 1).terms) == 2
+    assert cloud(rows, budget=3 * each).distinct == 10  # totals are of every term
+
+
+def test_100_words_fit_a_snapshot_and_long_emoji_terms_are_cut_to_fit() -> None:
+    words = [(f"word{i:03}", f"Word{i:03}", 200 - i) for i in range(150)]
+    made = cloud(words)
+    assert len(made.terms) == 100
+    objects = [{"text": t.shown, "key": t.key, "count": 1234567, "step": 5} for t in made.terms]
+    assert len(json.dumps(objects)) <= sum(term_bytes(t) for t in made.terms) < 8 * 1024
+    # 100 code points of emoji each, escaped as surrogate pairs: 1,200 bytes a spelling.
+    heavy = [(f"{i:03}" + "👋🏽" * 48, f"{i:03}" + "👋🏽" * 48, 200 - i) for i in range(100)]
+    cut = cloud(heavy)
+    assert 0 < len(cut.terms) < 100
+    shipped = json.dumps([[t.shown, t.key, t.count, t.step] for t in cut.terms])
+    assert len(shipped) < SNAPSHOT_BYTES - 1024
+
+
 def test_a_big_polls_totals_are_passed_in_with_its_top_rows() -> None:
     made = cloud([("cats", "cats", 7), ("dogs", "Dogs", 5)], entries=5000, distinct=900)
     assert [(t.shown, t.count) for t in made.terms] == [("cats", 7), ("Dogs", 5)]
@@ -381,12 +407,14 @@ def test_a_cards_cost_is_its_text_as_sent_in_json() -> None:
     assert card_bytes(card("k", 1, 1, 'a"b')) == len('"a\\"b"') + CARD_OVERHEAD
 
 
-def test_the_default_budget_is_16_kb_of_card_text() -> None:
+def test_the_default_budget_leaves_a_kb_of_a_16_kb_snapshot_for_the_rest() -> None:
     cards = [card(f"{i:05}", 1, i, "a" * 280) for i in range(1000)]
     chosen = select_cards(cards)
     carried = sum(card_bytes(c) for c in chosen.cards)
-    assert 16 * 1024 - card_bytes(cards[0]) < carried <= 16 * 1024
-    assert len(json.dumps([c.shown for c in chosen.cards])) < 16 * 1024
+    budget = SNAPSHOT_BYTES - 1024
+    assert budget - card_bytes(cards[0]) < carried <= budget
+    objects = [{"text": c.shown, "count": 1234567, "newest": 2**62} for c in chosen.cards]
+    assert len(json.dumps(objects)) <= carried  # the overhead covers a card's other fields
 
 
 # Properties.
