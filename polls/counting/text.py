@@ -261,7 +261,7 @@ def cloud(
     """A cloud from stored (key, spelling, count) rows: its top terms sized, and totals.
     The terms are the `limit` most counted, fewer if they would not fit in `budget` bytes
     (the list ends before the first that does not: still the top ones, in order; only
-    long terms in many scripts' escapes come near it, 100 ASCII words take 6-8 KB).
+    long terms in escaped scripts come near it: 100 ASCII words of 8 letters take 8 KB).
     A big poll's reader passes only the rows of its top keys (the database sorts the keys'
     counts) with the poll's totals as `entries` and `distinct`; without them the totals are
     the rows'."""
