@@ -31,6 +31,10 @@ ANSWER_GRAPHEMES = 280
 # letters are 1 after NFKC, an Indic conjunct 3-4, a flag 2, an emoji with skin tone 2, a
 # family of four 7 (11 with skin tones). A 25-grapheme entry may carry 100 code points.
 CODE_POINTS_PER_GRAPHEME = 4
+# What a text may be as sent, in times the code-point cap, before normalising: a bound on
+# the work one entry costs (spaces and invisible characters are removed, so the sent text
+# may be longer than the cap; not eight times).
+RAW_FACTOR = 8
 
 # Cloud: how many terms a snapshot carries, and the number of size steps.
 CLOUD_TOP = 100
@@ -157,7 +161,13 @@ def graphemes(text: str) -> int:
 
 
 def entry(text: str, limits: Limits, index: int | None = None) -> Entry:
-    """One entry normalised and checked against `limits`, or EntryProblem."""
+    """One entry normalised and checked against `limits`, or EntryProblem. A text sent with
+    more than RAW_FACTOR times the code-point cap is refused before any work (its `actual`
+    is then the length sent): no entry needs that many spaces or invisible characters."""
+    if len(text) > RAW_FACTOR * limits.code_points:
+        raise EntryProblem(
+            TOO_MANY_CODE_POINTS, limit=limits.code_points, actual=len(text), index=index
+        )
     shown = normalise(text)
     if not shown:
         raise EntryProblem(EMPTY, index=index)

@@ -64,6 +64,8 @@ NORMALISED = [
     ("x²", "x2", "NFKC: a superscript"),
     ("Cafe\u0301", "Café", "NFKC composes a letter and its accent"),
     ("①", "1", "NFKC: a circled digit"),
+    ("wait…", "wait...", "NFKC: the ellipsis is three full stops"),
+    ("ｶﾀｶﾅ", "カタカナ", "NFKC: half-width katakana become full-width"),
     (f"py{ZWSP}thon", "python", "zero-width space"),
     (f"py{WJ}thon{BOM}", "python", "word joiner, byte-order mark"),
     (f"py{ZWNJ}th{ZWJ}on", "python", "joiners between Latin letters change nothing seen"),
@@ -80,6 +82,7 @@ NORMALISED = [
     (f"e{ZWJ}\u0301", "é", "removal comes before NFKC: the freed accent composes"),
     (FAMILY, FAMILY, "an emoji ZWJ sequence keeps its joiners"),
     (FAMILY_TONED, FAMILY_TONED, "with skin tones too"),
+    ("🏳️\u200d🌈", "🏳️\u200d🌈", "after a variation selector: the rainbow flag"),
     ("👩\u200d💻", "👩\u200d💻", "a profession: woman + ZWJ + laptop"),
     (f"👩{ZWJ}", "👩", "a joiner joining nothing goes"),
     (ENGLAND, ENGLAND, "a flag's tag characters stay after the black flag"),
@@ -125,6 +128,7 @@ GRAPHEMES = [
     ("👋🏽", 1),  # emoji + skin tone modifier
     (FAMILY, 1),
     (FAMILY_TONED, 1),
+    ("🏳️\u200d🌈", 1),
     (ENGLAND, 1),
     ("🇩🇪🇫🇷", 2),  # two flags, four regional indicators
     ("क्षि", 1),  # an Indic conjunct with a vowel sign
@@ -156,6 +160,8 @@ CLOUD = cloud_limits()  # 3 entries of 25 graphemes, 100 code points
         ("x" + "\u0301" * 100, TOO_MANY_CODE_POINTS),  # 101
         ("  " + "a" * CLOUD_GRAPHEMES + "  ", None),  # measured after trimming
         ("a" + ZWSP * 200, None),  # and after removing what is invisible
+        ("a" * 25 + " " * 775, None),  # 800 sent: 8 times the cap, normalised first
+        ("a" * 25 + " " * 776, TOO_MANY_CODE_POINTS),  # 801: refused before any work
         ("\u202e \t", EMPTY),
     ],
 )
