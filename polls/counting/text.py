@@ -61,8 +61,9 @@ class EntryProblem(ValueError):
     `actual` are the numbers for the message; `index` is the entry's position (None for
     the list as a whole)."""
 
+    # Positional too, so a pickled problem (args) builds again.
     def __init__(
-        self, code: str, *, limit: int = 0, actual: int = 0, index: int | None = None
+        self, code: str, limit: int = 0, actual: int = 0, index: int | None = None
     ) -> None:
         super().__init__(code, limit, actual, index)
         self.code = code

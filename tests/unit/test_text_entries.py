@@ -7,6 +7,7 @@ properties. Design: docs/text-answers.md."""
 from __future__ import annotations
 
 import json
+import pickle
 import unicodedata
 
 import pytest
@@ -183,6 +184,8 @@ def test_a_problem_carries_the_numbers_for_its_message() -> None:
         26,
         2,
     )
+    copied = pickle.loads(pickle.dumps(long.value))  # noqa: S301 (our own bytes)
+    assert (copied.code, copied.limit, copied.actual, copied.index) == (TOO_LONG, 25, 26, 2)
     with pytest.raises(EntryProblem) as bomb:
         entry("x" + "\u0301" * 150, CLOUD)
     assert (bomb.value.limit, bomb.value.actual) == (100, 151)
