@@ -18,9 +18,7 @@ import secrets
 from typing import Any
 
 import redis.asyncio as aioredis
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from polls import live_sessions, ratelimits, selectors, snapshots
@@ -28,6 +26,7 @@ from polls.live import events
 from polls.models import LiveSession, Poll
 
 from . import fanout
+from .protocol import LiveConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +163,9 @@ class _Snapshots:
 _snapshots = _Snapshots()
 
 
-class SessionConsumer(AsyncWebsocketConsumer):
+class SessionConsumer(LiveConsumer):
     """A live session's socket: `presenter=True` for the presenter's page."""
 
-    channel_layer_alias = "no-layer-per-viewer"  # events come through the hub
     presenter = False
     session_id: int | None = None
     seq = -1
@@ -220,25 +218,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
             _audience.join(self.session_id, -1)
         self.session_id = None
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # {"type": "sync"} asks for the state again (a page back from sleep); nothing else.
-        if not text_data or len(text_data) > 256 or self.session_id is None:
-            return
-        try:
-            message = json.loads(text_data)
-        except (ValueError, RecursionError):
-            return
-        if isinstance(message, dict) and message.get("type") == "sync":
-            state = await _state(self.session_id)
-            if state is not None:
-                self.seq = -1
-                await self._show(state)
+    def may_sync(self) -> bool:
+        return self.session_id is not None
 
-    async def handle_live_event(self, event: dict[str, Any]) -> None:
-        """Channels' dispatch by `type` (see results.consumers for why not `dispatch`)."""
-        handler = getattr(self, get_handler_name(event), None)
-        if handler is not None:
-            await handler(event)
+    async def answer_sync(self) -> None:
+        """The whole state again (a page back from sleep, or after a control's error)."""
+        state = None if self.session_id is None else await _state(self.session_id)
+        if state is not None:
+            self.seq = -1
+            await self._show(state)
 
     async def session_state(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.seq:
