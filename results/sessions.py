@@ -20,6 +20,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import trans_real
 
 from polls import live_sessions, ratelimits, selectors, snapshots
 from polls.live import events
@@ -35,6 +37,20 @@ CLOSE_NOT_PRESENTER = 4403
 CLOSE_TOO_MANY = 4429  # too many wrong join codes from here (polls.ratelimits.join_wait)
 COUNT_SECONDS = 1.0
 _PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"  # this process's field in the counts
+
+
+def page_language(scope: dict[str, Any]) -> str:
+    """The language the page behind this socket speaks, chosen as LocaleMiddleware chose
+    it for the page: the switcher's cookie, else Accept-Language, else the default."""
+    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
+    headers = dict(scope.get("headers") or [])
+    accepted = headers.get(b"accept-language", b"").decode("latin-1")
+    wanted = [cookie] if cookie else []
+    wanted += [code for code, _q in trans_real.parse_accept_lang_header(accepted) if code != "*"]
+    for code in wanted:
+        with contextlib.suppress(LookupError):
+            return translation.get_supported_language_variant(code)
+    return str(settings.LANGUAGE_CODE)
 
 
 def audience_key(session_id: int) -> str:
@@ -173,6 +189,7 @@ class SessionConsumer(LiveConsumer):
     watching_poll: str | None = None  # the slug whose results this socket follows
     wanted_poll: str | None = None  # the slug it should follow, as of the latest state
     counter: asyncio.Task[None] | None = None
+    language = "en"  # the page's (page_language)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -196,6 +213,7 @@ class SessionConsumer(LiveConsumer):
             await self.close(code=CLOSE_NOT_PRESENTER)
             return
         self.session_id = session.pk
+        self.language = page_language(self.scope)
         await fanout.watch(events.session_group(session.pk), self.handle_live_event)
         if self.presenter:
             self.counter = asyncio.get_running_loop().create_task(self._send_audience())
@@ -234,7 +252,19 @@ class SessionConsumer(LiveConsumer):
         # One event object reaches every socket of the process: parsed once, sent as is.
         if "_state" not in event:
             event["_state"] = json.loads(event["text"])
-        await self._show(event["_state"], event["text"])
+        await self._show(event["_state"], self._text_of(event))
+
+    def _text_of(self, event: dict[str, Any]) -> str:
+        """This socket's part of the event, picked here from what the event carries (no
+        request, no read per socket): the audience gets the new question's ballot in its
+        page's language. Serialised once per language per process, then sent as is."""
+        ballot = None if self.presenter else event.get("ballots", {}).get(self.language)
+        if ballot is None:
+            return str(event["text"])
+        texts = event.setdefault("_texts", {})
+        if self.language not in texts:
+            texts[self.language] = json.dumps({**event["_state"], "ballot": ballot})
+        return str(texts[self.language])
 
     async def results_update(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.results_seq:

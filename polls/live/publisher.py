@@ -27,7 +27,7 @@ from polls.models import LiveSession, Poll
 from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
 
-from . import events
+from . import ballots, events
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
     session = LiveSession.objects.filter(pk=session_id).select_related("current_poll").first()
     if session is None:
         return
-    event = events.session_state(session_state(session=session))
+    state = session_state(session=session)
+    event = events.session_state(state, ballots.session_ballots(session, state))
     coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
     if loop is None:
         asyncio.run(coroutine)

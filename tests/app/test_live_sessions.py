@@ -334,3 +334,52 @@ async def test_the_presenter_socket_refuses_others_and_counts_the_audience(
     assert seen[-1] == 3
     for ws in [presenter, *phones]:
         await ws.disconnect()
+
+
+@run_async
+async def test_a_move_brings_each_phone_the_new_ballot_in_its_pages_language_and_no_other(
+    session: LiveSession, owner: User
+) -> None:
+    """The session event carries the current question's part rendered once per language
+    (polls.live.ballots); each audience socket is sent its page's (results.sessions picks
+    it: no request per phone, no read per socket); never a question still to come."""
+    session = await sync_to_async(live_sessions.go_live)(session)
+    headers = [(b"origin", b"http://127.0.0.1:8000")]
+    german = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/", headers=[*headers, (b"accept-language", b"de")]
+    )
+    french = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/",
+        headers=[*headers, (b"cookie", b"django_language=fr"), (b"accept-language", b"de")],
+    )  # fmt: skip
+    for ws in (german, french):
+        assert (await ws.connect(timeout=15))[0]
+        await receive(ws)
+
+    await sync_to_async(live_sessions.move)(session, step=1)
+    for ws, legend in ((german, "Ihre Stimme"), (french, "Votre vote")):
+        moved = await receive(ws)
+        assert moved["poll"]["question"] == "Question 2?"
+        assert f"<legend>{legend}</legend>" in moved["ballot"]
+        assert "Question 2?" in moved["ballot"]
+        assert "Question 3?" not in json.dumps(moved)  # the next one stays on the server
+        await ws.disconnect()
+
+
+def test_the_ballot_a_phone_is_sent_is_the_part_the_server_draws_for_a_new_voter(
+    session: LiveSession,
+) -> None:
+    from polls.live import ballots
+    from polls.selectors import session_state
+
+    session = live_sessions.go_live(session)
+    drawn = ballots.session_ballots(session, session_state(session=session))
+    assert set(drawn) == {"en", "de", "fr", "es"}
+    page = Client().get(f"/s/{session.code}/?part=poll").content.decode()
+    token = 'name="csrfmiddlewaretoken" value="'
+
+    def without_token(html: str) -> str:
+        start = html.index(token) + len(token)
+        return html[:start] + html[html.index('"', start) :]
+
+    assert without_token(drawn["en"]).split() == without_token(page).split()
