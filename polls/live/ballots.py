@@ -25,18 +25,18 @@ def session_ballots(session: LiveSession, state: dict[str, Any]) -> dict[str, st
     wanted = state.get("poll")
     if poll is None or wanted is None or wanted["status"] != "open" or poll.login_required:
         return {}
-    context = {
-        "session": session,
-        "state": state,
-        "poll": poll,
-        "needs_login": False,
-        "is_open": not session.locked,
-        "csrf_token": CSRF_PLACEHOLDER,
-        **ballot_form(poll),
-    }
     parts = {}
     for language, _name in settings.LANGUAGES:
-        with translation.override(language):
+        with translation.override(language):  # the form's hints are words too
+            context = {
+                "session": session,
+                "state": state,
+                "poll": poll,
+                "needs_login": False,
+                "is_open": not session.locked,
+                "csrf_token": CSRF_PLACEHOLDER,
+                **ballot_form(poll),
+            }
             parts[language] = render_to_string("polls/_session_poll.html", context).strip()
     return parts
 
