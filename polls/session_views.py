@@ -108,18 +108,17 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
         needs_login = bool(
             poll.login_required and not request.user.is_authenticated and voter_key is not None
         )
+        # The vote just cast while it is being stored (its pending ballot), else the stored
+        # one: the mark says which, as the "vote received" message does.
+        shown = None if voter_key is None else ballots.shown_ballot(poll=poll, voter_key=voter_key)
         context |= {
             "poll": poll,
+            "storing": bool(shown and shown.storing),
             "choices": poll.choices.all(),
             "needs_login": needs_login,
             "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
             "is_open": poll.state == "open" and not needs_login and not session.locked,
-            **displays.voting_form(
-                poll,
-                ballot=None
-                if voter_key is None
-                else ballots.shown_ballot(poll=poll, voter_key=voter_key).ballot,
-            ),
+            **displays.voting_form(poll, ballot=None if shown is None else shown.ballot),
         }
         if session.reveal:
             context |= displays.results_context(poll, snapshots.results(poll=poll))
