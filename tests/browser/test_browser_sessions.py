@@ -363,7 +363,7 @@ async () => {
   const rows = (root) => [
     ...[...root.querySelectorAll("form.vote [name]")].map((n) =>
       [n.tagName, n.type || "", n.name, n.name === "csrfmiddlewaretoken" ? "" : n.value,
-       n.tagName === "SELECT" ? null : n.required]),  // ranking.js un-requires its selects
+       n.tagName === "SELECT" ? null : n.required]),  // kinds/ranked.js un-requires its selects
     ...[...root.querySelectorAll("form.vote select option")].map((o) =>
       ["OPTION", "", o.parentNode.name, o.value, o.textContent.trim()]),
     ...[...root.querySelectorAll(".hint, label, legend, h1, .eyebrow")]

@@ -1,4 +1,4 @@
-"""The site's scripts speak the page's language in real Chromium: live.js's words come from
+"""The site's scripts speak the page's language in real Chromium: results.js's and socket.js's words come from
 the JavaScript catalogue (/jsi18n/)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ def test_the_scripts_speak_the_pages_language_in_the_browser(
     site: Any,
     chromium: Any,
 ) -> None:
-    """A Spanish browser: live.js's words come from the JavaScript catalogue (/jsi18n/),
+    """A Spanish browser: results.js's words come from the JavaScript catalogue (/jsi18n/),
     and the live region's summary uses them."""
     from playwright.sync_api import expect
 
