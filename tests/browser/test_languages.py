@@ -1,5 +1,5 @@
-"""The site's scripts speak the page's language in real Chromium: results.js's and socket.js's words come from
-the JavaScript catalogue (/jsi18n/)."""
+"""The site's scripts speak the page's language in real Chromium: the words of results.js,
+socket.js and the kinds' scripts come from the JavaScript catalogue (/jsi18n/)."""
 
 from __future__ import annotations
 
