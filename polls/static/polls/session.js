@@ -17,7 +17,7 @@
   // After a vote (or a control) its confirmation takes the focus, as on a poll's page.
   var confirmation = document.getElementById("messages");
   if (confirmation) confirmation.focus();
-  if (!main || !("WebSocket" in window) || !window.fetch) return;
+  if (!main || !("WebSocket" in window) || !window.fetch || !window.LiveSocket) return;
 
   var role = main.dataset.role; // audience | present | embed
   var live = document.getElementById("session-live");
