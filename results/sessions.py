@@ -179,6 +179,32 @@ class _Snapshots:
 _snapshots = _Snapshots()
 
 
+class _Ballots:
+    """The newest ballots (per language) this process was sent for each session, so a
+    socket that (re)connects or syncs on that state gets its ballot too: picked from what
+    the process holds, rather than each phone fetching its part."""
+
+    MOST = 256  # sessions remembered; the oldest is forgotten first
+
+    def __init__(self) -> None:
+        self.held: dict[int, tuple[int, dict[str, str]]] = {}
+
+    def keep(self, session_id: int, seq: int, ballots: dict[str, str]) -> None:
+        if seq <= self.held.get(session_id, (-1, {}))[0]:
+            return
+        self.held.pop(session_id, None)
+        self.held[session_id] = (seq, ballots)
+        if len(self.held) > self.MOST:
+            del self.held[next(iter(self.held))]
+
+    def of(self, session_id: int, seq: int) -> dict[str, str]:
+        held = self.held.get(session_id)
+        return held[1] if held is not None and held[0] == seq else {}
+
+
+_ballots = _Ballots()
+
+
 class SessionConsumer(LiveConsumer):
     """A live session's socket: `presenter=True` for the presenter's page."""
 
@@ -221,7 +247,7 @@ class SessionConsumer(LiveConsumer):
             _audience.join(session.pk, +1)
         state = await _state(session.pk)
         if state is not None:
-            await self._show(state)
+            await self._show(state, self._with_ballot(state))
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
@@ -244,7 +270,7 @@ class SessionConsumer(LiveConsumer):
         state = None if self.session_id is None else await _state(self.session_id)
         if state is not None:
             self.seq = -1
-            await self._show(state)
+            await self._show(state, self._with_ballot(state))
 
     async def session_state(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.seq:
@@ -252,7 +278,16 @@ class SessionConsumer(LiveConsumer):
         # One event object reaches every socket of the process: parsed once, sent as is.
         if "_state" not in event:
             event["_state"] = json.loads(event["text"])
+            if self.session_id is not None:
+                _ballots.keep(self.session_id, event["seq"], event.get("ballots") or {})
         await self._show(event["_state"], self._text_of(event))
+
+    def _with_ballot(self, state: dict[str, Any]) -> str | None:
+        """A state read on connect or sync, with the ballot this process holds for it."""
+        if self.presenter or self.session_id is None:
+            return None
+        ballot = _ballots.of(self.session_id, state["seq"]).get(self.language)
+        return None if ballot is None else json.dumps({**state, "ballot": ballot})
 
     def _text_of(self, event: dict[str, Any]) -> str:
         """This socket's part of the event, picked here from what the event carries (no

@@ -383,3 +383,29 @@ def test_the_ballot_a_phone_is_sent_is_the_part_the_server_draws_for_a_new_voter
         return html[:start] + html[html.index('"', start) :]
 
     assert without_token(drawn["en"]).split() == without_token(page).split()
+
+
+@run_async
+async def test_a_phone_that_connects_after_a_move_gets_the_ballot_its_process_holds(
+    session: LiveSession,
+) -> None:
+    """A phone back from a lost connection (or a sync) on the state its results process
+    was last sent: the ballot comes with it, in its language, picked from what the process
+    holds (no fetch per phone); the presenter's socket carries none."""
+    session = await sync_to_async(live_sessions.go_live)(session)
+    origin = (b"origin", b"http://127.0.0.1:8000")
+    watching = WebsocketCommunicator(application, f"/ws/s/{session.code}/", headers=[origin])
+    assert (await watching.connect(timeout=15))[0]
+    await receive(watching)
+    await sync_to_async(live_sessions.move)(session, step=1)
+    assert "ballot" in await receive(watching)  # this process has had the event
+
+    spanish = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/", headers=[origin, (b"accept-language", b"es")]
+    )
+    assert (await spanish.connect(timeout=15))[0]
+    first = await receive(spanish)
+    assert first["poll"]["question"] == "Question 2?"
+    assert "<legend>Tu voto</legend>" in first["ballot"]
+    for ws in (watching, spanish):
+        await ws.disconnect()
