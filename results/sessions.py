@@ -179,30 +179,30 @@ class _Snapshots:
 _snapshots = _Snapshots()
 
 
-class _Ballots:
-    """The newest ballots (per language) this process was sent for each session, so a
-    socket that (re)connects or syncs on that state gets its ballot too: picked from what
-    the process holds, rather than each phone fetching its part."""
+class _Parts:
+    """The newest audience parts (per language) this process was sent for each session,
+    so a socket that (re)connects or syncs on that state gets its part too: picked from
+    what the process holds, rather than each phone fetching it."""
 
     MOST = 256  # sessions remembered; the oldest is forgotten first
 
     def __init__(self) -> None:
-        self.held: dict[int, tuple[int, dict[str, str]]] = {}
+        self.held: dict[int, tuple[int, dict[str, dict[str, str]]]] = {}
 
-    def keep(self, session_id: int, seq: int, ballots: dict[str, str]) -> None:
+    def keep(self, session_id: int, seq: int, parts: dict[str, dict[str, str]]) -> None:
         if seq <= self.held.get(session_id, (-1, {}))[0]:
             return
         self.held.pop(session_id, None)
-        self.held[session_id] = (seq, ballots)
+        self.held[session_id] = (seq, parts)
         if len(self.held) > self.MOST:
             del self.held[next(iter(self.held))]
 
-    def of(self, session_id: int, seq: int) -> dict[str, str]:
+    def of(self, session_id: int, seq: int) -> dict[str, dict[str, str]]:
         held = self.held.get(session_id)
         return held[1] if held is not None and held[0] == seq else {}
 
 
-_ballots = _Ballots()
+_parts = _Parts()
 
 
 class SessionConsumer(LiveConsumer):
@@ -247,7 +247,7 @@ class SessionConsumer(LiveConsumer):
             _audience.join(session.pk, +1)
         state = await _state(session.pk)
         if state is not None:
-            await self._show(state, self._with_ballot(state))
+            await self._show(state, self._with_part(state))
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
@@ -270,7 +270,7 @@ class SessionConsumer(LiveConsumer):
         state = None if self.session_id is None else await _state(self.session_id)
         if state is not None:
             self.seq = -1
-            await self._show(state, self._with_ballot(state))
+            await self._show(state, self._with_part(state))
 
     async def session_state(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.seq:
@@ -279,26 +279,27 @@ class SessionConsumer(LiveConsumer):
         if "_state" not in event:
             event["_state"] = json.loads(event["text"])
             if self.session_id is not None:
-                _ballots.keep(self.session_id, event["seq"], event.get("ballots") or {})
+                _parts.keep(self.session_id, event["seq"], event.get("parts") or {})
         await self._show(event["_state"], self._text_of(event))
 
-    def _with_ballot(self, state: dict[str, Any]) -> str | None:
-        """A state read on connect or sync, with the ballot this process holds for it."""
+    def _with_part(self, state: dict[str, Any]) -> str | None:
+        """A state read on connect or sync, with the part this process holds for it."""
         if self.presenter or self.session_id is None:
             return None
-        ballot = _ballots.of(self.session_id, state["seq"]).get(self.language)
-        return None if ballot is None else json.dumps({**state, "ballot": ballot})
+        part = _parts.of(self.session_id, state["seq"]).get(self.language)
+        return None if part is None else json.dumps({**state, **part})
 
     def _text_of(self, event: dict[str, Any]) -> str:
         """This socket's part of the event, picked here from what the event carries (no
-        request, no read per socket): the audience gets the new question's ballot in its
-        page's language. Serialised once per language per process, then sent as is."""
-        ballot = None if self.presenter else event.get("ballots", {}).get(self.language)
-        if ballot is None:
+        request, no read per socket): the audience gets the new question's ballot, or its
+        results once shown, in its page's language. Serialised once per language per
+        process, then sent as is."""
+        part = None if self.presenter else event.get("parts", {}).get(self.language)
+        if part is None:
             return str(event["text"])
         texts = event.setdefault("_texts", {})
         if self.language not in texts:
-            texts[self.language] = json.dumps({**event["_state"], "ballot": ballot})
+            texts[self.language] = json.dumps({**event["_state"], **part})
         return str(texts[self.language])
 
     async def results_update(self, event: dict[str, Any]) -> None:

@@ -44,15 +44,17 @@ def session_group(session_id: int) -> str:
     return f"session.{_redis_db()}.{session_id}"
 
 
-def session_state(state: dict[str, Any], ballots: dict[str, str] | None = None) -> dict[str, Any]:
+def session_state(
+    state: dict[str, Any], parts: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
     """The session moved, locked or revealed: its whole state (selectors.session_state),
-    and the current question's ballot per language (polls.live.ballots), of which each
-    audience socket is sent its own language's."""
+    and the audience's parts per language (polls.live.parts: the current question's
+    ballot, or its results), of which each audience socket is sent its own language's."""
     return {
         "type": SESSION_STATE,
         "seq": state["seq"],
         "text": json.dumps(state),
-        "ballots": ballots or {},
+        "parts": parts or {},
     }
 
 

@@ -27,7 +27,7 @@ from polls.models import LiveSession, Poll
 from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
 
-from . import ballots, events
+from . import events, parts
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
     if session is None:
         return
     state = session_state(session=session)
-    event = events.session_state(state, ballots.session_ballots(session, state))
+    event = events.session_state(state, parts.session_parts(session, state))
     coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
     if loop is None:
         asyncio.run(coroutine)

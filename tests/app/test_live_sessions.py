@@ -341,7 +341,7 @@ async def test_a_move_brings_each_phone_the_new_ballot_in_its_pages_language_and
     session: LiveSession, owner: User
 ) -> None:
     """The session event carries the current question's part rendered once per language
-    (polls.live.ballots); each audience socket is sent its page's (results.sessions picks
+    (polls.live.parts); each audience socket is sent its page's (results.sessions picks
     it: no request per phone, no read per socket); never a question still to come."""
     session = await sync_to_async(live_sessions.go_live)(session)
     headers = [(b"origin", b"http://127.0.0.1:8000")]
@@ -369,11 +369,14 @@ async def test_a_move_brings_each_phone_the_new_ballot_in_its_pages_language_and
 def test_the_ballot_a_phone_is_sent_is_the_part_the_server_draws_for_a_new_voter(
     session: LiveSession,
 ) -> None:
-    from polls.live import ballots
+    from polls.live import parts
     from polls.selectors import session_state
 
     session = live_sessions.go_live(session)
-    drawn = ballots.session_ballots(session, session_state(session=session))
+    drawn = {
+        language: part["ballot"]
+        for language, part in parts.session_parts(session, session_state(session=session)).items()
+    }
     assert set(drawn) == {"en", "de", "fr", "es"}
     page = Client().get(f"/s/{session.code}/?part=poll").content.decode()
     token = 'name="csrfmiddlewaretoken" value="'
@@ -409,3 +412,26 @@ async def test_a_phone_that_connects_after_a_move_gets_the_ballot_its_process_ho
     assert "<legend>Tu voto</legend>" in first["ballot"]
     for ws in (watching, spanish):
         await ws.disconnect()
+
+
+@run_async
+async def test_a_reveal_brings_each_phone_the_results_section_in_its_pages_language(
+    session: LiveSession,
+) -> None:
+    """The presenter shows the results: the session event carries the results section per
+    language, so phones swap it in without fetching their part; then the results follow."""
+    session = await sync_to_async(live_sessions.go_live)(session)
+    german = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"accept-language", b"de")],
+    )  # fmt: skip
+    assert (await german.connect(timeout=15))[0]
+    await receive(german)
+    await sync_to_async(live_sessions.reveal)(session)
+    revealed = await receive(german)
+    assert revealed["reveal"] is True
+    assert 'id="results"' in revealed["results_part"]
+    assert "Ergebnisse" in revealed["results_part"]  # "Results", in the page's language
+    assert "ballot" not in revealed
+    assert (await receive(german))["type"] == "results"
+    await german.disconnect()

@@ -161,9 +161,12 @@ def test_the_presenters_key_moves_every_phone_and_a_phones_vote_moves_the_chart(
         expect(question(p)).to_have_text(second.question)
 
     # Results: R shows them on the phones, live; R again hides them.
+    for p in phones:
+        part_fetches[p].clear()
     presenter.keyboard.press("r")
     for p in phones:
         expect(p.locator("#results")).to_be_visible()
+        assert part_fetches[p] == [], "the results section comes with the message"
     ballot(phones[1], "Keynote").check()
     ballot(phones[1], "Panel").check()
     phones[1].get_by_role("button", name="Vote").click()

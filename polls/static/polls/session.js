@@ -114,6 +114,8 @@
       ended();
     } else if (stale && canDraw(shown(), now)) {
       drawQuestion(now);
+    } else if (stale && canReveal(shown(), now)) {
+      drawResults(now);
     } else if (stale && !loading) {
       loadPart();
     }
@@ -187,7 +189,7 @@
 
   // --- A new question from the message: no request from every phone -----------------
   // The server renders the new question's part once per language and each audience
-  // socket carries its page's (polls/live/ballots.py): the same template as a reload,
+  // socket carries its page's (polls/live/parts.py): the same template as a reload,
   // with this page's CSRF token put in. A question this page showed before (the voter
   // may have voted on it), one that needs a log-in, or results to show: the server draws
   // those for this visitor (loadPart).
@@ -233,6 +235,31 @@
       input.value = token;
     });
     replacePart(fresh);
+  }
+
+  // The results shown: their section comes in the message too (rendered once per
+  // language), and takes the place of the note that they come later; the form, and the
+  // voter's own mark on it, stay as they are. Hidden again: the part is fetched.
+  function canReveal(was, now) {
+    return (
+      role !== "present" && !!now.poll && was.slug === now.poll.slug && !was.reveal &&
+      now.reveal && typeof now.results_part === "string" && !document.getElementById("results")
+    );
+  }
+
+  function drawResults(now) {
+    var holder = document.createElement("template");
+    holder.innerHTML = now.results_part;
+    var section = holder.content.querySelector("#results");
+    if (!section) return loadPart();
+    var p = part();
+    var later = p.querySelector(".results-later");
+    if (later) later.parentNode.replaceChild(section, later);
+    else p.appendChild(section);
+    p.dataset.reveal = "1";
+    p.dataset.seq = String(now.seq);
+    attachResults();
+    document.dispatchEvent(new CustomEvent("session:swapped"));
   }
 
   function ended() {
