@@ -44,16 +44,19 @@ def test_the_scripts_speak_the_pages_language_in_the_browser(
 # word from the catalogue, the ordinals by the language's own rule.
 SESSION_WORDS = {
     "de": {
+        "connecting": "Verbindung wird aufgebaut …",
         "live": "live", "reconnecting": "Verbindung wird wiederhergestellt …", "ended": "beendet",
         "ranked": ["Osaka ist jetzt 1. Wahl.", "Lima ist jetzt 2. Wahl."],
         "moved": "Lima ist jetzt 1. Wahl.", "label": "Lima, 1. Wahl",
     },
     "fr": {
+        "connecting": "connexion…",
         "live": "en direct", "reconnecting": "reconnexion…", "ended": "terminé",
         "ranked": ["Osaka classé 1er.", "Lima classé 2e."],
         "moved": "Lima passe en 1er choix.", "label": "Lima, 1er choix",
     },
     "es": {
+        "connecting": "conectando…",
         "live": "en directo", "reconnecting": "reconectando…", "ended": "terminada",
         "ranked": ["Osaka en 1.ª posición.", "Lima en 2.ª posición."],
         "moved": "Lima pasa a 1.ª opción.", "label": "Lima, 1.ª opción",
@@ -61,6 +64,9 @@ SESSION_WORDS = {
 }  # fmt: skip
 
 # Keeps the page's sockets reachable from the test, before the page's own script runs.
+# A socket that never opens: the page stays at its first word.
+NEVER_OPENS = "window.WebSocket = class { send() {} close() {} };"
+
 KEEP_SOCKETS = """
 (() => {
   const Real = window.WebSocket;
@@ -98,8 +104,9 @@ def test_a_session_page_says_its_state_and_a_ranked_ballots_moves_in_the_pages_l
     language: str, site: Any, chromium: Any
 ) -> None:
     """A German, a French and a Spanish phone in a live session: the socket's state
-    ("live", "reconnecting…", "ended") and what the ranked ballot the presenter moved to
-    announces ("… ranked 1st", "… moved to 1st choice") are in the page's language."""
+    ("connecting…", "live", "reconnecting…", "ended") and what the ranked ballot the
+    presenter moved to announces ("… ranked 1st", "… moved to 1st choice") are in the
+    page's language."""
     from django.contrib.auth.models import User
     from playwright.sync_api import expect
 
@@ -126,6 +133,12 @@ def test_a_session_page_says_its_state_and_a_ranked_ballots_moves_in_the_pages_l
     )  # fmt: skip
     context.add_init_script(KEEP_SOCKETS)
     try:
+        waiting = context.new_page()
+        waiting.add_init_script(NEVER_OPENS)
+        waiting.goto(f"{site.url}/s/{session.code}/")
+        expect(waiting.locator("#session-live")).to_have_text(words["connecting"])
+        waiting.close()
+
         page = context.new_page()
         errors = watch_errors(page)
         page.goto(f"{site.url}/s/{session.code}/")
