@@ -62,7 +62,7 @@ def may_present(user: Any, session: LiveSession) -> bool:
 def create_session(*, title: str, owner: Any, polls: Sequence[Poll]) -> LiveSession:
     """A draft session of these polls, in this order."""
     if not polls:
-        raise SessionError("A session needs at least one poll.")
+        raise SessionError(_("A session needs at least one poll."))
     with transaction.atomic():
         session = LiveSession.objects.create(title=title.strip(), owner=owner)
         for position, poll in enumerate(polls):
@@ -100,12 +100,12 @@ def go_live(session: LiveSession) -> LiveSession:
             return locked
         polls = ordered_polls(locked)
         if not polls:
-            raise SessionError("A session needs at least one poll.")
+            raise SessionError(_("A session needs at least one poll."))
         busy = SessionPoll.objects.filter(
             poll__in=polls, session__state=LiveSession.State.LIVE
         ).exclude(session=locked)
         if busy.exists():
-            raise SessionError("A poll of this session is in another live session already.")
+            raise SessionError(_("A poll of this session is in another live session already."))
         now = timezone.now()
         Poll.objects.filter(pk__in=[p.pk for p in polls]).update(
             status=Poll.Status.OPEN, opens_at=None, closes_at=None, updated_at=now

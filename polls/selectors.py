@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -343,22 +342,21 @@ def votes_for_choice(*, choice: Choice) -> int:
 
 def session_state(*, session: LiveSession) -> dict[str, Any]:
     """What the audience and the presenter see of a session: where it is and its flags."""
-    entries = list(session.entries.select_related("poll").prefetch_related("poll__choices"))
+    entries = list(session.entries.select_related("poll"))
     current = next((e.poll for e in entries if e.poll_id == session.current_poll_id), None)
     position = next(
         (n for n, e in enumerate(entries, 1) if e.poll_id == session.current_poll_id), 0
     )
     poll: dict[str, Any] | None = None
     if current is not None and session.state == LiveSession.State.LIVE:
+        # What the pages decide by; the ballot itself comes rendered by the server
+        # (polls.live.ballots), so no page needs the choices or the rules.
         poll = {
             "slug": current.slug,
             "question": current.question,
             "kind": current.kind,
             "status": current.state,
-            "choices": [{"id": c.id, "label": c.label} for c in current.choices.all()],
             "login_required": current.login_required,
-            "vote_url": reverse("polls:vote", args=[current.slug]),
-            **ballot_rules(poll=current),
         }
     return {
         "type": "session",

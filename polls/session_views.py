@@ -19,6 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import displays, live_sessions, qr, ratelimits, selectors, snapshots
+from .live.pages import kind_scripts
 from .models import LiveSession
 from .pipeline import ballots
 from .responses import error_response, json_error, session_refused, wants_json
@@ -98,6 +99,7 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "session": session,
         "state": selectors.session_state(session=session),
+        **kind_scripts(),
     }
     if session.current_poll is not None:
         poll = selectors.poll_for_voting(slug=session.current_poll.slug, fresh=True)
@@ -106,18 +108,17 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
         needs_login = bool(
             poll.login_required and not request.user.is_authenticated and voter_key is not None
         )
+        # The vote just cast while it is being stored (its pending ballot), else the stored
+        # one: the mark says which, as the "vote received" message does.
+        shown = None if voter_key is None else ballots.shown_ballot(poll=poll, voter_key=voter_key)
         context |= {
             "poll": poll,
+            "storing": bool(shown and shown.storing),
             "choices": poll.choices.all(),
             "needs_login": needs_login,
             "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
             "is_open": poll.state == "open" and not needs_login and not session.locked,
-            **displays.voting_form(
-                poll,
-                ballot=None
-                if voter_key is None
-                else ballots.shown_ballot(poll=poll, voter_key=voter_key).ballot,
-            ),
+            **displays.voting_form(poll, ballot=None if shown is None else shown.ballot),
         }
         if session.reveal:
             context |= displays.results_context(poll, snapshots.results(poll=poll))
@@ -160,7 +161,7 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     session = _presenter(request, code)
     if isinstance(session, HttpResponse):
         return session
-    context = {"session": session, **_stage(session)}
+    context = {"session": session, **_stage(session), **kind_scripts()}
     if request.GET.get("part") == "poll":
         return render(request, "polls/_present_poll.html", context)
     join_link = live_sessions.public_url(reverse("polls:session", args=[session.code]))
@@ -239,7 +240,8 @@ def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
     if not selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=False):
         raise Http404(_("No public results."))
     snapshot = snapshots.results(poll=poll)
-    context = {"poll": poll, **displays.results_context(poll, snapshot), **_embed(request)}
+    context = {"poll": poll, **displays.results_context(poll, snapshot), **_embed(request),
+               **kind_scripts()}  # fmt: skip
     return _framable(render(request, "polls/embed.html", context))
 
 
@@ -252,7 +254,7 @@ def embed_session(request: HttpRequest, code: str) -> HttpResponse:
     session = _live(request, code)
     context: dict[str, Any] = {"session": session, "poll": session.current_poll,
                                "state": selectors.session_state(session=session),
-                               **_embed(request)}  # fmt: skip
+                               **_embed(request), **kind_scripts()}  # fmt: skip
     if session.current_poll is not None and session.reveal:
         snapshot = snapshots.results(poll=session.current_poll)
         context |= displays.results_context(session.current_poll, snapshot)

@@ -11,9 +11,7 @@ import logging
 import time
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 from prometheus_client import Gauge
@@ -24,14 +22,13 @@ from polls.models import Poll
 from polls.voters import voter_key_from_cookie
 
 from . import fanout
+from .protocol import LiveConsumer
 
 logger = logging.getLogger(__name__)
 
 # Close codes in the 4000-4999 range are the application's own.
 CLOSE_UNKNOWN_POLL = 4404
 CLOSE_RESULTS_HIDDEN = 4403  # the poll's results visibility rule says no to this viewer
-# Longest text a client may send ({"type": "sync"} and some room).
-MAX_CLIENT_MESSAGE = 256
 # Served on this process's /metrics: the results role's autoscaling metric (deploy/k8s),
 # since idle sockets barely use CPU.
 OPEN_SOCKETS = Gauge("results_open_websockets", "WebSockets open on this results process")
@@ -55,11 +52,7 @@ def _has_voted(poll_id: int, voter_key: str | None) -> bool:
     return selectors.has_voted(poll=Poll(pk=poll_id), voter_key=voter_key)
 
 
-class PollResultsConsumer(AsyncWebsocketConsumer):
-    # No channel of its own on the layer: events reach viewers through the process's hub
-    # (results.fanout), so a viewer costs no Redis subscription and no receive task. An
-    # alias that names no layer makes Channels skip it (get_channel_layer returns None).
-    channel_layer_alias = "no-layer-per-viewer"
+class PollResultsConsumer(LiveConsumer):
     watching = False
     counted = False  # in OPEN_SOCKETS
     refused = False  # closing: the rules no longer admit this viewer
@@ -119,19 +112,10 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             self.watching = False
             await fanout.unwatch(events.group_name(self.poll.pk), self.handle_live_event)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # Clients only ever ask for a fresh snapshot; anything else is ignored. A sync
-        # request is tiny: a long text is not parsed at all, and deeply nested JSON
-        # (RecursionError) must not take the consumer down.
-        if text_data and self.watching and len(text_data) <= MAX_CLIENT_MESSAGE:
-            try:
-                message = json.loads(text_data)
-            except (ValueError, RecursionError):
-                return
-            if isinstance(message, dict) and message.get("type") == "sync":
-                await self._answer_sync()
+    def may_sync(self) -> bool:
+        return self.watching
 
-    async def _answer_sync(self) -> None:
+    async def answer_sync(self) -> None:
         """The shared snapshot (polls.snapshots: no computation while it is current). Once
         per RESULTS_SYNC_SECONDS a socket's sync may also have it computed when it is
         behind the stored votes (a push lost); more often, it takes what is kept, so
@@ -142,15 +126,6 @@ class PollResultsConsumer(AsyncWebsocketConsumer):
             await self._send_snapshot(behind=0)
         else:
             await self._send_snapshot(behind=float("inf"))
-
-    async def handle_live_event(self, event: dict[str, Any]) -> None:
-        """Channels' dispatch by `type`, minus the database clean-up its `dispatch` does for
-        every message (a thread hop per viewer and event, which the hub cannot afford)."""
-        handler = getattr(self, get_handler_name(event), None)
-        if handler is None:
-            logger.warning("no handler for live event %r", event.get("type"))
-            return
-        await handler(event)
 
     async def results_update(self, event: dict[str, Any]) -> None:
         """The tallies changed: send the ready-made snapshot unless the viewer has newer."""

@@ -18,16 +18,17 @@ import secrets
 from typing import Any
 
 import redis.asyncio as aioredis
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import trans_real
 
 from polls import live_sessions, ratelimits, selectors, snapshots
 from polls.live import events
 from polls.models import LiveSession, Poll
 
 from . import fanout
+from .protocol import LiveConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,20 @@ CLOSE_NOT_PRESENTER = 4403
 CLOSE_TOO_MANY = 4429  # too many wrong join codes from here (polls.ratelimits.join_wait)
 COUNT_SECONDS = 1.0
 _PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"  # this process's field in the counts
+
+
+def page_language(scope: dict[str, Any]) -> str:
+    """The language the page behind this socket speaks, chosen as LocaleMiddleware chose
+    it for the page: the switcher's cookie, else Accept-Language, else the default."""
+    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
+    headers = dict(scope.get("headers") or [])
+    accepted = headers.get(b"accept-language", b"").decode("latin-1")
+    wanted = [cookie] if cookie else []
+    wanted += [code for code, _q in trans_real.parse_accept_lang_header(accepted) if code != "*"]
+    for code in wanted:
+        with contextlib.suppress(LookupError):
+            return translation.get_supported_language_variant(code)
+    return str(settings.LANGUAGE_CODE)
 
 
 def audience_key(session_id: int) -> str:
@@ -164,10 +179,35 @@ class _Snapshots:
 _snapshots = _Snapshots()
 
 
-class SessionConsumer(AsyncWebsocketConsumer):
+class _Parts:
+    """The newest audience parts (per language) this process was sent for each session,
+    so a socket that (re)connects or syncs on that state gets its part too: picked from
+    what the process holds, rather than each phone fetching it."""
+
+    MOST = 256  # sessions remembered; the oldest is forgotten first
+
+    def __init__(self) -> None:
+        self.held: dict[int, tuple[int, dict[str, dict[str, str]]]] = {}
+
+    def keep(self, session_id: int, seq: int, parts: dict[str, dict[str, str]]) -> None:
+        if seq <= self.held.get(session_id, (-1, {}))[0]:
+            return
+        self.held.pop(session_id, None)
+        self.held[session_id] = (seq, parts)
+        if len(self.held) > self.MOST:
+            del self.held[next(iter(self.held))]
+
+    def of(self, session_id: int, seq: int) -> dict[str, dict[str, str]]:
+        held = self.held.get(session_id)
+        return held[1] if held is not None and held[0] == seq else {}
+
+
+_parts = _Parts()
+
+
+class SessionConsumer(LiveConsumer):
     """A live session's socket: `presenter=True` for the presenter's page."""
 
-    channel_layer_alias = "no-layer-per-viewer"  # events come through the hub
     presenter = False
     session_id: int | None = None
     seq = -1
@@ -175,6 +215,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     watching_poll: str | None = None  # the slug whose results this socket follows
     wanted_poll: str | None = None  # the slug it should follow, as of the latest state
     counter: asyncio.Task[None] | None = None
+    language = "en"  # the page's (page_language)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -198,6 +239,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_PRESENTER)
             return
         self.session_id = session.pk
+        self.language = page_language(self.scope)
         await fanout.watch(events.session_group(session.pk), self.handle_live_event)
         if self.presenter:
             self.counter = asyncio.get_running_loop().create_task(self._send_audience())
@@ -205,7 +247,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             _audience.join(session.pk, +1)
         state = await _state(session.pk)
         if state is not None:
-            await self._show(state)
+            await self._show(state, self._with_part(state))
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
@@ -220,25 +262,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
             _audience.join(self.session_id, -1)
         self.session_id = None
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # {"type": "sync"} asks for the state again (a page back from sleep); nothing else.
-        if not text_data or len(text_data) > 256 or self.session_id is None:
-            return
-        try:
-            message = json.loads(text_data)
-        except (ValueError, RecursionError):
-            return
-        if isinstance(message, dict) and message.get("type") == "sync":
-            state = await _state(self.session_id)
-            if state is not None:
-                self.seq = -1
-                await self._show(state)
+    def may_sync(self) -> bool:
+        return self.session_id is not None
 
-    async def handle_live_event(self, event: dict[str, Any]) -> None:
-        """Channels' dispatch by `type` (see results.consumers for why not `dispatch`)."""
-        handler = getattr(self, get_handler_name(event), None)
-        if handler is not None:
-            await handler(event)
+    async def answer_sync(self) -> None:
+        """The whole state again (a page back from sleep, or after a control's error)."""
+        state = None if self.session_id is None else await _state(self.session_id)
+        if state is not None:
+            self.seq = -1
+            await self._show(state, self._with_part(state))
 
     async def session_state(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.seq:
@@ -246,7 +278,29 @@ class SessionConsumer(AsyncWebsocketConsumer):
         # One event object reaches every socket of the process: parsed once, sent as is.
         if "_state" not in event:
             event["_state"] = json.loads(event["text"])
-        await self._show(event["_state"], event["text"])
+            if self.session_id is not None:
+                _parts.keep(self.session_id, event["seq"], event.get("parts") or {})
+        await self._show(event["_state"], self._text_of(event))
+
+    def _with_part(self, state: dict[str, Any]) -> str | None:
+        """A state read on connect or sync, with the part this process holds for it."""
+        if self.presenter or self.session_id is None:
+            return None
+        part = _parts.of(self.session_id, state["seq"]).get(self.language)
+        return None if part is None else json.dumps({**state, **part})
+
+    def _text_of(self, event: dict[str, Any]) -> str:
+        """This socket's part of the event, picked here from what the event carries (no
+        request, no read per socket): the audience gets the new question's ballot, or its
+        results once shown, in its page's language. Serialised once per language per
+        process, then sent as is."""
+        part = None if self.presenter else event.get("parts", {}).get(self.language)
+        if part is None:
+            return str(event["text"])
+        texts = event.setdefault("_texts", {})
+        if self.language not in texts:
+            texts[self.language] = json.dumps({**event["_state"], **part})
+        return str(texts[self.language])
 
     async def results_update(self, event: dict[str, Any]) -> None:
         if event["seq"] <= self.results_seq:

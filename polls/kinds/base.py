@@ -137,6 +137,11 @@ class Kind:
         return f"polls/kinds/{self.name}/results.html"
 
     @property
+    def script(self) -> str:
+        """Its static script: draws its ballot's behaviour and its live results."""
+        return f"polls/kinds/{self.name}.js"
+
+    @property
     def label(self) -> str:
         return str(Poll.Kind(self.name).label)
 

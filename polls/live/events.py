@@ -44,9 +44,18 @@ def session_group(session_id: int) -> str:
     return f"session.{_redis_db()}.{session_id}"
 
 
-def session_state(state: dict[str, Any]) -> dict[str, Any]:
-    """The session moved, locked or revealed: its whole state (selectors.session_state)."""
-    return {"type": SESSION_STATE, "seq": state["seq"], "text": json.dumps(state)}
+def session_state(
+    state: dict[str, Any], parts: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The session moved, locked or revealed: its whole state (selectors.session_state),
+    and the audience's parts per language (polls.live.parts: the current question's
+    ballot, or its results), of which each audience socket is sent its own language's."""
+    return {
+        "type": SESSION_STATE,
+        "seq": state["seq"],
+        "text": json.dumps(state),
+        "parts": parts or {},
+    }
 
 
 def results_update(snapshot: dict[str, Any]) -> dict[str, Any]:

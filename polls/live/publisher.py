@@ -27,7 +27,7 @@ from polls.models import LiveSession, Poll
 from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
 
-from . import events
+from . import events, parts
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
     session = LiveSession.objects.filter(pk=session_id).select_related("current_poll").first()
     if session is None:
         return
-    event = events.session_state(session_state(session=session))
+    state = session_state(session=session)
+    event = events.session_state(state, parts.session_parts(session, state))
     coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
     if loop is None:
         asyncio.run(coroutine)
@@ -67,30 +68,55 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
         loop.run_until_complete(coroutine)
 
 
-class _Publisher:
+class _Sender:
+    """A background thread per process (started on first use, again in a forked child)
+    that sends what `mark` queued; `drain` waits for it (a short-lived command sends
+    before it exits)."""
+
+    thread_name = "live-sender"
+
     def __init__(self) -> None:
-        self._dirty: dict[int, bool] = {}  # poll id -> whether its rules changed too
         self._cond = threading.Condition()
         self._owner_pid: int | None = None
-        self._pushing = 0
+        self._busy = 0  # sends under way
+
+    def _queued(self) -> bool:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _wake(self) -> None:
+        """Under `_cond`, after queueing: start this process's thread if need be."""
+        if self._owner_pid != os.getpid():  # first use, or a forked child
+            self._owner_pid = os.getpid()
+            threading.Thread(target=self._run, name=self.thread_name, daemon=True).start()
+            atexit.register(self.drain, timeout=5)
+        self._cond.notify()
+
+    def drain(self, timeout: float) -> None:
+        """Wait (bounded) until everything queued has been sent."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._queued() or self._busy) and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+
+
+class _Publisher(_Sender):
+    thread_name = "results-publisher"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._dirty: dict[int, bool] = {}  # poll id -> whether its rules changed too
+
+    def _queued(self) -> bool:
+        return bool(self._dirty)
 
     def mark(self, poll_ids: Iterable[int], *, rules: bool = False) -> None:
         with self._cond:
             for poll_id in poll_ids:
                 self._dirty[poll_id] = self._dirty.get(poll_id, False) or rules
-            if self._owner_pid != os.getpid():  # first use, or a forked child
-                self._owner_pid = os.getpid()
-                threading.Thread(target=self._run, name="results-publisher", daemon=True).start()
-                # A short-lived process (a manage.py command) pushes before it exits.
-                atexit.register(self.drain, timeout=5)
-            self._cond.notify()
-
-    def drain(self, timeout: float) -> None:
-        """Wait (bounded) until every changed poll has been pushed."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while (self._dirty or self._pushing) and time.monotonic() < deadline:
-                self._cond.wait(0.05)
+            self._wake()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -118,7 +144,7 @@ class _Publisher:
                         continue
                     with self._cond:
                         rules = self._dirty.pop(poll_id, False)
-                        self._pushing += 1
+                        self._busy += 1
                     try:
                         close_old_connections()
                         # This thread's CPU, not the wall clock: on a busy machine a push
@@ -137,7 +163,7 @@ class _Publisher:
                             gate.set(key, 1, px=took_ms * _COST_SHARE)
                     finally:
                         with self._cond:
-                            self._pushing -= 1
+                            self._busy -= 1
                 except Exception:
                     # Keep the poll dirty and try again; viewers also re-sync on reconnect.
                     logger.exception("could not push results of poll %s", poll_id)
@@ -174,30 +200,23 @@ def announce_session_after_commit(session_id: int) -> None:
     transaction.on_commit(lambda: _sessions.mark(session_id))
 
 
-class _SessionSender:
-    """One thread per process sends session states in the order they were committed."""
+class _SessionSender(_Sender):
+    """Sends session states in the order they were committed."""
+
+    thread_name = "session-sender"
 
     def __init__(self) -> None:
+        super().__init__()
         self._waiting: list[int] = []
-        self._cond = threading.Condition()
-        self._owner_pid: int | None = None
-        self._sending = 0
+
+    def _queued(self) -> bool:
+        return bool(self._waiting)
 
     def mark(self, session_id: int) -> None:
         with self._cond:
             if session_id not in self._waiting:
                 self._waiting.append(session_id)
-            if self._owner_pid != os.getpid():
-                self._owner_pid = os.getpid()
-                threading.Thread(target=self._run, name="session-sender", daemon=True).start()
-                atexit.register(self.drain, timeout=5)
-            self._cond.notify()
-
-    def drain(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while (self._waiting or self._sending) and time.monotonic() < deadline:
-                self._cond.wait(0.05)
+            self._wake()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -206,7 +225,7 @@ class _SessionSender:
                 while not self._waiting:
                     self._cond.wait()
                 session_id = self._waiting.pop(0)
-                self._sending += 1
+                self._busy += 1
             try:
                 close_old_connections()
                 publish_session_now(session_id, loop)
@@ -215,7 +234,7 @@ class _SessionSender:
             finally:
                 connection.close()
                 with self._cond:
-                    self._sending -= 1
+                    self._busy -= 1
                     self._cond.notify_all()
 
 

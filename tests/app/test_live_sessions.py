@@ -334,3 +334,104 @@ async def test_the_presenter_socket_refuses_others_and_counts_the_audience(
     assert seen[-1] == 3
     for ws in [presenter, *phones]:
         await ws.disconnect()
+
+
+@run_async
+async def test_a_move_brings_each_phone_the_new_ballot_in_its_pages_language_and_no_other(
+    session: LiveSession, owner: User
+) -> None:
+    """The session event carries the current question's part rendered once per language
+    (polls.live.parts); each audience socket is sent its page's (results.sessions picks
+    it: no request per phone, no read per socket); never a question still to come."""
+    session = await sync_to_async(live_sessions.go_live)(session)
+    headers = [(b"origin", b"http://127.0.0.1:8000")]
+    german = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/", headers=[*headers, (b"accept-language", b"de")]
+    )
+    french = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/",
+        headers=[*headers, (b"cookie", b"django_language=fr"), (b"accept-language", b"de")],
+    )  # fmt: skip
+    for ws in (german, french):
+        assert (await ws.connect(timeout=15))[0]
+        await receive(ws)
+
+    await sync_to_async(live_sessions.move)(session, step=1)
+    for ws, legend in ((german, "Ihre Stimme"), (french, "Votre vote")):
+        moved = await receive(ws)
+        assert moved["poll"]["question"] == "Question 2?"
+        assert f"<legend>{legend}</legend>" in moved["ballot"]
+        assert "Question 2?" in moved["ballot"]
+        assert "Question 3?" not in json.dumps(moved)  # the next one stays on the server
+        await ws.disconnect()
+
+
+def test_the_ballot_a_phone_is_sent_is_the_part_the_server_draws_for_a_new_voter(
+    session: LiveSession,
+) -> None:
+    from polls.live import parts
+    from polls.selectors import session_state
+
+    session = live_sessions.go_live(session)
+    drawn = {
+        language: part["ballot"]
+        for language, part in parts.session_parts(session, session_state(session=session)).items()
+    }
+    assert set(drawn) == {"en", "de", "fr", "es"}
+    page = Client().get(f"/s/{session.code}/?part=poll").content.decode()
+    token = 'name="csrfmiddlewaretoken" value="'
+
+    def without_token(html: str) -> str:
+        start = html.index(token) + len(token)
+        return html[:start] + html[html.index('"', start) :]
+
+    assert without_token(drawn["en"]).split() == without_token(page).split()
+
+
+@run_async
+async def test_a_phone_that_connects_after_a_move_gets_the_ballot_its_process_holds(
+    session: LiveSession,
+) -> None:
+    """A phone back from a lost connection (or a sync) on the state its results process
+    was last sent: the ballot comes with it, in its language, picked from what the process
+    holds (no fetch per phone); the presenter's socket carries none."""
+    session = await sync_to_async(live_sessions.go_live)(session)
+    origin = (b"origin", b"http://127.0.0.1:8000")
+    watching = WebsocketCommunicator(application, f"/ws/s/{session.code}/", headers=[origin])
+    assert (await watching.connect(timeout=15))[0]
+    await receive(watching)
+    await sync_to_async(live_sessions.move)(session, step=1)
+    assert "ballot" in await receive(watching)  # this process has had the event
+
+    spanish = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/", headers=[origin, (b"accept-language", b"es")]
+    )
+    assert (await spanish.connect(timeout=15))[0]
+    first = await receive(spanish)
+    assert first["poll"]["question"] == "Question 2?"
+    assert "<legend>Tu voto</legend>" in first["ballot"]
+    for ws in (watching, spanish):
+        await ws.disconnect()
+
+
+@run_async
+async def test_a_reveal_brings_each_phone_the_results_section_in_its_pages_language(
+    session: LiveSession,
+) -> None:
+    """The presenter shows the results: the session event carries the results section per
+    language, so phones swap it in without fetching their part; then the results follow."""
+    session = await sync_to_async(live_sessions.go_live)(session)
+    german = WebsocketCommunicator(
+        application, f"/ws/s/{session.code}/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"accept-language", b"de")],
+    )  # fmt: skip
+    assert (await german.connect(timeout=15))[0]
+    await receive(german)
+    await sync_to_async(live_sessions.reveal)(session)
+    revealed = await receive(german)
+    assert revealed["reveal"] is True
+    assert 'id="results"' in revealed["results_part"]
+    assert "Ergebnisse" in revealed["results_part"]  # "Results", in the page's language
+    assert "ballot" not in revealed
+    assert (await receive(german))["type"] == "results"
+    await german.disconnect()

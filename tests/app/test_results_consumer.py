@@ -24,7 +24,7 @@ from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
 from polls.selectors import poll_results
 from polls.voters import signed_voter_cookie
-from results.consumers import MAX_CLIENT_MESSAGE
+from results.protocol import MAX_CLIENT_MESSAGE
 from tests.support.live import HubProbe, run_async
 from votingsite.asgi import application
 
@@ -195,3 +195,23 @@ async def test_a_sync_for_a_poll_deleted_while_watched_closes_the_socket_with_44
     closed = await ws.receive_output(timeout=CONSUMER_TIMEOUT)
     assert (closed["type"], closed["code"]) == ("websocket.close", 4404)
     await ws.disconnect()
+
+
+@pytest.mark.parametrize("consumer", ["poll", "session", "presenter"])
+def test_an_event_no_socket_handles_is_logged_not_dropped_silently(
+    consumer: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both consumers share the protocol (results.protocol.LiveConsumer): an event type
+    without a handler leaves a warning naming it, and the socket carries on."""
+    from results.consumers import PollResultsConsumer
+    from results.sessions import PresenterConsumer, SessionConsumer
+
+    kinds = {"poll": PollResultsConsumer, "session": SessionConsumer,
+             "presenter": PresenterConsumer}  # fmt: skip
+
+    async def hand() -> None:
+        await kinds[consumer]().handle_live_event({"type": "no.such.event"})
+
+    with caplog.at_level("WARNING", logger="results.protocol"):
+        run_async(hand)()
+    assert "'no.such.event'" in caplog.text

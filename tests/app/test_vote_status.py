@@ -131,3 +131,35 @@ def test_an_unknown_vote_id_is_a_404_that_says_why(make_poll: Callable[..., Poll
     assert not_an_id.json() == {"error": "Not found.", "code": "not_found"}
     no_poll = Client().get(f"/api/polls/nope/votes/{uuid.uuid4()}")
     assert no_poll.json() == {"error": "No poll with slug 'nope'.", "code": "poll_not_found"}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("own_queue")
+def test_a_live_sessions_page_says_being_stored_until_the_worker_has_stored_it(
+    make_poll: Callable[..., Poll],
+) -> None:
+    """The audience's page after a vote: "being stored", as its "vote received" message
+    says, never "stored" beside it; "stored" once the worker has stored it."""
+    from django.contrib.auth.models import User
+
+    from polls import live_sessions
+
+    poll = make_poll(labels=("Cats", "Dogs"))
+    owner = User.objects.create_user("host", password="pw-host-1234")
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Pets", owner=owner, polls=[poll])
+    )
+    alice = voter("alice")
+    cats = poll.choices.get(label="Cats").pk
+    answer = alice.post(
+        f"/polls/{poll.slug}/vote/", {"choice": cats, "next": f"/s/{session.code}/"}, follow=True
+    )
+    page = " ".join(answer.content.decode().split())
+    assert "Vote received" in page
+    assert "Your vote is being stored" in page
+    assert "Your vote is stored." not in page
+
+    worker_stores(poll, "alice", pending_vote_id(poll, "alice"), cats)
+    page = alice.get(f"/s/{session.code}/").content.decode()
+    assert "Your vote is stored." in page
+    assert "being stored" not in page

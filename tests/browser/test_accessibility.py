@@ -111,7 +111,7 @@ def choose_something(page: Page) -> bool:
     return selects.count() > 0
 
 
-ANNOUNCE_EVERY_S = 5  # results/static/results/live.js: ANNOUNCE_EVERY_MS
+ANNOUNCE_EVERY_S = 5  # polls/static/polls/results.js: ANNOUNCE_EVERY_MS
 
 
 def test_live_results_are_announced_as_a_summary_at_most_every_few_seconds(

@@ -161,9 +161,12 @@ def test_the_presenters_key_moves_every_phone_and_a_phones_vote_moves_the_chart(
         expect(question(p)).to_have_text(second.question)
 
     # Results: R shows them on the phones, live; R again hides them.
+    for p in phones:
+        part_fetches[p].clear()
     presenter.keyboard.press("r")
     for p in phones:
         expect(p.locator("#results")).to_be_visible()
+        assert part_fetches[p] == [], "the results section comes with the message"
     ballot(phones[1], "Keynote").check()
     ballot(phones[1], "Panel").check()
     phones[1].get_by_role("button", name="Vote").click()
@@ -363,7 +366,7 @@ async () => {
   const rows = (root) => [
     ...[...root.querySelectorAll("form.vote [name]")].map((n) =>
       [n.tagName, n.type || "", n.name, n.name === "csrfmiddlewaretoken" ? "" : n.value,
-       n.tagName === "SELECT" ? null : n.required]),  // ranking.js un-requires its selects
+       n.tagName === "SELECT" ? null : n.required]),  // kinds/ranked.js un-requires its selects
     ...[...root.querySelectorAll("form.vote select option")].map((o) =>
       ["OPTION", "", o.parentNode.name, o.value, o.textContent.trim()]),
     ...[...root.querySelectorAll(".hint, label, legend, h1, .eyebrow")]

@@ -32,17 +32,6 @@ ALLOWED = {
     "polls/organising.py": (5, "the demo's data: which kind each demo poll is (no branch)"),
 }
 
-# TEMPORARY, moved by the live front end step (issue 29, step 3): the per-kind scripts
-# move to polls/static/polls/kinds/<kind>.js and the pages load the kind's own script;
-# the lead removes this allowance when the two branches merge.
-MOVED_BY_THE_LIVE_FRONT_END_STEP = {
-    "polls/static/polls/session.js": (6, "draws each kind's ballot in JavaScript"),
-    "results/static/results/live.js": (5, "draws each kind's results"),
-    "polls/templates/polls/detail.html": (3, "picks the kind's script and form class"),
-    "polls/templates/polls/preview.html": (3, "picks the kind's script and form class"),
-    "polls/templates/polls/_session_poll.html": (1, "the kind's form class"),
-}
-
 
 def branches() -> dict[str, int]:
     found: dict[str, int] = {}
@@ -60,7 +49,6 @@ def branches() -> dict[str, int]:
 
 def test_no_code_outside_the_kinds_homes_branches_on_a_kind_except_as_listed() -> None:
     listed = {name: count for name, (count, _why) in ALLOWED.items()}
-    listed |= {name: count for name, (count, _why) in MOVED_BY_THE_LIVE_FRONT_END_STEP.items()}
     assert branches() == listed
 
 

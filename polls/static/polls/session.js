@@ -2,10 +2,12 @@
 // session's WebSocket (results/sessions.py): a "session" message on connect and on every
 // change, "results" snapshots of the current poll while this page may see them, and for
 // the presenter "audience" counts. When the question, the lock or the reveal changes,
-// the page fetches its poll part from the server (?part=poll, the same templates as a
-// reload) and swaps it in; live.js (LiveResults) draws the results in it.
-// Reconnects with backoff and full jitter; a (re)connect or a page back from sleep gets
-// the whole state again. Without this script every page is still right on reload.
+// the page swaps in its poll part: a new question's ballot as the message brings it
+// (rendered by the server in the page's language), else fetched (?part=poll, the same
+// templates as a reload). polls/results.js (LiveResults) draws the results in it, each
+// kind's script (polls/kinds/<kind>.js) its ballot. The socket is polls/socket.js's (backoff
+// with full jitter; a (re)connect or a page back from sleep gets the whole state again).
+// Without this script every page is still right on reload.
 (function () {
   "use strict";
   // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
@@ -15,16 +17,12 @@
   // After a vote (or a control) its confirmation takes the focus, as on a poll's page.
   var confirmation = document.getElementById("messages");
   if (confirmation) confirmation.focus();
-  if (!main || !("WebSocket" in window) || !window.fetch) return;
+  if (!main || !("WebSocket" in window) || !window.fetch || !window.LiveSocket) return;
 
   var role = main.dataset.role; // audience | present | embed
   var live = document.getElementById("session-live");
   var announcer = document.getElementById("announce");
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_MAX_MS = 10000;
-  var attempt = 0;
-  var socket = null;
-  var retryTimer = null;
+  var socket = null; // polls/socket.js
   var stateSeq = -1; // the newest session state this page has had
   var resyncing = false; // the next "session" message is the server's truth (resync)
   var state = null;
@@ -46,12 +44,6 @@
     };
   }
 
-  function setLive(cls, text) {
-    if (!live) return;
-    live.textContent = text;
-    live.className = "live " + cls;
-  }
-
   function say(text) {
     // Cleared first so that the same words twice are still read out.
     if (!announcer || !text) return;
@@ -59,6 +51,10 @@
     setTimeout(function () {
       announcer.textContent = text;
     }, 50);
+  }
+
+  function kindOf(name) {
+    return (window.PollKinds || {})[name] || {};
   }
 
   function attachResults() {
@@ -74,9 +70,9 @@
     if (was.slug !== slug) return true;
     if (role === "present") return false; // the flags are drawn here, the chart stays
     // A lock changes no markup but the form's state, drawn here (drawLock): thousands of
-    // phones need not fetch anything for it. Ranked and multiple-choice forms are set up
-    // by their own scripts as they are when loaded: those are loaded again.
-    var enhanced = now.poll && (now.poll.kind === "ranked" || now.poll.kind === "multiple");
+    // phones need not fetch anything for it. A form its kind's script sets up as it is
+    // when loaded (a ranked ballot, a multiple choice's count) is loaded again.
+    var enhanced = now.poll && !!kindOf(now.poll.kind).ballot;
     if (was.locked !== now.locked && enhanced) return true;
     return was.reveal !== now.reveal;
   }
@@ -118,6 +114,8 @@
       ended();
     } else if (stale && canDraw(shown(), now)) {
       drawQuestion(now);
+    } else if (stale && canReveal(shown(), now)) {
+      drawResults(now);
     } else if (stale && !loading) {
       loadPart();
     }
@@ -189,11 +187,12 @@
     document.dispatchEvent(new CustomEvent("session:swapped"));
   }
 
-  // --- A new question drawn here, from the state: no request from every phone ---------
-  // The same markup as polls/templates/polls/_session_poll.html and the _ballot_*.html
-  // partials (and the words of polls/displays.py). A question this page showed before
-  // (the voter may have voted on it), one that needs a log-in, or results to show: the
-  // server draws those (loadPart).
+  // --- A new question from the message: no request from every phone -----------------
+  // The server renders the new question's part once per language and each audience
+  // socket carries its page's (polls/live/parts.py): the same template as a reload,
+  // with this page's CSRF token put in. A question this page showed before (the voter
+  // may have voted on it), one that needs a log-in, or results to show: the server draws
+  // those for this visitor (loadPart).
 
   var seenKey = "session-seen:" + main.dataset.code;
 
@@ -222,140 +221,45 @@
     var token = document.getElementById("session-csrf");
     return (
       role === "audience" && !!poll && was.slug !== poll.slug && !now.reveal &&
-      poll.status === "open" && !poll.login_required && !!token && !!token.value &&
-      seen().indexOf(poll.slug) < 0 && !!poll.vote_url
+      typeof now.ballot === "string" && !!token && !!token.value && seen().indexOf(poll.slug) < 0
     );
   }
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) {
-        node.setAttribute(name, attrs[name] === true ? "" : String(attrs[name]));
-      }
-    });
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined || child === "") return;
-      node.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
-    });
-    return node;
-  }
-
-  function ordinal(n) {
-    // As polls/displays.py (ordinal) writes it, in the page's language.
-    var language = (document.documentElement.lang || "en").slice(0, 2);
-    if (language === "de") return n + ".";
-    if (language === "fr") return n === 1 ? "1er" : n + "e";
-    if (language === "es") return n + ".ª";
-    var tens = n % 100;
-    var suffix = tens >= 10 && tens <= 20 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
-    return n + suffix;
-  }
-
-  function picksHint(low, high, count) {
-    // The words of polls/displays.py (picks_hint), in both catalogues.
-    if (low === high) return interpolate(gettext("Pick exactly %(low)s."), { low: low }, true);
-    if (low === 1) {
-      if (high >= count) return gettext("Pick as many as you like.");
-      return interpolate(gettext("Pick up to %(high)s."), { high: high }, true);
-    }
-    if (high >= count) return interpolate(gettext("Pick at least %(low)s."), { low: low }, true);
-    return interpolate(gettext("Pick from %(low)s to %(high)s."), { low: low, high: high }, true);
-  }
-
-  function ballotOf(poll) {
-    var choices = poll.choices;
-    if (poll.kind === "multiple") {
-      return [el("p", { class: "hint", id: "picks-hint", "data-min": poll.min_picks,
-                        "data-max": poll.max_picks }, [picksHint(poll.min_picks, poll.max_picks, choices.length)])]
-        .concat(choices.map(function (c) {
-          return el("label", { class: "choice" }, [
-            el("input", { type: "checkbox", name: "choices", value: c.id, "aria-describedby": "picks-hint" }),
-            " " + c.label,
-          ]);
-        }));
-    }
-    if (poll.kind === "ranked") {
-      var most = poll.max_ranks;
-      var ranks = [];
-      for (var n = 1; n <= most; n += 1) {
-        var options = [el("option", { value: "" }, [n === 1 ? gettext("Choose…") : gettext("(none)")])].concat(
-          choices.map(function (c) {
-            return el("option", { value: c.id }, [c.label]);
-          })
-        );
-        ranks.push(el("label", { class: "rank" }, [
-          el("span", { class: "rank-label" }, [interpolate(gettext("%(ordinal)s choice"), { ordinal: ordinal(n) }, true)]),
-          el("select", { name: "rank" + n, required: n === 1 }, options),
-        ]));
-      }
-      return [
-        el("p", { class: "hint", id: "ranks-hint" }, [
-          most >= choices.length
-            ? gettext("Rank the choices, best first. You need not rank them all.")
-            : interpolate(gettext("Rank up to %(most)s of the choices, best first."), { most: most }, true),
-        ]),
-        el("div", { class: "rank-selects", "data-max-ranks": most }, ranks),
-      ];
-    }
-    if (poll.kind === "scale") {
-      var scale = poll.scale;
-      var values = [];
-      for (var v = scale.min; v <= scale.max; v += 1) {
-        var end = v === scale.min ? scale.min_label : v === scale.max ? scale.max_label : "";
-        values.push(el("label", { class: "scale-value" }, [
-          el("input", { type: "radio", name: "value", value: v, required: true }),
-          el("span", { class: "scale-number" }, [v]),
-          end ? el("span", { class: "sr-only" }, [" (" + end + ")"]) : null,
-        ]));
-      }
-      var ends = null;
-      if (scale.min_label || scale.max_label) {
-        ends = el("div", { class: "scale-ends", "aria-hidden": "true" }, [
-          scale.min_label ? el("span", { class: "end-min" }, [scale.min + ": " + scale.min_label]) : null,
-          scale.max_label ? el("span", { class: "end-max" }, [scale.max + ": " + scale.max_label]) : null,
-        ]);
-      }
-      return [el("div", { class: "scale", role: "radiogroup", "aria-labelledby": "scale-hint" }, [
-        el("p", { class: "hint", id: "scale-hint" }, [interpolate(gettext("Pick one value from %(low)s to %(high)s."), { low: scale.min, high: scale.max }, true)]),
-        el("div", { class: "scale-values" }, values),
-        ends,
-      ])];
-    }
-    return choices.map(function (c) {
-      return el("label", { class: "choice" }, [
-        el("input", { type: "radio", name: "choice", value: c.id, required: true }),
-        " " + c.label,
-      ]);
-    });
-  }
-
   function drawQuestion(now) {
-    var poll = now.poll;
-    var fieldset = el("fieldset", { disabled: now.locked, "data-open": "1" }, [
-      el("legend", {}, [gettext("Your vote")]),
-    ].concat(ballotOf(poll), [el("button", { type: "submit" }, [gettext("Vote")])]));
-    var fresh = el("div", {
-      id: "session-poll", "data-slug": poll.slug, "data-seq": now.seq,
-      "data-locked": now.locked ? "1" : "0", "data-reveal": "0",
-    }, [
-      el("p", { class: "eyebrow" }, [interpolate(gettext("Question %(position)s of %(count)s"), { position: now.position, count: now.count }, true)]),
-      el("h1", { id: "question", tabindex: "-1" }, [poll.question]),
-      el("p", { class: "notice locked", id: "locked-note", hidden: !now.locked }, [
-        gettext("Voting on this question is closed for now."),
-      ]),
-      el("form", {
-        method: "post", action: poll.vote_url,
-        class: "vote" + (poll.kind !== "single" ? " vote-" + poll.kind : ""),
-      }, [
-        el("input", { type: "hidden", name: "csrfmiddlewaretoken",
-                      value: document.getElementById("session-csrf").value }),
-        el("input", { type: "hidden", name: "next", value: location.pathname }),
-        fieldset,
-      ]),
-      el("p", { class: "hint results-later" }, [gettext("The results appear here when the presenter shows them.")]),
-    ]);
+    var holder = document.createElement("template");
+    holder.innerHTML = now.ballot;
+    var fresh = holder.content.querySelector("#session-poll");
+    if (!fresh) return loadPart();
+    var token = document.getElementById("session-csrf").value;
+    Array.prototype.forEach.call(fresh.querySelectorAll("[name=csrfmiddlewaretoken]"), function (input) {
+      input.value = token;
+    });
     replacePart(fresh);
+  }
+
+  // The results shown: their section comes in the message too (rendered once per
+  // language), and takes the place of the note that they come later; the form, and the
+  // voter's own mark on it, stay as they are. Hidden again: the part is fetched.
+  function canReveal(was, now) {
+    return (
+      role !== "present" && !!now.poll && was.slug === now.poll.slug && !was.reveal &&
+      now.reveal && typeof now.results_part === "string" && !document.getElementById("results")
+    );
+  }
+
+  function drawResults(now) {
+    var holder = document.createElement("template");
+    holder.innerHTML = now.results_part;
+    var section = holder.content.querySelector("#results");
+    if (!section) return loadPart();
+    var p = part();
+    var later = p.querySelector(".results-later");
+    if (later) later.parentNode.replaceChild(section, later);
+    else p.appendChild(section);
+    p.dataset.reveal = "1";
+    p.dataset.seq = String(now.seq);
+    attachResults();
+    document.dispatchEvent(new CustomEvent("session:swapped"));
   }
 
   function ended() {
@@ -370,17 +274,10 @@
   }
 
   function enhance() {
-    // The ballots' own scripts (ranking.js, picks.js) set up the form on the page when
-    // they run: run the one this question needs again for each new form.
-    var src = document.querySelector("#session-poll .rank-selects")
-      ? main.dataset.rankingJs
-      : document.querySelector("#session-poll #picks-hint")
-        ? main.dataset.picksJs
-        : "";
-    if (!src) return;
-    var script = document.createElement("script");
-    script.src = src;
-    document.body.appendChild(script);
+    // Its kind's script sets up a new form (a ranked ballot's list, a count of picks).
+    var p = part();
+    var ballot = kindOf(p.dataset.kind).ballot;
+    if (ballot) ballot(p);
   }
 
   // --- The socket -------------------------------------------------------------------
@@ -404,68 +301,10 @@
     if (node) node.textContent = String(value);
   }
 
-  function scheduleReconnect() {
-    var cap = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
-    attempt += 1;
-    retryTimer = setTimeout(connect, Math.random() * cap);
-  }
-
-  function connect() {
-    retryTimer = null;
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + main.dataset.socket);
-    socket = ws;
-    var fresh = true;
-    ws.onmessage = function (event) {
-      var msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if ((fresh || resyncing) && msg.type === "session") {
-        // A (re)connect or a resync: the server's state is the truth, whatever seq we had.
-        fresh = resyncing = false;
-        attempt = 0;
-        stateSeq = -1;
-        setLive("on", "live");
-      }
-      onMessage(msg);
-    };
-    ws.onclose = function (event) {
-      if (socket !== ws) return;
-      socket = null;
-      if (event.code === 4404) {
-        ended();
-        setLive("off", "ended");
-        return;
-      }
-      if (event.code === 4403) {
-        setLive("off", gettext("not allowed: log in again"));
-        return;
-      }
-      setLive("down", "reconnecting…");
-      scheduleReconnect();
-    };
-  }
-
   function resync() {
     // After a control's error the page may show what the server no longer holds (or never
     // did): ask for the whole state again; a socket that is down gets it on reconnect.
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      resyncing = true;
-      socket.send(JSON.stringify({ type: "sync" }));
-    }
-  }
-
-  function wake() {
-    // Back from sleep or offline: reconnect now, or ask an open socket for the state.
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "sync" }));
-    } else if (retryTimer !== null) {
-      clearTimeout(retryTimer);
-      connect();
-    }
+    if (socket && socket.send({ type: "sync" })) resyncing = true;
   }
 
   // --- The presenter's controls -----------------------------------------------------
@@ -615,12 +454,32 @@
   }
 
   attachResults();
-  enhance();
-  markSeen();
-  setLive("down", "connecting…");
-  window.addEventListener("online", wake);
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") wake();
+  markSeen(); // its kind's script set the form up as it loaded
+  socket = window.LiveSocket.open({
+    path: main.dataset.socket,
+    status: live,
+    ready: function (msg) {
+      return msg.type === "session";
+    },
+    onMessage: function (msg, fresh) {
+      if (fresh || (resyncing && msg.type === "session")) {
+        // A (re)connect or a resync: the server's state is the truth, whatever seq we had.
+        resyncing = false;
+        stateSeq = -1;
+      }
+      onMessage(msg);
+    },
+    onRefused: function (code, say) {
+      if (code === 4404) {
+        ended();
+        say("off", gettext("ended"));
+        return true;
+      }
+      if (code === 4403) {
+        say("off", gettext("not allowed: log in again"));
+        return true;
+      }
+      return false; // 4429 (too many wrong codes from here): tried again later
+    },
   });
-  connect();
 })();

@@ -1,0 +1,57 @@
+"""What every live socket shares: events from the hub dispatched by `type`, and the one
+thing a client may send, `{"type": "sync"}` (results.consumers, results.sessions)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+logger = logging.getLogger(__name__)
+
+# Longest text a client may send ({"type": "sync"} and some room).
+MAX_CLIENT_MESSAGE = 256
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """A socket fed by this process's hub (results.fanout). Subclasses say when a sync
+    may be answered (`may_sync`) and answer it (`answer_sync`); events are handled by a
+    method named after their type (polls.live.events)."""
+
+    # No channel of its own on the layer: events reach sockets through the process's hub,
+    # so a socket costs no Redis subscription and no receive task. An alias that names no
+    # layer makes Channels skip it (get_channel_layer returns None).
+    channel_layer_alias = "no-layer-per-viewer"
+
+    def may_sync(self) -> bool:
+        return False
+
+    async def answer_sync(self) -> None:
+        raise NotImplementedError
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Clients only ever ask for the state again; anything else is ignored and the
+        # socket stays open. A long text is not parsed at all, and deeply nested JSON
+        # (RecursionError) must not take the consumer down.
+        if not text_data or len(text_data) > MAX_CLIENT_MESSAGE or not self.may_sync():
+            return
+        try:
+            message = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return
+        if isinstance(message, dict) and message.get("type") == "sync":
+            await self.answer_sync()
+
+    async def handle_live_event(self, event: dict[str, Any]) -> None:
+        """Channels' dispatch by `type`, minus the database clean-up its `dispatch` does for
+        every message (a thread hop per socket and event, which the hub cannot afford)."""
+        handler = getattr(self, get_handler_name(event), None)
+        if handler is None:
+            logger.warning(
+                "no handler for live event %r on %s", event.get("type"), type(self).__name__
+            )
+            return
+        await handler(event)
