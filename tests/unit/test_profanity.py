@@ -170,6 +170,8 @@ CROSS_LANGUAGE = [
     ("Pedale", ("fr",), "pédale"),  # German "pedals" in a French-only poll
     ("Pedale", ("fr", "de"), None),
     ("pédale", LANGUAGES, "pédale"),  # with its accent: the French slur
+    ("ein Ass", LANGUAGES, "ass"),  # German "ace" is rare: held, so English "ass" is caught
+    ("ein Ass", ("de",), None),
     ("Gift", LANGUAGES, None),  # German "poison": on no list
     ("Mist", LANGUAGES, None),  # German "damn", English "mist": on no list
     ("Fahrt", LANGUAGES, None),  # not "fart": whole words, no sound-alikes
