@@ -1,7 +1,9 @@
-"""Vendored browser libraries (polls/static/polls/vendor/VENDORED.json): each file we serve
-is the one its npm package ships, byte for byte. Offline, the files match their recorded
-SHA-256 and every file in the folder is recorded; online, the registry's tarball matches its
-recorded integrity and holds each file at its recorded path. The tarballs are kept in
+"""Vendored files from npm packages, each folder with its record (VENDORED.json): the browser
+libraries we serve (polls/static/polls/vendor/) and the profanity filter's word lists
+(polls/profanity_lists/). Each file is the one its npm package ships, byte for byte.
+Offline, the files match their recorded SHA-256 and every file in the folder is recorded;
+online, the registry's tarball matches its recorded integrity and holds each file at its
+recorded path. The tarballs are kept in
 .local/vendored/ (git-ignored). Without the network the online test skips, and under CI
 (the CI environment variable set) fails: CI must check what we ship."""
 
@@ -21,11 +23,16 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-VENDOR = ROOT / "polls" / "static" / "polls" / "vendor"
-RECORD = VENDOR / "VENDORED.json"
+FOLDERS = [ROOT / "polls" / "static" / "polls" / "vendor", ROOT / "polls" / "profanity_lists"]
+RECORD = "VENDORED.json"
 CACHE = ROOT / ".local" / "vendored"
 
-PACKAGES: list[dict[str, Any]] = json.loads(RECORD.read_text())["packages"]
+# Each package with the folder its files are vendored into (its record's folder).
+PACKAGES: list[dict[str, Any]] = [
+    {**package, "folder": folder}
+    for folder in FOLDERS
+    for package in json.loads((folder / RECORD).read_text())["packages"]
+]
 FILES = [(package, file) for package in PACKAGES for file in package["files"]]
 
 
@@ -38,9 +45,11 @@ def integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def test_every_file_in_the_vendor_folder_is_recorded() -> None:
-    recorded = {file["path"] for _, file in FILES}
-    present = {path.name for path in VENDOR.iterdir()} - {RECORD.name}
+@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+def test_every_file_in_a_vendor_folder_is_recorded(folder: Path) -> None:
+    recorded = {file["path"] for package, file in FILES if package["folder"] == folder}
+    present = {path.name for path in folder.iterdir()} - {RECORD}
+    assert recorded
     assert present == recorded
 
 
@@ -48,7 +57,9 @@ def test_every_file_in_the_vendor_folder_is_recorded() -> None:
 def test_each_vendored_file_has_its_recorded_sha256(
     package: dict[str, Any], file: dict[str, str]
 ) -> None:
-    assert sha256((VENDOR / file["path"]).read_bytes()) == file["sha256"], package["package"]
+    assert sha256((package["folder"] / file["path"]).read_bytes()) == file["sha256"], package[
+        "package"
+    ]
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=[p["package"] for p in PACKAGES])
@@ -100,4 +111,4 @@ def test_each_vendored_file_is_the_one_in_its_packages_tarball(package: dict[str
             assert shipped is not None
             content = shipped.read()
             assert sha256(content) == file["sha256"], file["in_tarball"]
-            assert (VENDOR / file["path"]).read_bytes() == content, file["path"]
+            assert (package["folder"] / file["path"]).read_bytes() == content, file["path"]
