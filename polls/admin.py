@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from . import displays, export, kinds, live_sessions, organising, selectors
 from .kinds import KINDS, kind_for
-from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
+from .models import BallotImport, Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
 
 # The product's name on every admin page (its header, the browser's title, its home page).
 admin.site.site_header = gettext_lazy("Live votes")
@@ -126,6 +126,31 @@ class PollResetInline(admin.TabularInline):
         return False
 
 
+class BallotImportInline(admin.TabularInline):
+    """Ballots imported from cast-vote records (manage.py import_ballots): a record."""
+
+    model = BallotImport
+    fields = (
+        "imported_at",
+        "imported_by",
+        "file_name",
+        "sha256",
+        "rows",
+        "counted",
+        "withdrawn_at",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "ballot import"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 def _option_fields() -> dict[str, forms.Field]:
     """Every kind's options as form fields (each kind declares its own)."""
     return {option.name: option.field() for kind in KINDS.values() for option in kind.options}
@@ -170,7 +195,8 @@ class PollForm(PollOptionsForm):  # type: ignore[valid-type, misc]
             }
             for name, problem in kind.option_problems(options).items():
                 self.add_error(name, problem)
-            self.instance.options = options
+            stored = self.instance.options if self.instance.pk else {}
+            self.instance.options = kind.settled_options(options, stored)
         return cleaned
 
 
@@ -226,7 +252,9 @@ class PollAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("counter")
 
     def get_inlines(self, request: HttpRequest, obj: Poll | None) -> list[type[Any]]:
-        return [ChoiceInline] if obj is None else [ChoiceInline, PollResetInline]
+        return (
+            [ChoiceInline] if obj is None else [ChoiceInline, PollResetInline, BallotImportInline]
+        )
 
     def view_on_site(self, obj: Poll) -> str:
         return voting_url(obj)
@@ -253,6 +281,12 @@ class PollAdmin(admin.ModelAdmin):
             **displays.voting_form(poll, ballot=None),
         }
         return render(request, "polls/preview.html", context)
+
+    def save_model(self, request: HttpRequest, obj: Poll, form: Any, change: bool) -> None:
+        before = Poll.objects.filter(pk=obj.pk).values_list("kind", "options").first()
+        super().save_model(request, obj, form, change)
+        if before is not None and before[0] == obj.kind:  # a rules change is on record
+            organising.record_rules_change(obj, before[1], obj.options, by=request.user)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         try:
@@ -281,12 +315,16 @@ class PollAdmin(admin.ModelAdmin):
     def links(self, poll: Poll) -> str:
         if poll.pk is None:
             return "-"
-        return format_html(
+        links = format_html(
             '<a href="{}" target="_blank" rel="noopener">vote</a> · '
             '<a href="{}" target="_blank" rel="noopener">results</a>',
             voting_url(poll),
             results_url(poll),
         )
+        if kind_for(poll).has_rctab:
+            rctab = reverse("polls:api-results-rctab", args=[poll.slug])
+            links = format_html('{} · <a href="{}">RCTab JSON</a>', links, rctab)
+        return links
 
     @admin.display(description="tallies")
     def results(self, poll: Poll) -> str:
