@@ -357,7 +357,8 @@ class Ranked(Kind):
     def settled_options(self, options: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
         # The seed is made with the poll (or given then) and never changes after.
         seed = stored.get("seed") or options.get("seed") or new_seed()
-        return {**options, "seed": seed}
+        off = [flag for flag in ("batch", "until_two") if options.get(flag) is False]
+        return {name: value for name, value in options.items() if name not in off} | {"seed": seed}
 
     def count_rules(self, options: dict[str, Any]) -> dict[str, Any]:
         return {
