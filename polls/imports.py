@@ -36,6 +36,8 @@ from polls.models import BallotImport, Choice, Poll, PollCounter, Tally
 
 logger = logging.getLogger(__name__)
 
+MAX_LABEL = 100  # Choice.label's max_length
+
 __all__ = ["ImportProblems", "ImportReport", "UnreadableRecords", "import_ballots"]
 
 
@@ -158,7 +160,7 @@ def _choices(poll: Poll, candidates: list[str], create: bool) -> tuple[dict[int,
     last = Choice.objects.filter(poll_id=poll.pk).aggregate(last=Max("position"))["last"]
     start = -1 if last is None else last
     for offset, name in enumerate(missing, start=1):
-        if len(name) > Choice._meta.get_field("label").max_length:  # type: ignore[union-attr]
+        if len(name) > MAX_LABEL:
             raise ImportProblems([f"candidate {name[:40]!r}...: a name too long for a choice"])
         labels[name] = Choice.objects.create(
             poll_id=poll.pk, label=name, position=start + offset

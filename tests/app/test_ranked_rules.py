@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 
 def cast(poll: Poll, *rankings: tuple[int, list[int]]) -> None:
     """(how many, ranking) ballots, stored as the worker stores them."""
+    assert poll.opens_at is not None
     votes = [
         QueuedVote(uuid.uuid4(), poll.pk, None, f"anon:{uuid.uuid4().hex}", poll.opens_at, tuple(r))
         for many, r in rankings
