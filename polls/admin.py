@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from . import displays, export, kinds, live_sessions, organising, selectors
 from .kinds import KINDS, kind_for
-from .models import BallotImport, Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
+from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
 
 # The product's name on every admin page (its header, the browser's title, its home page).
 admin.site.site_header = gettext_lazy("Live votes")
@@ -126,31 +126,6 @@ class PollResetInline(admin.TabularInline):
         return False
 
 
-class BallotImportInline(admin.TabularInline):
-    """Ballots imported from cast-vote records (manage.py import_ballots): a record."""
-
-    model = BallotImport
-    fields = (
-        "imported_at",
-        "imported_by",
-        "file_name",
-        "sha256",
-        "rows",
-        "counted",
-        "withdrawn_at",
-    )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name = "ballot import"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 def _option_fields() -> dict[str, forms.Field]:
     """Every kind's options as form fields (each kind declares its own)."""
     return {option.name: option.field() for kind in KINDS.values() for option in kind.options}
@@ -217,7 +192,7 @@ class PollAdmin(admin.ModelAdmin):
     search_fields = ("question", "slug")
     prepopulated_fields = {"slug": ("question",)}
     radio_fields = {"results_visibility": admin.VERTICAL}
-    readonly_fields = ("state", "results", "links", "created_at", "updated_at")
+    readonly_fields = ("state", "results", "links", "imports", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("question", "slug")}),
         (
@@ -243,7 +218,7 @@ class PollAdmin(admin.ModelAdmin):
             },
         ),
         ("Rules", {"fields": ("results_visibility", "allow_vote_change", "login_required")}),
-        ("Results", {"fields": ("results", "links", "created_at", "updated_at")}),
+        ("Results", {"fields": ("results", "links", "imports", "created_at", "updated_at")}),
     )
     actions = ("open_now", "close_now", "reset_votes", "export_csv")
     date_hierarchy = "created_at"
@@ -252,9 +227,7 @@ class PollAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("counter")
 
     def get_inlines(self, request: HttpRequest, obj: Poll | None) -> list[type[Any]]:
-        return (
-            [ChoiceInline] if obj is None else [ChoiceInline, PollResetInline, BallotImportInline]
-        )
+        return [ChoiceInline] if obj is None else [ChoiceInline, PollResetInline]
 
     def view_on_site(self, obj: Poll) -> str:
         return voting_url(obj)
@@ -325,6 +298,33 @@ class PollAdmin(admin.ModelAdmin):
             rctab = reverse("polls:api-results-rctab", args=[poll.slug])
             links = format_html('{} · <a href="{}">RCTab JSON</a>', links, rctab)
         return links
+
+    @admin.display(description="ballot imports")
+    def imports(self, poll: Poll) -> str:
+        """Cast-vote records imported (manage.py import_ballots): each a record, kept."""
+        records = list(poll.ballot_imports.all()) if poll.pk else []
+        if not records:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(r.imported_at):%Y-%m-%d %H:%M}",
+                    r.file_name,
+                    r.sha256,
+                    r.rows,
+                    r.counted,
+                    "withdrawn" if r.withdrawn_at else "counted",
+                )
+                for r in records
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>imported</th><th>file</th><th>SHA-256</th><th>rows</th>"
+            "<th>ballots counted</th><th>now</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="tallies")
     def results(self, poll: Poll) -> str:

@@ -209,3 +209,11 @@ def test_the_rounds_export_as_rctab_by_command_and_api(tmp_path) -> None:
         run("export_results", "plain", "--format", "rctab")
     answer = Client().get("/api/polls/plain/results/rctab.json")
     assert (answer.status_code, answer.json()["code"]) == (404, "no_rounds")
+
+
+def test_the_admins_poll_page_shows_the_import_and_links_rctab(tmp_path, admin_client) -> None:
+    poll = ranked()
+    run("import_ballots", "city", records(tmp_path))
+    page = admin_client.get(f"/admin/polls/poll/{poll.pk}/change/").content.decode()
+    assert hashlib.sha256(RECORDS.encode()).hexdigest() in page
+    assert "/api/polls/city/results/rctab.json" in page

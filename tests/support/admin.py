@@ -72,17 +72,6 @@ def poll_form(poll: Poll | None, choices: list[dict[str, Any]], **fields: Any) -
         )
         for index, reset in enumerate(resets):
             data[f"resets-{index}-id"] = reset.pk
-        imports = list(poll.ballot_imports.all())
-        data.update(
-            {
-                "ballot_imports-TOTAL_FORMS": str(len(imports)),
-                "ballot_imports-INITIAL_FORMS": str(len(imports)),
-                "ballot_imports-MIN_NUM_FORMS": "0",
-                "ballot_imports-MAX_NUM_FORMS": "1000",
-            }
-        )
-        for index, record in enumerate(imports):
-            data[f"ballot_imports-{index}-id"] = record.pk
     return data
 
 
