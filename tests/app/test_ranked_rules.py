@@ -6,11 +6,13 @@ a change of rules recorded and counted again from the stored aggregates."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
 
 import pytest
+from django.core.management.base import CommandError
 from django.test import Client
 
 from polls import organising, snapshots
@@ -190,3 +192,22 @@ def test_the_results_page_names_every_choice_a_batch_drops() -> None:
     poll, _ = batch_case(batch=True)
     page = Client().get(f"/polls/{poll.slug}/results/").content.decode()
     assert "Blue, Gold eliminated" in page
+
+
+def test_create_poll_from_json_takes_the_rules_flags_as_true_or_false(tmp_path) -> None:
+    spec = {"slug": "js", "question": "?", "kind": "ranked", "choices": ["A", "B"]}
+    path = tmp_path / "poll.json"
+    path.write_text(
+        json.dumps(spec | {"batch": True, "until_two": False, "tie": "eliminate_all_tied"})
+    )
+    run("create_poll", "--from-json", str(path))
+    options = Poll.objects.get(slug="js").options
+    assert (options["batch"], options["tie"], "until_two" in options) == (
+        True, "eliminate_all_tied", False
+    )  # fmt: skip
+    path.write_text(json.dumps(spec | {"slug": "js2", "batch": "yes"}))
+    with pytest.raises(CommandError, match="batch must be true or false"):
+        run("create_poll", "--from-json", str(path))
+    path.write_text(json.dumps(spec | {"slug": "js3", "tie": "coin"}))
+    with pytest.raises(CommandError, match="tie must be one of previous_then_position"):
+        run("create_poll", "--from-json", str(path))
