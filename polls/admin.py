@@ -170,7 +170,8 @@ class PollForm(PollOptionsForm):  # type: ignore[valid-type, misc]
             }
             for name, problem in kind.option_problems(options).items():
                 self.add_error(name, problem)
-            self.instance.options = options
+            stored = self.instance.options if self.instance.pk else {}
+            self.instance.options = kind.settled_options(options, stored)
         return cleaned
 
 
@@ -191,7 +192,7 @@ class PollAdmin(admin.ModelAdmin):
     search_fields = ("question", "slug")
     prepopulated_fields = {"slug": ("question",)}
     radio_fields = {"results_visibility": admin.VERTICAL}
-    readonly_fields = ("state", "results", "links", "created_at", "updated_at")
+    readonly_fields = ("state", "results", "links", "imports", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("question", "slug")}),
         (
@@ -217,7 +218,7 @@ class PollAdmin(admin.ModelAdmin):
             },
         ),
         ("Rules", {"fields": ("results_visibility", "allow_vote_change", "login_required")}),
-        ("Results", {"fields": ("results", "links", "created_at", "updated_at")}),
+        ("Results", {"fields": ("results", "links", "imports", "created_at", "updated_at")}),
     )
     actions = ("open_now", "close_now", "reset_votes", "export_csv")
     date_hierarchy = "created_at"
@@ -254,6 +255,12 @@ class PollAdmin(admin.ModelAdmin):
         }
         return render(request, "polls/preview.html", context)
 
+    def save_model(self, request: HttpRequest, obj: Poll, form: Any, change: bool) -> None:
+        before = Poll.objects.filter(pk=obj.pk).values_list("kind", "options").first()
+        super().save_model(request, obj, form, change)
+        if before is not None and before[0] == obj.kind:  # a rules change is on record
+            organising.record_rules_change(obj, before[1], obj.options, by=request.user)
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         try:
             super().save_formset(request, form, formset, change)
@@ -281,11 +288,42 @@ class PollAdmin(admin.ModelAdmin):
     def links(self, poll: Poll) -> str:
         if poll.pk is None:
             return "-"
-        return format_html(
+        links = format_html(
             '<a href="{}" target="_blank" rel="noopener">vote</a> · '
             '<a href="{}" target="_blank" rel="noopener">results</a>',
             voting_url(poll),
             results_url(poll),
+        )
+        if kind_for(poll).has_rctab:
+            rctab = reverse("polls:api-results-rctab", args=[poll.slug])
+            links = format_html('{} · <a href="{}">RCTab JSON</a>', links, rctab)
+        return links
+
+    @admin.display(description="ballot imports")
+    def imports(self, poll: Poll) -> str:
+        """Cast-vote records imported (manage.py import_ballots): each a record, kept."""
+        records = list(poll.ballot_imports.all()) if poll.pk else []
+        if not records:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(r.imported_at):%Y-%m-%d %H:%M}",
+                    r.file_name,
+                    r.sha256,
+                    r.rows,
+                    r.counted,
+                    "withdrawn" if r.withdrawn_at else "counted",
+                )
+                for r in records
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>imported</th><th>file</th><th>SHA-256</th><th>rows</th>"
+            "<th>ballots counted</th><th>now</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
         )
 
     @admin.display(description="tallies")

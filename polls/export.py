@@ -109,3 +109,10 @@ def results_document(poll: Poll, *, ballots: bool = False) -> dict[str, Any]:
         header = ballot_header(poll)
         document["ballots"] = [dict(zip(header, row, strict=True)) for row in ballot_rows(poll)]
     return document
+
+
+def rctab_document(poll: Poll) -> dict[str, Any] | None:
+    """The poll's rounds as RCTab's summary JSON (polls.counting.rctab: what rcvis reads),
+    or None for a kind without rounds."""
+    kind = kind_for(poll)
+    return kind.rctab_summary(poll, poll_results(poll=poll)) if kind.has_rctab else None

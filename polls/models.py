@@ -283,6 +283,39 @@ class PollReset(models.Model):
         return f"{self.poll_id} reset at {self.reset_at:%Y-%m-%d %H:%M:%S}"
 
 
+class BallotImport(models.Model):
+    """Ballots an organiser imported from an election office's cast-vote records (polls.
+    imports): one event, with the file's SHA-256, never a voter's ballot (no Vote rows).
+
+    `profile` keeps the imported rankings (choice ids, best first) with their counts, so a
+    recount counts them beside the Vote rows; `ended` those whose ranking ended for a
+    reason ("overvote", "skipped"); `inactive` the ballots that rank nobody, by reason. A
+    reset of the poll's votes withdraws the import (`withdrawn_at`): the record stays.
+    """
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballot_imports")
+    imported_at = models.DateTimeField(default=timezone.now)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()  # ballot rows read
+    ballots = models.PositiveIntegerField()  # their weights' sum
+    counted = models.PositiveIntegerField()  # of those, ballots that rank someone
+    inactive = models.JSONField(default=dict)
+    profile = models.JSONField(default=list)  # [[ranking], ballots]
+    ended = models.JSONField(default=list)  # [[ranking], reason, ballots]
+    rules = models.JSONField(default=dict)  # the record format and import rules used
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["imported_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.file_name or 'records'} ({self.sha256[:12]})"
+
+
 class LiveSession(models.Model):
     """A presenter's series of polls for a room: the audience joins with a short code and
     follows the presenter's current poll; votes count only while it is current and open.

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from polls import kinds
 from polls.live import publisher
 from polls.models import (
+    BallotImport,
     Choice,
     LiveSession,
     Poll,
@@ -184,6 +185,7 @@ def create_poll(
         },
     )
     check_poll(poll, labels)
+    poll.options = kinds.kind_for(poll).settled_options(poll.options, {})
     with transaction.atomic():
         poll.save()
         for position, label in enumerate(labels):
@@ -248,8 +250,15 @@ def copy_poll(poll: Poll) -> Poll:
         allow_vote_change=poll.allow_vote_change,
         login_required=poll.login_required,
         kind=poll.kind,
-        options=dict(poll.options),
+        options=_copied_options(poll),
     )
+
+
+def _copied_options(poll: Poll) -> dict[str, Any]:
+    """A copy's options: the same, but what the kind settles for each poll (a lot's seed)
+    is the copy's own."""
+    fixed = {option.name for option in kinds.kind_for(poll).options if option.fixed}
+    return {name: value for name, value in poll.options.items() if name not in fixed}
 
 
 def kind_change_problem(poll: Poll) -> str:
@@ -308,8 +317,56 @@ def _bump_seq(poll_id: int) -> None:
     publisher.announce_after_commit([poll_id])
 
 
+def change_rules(poll: Poll, changes: dict[str, Any], *, by: Any = None) -> Poll:
+    """Change the options that decide how the stored ballots are counted (a ranked poll's
+    tie rule, batch elimination, until two remain), votes or not: the count is computed
+    again from the aggregates. What the kind fixes (the lot's seed) stays as it is."""
+    with transaction.atomic():
+        locked = Poll.objects.select_for_update().get(pk=poll.pk)
+        kind = kinds.kind_for(locked)
+        settable = {o.name for o in kind.options if not o.fixed} & set(kind.count_rules({}))
+        if unknown := sorted(set(changes) - settable):
+            raise PollSetupError(
+                f"Not a rule of a {locked.get_kind_display().lower()} poll: {', '.join(unknown)}."
+            )
+        options = {**locked.options, **changes}
+        options = {name: value for name, value in options.items() if value not in (None, "")}
+        if problems := kind.option_problems(options):
+            raise PollSetupError("; ".join(f"{name}: {text}" for name, text in problems.items()))
+        before = dict(locked.options)
+        locked.options = kind.settled_options(options, before)
+        locked.save(update_fields=["options", "updated_at"])
+        record_rules_change(locked, before, locked.options, by=by)
+    return locked
+
+
+def record_rules_change(
+    poll: Poll, before: dict[str, Any], after: dict[str, Any], *, by: Any = None
+) -> bool:
+    """Put a change of the count's rules on record, and have every reader count again: the
+    one place a rules change passes (the admin's form, change_rules, an import), so the
+    sealed chain (issue 39's successor) records it here. Returns whether they changed."""
+    kind = kinds.kind_for(poll)
+    old, new = kind.count_rules(before), kind.count_rules(after)
+    if old == new:
+        return False
+    votes = PollCounter.objects.filter(poll_id=poll.pk).values_list("total", flat=True).first()
+    logger.warning(
+        "poll %s (%s): count rules changed by %s with %s ballots counted: %s -> %s",
+        poll.pk,
+        poll.slug,
+        by or "a command",
+        votes or 0,
+        old,
+        new,
+    )
+    _bump_seq(poll.pk)  # a new snapshot, newer than any computed under the old rules
+    return True
+
+
 def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
-    """Remove every vote of the poll and zero its aggregates; on record as a PollReset.
+    """Remove every vote of the poll (and withdraw its imported ballots) and zero its
+    aggregates; on record as a PollReset.
 
     Locks in the worker's order (votes, tallies, rankings, values, counter) so neither
     waits on the other in a cycle. A vote the worker stores after the reset counts
@@ -317,6 +374,9 @@ def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
     """
     with transaction.atomic():
         removed = len(_lock_poll_rows(poll.pk).ballots)
+        imports = BallotImport.objects.filter(poll_id=poll.pk, withdrawn_at=None)
+        removed += sum(imports.values_list("counted", flat=True))
+        imports.update(withdrawn_at=timezone.now())  # the record stays, withdrawn
         Vote.objects.filter(poll_id=poll.pk).delete()
         Tally.objects.filter(poll_id=poll.pk).update(votes=0)
         RankingCount.objects.filter(poll_id=poll.pk).update(votes=0)
@@ -335,6 +395,12 @@ class _Locked:
     rankings: dict[tuple[int, ...], int]
     values: dict[int, int]
     counter: PollCounter
+
+
+def lock_poll_rows(poll_id: int) -> _Locked:
+    """The poll's ballots and aggregates, locked in the worker's order (an import writes
+    aggregates as the worker does)."""
+    return _lock_poll_rows(poll_id)
 
 
 def _lock_poll_rows(poll_id: int) -> _Locked:
@@ -396,7 +462,8 @@ class RecountReport:
 
 
 def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
-    """Recompute the aggregates from the Vote rows; with check=True only report differences."""
+    """Recompute the aggregates from the Vote rows and the ballots imported (BallotImport's
+    profile); with check=True only report differences."""
     with transaction.atomic():
         locked = _lock_poll_rows(poll.pk)
         tallies: Counter[int] = Counter()
@@ -409,6 +476,17 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
                 rankings[where.ranking] += 1
             if where.value is not None:
                 values[where.value] += 1
+        imported = 0  # the organiser's imported ballots count beside the voters'
+        for profile in BallotImport.objects.filter(poll_id=poll.pk, withdrawn_at=None).values_list(
+            "profile", flat=True
+        ):
+            for ranking, count in profile:
+                where = kinds.kind_for(poll).counted(tuple(ranking))
+                for choice_id in where.tallies:
+                    tallies[choice_id] += count
+                if where.ranking is not None:
+                    rankings[where.ranking] += count
+                imported += count
         labels = dict(Choice.objects.filter(poll_id=poll.pk).values_list("id", "label"))
         differences = [
             TallyDifference(cid, labels.get(cid, "?"), stored, counted)
@@ -422,7 +500,7 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
             TallyDifference(None, f"value {key}", s, n)
             for key, s, n in _differing(locked.values, values)
         ]
-        total = len(locked.ballots)
+        total = len(locked.ballots) + imported
         report = RecountReport(poll, differences, locked.counter.total, total, fixed=False)
         if check or report.matches:
             return report

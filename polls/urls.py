@@ -30,6 +30,11 @@ urlpatterns = [
         name="api-vote-status",
     ),
     path("api/polls/<slug:slug>/results", read_only(views.api_results), name="api-results"),
+    path(
+        "api/polls/<slug:slug>/results/rctab.json",
+        read_only(views.api_results_rctab),
+        name="api-results-rctab",
+    ),
     re_path(
         r"^api/", read_only(views.api_not_found)
     ),  # last: any other path under /api/ (newlines too)

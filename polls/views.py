@@ -291,6 +291,27 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 @require_GET
+def api_results_rctab(request: HttpRequest, slug: str) -> JsonResponse:
+    """A ranked poll's rounds as RCTab's summary JSON (what rcvis reads), made from the
+    same snapshot as the results: computed once per change."""
+    poll = _api_poll(slug, fresh=True)
+    if poll is None:
+        return _no_such_poll(slug)
+    if not kinds.kind_for(poll).has_rctab:
+        return json_error(
+            404, _("This poll has no rounds: only ranked choice exports them."), code="no_rounds"
+        )
+    if not selectors.results_visible(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        is_staff=request.user.is_staff,
+    ):
+        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
+    snapshot = snapshots.results(poll=poll)
+    return JsonResponse(kinds.kind_for(poll).rctab_summary(poll, snapshot))
+
+
+@require_GET
 def api_schema(request: HttpRequest) -> HttpResponse:
     """The API's OpenAPI 3.1 document, built from the kinds (polls.kinds.openapi;
     docs/api.md explains it)."""

@@ -40,6 +40,7 @@ class RecordFormat:
     write_in: str = "UWI"  # "" when the file has none
     write_in_name: str = "Write-in"
     weight_column: str = "weight"  # used when the header has it; each row is 1 ballot otherwise
+    rank_prefix: str = "rank"  # the rank columns: rank1, rank2... (any case, a space allowed)
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,15 @@ class _Ballots:
 
     def __init__(self, header: list[str], form: RecordFormat, rules: ImportRules) -> None:
         self.form, self.rules, self.width = form, rules, len(header)
+        column = (
+            RANK_COLUMN
+            if form.rank_prefix == "rank"
+            else re.compile(rf"{re.escape(form.rank_prefix)}\s*(\d+)$", re.IGNORECASE)
+        )
         ranks = sorted(
             (int(match.group(1)), index)
             for index, name in enumerate(header)
-            if (match := RANK_COLUMN.match(name.strip()))
+            if (match := column.match(name.strip()))
         )
         self.columns = [index for _, index in ranks]
         self.weight_at = next(
@@ -117,7 +123,9 @@ class _Ballots:
         self.inactive: Counter[str] = Counter()
         self.counted = Records([], [], {})
         if not self.columns:
-            self.problem(1, "no rank columns (rank1, rank2...) in the header")
+            self.problem(
+                1, f"no rank columns ({form.rank_prefix}1, {form.rank_prefix}2...) in the header"
+            )
 
     def add(self, row: list[str], line: int) -> None:
         if not self.columns or not any(cell.strip() for cell in row):

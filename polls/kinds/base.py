@@ -67,6 +67,10 @@ class Option:
     field: Callable[[], forms.Field]
     help: str
     whole: bool = True  # a whole number (else a text)
+    flag: bool = False  # on or off: a checkbox, a bare --flag, true/false in JSON
+    choices: tuple[str, ...] = ()  # the texts it may be (none: any)
+    # Shown, never edited in a form: the kind sets it (Kind.settled_options).
+    fixed: bool = False
 
 
 def ordinal(n: int) -> str:
@@ -122,8 +126,12 @@ class Kind:
     results_schema: ClassVar[dict[str, Any]] = {}
     choice_schema: ClassVar[dict[str, Any]] = {}
     components: ClassVar[dict[str, Any]] = {}
+    paths: ClassVar[dict[str, Any]] = {}  # API paths of its own (ranked: RCTab's summary)
     options: ClassVar[tuple[Option, ...]] = ()
     has_choices: ClassVar[bool] = True
+    # Its ballots may come from election offices' cast-vote records (polls.imports).
+    imports_records: ClassVar[bool] = False
+    has_rctab: ClassVar[bool] = False  # its results export as RCTab's summary (rctab_summary)
     named_in_snapshot: ClassVar[bool] = True  # the snapshot says its "kind"
     # Snapshot keys (beyond the choices) that the exports carry over.
     result_keys: ClassVar[tuple[str, ...]] = ()
@@ -150,9 +158,14 @@ class Kind:
     def add_arguments(self, parser: Any) -> None:
         """create_poll's flags for the options: --max-picks and so on."""
         for option in self.options:
+            flag = "--" + option.name.replace("_", "-")
+            if option.flag:
+                parser.add_argument(flag, action="store_true", default=None, help=option.help)
+                continue
             parser.add_argument(
-                "--" + option.name.replace("_", "-"),
-                type=int if option.whole else str,
+                flag,
+                type=int if option.whole and not option.choices else str,
+                choices=option.choices or None,
                 help=option.help,
             )
 
@@ -167,6 +180,16 @@ class Kind:
     def choices_problem(self, poll: Poll, choices: int) -> str:
         """What is wrong with the options for this many choices ("" when nothing)."""
         return ""
+
+    def settled_options(self, options: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+        """The options to store, given the new ones and those stored before ({} for a new
+        poll): where the kind keeps what nobody may change once set (a lot's seed)."""
+        return options
+
+    def count_rules(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The options that decide how the stored ballots are counted (a change of them is
+        recorded: polls.organising.record_rules_change); {} when none do."""
+        return {}
 
     def rules(self, poll: Poll, choices: int) -> dict[str, Any]:
         """What a ballot may say beyond its choices (the API's poll, the pages)."""
@@ -285,6 +308,10 @@ class Kind:
 
     def export_header(self, labels: list[str]) -> list[str]:
         return ["ballot", "choice"]
+
+    def rctab_summary(self, poll: Poll, snapshot: dict[str, Any]) -> dict[str, Any] | None:
+        """The results as RCTab's summary JSON, or None where the kind has no rounds."""
+        return None
 
     def export_row(self, ballot: Sequence[Any], labels: dict[int, str]) -> list[Any]:
         return [labels.get(ballot[0], "?")]

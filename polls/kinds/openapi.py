@@ -1,6 +1,7 @@
 """The API's OpenAPI 3.1 document, built from polls/openapi_base.json (what every kind
 shares: the paths, the errors, the poll and its results) and each kind's part: its
-ballot body, its rules and its voter's ballot in the poll, its results, its schemas."""
+ballot body, its rules and its voter's ballot in the poll, its results, its schemas and
+paths of its own."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def document(kinds: list[Kind]) -> dict[str, Any]:
         results["properties"].update(kind.results_schema)
         schemas["Tally"]["properties"].update(kind.choice_schema)
         schemas.update(kind.components)
+        built["paths"].update(kind.paths)
     for kind in kinds:  # the voters' ballots last, as the API writes them
         poll["properties"].update(kind.your_ballot_schema)
     return built

@@ -35,7 +35,7 @@ def test_the_document_is_served_and_valid_openapi_3_1() -> None:
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
         "/api/polls/{slug}", "/api/polls/{slug}/vote", "/api/polls/{slug}/results",
-        "/api/polls/{slug}/votes/{vote_id}",
+        "/api/polls/{slug}/votes/{vote_id}", "/api/polls/{slug}/results/rctab.json",
     }  # fmt: skip
 
 
@@ -56,6 +56,12 @@ def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> Non
     client = Client()
     fits(document, "Poll", client.get(f"/api/polls/{poll.slug}").json())
     fits(document, "Results", client.get(f"/api/polls/{poll.slug}/results").json())
+    rctab = client.get(f"/api/polls/{poll.slug}/results/rctab.json")
+    if kind == "ranked":
+        fits(document, "RCTabSummary", rctab.json())
+    else:
+        assert rctab.status_code == 404
+        fits(document, "Error", rctab.json())
     body = {"single": {"choice": ids[0] if ids else 0}, "multiple": {"choices": ids[:1]},
             "ranked": {"ranking": ids[:2]}, "scale": {"value": 2}}[kind]  # fmt: skip
     fits(document, "Ballot", body)

@@ -46,7 +46,7 @@ def test_each_option_belongs_to_one_kind() -> None:
     names = kinds.option_names()
     assert len(names) == len(set(names))
     assert set(names) == {
-        "min_picks", "max_picks", "max_ranks",
+        "min_picks", "max_picks", "max_ranks", "tie", "batch", "until_two", "seed",
         "scale_min", "scale_max", "scale_min_label", "scale_max_label",
     }  # fmt: skip
 

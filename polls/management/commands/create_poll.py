@@ -125,9 +125,16 @@ def _options(spec: dict[str, Any]) -> dict[str, Any]:
         value = spec.get(option.name)
         if value is None:
             continue
-        if option.whole and type(value) is not int:
+        if option.flag:
+            if type(value) is not bool:
+                raise CommandError(f"{option.name} must be true or false, not {value!r}.")
+            options[option.name] = value
+            continue
+        if option.whole and not option.choices and type(value) is not int:
             raise CommandError(f"{option.name} must be a whole number, not {value!r}.")
-        options[option.name] = value if option.whole else str(value)
+        if option.choices and value not in option.choices:
+            raise CommandError(f"{option.name} must be one of {', '.join(option.choices)}.")
+        options[option.name] = value if option.whole and not option.choices else str(value)
     return options
 
 

@@ -13,7 +13,8 @@ from ._common import poll_or_error
 class Command(BaseCommand):
     help = (
         "Export a poll's results (from its aggregates) as CSV (one row per choice) or JSON "
-        "(with each kind's own results: rounds and winner, or mean, median and NPS), to "
+        "(with each kind's own results: rounds and winner, or mean, median and NPS) or, for "
+        "a ranked poll, RCTab's summary JSON (--format rctab, what rcvis reads), to "
         "stdout or --output FILE. With --ballots: every ballot too (JSON), or instead (CSV: "
         "one row per ballot; a ranked poll's in rank columns, as pref-voting and pyrcv read)."
     )
@@ -21,7 +22,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="the poll's slug")
         parser.add_argument(
-            "--format", choices=["csv", "json"], default="csv", help="csv (default) or json"
+            "--format",
+            choices=["csv", "json", "rctab"],
+            default="csv",
+            help="csv (default), json, or rctab (a ranked poll's rounds as RCTab's summary)",
         )
         parser.add_argument("--output", type=Path, help="write here instead of stdout")
         parser.add_argument(
@@ -33,7 +37,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         poll = poll_or_error(options["slug"])
         buffer = io.StringIO()
-        if options["format"] == "json":
+        if options["format"] == "rctab":
+            summary = export.rctab_document(poll)
+            if summary is None:
+                raise CommandError(f"'{poll.slug}' has no rounds: only ranked polls export RCTab.")
+            if options["ballots"]:
+                raise CommandError("--ballots goes with csv or json, not rctab.")
+            text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        elif options["format"] == "json":
             document = export.results_document(poll, ballots=options["ballots"])
             text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         elif options["ballots"]:
