@@ -245,6 +245,9 @@ class Ranked(Kind):
         ranked = [labels.get(c, "?") for c in ballot]
         return [*ranked, *["skipped"] * (len(labels) - len(ranked))]
 
+    def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
+        return " > ".join(labels.get(c, "?") for c in ballot)
+
 
 def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The runoff as a person reads it: each round's continuing choices with the votes
