@@ -290,7 +290,7 @@ def test_the_check_answers_counted_replaced_refused_and_not_found(
         assert answer["status"] == status
         assert ("reason" in answer) == (status == "refused")
         html = client.get(f"/polls/{poll.slug}/receipt/", {"code": typed}).content.decode()
-        assert f"<code>{codes.grouped(vote.receipt)}</code>:" in html
+        assert f"<code>{codes.grouped(vote.receipt)}</code> —" in html
     missing = client.get(f"/api/polls/{poll.slug}/receipts/ABCDE-FGHJK").json()
     assert missing == {"receipt": "ABCDE-FGHJK", "status": "not_found"}
     bad = client.get(f"/api/polls/{poll.slug}/receipts/nope")
