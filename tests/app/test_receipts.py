@@ -318,3 +318,30 @@ def test_a_client_that_keeps_missing_is_refused_with_429_and_a_found_receipt_nev
     # Another voter at the same address is not held up by the guesser's misses.
     assert honest.get(f"/api/polls/{poll.slug}/receipts/{counted.receipt}").status_code == 200
     redis_client.delete(*redis_client.keys("rl:receipt-miss:*") or ["none"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_queue")
+def test_the_audience_page_shows_the_receipt_after_a_vote_without_javascript(
+    make_poll: Callable[..., Poll], redis_client: Any, own_queue: str, django_user_model: Any
+) -> None:
+    from polls import live_sessions
+
+    poll = make_poll(slug=f"room-{uuid.uuid4().hex[:6]}", labels=("Cats", "Dogs"))
+    owner = django_user_model.objects.create_user("presenter", password="pw-12345678")
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Talk", owner=owner, polls=[poll])
+    )
+    back = f"/s/{session.code}/"
+    client = voter("phone")
+    page = client.post(
+        f"/polls/{poll.slug}/vote/",
+        {"choice": poll.choices.get(label="Dogs").pk, "next": back},
+        follow=True,
+    )
+    assert page.redirect_chain[-1][0] == back
+    (message,) = queued(redis_client, own_queue)
+    shown = codes.grouped(message["receipt"])
+    assert f'<code class="receipt-code">{shown}</code>' in page.content.decode()
+    part = client.get(back, {"part": "poll"}).content.decode()  # what session.js swaps in
+    assert shown in part
