@@ -1,8 +1,8 @@
 """Receipts on real processes: voters vote through the voting role, some change their
 vote, the worker is killed in the middle and replaced; afterwards every 202's receipt
 reads counted or replaced, exactly as the final ballots say, and the board's count equals
-the totals. 300 voters and 60 changes here (~1 min, most of it the ledger's grace for the
-killed worker's votes); `--slow` runs 1,000 voters and 200 changes."""
+the totals. 300 voters and 60 changes here (~25 s; up to a minute more when the killed worker held
+votes the ledger's sweep must bring back); `--slow` runs 1,000 voters and 200 changes."""
 
 from __future__ import annotations
 
