@@ -217,7 +217,17 @@ class PollAdmin(admin.ModelAdmin):
                 ),
             },
         ),
-        ("Rules", {"fields": ("results_visibility", "allow_vote_change", "login_required")}),
+        (
+            "Rules",
+            {
+                "fields": (
+                    "results_visibility",
+                    "allow_vote_change",
+                    "login_required",
+                    "ballot_secrecy",
+                )
+            },
+        ),
         ("Results", {"fields": ("results", "links", "imports", "created_at", "updated_at")}),
     )
     actions = ("open_now", "close_now", "reset_votes", "export_csv")

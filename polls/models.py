@@ -78,6 +78,18 @@ class Poll(models.Model):
     login_required = models.BooleanField(
         default=False, help_text="Only logged-in users may vote (one vote per account)."
     )
+
+    class BallotSecrecy(models.TextChoices):
+        SECRET = "secret", "Secret: the board lists receipts only, with the totals"
+        PUBLIC = "public", "Public: the board shows each counted receipt with its ballot"
+
+    # Not `open`/`closed` (the poll's status): what the receipts' board may show.
+    ballot_secrecy = models.CharField(
+        max_length=8,
+        choices=BallotSecrecy.choices,
+        default=BallotSecrecy.SECRET,
+        help_text="Whether the board shows each receipt's ballot (public) or receipts only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,11 +196,16 @@ class Vote(models.Model):
     cast_at = models.DateTimeField()
     vote_id = models.UUIDField(default=uuid.uuid4)
     stored_at = models.DateTimeField(auto_now=True)
+    # The counted ballot's receipt and nonce (polls.counting.receipts); "" for a vote
+    # stored before receipts. Not unique: 50 bits may, rarely, repeat within a poll.
+    receipt = models.CharField(max_length=10, default="", blank=True)
+    nonce = models.CharField(max_length=64, default="", blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["poll", "voter_key"], name="one_vote_per_voter")
         ]
+        indexes = [models.Index(fields=["poll", "receipt"], name="vote_receipt")]
 
     def __str__(self) -> str:
         return f"{self.voter_key} -> {self.choice_id}"
@@ -442,3 +459,30 @@ class AdmissionChange(models.Model):
             and (self.opens_at is None or self.opens_at <= when)
             and (self.closes_at is None or when < self.closes_at)
         )
+
+
+class UncountedReceipt(models.Model):
+    """A receipt whose ballot is not counted: replaced by a later ballot of its voter, or
+    refused by the worker (with why). A counted receipt is on its `Vote` row; a receipt
+    found in neither was never stored (or its poll was reset).
+
+    One row per vote id (storing it again changes nothing: redelivery).
+    """
+
+    class Fate(models.TextChoices):
+        REPLACED = "replaced", "Replaced by a later ballot of the same voter"
+        REFUSED = "refused", "Refused"
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="uncounted_receipts")
+    vote_id = models.UUIDField(unique=True)
+    receipt = models.CharField(max_length=10)
+    nonce = models.CharField(max_length=64, default="", blank=True)
+    fate = models.CharField(max_length=8, choices=Fate.choices)
+    reason = models.CharField(max_length=100, default="", blank=True)  # why it was refused
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["poll", "receipt"], name="uncounted_receipt")]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.receipt}: {self.fate}"

@@ -162,6 +162,7 @@ def create_poll(
     login_required: bool = False,
     kind: str = kinds.DEFAULT_KIND,
     options: dict[str, Any] | None = None,
+    ballot_secrecy: str = Poll.BallotSecrecy.SECRET,
     **kind_options: Any,
 ) -> Poll:
     """A poll with its choices in the given order (a rating scale has none); draft unless
@@ -177,6 +178,7 @@ def create_poll(
         results_visibility=results_visibility,
         allow_vote_change=allow_vote_change,
         login_required=login_required,
+        ballot_secrecy=ballot_secrecy,
         kind=kind,
         options={
             name: value

@@ -7,6 +7,9 @@
   counter on the hot path).
 - Log-in (the admin's and the voters'): per client address (ADMIN_LOGIN_RATE) and per
   (account, address) (LOGIN_RATE_PER_ACCOUNT_ADDRESS), through django-ratelimit.
+- Receipt checks: checks that find nothing (misses) per address block and per voter
+  (RECEIPT_MISS_RATE_PER_ADDRESS, _PER_VOTER), counted in Redis by receipt_missed; past
+  a budget every check from there is refused until the window ends (receipt_wait).
 - Join codes: wrong codes (misses) per address, per IPv6 /64 and for the whole site
   (JOIN_MISS_RATE_PER_ADDRESS, _PER_NETWORK, _SITE), counted in Redis by join_missed;
   a right code never counts. Past a budget every lookup from there (the whole site's:
@@ -18,6 +21,7 @@ All counters live in Redis, so every replica shares them; RATELIMIT_ENABLE=0
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import re
@@ -186,6 +190,54 @@ def join_missed(address: str) -> None:
         pipe.execute()
     except redis.RedisError:
         logger.warning("join code miss not counted", exc_info=True)
+
+
+# --- Receipt checks ---------------------------------------------------------------------
+
+
+def _receipt_counters(address: str, voter_key: str | None) -> list[tuple[str, str]]:
+    """(Redis key, rate) of each miss budget a receipt check counts against: its address
+    block's and its voter's (hashed: a key names no voter). Each key lives for its rate's
+    window."""
+    counters = [
+        (f"rl:receipt-miss:addr:{address_block(address)}", settings.RECEIPT_MISS_RATE_PER_ADDRESS)
+    ]
+    if voter_key:
+        digest = hashlib.sha256(voter_key.encode()).hexdigest()[:32]
+        counters.append((f"rl:receipt-miss:voter:{digest}", settings.RECEIPT_MISS_RATE_PER_VOTER))
+    return counters
+
+
+def receipt_wait(address: str, voter_key: str | None) -> int | None:
+    """The seconds this client must wait before checking a receipt (its address or its
+    voter has spent its misses), else None. Redis away: no wait."""
+    if not settings.RATELIMIT_ENABLE:
+        return None
+    counters = _receipt_counters(address, voter_key)
+    client = redis_client()
+    try:
+        counts = client.mget([key for key, _rate in counters])
+        for (key, rate), count in zip(counters, counts, strict=True):
+            if count is not None and int(count) >= parse_rate(rate)[0]:
+                left = int(client.pttl(key))
+                return max((left + 999) // 1000, 1) if left > 0 else parse_rate(rate)[1]
+    except redis.RedisError:
+        logger.warning("receipt check budgets unreadable; check allowed", exc_info=True)
+    return None
+
+
+def receipt_missed(address: str, voter_key: str | None) -> None:
+    """Counts a receipt check that found nothing (fixed windows, as join_missed)."""
+    if not settings.RATELIMIT_ENABLE:
+        return
+    pipe = redis_client().pipeline(transaction=False)
+    for key, rate in _receipt_counters(address, voter_key):
+        pipe.set(key, 0, ex=parse_rate(rate)[1], nx=True)
+        pipe.incr(key)
+    try:
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("receipt check miss not counted", exc_info=True)
 
 
 def join_pass(code: str) -> str:

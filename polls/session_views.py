@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import displays, live_sessions, qr, ratelimits, selectors, snapshots
+from . import displays, live_sessions, qr, ratelimits, receipts, selectors, snapshots
 from .live.pages import kind_scripts
 from .models import LiveSession
 from .pipeline import ballots
@@ -120,6 +120,13 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             "is_open": poll.state == "open" and not needs_login and not session.locked,
             **displays.voting_form(poll, ballot=None if shown is None else shown.ballot),
         }
+        context["your_receipt"] = receipts.yours(
+            poll=poll,
+            voter_key=voter_key,
+            vote_id=shown.vote_id if shown else "",
+            storing=bool(shown and shown.storing),
+            cookie=request.COOKIES.get(receipts.COOKIE),
+        )
         if session.reveal:
             context |= displays.results_context(poll, snapshots.results(poll=poll))
     if request.GET.get("part") == "poll":

@@ -15,6 +15,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("polls/<slug:slug>/", views.poll_detail, name="detail"),
     path("polls/<slug:slug>/vote/", views.vote, name="vote"),
+    path("polls/<slug:slug>/board/", views.board, name="board"),
+    path("polls/<slug:slug>/receipt/", views.receipt_check, name="receipt"),
     path("join", session_views.join, name="join"),
     path("s/<str:code>/", session_views.audience, name="session"),
     path("present/<str:code>/", session_views.present, name="present"),
@@ -34,6 +36,12 @@ urlpatterns = [
         "api/polls/<slug:slug>/results/rctab.json",
         read_only(views.api_results_rctab),
         name="api-results-rctab",
+    ),
+    path("api/polls/<slug:slug>/board", read_only(views.api_board), name="api-board"),
+    path(
+        "api/polls/<slug:slug>/receipts/<str:code>",
+        read_only(views.api_receipt),
+        name="api-receipt",
     ),
     re_path(
         r"^api/", read_only(views.api_not_found)

@@ -25,9 +25,10 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from . import displays, kinds, selectors, snapshots
+from . import displays, kinds, receipts, selectors, snapshots
+from .counting import receipts as receipt_codes
 from .pipeline import ballots, submit
-from .ratelimits import client_ip
+from .ratelimits import client_ip, receipt_missed, receipt_wait
 from .responses import (
     error_page,
     is_store_outage,
@@ -110,6 +111,13 @@ def _render_poll(
         else ballots.Shown(None)
     )
     context.update(storing=current.storing, refused=current.refused, vote_id=current.vote_id)
+    context["your_receipt"] = receipts.yours(
+        poll=poll,
+        voter_key=voter_key,
+        vote_id=current.vote_id,
+        storing=current.storing,
+        cookie=request.COOKIES.get(receipts.COOKIE),
+    )
     # After a refused form, show what the voter sent rather than make them start over.
     sent = _posted_ballot(poll, request.POST) if request.method == "POST" else None
     context.update(displays.voting_form(poll, ballot=current.ballot, shown=sent))
@@ -140,7 +148,7 @@ def _posted_ballot(poll: Any, data: Any) -> list[Any]:
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     poll = selectors.poll_for_voting(slug=slug)
     try:
-        submit.submit_vote(
+        queued = submit.submit_vote(
             poll=poll,
             voter_key=_voter_key(request),
             client_ip=client_ip(request),
@@ -161,7 +169,17 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     messages.success(
         request, _("Vote received. It is being stored and shows in the results in a moment.")
     )
-    return _see_other(_back_to(request) or reverse("polls:detail", args=[poll.slug]))
+    response = _see_other(_back_to(request) or reverse("polls:detail", args=[poll.slug]))
+    # The page it goes to shows the receipt before the vote is stored (then from the row).
+    response.set_cookie(
+        receipts.COOKIE,
+        receipts.cookie_value(poll_id=poll.pk, vote_id=str(queued.vote_id), receipt=queued.receipt),
+        max_age=receipts.COOKIE_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _back_to(request: HttpRequest) -> str:
@@ -211,6 +229,7 @@ def api_poll(request: HttpRequest, slug: str) -> JsonResponse:
         "choices": [{"id": c.id, "label": c.label} for c in poll.choices.all()],
         "login_required": poll.login_required,
         "allow_vote_change": poll.allow_vote_change,
+        "ballot_secrecy": poll.ballot_secrecy,
         "results_visibility": poll.results_visibility,
     }
     document.update(selectors.ballot_rules(poll=poll))
@@ -249,7 +268,14 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
         return json_error(
             status_of(error), error.message, code=error.code, retry_after=retry_after_of(error)
         )
-    return JsonResponse({"vote_id": str(queued.vote_id), "status": "queued"}, status=202)
+    return JsonResponse(
+        {
+            "vote_id": str(queued.vote_id),
+            "status": "queued",
+            "receipt": receipt_codes.grouped(queued.receipt),
+        },
+        status=202,
+    )
 
 
 @require_GET
@@ -272,6 +298,115 @@ def api_vote_status(request: HttpRequest, slug: str, vote_id: uuid.UUID) -> Json
             code="vote_not_found",
         )
     return JsonResponse(status)
+
+
+@require_GET
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    """The poll's board of counted receipts (correct without JavaScript), when its results
+    are visible to this viewer."""
+    poll = selectors.poll_for_voting(slug=slug, fresh=True)
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    is_staff = request.user.is_staff
+    context: dict[str, Any] = {"poll": poll}
+    if not selectors.results_visible(poll=poll, voter_key=voter_key, is_staff=is_staff):
+        context["hidden"] = selectors.results_hidden_reason(poll)
+        return render(request, "polls/board.html", context, status=403)
+    after = receipt_codes.parsed(request.GET.get("after", "")) or ""
+    context["board"] = receipts.board(poll=poll, after=after)
+    context["after"] = after
+    context["final"] = selectors.final_results(
+        poll=poll, voter_key=voter_key or "", is_staff=is_staff, read=snapshots.results
+    )
+    return render(request, "polls/board.html", context)
+
+
+@require_GET
+def receipt_check(request: HttpRequest, slug: str) -> HttpResponse:
+    """Check a receipt: a form for the code (GET, so a link can carry it), and the answer."""
+    poll = selectors.poll_for_voting(slug=slug)
+    typed = request.GET.get("code", "").strip()[:40]
+    context: dict[str, Any] = {"poll": poll, "typed": typed}
+    if not typed:
+        return render(request, "polls/receipt.html", context)
+    status, answer, wait = _checked_receipt(request, poll, typed)
+    context.update(answer=answer, wait=wait)
+    if answer is None and not wait:
+        context["malformed"] = True
+    response = render(request, "polls/receipt.html", context, status=status)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _checked_receipt(
+    request: HttpRequest, poll: Any, typed: str
+) -> tuple[int, receipts.Checked | None, int | None]:
+    """(status, answer, seconds to wait): 429 once this client has spent its misses, 400
+    for something that cannot be a receipt, else 200 with the receipt's fate."""
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    address = client_ip(request)
+    if wait := receipt_wait(address, voter_key):
+        return 429, None, wait
+    code = receipt_codes.parsed(typed)
+    if code is None:
+        receipt_missed(address, voter_key)
+        return 400, None, None
+    answer = receipts.check(poll=poll, code=code)
+    if answer.status == receipts.NOT_FOUND:
+        receipt_missed(address, voter_key)
+    return 200, answer, None
+
+
+@require_GET
+def api_board(request: HttpRequest, slug: str) -> JsonResponse:
+    poll = _api_poll(slug, fresh=True)
+    if poll is None:
+        return _no_such_poll(slug)
+    if not selectors.results_visible(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        is_staff=request.user.is_staff,
+    ):
+        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
+    after = request.GET.get("after", "")
+    code = receipt_codes.parsed(after) if after else ""
+    try:
+        limit = int(request.GET.get("limit", receipts.BOARD_PAGE))
+    except ValueError:
+        limit = 0
+    if code is None or not 1 <= limit <= receipts.BOARD_PAGE_MAX:
+        return json_error(
+            400,
+            _("'after' must be a receipt and 'limit' a number from 1 to %(max)s.")
+            % {"max": receipts.BOARD_PAGE_MAX},
+            code="invalid_page",
+        )
+    return JsonResponse(
+        {"poll": poll.slug, **receipts.board(poll=poll, after=code, limit=limit).as_json()}
+    )
+
+
+@require_GET
+def api_receipt(request: HttpRequest, slug: str, code: str) -> JsonResponse:
+    poll = _api_poll(slug)
+    if poll is None:
+        return _no_such_poll(slug)
+    _status, answer, wait = _checked_receipt(request, poll, code[:40])
+    if wait:
+        return json_error(
+            429,
+            _("Too many receipt checks found nothing; try again in %(seconds)s seconds.")
+            % {"seconds": wait},
+            code="too_many_checks",
+            retry_after=wait,
+        )
+    if answer is None:
+        return json_error(
+            400,
+            _("A receipt is 10 characters, like ABCDE-FGHJK."),
+            code="invalid_receipt",
+        )
+    return JsonResponse(answer.as_json())
 
 
 @require_GET

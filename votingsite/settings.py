@@ -251,6 +251,11 @@ LOGIN_RATE_PER_ACCOUNT_ADDRESS = env.str("LOGIN_RATE_PER_ACCOUNT_ADDRESS", defau
 JOIN_MISS_RATE_PER_ADDRESS = env.str("JOIN_MISS_RATE_PER_ADDRESS", default="100/10m")
 JOIN_MISS_RATE_PER_NETWORK = env.str("JOIN_MISS_RATE_PER_NETWORK", default="100/10m")
 JOIN_MISS_RATE_SITE = env.str("JOIN_MISS_RATE_SITE", default="300/10m")
+# Receipt checks that find nothing (a found receipt never counts), per address and per
+# voter, before checks are refused with 429: a guesser of codes gets little, a room
+# checking its receipts after the close is never held up (docs/verification.md).
+RECEIPT_MISS_RATE_PER_ADDRESS = env.str("RECEIPT_MISS_RATE_PER_ADDRESS", default="100/10m")
+RECEIPT_MISS_RATE_PER_VOTER = env.str("RECEIPT_MISS_RATE_PER_VOTER", default="20/10m")
 # An IPv6 client counts against the per-address vote limit by its network of this many
 # bits (a subscriber is given a whole /64); django-ratelimit's admin log-in limit too.
 VOTE_IPV6_PREFIX = env.int("VOTE_IPV6_PREFIX", default=64)

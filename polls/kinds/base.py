@@ -315,3 +315,11 @@ class Kind:
 
     def export_row(self, ballot: Sequence[Any], labels: dict[int, str]) -> list[Any]:
         return [labels.get(ballot[0], "?")]
+
+    # --- the receipts' board ------------------------------------------------------------
+
+    def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
+        """What a board row shows of a counted ballot on a public-ballot poll, in words;
+        None leaves the row off every board (public or secret): a text kind's hidden
+        entries. polls.receipts.board asks it for every row."""
+        return labels.get(ballot[0], "?")

@@ -148,3 +148,6 @@ class Multiple(Kind):
     def export_row(self, ballot: Sequence[Any], labels: dict[int, str]) -> list[Any]:
         picked = set(ballot)
         return [int(c in picked) for c in labels]
+
+    def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
+        return ", ".join(labels.get(c, "?") for c in ballot)

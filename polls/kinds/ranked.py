@@ -525,6 +525,9 @@ class Ranked(Kind):
         ranked = [labels.get(c, "?") for c in ballot]
         return [*ranked, *["skipped"] * (len(labels) - len(ranked))]
 
+    def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
+        return " > ".join(labels.get(c, "?") for c in ballot)
+
 
 def _with_reasons(
     rankings: list[tuple[tuple[int, ...], int]], ended: list[list[Any]]

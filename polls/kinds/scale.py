@@ -273,6 +273,9 @@ class Scale(Kind):
     def export_row(self, ballot: Sequence[Any], labels: dict[int, str]) -> list[Any]:
         return [ballot[0]]
 
+    def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
+        return str(ballot[0])
+
 
 def scale_view(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The distribution as columns (the tallest full height), and the summary as text."""

@@ -17,6 +17,10 @@ The vote message, version 2 (a JSON object; the task's one argument is a list of
     cast_at      ISO 8601 with a zone, the web host's clock: orders a voter's ballots
     admitted_ms  integer, Redis's clock (TIME inside the admission script), ms since 1970
     poll_version integer: the poll's admission version (polls.openness) it was admitted under
+    receipt      10 characters of Crockford's base32 (polls.counting.receipts), and
+    nonce        its random per-vote nonce (32 hex digits): both added by the receipts'
+                 release (issue 37) without a new version; a message without them (queued
+                 by the release before) stores a vote without a receipt
 
 The worker judges "open when cast" by `poll_version` and `admitted_ms` alone: the version's
 recorded state must admit a vote at that time (polls.pipeline.store). Versions only add
@@ -77,6 +81,8 @@ class QueuedVote:
     ballot: tuple[Any, ...] = ()
     admitted_ms: int | None = None  # Redis's clock at admission (version 2)
     poll_version: int | None = None  # the admission version it was admitted under
+    receipt: str = ""  # the voter's receipt (polls.counting.receipts); "" before receipts
+    nonce: str = ""  # the per-vote nonce the receipt was computed with
 
     def __post_init__(self) -> None:
         if not self.ballot and self.choice_id is not None:
@@ -94,6 +100,8 @@ class QueuedVote:
         message["cast_at"] = self.cast_at.isoformat()
         if self.admitted_ms is not None and self.poll_version is not None:
             message.update(v=VERSION, admitted_ms=self.admitted_ms, poll_version=self.poll_version)
+        if self.receipt:
+            message.update(receipt=self.receipt, nonce=self.nonce)
         return message
 
     def to_admission_message(self, n: int) -> dict[str, Any]:
@@ -127,8 +135,18 @@ class QueuedVote:
         stamped = admitted_ms is not None or poll_version is not None
         if stamped and (type(admitted_ms) is not int or type(poll_version) is not int):
             raise ValueError("admitted_ms and poll_version must be integers")
+        receipt, nonce = _receipt_of(data)
         return cls(
-            vote_id, poll_id, choice_id, voter_key, cast_at, ballot, admitted_ms, poll_version
+            vote_id,
+            poll_id,
+            choice_id,
+            voter_key,
+            cast_at,
+            ballot,
+            admitted_ms,
+            poll_version,
+            receipt,
+            nonce,
         )
 
     @property
@@ -186,6 +204,22 @@ def _ballot_of(data: dict[str, Any]) -> tuple[int | None, tuple[Any, ...]]:
     if any(type(item) is not int or abs(item) >= 2**63 for item in ballot):
         raise ValueError("a ballot holds integers only")
     return None, tuple(ballot)
+
+
+_RECEIPT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10}$")  # Crockford's base32, 10 characters
+_NONCE = re.compile(r"^[0-9a-f]{1,64}$")
+
+
+def _receipt_of(data: dict[str, Any]) -> tuple[str, str]:
+    """A message's (receipt, nonce); ("", "") in a message from before receipts."""
+    receipt, nonce = data.get("receipt"), data.get("nonce")
+    if receipt is None and nonce is None:
+        return "", ""
+    if not isinstance(receipt, str) or not _RECEIPT.match(receipt):
+        raise ValueError("receipt must be 10 characters of Crockford's base32")
+    if not isinstance(nonce, str) or not _NONCE.match(nonce):
+        raise ValueError("nonce must be 1-64 lower-case hex digits")
+    return receipt, nonce
 
 
 def canonical_json(value: Any) -> str:

@@ -39,6 +39,7 @@ from polls.models import (
     PollCounter,
     SessionPoll,
     Tally,
+    UncountedReceipt,
     Vote,
     VotingWindow,
 )
@@ -115,6 +116,8 @@ class RecordOutcome:
     rejected: Counter[str] = field(default_factory=Counter)
     refused: dict[str, str] = field(default_factory=dict)  # vote id -> why it was rejected
     polls_changed: set[int] = field(default_factory=set)
+    # Receipts whose ballot is not counted (replaced, refused), written in the transaction.
+    uncounted: list[UncountedReceipt] = field(default_factory=list)
 
 
 def record_votes(votes: Iterable[QueuedVote]) -> RecordOutcome:
@@ -147,9 +150,48 @@ def _one_per_voter(
             outcome.ignored += 1
             later_wins = polls[vote.poll_id].allow_vote_change
             if (vote.order > held.order) != later_wins:
+                _set_aside(vote, held, later_wins, outcome)
                 continue
+            _set_aside(held, vote, later_wins, outcome)
         chosen[vote.key] = vote
     return list(chosen.values())
+
+
+def _uncounted(
+    vote: QueuedVote, fate: str, reason: str = "", *, receipt: str = "", nonce: str = ""
+) -> UncountedReceipt:
+    return UncountedReceipt(
+        poll_id=vote.poll_id,
+        vote_id=vote.vote_id,
+        receipt=receipt or vote.receipt,
+        nonce=nonce or vote.nonce,
+        fate=fate,
+        reason=reason,
+    )
+
+
+def _set_aside(
+    loser: QueuedVote, winner: QueuedVote, later_wins: bool, outcome: RecordOutcome
+) -> None:
+    """Records the fate of a voter's ballot that another of the same batch beat: replaced,
+    or refused where the poll keeps the first ballot and this one says something else."""
+    if not loser.receipt or loser.vote_id == winner.vote_id:  # before receipts; a copy
+        return
+    if later_wins or loser.ballot == winner.ballot:
+        outcome.uncounted.append(_uncounted(loser, UncountedReceipt.Fate.REPLACED))
+    else:
+        outcome.uncounted.append(
+            _uncounted(loser, UncountedReceipt.Fate.REFUSED, REJECT_VOTE_CHANGE)
+        )
+
+
+def _refused_receipts(votes: Sequence[QueuedVote], outcome: RecordOutcome) -> None:
+    """Records the receipts of the votes the worker refused, with why (a vote of a poll
+    deleted meanwhile has nowhere to be recorded)."""
+    for vote in votes:
+        reason = outcome.refused.get(str(vote.vote_id))
+        if reason is not None and vote.receipt and reason != "unknown poll":
+            outcome.uncounted.append(_uncounted(vote, UncountedReceipt.Fate.REFUSED, reason))
 
 
 @dataclass
@@ -181,6 +223,8 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     # Each vote is checked on its own first, so a rejected vote never hides a valid one.
     valid = _one_per_voter(_checked_votes(votes, polls, outcome), polls, outcome)
     if not valid:
+        _refused_receipts(votes, outcome)
+        _write_uncounted(outcome)
         return outcome
 
     voters_by_poll: dict[int, list[str]] = defaultdict(list)
@@ -213,6 +257,8 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                     cast_at=vote.cast_at,
                     vote_id=vote.vote_id,
                     stored_at=now,
+                    receipt=vote.receipt,
+                    nonce=vote.nonce,
                 )
             )
             deltas.add(poll, vote.ballot, +1)
@@ -228,16 +274,40 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                 outcome.polls_changed.add(vote.poll_id)
             else:
                 outcome.unchanged += 1
+            if row.receipt and row.vote_id != vote.vote_id:
+                outcome.uncounted.append(
+                    _uncounted(
+                        dataclasses.replace(vote, vote_id=row.vote_id),
+                        UncountedReceipt.Fate.REPLACED,
+                        receipt=row.receipt,
+                        nonce=row.nonce,
+                    )
+                )
             row.choice_id, row.ballot = vote.choice_id, list(vote.ballot)
             row.cast_at, row.vote_id, row.stored_at = vote.cast_at, vote.vote_id, now
+            row.receipt, row.nonce = vote.receipt, vote.nonce
             to_update.append(row)
         else:
             outcome.ignored += 1
+            if vote.receipt and vote.vote_id != row.vote_id:  # older, arriving after newer
+                outcome.uncounted.append(_uncounted(vote, UncountedReceipt.Fate.REPLACED))
 
     Vote.objects.bulk_create(to_create)
-    Vote.objects.bulk_update(to_update, ["choice", "ballot", "cast_at", "vote_id", "stored_at"])
+    Vote.objects.bulk_update(
+        to_update, ["choice", "ballot", "cast_at", "vote_id", "stored_at", "receipt", "nonce"]
+    )
+    _refused_receipts(votes, outcome)
+    _write_uncounted(outcome)
     _write_aggregates(deltas, outcome.polls_changed)
     return outcome
+
+
+def _write_uncounted(outcome: RecordOutcome) -> None:
+    """The uncounted receipts' fates, once per vote id (a redelivered batch adds none)."""
+    if outcome.uncounted:
+        UncountedReceipt.objects.bulk_create(
+            sorted(outcome.uncounted, key=lambda r: str(r.vote_id)), ignore_conflicts=True
+        )
 
 
 def _write_aggregates(deltas: _Deltas, polls_changed: set[int]) -> None:

@@ -7,6 +7,7 @@ the views' business (polls.responses).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from polls import kinds, selectors
+from polls.counting import receipts
 from polls.models import Poll
 from polls.ratelimits import vote_limits
 from polls.voters import is_user_key
@@ -35,7 +37,7 @@ from .admission import (
     REFUSED_UNKNOWN_STATE,
     Entry,
 )
-from .message import QueuedVote
+from .message import QueuedVote, canonical_json
 from .sender import queue_vote
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,9 @@ def submit_vote(
             raise VoteQueueUnavailable(_NOT_RECORDED) from exc
         if stored is not None and stored != checked:
             raise VoteChangeNotAllowed(_NO_CHANGE)
-    vote = QueuedVote(uuid.uuid4(), poll.id, kind.choice_of(checked), voter_key, now, checked)
+    vote = _with_receipt(
+        QueuedVote(uuid.uuid4(), poll.id, kind.choice_of(checked), voter_key, now, checked)
+    )
     entry = Entry(
         vote,
         vote_limits(voter_key=voter_key, client_ip=client_ip),
@@ -171,6 +175,16 @@ def submit_vote(
     if code:
         raise TooManyVotes(code)
     return vote
+
+
+def _with_receipt(vote: QueuedVote) -> QueuedVote:
+    """The vote with its receipt: computed here, where it is admitted, from the ballot as
+    the worker will store it and a fresh nonce (no database read)."""
+    nonce = receipts.new_nonce()
+    code = receipts.receipt_for(
+        vote.poll_id, str(vote.vote_id), canonical_json(list(vote.ballot)), nonce
+    )
+    return dataclasses.replace(vote, receipt=code, nonce=nonce)
 
 
 def _items(kind: kinds.Kind, raw: list[Any]) -> list[Any]:

@@ -36,6 +36,7 @@ def test_the_document_is_served_and_valid_openapi_3_1() -> None:
     assert set(document["paths"]) == {
         "/api/polls/{slug}", "/api/polls/{slug}/vote", "/api/polls/{slug}/results",
         "/api/polls/{slug}/votes/{vote_id}", "/api/polls/{slug}/results/rctab.json",
+        "/api/polls/{slug}/board", "/api/polls/{slug}/receipts/{code}",
     }  # fmt: skip
 
 

@@ -186,3 +186,66 @@ def test_focus_moves_to_the_confirmation_after_voting_by_keyboard(
 
 def document_body(page: Page) -> str:
     return str(page.evaluate("document.activeElement.tagName"))
+
+
+# What a voter reads after voting, and the check's answer, per language.
+RECEIPT_WORDS = {
+    "en": ("Your receipt:", "counted."),
+    "de": ("Ihre Quittung:", "gezählt."),
+    "fr": ("Votre reçu :", "compté."),
+    "es": ("Tu recibo:", "contado."),
+}
+RECEIPT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
+
+
+@pytest.mark.parametrize("language", list(RECEIPT_WORDS))
+def test_a_voter_sees_a_receipt_finds_it_on_the_board_after_the_close_and_checks_it(
+    site: Any, chromium: Chromium, language: str
+) -> None:
+    from polls.models import Vote
+
+    poll = organising.create_poll(
+        slug=f"receipt-{language}-{uuid.uuid4().hex[:6]}", question="Pets?",
+        labels=["Cats", "Dogs"], open_now=True, ballot_secrecy="public",
+    )  # fmt: skip
+    yours, counted = RECEIPT_WORDS[language]
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844},
+        locale=language,
+        extra_http_headers={"Accept-Language": language},
+    )
+    found: list[str] = []
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/polls/{poll.slug}/")
+        page.locator("input[type=radio]").first.check()
+        page.locator("form.vote button[type=submit]").click()
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("#your-receipt")).to_contain_text(yours)
+        code = page.locator(".receipt-code").inner_text().strip()
+        assert RECEIPT.match(code), code
+        expect(page.locator(".copy-receipt")).to_be_visible()  # the script shows the button
+        found += audit(page, f"receipt {language} after voting")
+
+        stored = code.replace("-", "")
+        processes.wait_for(
+            lambda: Vote.objects.filter(poll=poll, receipt=stored).exists(),
+            timeout=30,
+            what=lambda: f"the vote with receipt {code} stored",
+        )
+        organising.close_poll(poll)
+        page.goto(f"{site.url}/polls/{poll.slug}/board/")
+        row = page.locator("table.board tbody tr", has_text=code)
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Cats")  # a public-ballot poll shows the ballot
+        found += audit(page, f"receipt {language} board")
+
+        page.goto(f"{site.url}/polls/{poll.slug}/receipt/")
+        page.locator("#receipt-input").fill(code.lower().replace("-", " "))
+        page.locator("form.receipt-check button[type=submit]").click()
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("#receipt-answer")).to_contain_text(counted)
+        found += audit(page, f"receipt {language} checked")
+    finally:
+        context.close()
+    assert not found, "\n".join(found)

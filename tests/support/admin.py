@@ -31,6 +31,7 @@ def poll_form(poll: Poll | None, choices: list[dict[str, Any]], **fields: Any) -
         "results_visibility": poll.results_visibility if poll else "always",
         "allow_vote_change": poll.allow_vote_change if poll else True,
         "login_required": poll.login_required if poll else False,
+        "ballot_secrecy": poll.ballot_secrecy if poll else "secret",
         **fields,
     }
     data: dict[str, Any] = {
@@ -38,6 +39,7 @@ def poll_form(poll: Poll | None, choices: list[dict[str, Any]], **fields: Any) -
         "slug": values["slug"],
         "status": values["status"],
         "results_visibility": values["results_visibility"],
+        "ballot_secrecy": values["ballot_secrecy"],
     }
     for name in ("opens_at", "closes_at"):
         data[f"{name}_0"], data[f"{name}_1"] = split(values[name])

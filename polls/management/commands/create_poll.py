@@ -21,6 +21,7 @@ JSON_KEYS = {
     "results_visibility",
     "allow_vote_change",
     "login_required",
+    "ballot_secrecy",
     "kind",
     *option_names(),  # each kind's options
 }
@@ -58,6 +59,12 @@ class Command(BaseCommand):
             "--login-required", action="store_true", help="only logged-in users may vote"
         )
         parser.add_argument(
+            "--ballot-secrecy",
+            choices=Poll.BallotSecrecy.values,
+            default=Poll.BallotSecrecy.SECRET,
+            help="secret (default): the board lists receipts only; public: with their ballots",
+        )
+        parser.add_argument(
             "--kind",
             choices=list(KINDS),
             default=DEFAULT_KIND,
@@ -86,6 +93,7 @@ class Command(BaseCommand):
                 ),
                 allow_vote_change=bool(spec.get("allow_vote_change", True)),
                 login_required=bool(spec.get("login_required", False)),
+                ballot_secrecy=str(spec.get("ballot_secrecy", Poll.BallotSecrecy.SECRET)),
                 kind=str(spec.get("kind") or DEFAULT_KIND),
                 options=_options(spec),
             )
@@ -149,6 +157,7 @@ def options_spec(options: dict[str, Any]) -> dict[str, Any]:
         "results_visibility": options["results"],
         "allow_vote_change": not options["no_vote_change"],
         "login_required": options["login_required"],
+        "ballot_secrecy": options["ballot_secrecy"],
         "kind": options["kind"],
         **kind_for(options["kind"]).options_from_arguments(options),
     }

@@ -2,7 +2,7 @@
 // endpoint, GET /api/polls/<slug>/votes/<vote_id>) until the worker has stored or refused
 // it, and the mark changes (announced: aria-live); (2) the share link shares (Web Share
 // API) or copies the address. Without this script the page says "being stored" until a
-// reload, and the share link is a plain link to the poll.
+// reload, and the share link is a plain link to the poll; (3) the receipt copies.
 (function () {
   "use strict";
   // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
@@ -83,5 +83,23 @@
         );
       });
     }
+  }
+
+  // (3) The receipt's copy button: hidden without this script (the code is plain text).
+  var copyReceipt = document.querySelector(".copy-receipt");
+  if (copyReceipt && navigator.clipboard && typeof navigator.clipboard.writeText === "function") {
+    var receiptSaid = document.querySelector(".receipt-said");
+    copyReceipt.hidden = false;
+    copyReceipt.addEventListener("click", function () {
+      var code = copyReceipt.dataset.copy;
+      navigator.clipboard.writeText(code).then(
+        function () {
+          receiptSaid.textContent = interpolate(gettext("Receipt copied: %(code)s"), { code: code }, true);
+        },
+        function () {
+          receiptSaid.textContent = interpolate(gettext("Could not copy; your receipt is %(code)s"), { code: code }, true);
+        }
+      );
+    });
   }
 })();
