@@ -22,7 +22,7 @@ def grouped(number: int) -> str:
     digits = str(abs(number))
     least = int(pgettext("fewest digits in a number to group its thousands", "4"))
     if len(digits) >= least:
-        parts = []
+        parts: list[str] = []
         while digits:
             parts.insert(0, digits[-3:])
             digits = digits[:-3]
