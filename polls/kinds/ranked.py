@@ -85,6 +85,13 @@ class Ranked(Kind):
             "description": "No winner: these tied, and the tie rule let none of them go",
         },
         "rules": {"$ref": "#/components/schemas/RankedRules"},
+        "described": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "string"}},
+            "description": "The results API only: each round in plain words, in "
+            "described_language (docs/api.md, The rounds in words)",
+        },
+        "described_language": {"type": "string", "description": "en, de, fr or es"},
         "inactive_from_start": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0},
@@ -473,6 +480,8 @@ class Ranked(Kind):
         return {"ranked": ranked_view(snapshot)}
 
     def api_results_words(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        if "rounds" not in snapshot:  # a kept snapshot from before the kind changed
+            return {}
         return {
             "described": ranked_words.describe(snapshot),
             "described_language": get_language() or "en",

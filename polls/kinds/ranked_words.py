@@ -26,7 +26,9 @@ def grouped(number: int) -> str:
         while digits:
             parts.insert(0, digits[-3:])
             digits = digits[:-3]
-        digits = pgettext("thousands separator", ",").join(parts)
+        # The separator, from a thousand written out (a catalogue keeps no blank text).
+        thousand = pgettext("one thousand, written with the separator of 10,000", "1,000")
+        digits = thousand[1:-3].join(parts)
     return ("-" if number < 0 else "") + digits
 
 

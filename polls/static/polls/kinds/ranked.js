@@ -52,7 +52,9 @@
         parts.unshift(digits.slice(-3));
         digits = digits.slice(0, -3);
       }
-      digits = parts.join(pgettext("thousands separator", ","));
+      // The separator, from a thousand written out (a catalogue keeps no blank text).
+      var thousand = pgettext("one thousand, written with the separator of 10,000", "1,000");
+      digits = parts.join(thousand.slice(1, -3));
     }
     return (number < 0 ? "-" : "") + digits;
   }
@@ -290,7 +292,7 @@
     if (!table) return;
     var body = h("tbody");
     transferRows(msg).forEach(function (row) {
-      body.appendChild(h("tr", "", [h("td", "", [row[0]]), th("row", row[1]), h("td", "", [row[2]]), h("td", "", [row[3]])]));
+      body.appendChild(h("tr", "", [th("row", row[1]), h("td", "", [row[2]]), h("td", "", [row[3]]), h("td", "", [row[0]])]));
     });
     table.replaceChild(body, table.querySelector("tbody"));
   }
@@ -556,6 +558,18 @@
     chart.textContent = "";
     chart.appendChild(picture);
   }
+
+  // A phone turned, a window resized: the Sankey is drawn again at the new width.
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      if (lastMsg && window.d3 && window.d3.sankey) {
+        drawSankey(lastMsg);
+        markSankey(picked && picked <= lastMsg.rounds.length ? picked : lastMsg.rounds.length);
+      }
+    }, 200);
+  });
 
   function drawTransferView(msg) {
     lastMsg = msg;
