@@ -232,6 +232,7 @@ def _moves(labels: dict[int, str], current: dict[str, Any], after: dict[str, Any
         transfers, inactive = moves[0]["transfers"], moves[0]["exhausted"]
     else:
         transfers, inactive = current["transfers"], current["transferred_to_exhausted"]
+    transfers = sorted(transfers, key=lambda t: -t["votes"])  # most first; ties: poll order
     moved = sum(t["votes"] for t in transfers)
     to = ", ".join(f"{_name(labels, t['id'])} +{grouped(t['votes'])}" for t in transfers)
     if moved and len(moves) == 1:

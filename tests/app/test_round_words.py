@@ -15,53 +15,15 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from polls.counting import ranked as counting
-from polls.kinds.ranked import _round, rules_document
 from polls.kinds.ranked_words import describe, grouped, share
 from polls.models import Poll
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
 from tests.support.kinds import K, ids, kind_poll
+from tests.support.rounds import ALL_TIED, BATCH, BY_LOT, BY_POSITION, ONE_AT_A_TIME, UNTIL_TWO
 
 NB, NNB = "\u00a0", "\u202f"
-LABELS = {1: "Ana", 2: "Ben", 3: "Cleo", 4: "Dev"}
 
-
-def snapshot(
-    profile: list[tuple[tuple[int, ...], int]],
-    rules: counting.RankedRules,
-    start: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    """The ranked part of a results snapshot, as polls.kinds.ranked makes it."""
-    candidates = list(LABELS)
-    runoff = counting.instant_runoff(profile, candidates, rules)
-    return {
-        "choices": [{"id": c, "label": LABELS[c]} for c in candidates],
-        "rounds": [_round(r, candidates) for r in runoff.rounds],
-        "winner": runoff.winner,
-        "tied": list(runoff.tied),
-        "rules": rules_document(rules),
-        "inactive_from_start": start or {},
-    }
-
-
-# Ana 5, Ben 4, Cleo 3 (2 then Ben), Dev 1 (then Ana): Dev goes, then Cleo (two move to
-# Ben, one runs out), then Ana and Ben tie 6-6 and Ben had fewer in round 2.
-ONE_AT_A_TIME = snapshot(
-    [((1,), 5), ((2,), 4), ((3, 2), 2), ((3,), 1), ((4, 1), 1)], counting.RankedRules(seed="abc")
-)
-# Cleo and Dev tie 2-2 in the first round: the lot (seed s33d) draws Cleo.
-BY_LOT = snapshot(
-    [((1,), 3), ((2,), 3), ((3,), 2), ((4,), 2)],
-    counting.RankedRules(tie=counting.PREVIOUS_THEN_LOT, seed="s33d"),
-)
-# Cleo 2 and Dev 1 together (3) stay behind Ben (8): both go at once; 3 imported ballots
-# were overvotes at their first rank and count in no round.
-BATCH = snapshot(
-    [((1,), 10), ((2,), 8), ((3,), 2), ((4,), 1)],
-    counting.RankedRules(batch=True, seed="x"),
-    {"overvote": 3},
-)
 
 ROUNDS_IN_WORDS = {
     "en": [
@@ -300,10 +262,27 @@ def test_numbers_are_grouped_and_shares_written_per_language(
         assert f"{grouped(number)} {share(percent)}" == said
 
 
-def test_no_winner_when_all_tied_and_the_rules_let_none_go() -> None:
-    tied = snapshot([((1,), 2), ((2,), 2)], counting.RankedRules(tie=counting.ELIMINATE_ALL_TIED))
+def test_a_tie_by_position_and_counting_on_until_two_remain_are_said() -> None:
     with translation.override("en"):
-        said = describe(tied)
+        by_position, until_two = describe(BY_POSITION), describe(UNTIL_TWO)
+    assert by_position[0][1:3] == [
+        "Cleo and Dev tie for the fewest votes, 2 each.",
+        (
+            "Earlier rounds do not separate Cleo and Dev; the rules eliminate the one listed last: "
+            "Dev."
+        ),
+    ]
+    assert until_two[0][0] == (
+        "Ana has more than half (6, 60%), but the rules count on until two choices remain."
+    )
+    assert until_two[-1] == [
+        "Ana has more than half of the 9 ballots still counting (6, 66.7%) and wins."
+    ]
+
+
+def test_no_winner_when_all_tied_and_the_rules_let_none_go() -> None:
+    with translation.override("en"):
+        said = describe(ALL_TIED)
     assert said[-1] == ["Ana and Ben are tied and the rules let none of them go: no one wins."]
 
 

@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 import requests
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import translation
 from playwright.sync_api import Browser as Chromium
 from playwright.sync_api import Page, expect
 
 from polls import organising
+from polls.kinds.ranked_words import describe
 from polls.models import Poll
 from tests.support import processes, public_records
 from tests.support.commands import run
+from tests.support.rounds import SNAPSHOTS
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -206,3 +209,30 @@ def test_the_words_follow_the_ballots_as_they_arrive(site: Any, chromium: Chromi
         ]
     finally:
         context.close()
+
+
+def test_the_script_says_every_rule_as_the_server_does_in_four_languages(
+    site: Any, chromium: Chromium
+) -> None:
+    """kinds/ranked.js's describe, given the same snapshots (ties by earlier rounds, by
+    position and by lot, a batch with imported inactive ballots, until two remain, all
+    tied), says what polls/kinds/ranked_words.py says, word for word, per language."""
+    poll = organising.create_poll(
+        slug=f"words-{os.urandom(3).hex()}",
+        question="Any ranked poll: its results page loads the kind's script",
+        labels=["A", "B"],
+        kind=Poll.Kind.RANKED,
+        open_now=True,
+    )
+    for language in LANGUAGES:
+        context = chromium.new_context(locale=language)
+        try:
+            page = context.new_page()
+            page.goto(f"{site.url}/polls/{poll.slug}/results/")
+            page.wait_for_function("window.PollKinds && window.PollKinds.ranked")
+            for name, snapshot in SNAPSHOTS.items():
+                scripted = page.evaluate("(s) => window.PollKinds.ranked.describe(s)", snapshot)
+                with translation.override(language):
+                    assert scripted == describe(snapshot), (language, name)
+        finally:
+            context.close()

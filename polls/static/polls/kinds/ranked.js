@@ -203,6 +203,9 @@
     var said = [];
     var transfers = moves.length === 1 ? moves[0].transfers : current.transfers;
     var inactive = moves.length === 1 ? moves[0].exhausted : current.transferred_to_exhausted;
+    transfers = transfers.slice().sort(function (a, b) {
+      return b.votes - a.votes; // most first; ties: poll order (a stable sort)
+    });
     var moved = sumVotes(transfers);
     var to = transfers
       .map(function (t) {
