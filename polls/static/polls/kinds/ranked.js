@@ -493,7 +493,9 @@
     }
     figure.hidden = false;
     var data = sankeyGraph(msg);
-    var width = Math.max(300, chart.clientWidth || 600);
+    // Room for the first round's names between its column and the next: a narrow screen
+    // scrolls the chart sideways (its region takes the keyboard) rather than overlap them.
+    var width = Math.max(300, chart.clientWidth || 600, 200 + 100 * (msg.rounds.length - 1));
     var first = msg.rounds[0].counts.length + 1;
     var height = Math.max(220, Math.min(560, first * 26));
     var top = 22;
@@ -511,7 +513,7 @@
       width: width,
       height: height,
       role: "img",
-      "aria-labelledby": "transfer-title sankey-caption",
+      "aria-labelledby": "sankey-caption",
       class: "sankey-svg",
     });
     var columns = svg("g", { class: "sankey-columns" });
