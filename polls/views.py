@@ -422,7 +422,8 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
         is_staff=request.user.is_staff,
     ):
         return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
-    return JsonResponse(snapshots.results(poll=poll))
+    snapshot = snapshots.results(poll=poll)
+    return JsonResponse(snapshot | kinds.kind_for(poll).api_results_words(snapshot))
 
 
 @require_GET

@@ -279,6 +279,11 @@ class Kind:
         """What the kind's results template draws beyond the rows."""
         return {}
 
+    def api_results_words(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """What the results API adds to the snapshot in the request's language (ranked:
+        its rounds in words); the snapshot itself stays language-neutral."""
+        return {}
+
     def final_summary(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         """A closed poll's page: the winner or the summary line."""
         return {}

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from polls.counting import ranked as counting
 from polls.counting.rctab import rctab_summary
 from polls.models import BallotImport, Poll
 
+from . import ranked_words
 from .base import (
     PERCENT,
     UNKNOWN_CHOICE,
@@ -84,6 +85,13 @@ class Ranked(Kind):
             "description": "No winner: these tied, and the tie rule let none of them go",
         },
         "rules": {"$ref": "#/components/schemas/RankedRules"},
+        "described": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "string"}},
+            "description": "The results API only: each round in plain words, in "
+            "described_language (docs/api.md, The rounds in words)",
+        },
+        "described_language": {"type": "string", "description": "en, de, fr or es"},
         "inactive_from_start": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0},
@@ -471,6 +479,14 @@ class Ranked(Kind):
     def results_view(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         return {"ranked": ranked_view(snapshot)}
 
+    def api_results_words(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        if "rounds" not in snapshot:  # a kept snapshot from before the kind changed
+            return {}
+        return {
+            "described": ranked_words.describe(snapshot),
+            "described_language": get_language() or "en",
+        }
+
     def rctab_summary(self, poll: Poll, snapshot: dict[str, Any]) -> dict[str, Any] | None:
         names = {c["id"]: c["label"] for c in snapshot["choices"]}
         return rctab_summary(
@@ -625,6 +641,7 @@ def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
     labels = {c["id"]: c["label"] for c in snapshot["choices"]}
     rounds = snapshot["rounds"]
     winner = snapshot["winner"]
+    words = ranked_words.describe(snapshot)
     shown = []
     for index, current in enumerate(rounds):
         before = rounds[index - 1] if index else None
@@ -654,13 +671,29 @@ def ranked_view(snapshot: dict[str, Any]) -> dict[str, Any]:
                 ],
                 "exhausted": current["exhausted"],
                 "exhausted_gain": before["transferred_to_exhausted"] if before else 0,
+                "reasons": ranked_words.by_reason(current.get("inactive") or {}),
                 "source": source,
+                "words": words[index],
+                "numbers": [
+                    {
+                        "label": labels.get(c["id"], ""),
+                        "votes": ranked_words.grouped(c["votes"]),
+                        "share": ranked_words.share(c["percent"]),
+                    }
+                    for c in current["counts"]
+                ],
+                "inactive": ranked_words.grouped(current["exhausted"]),
             }
         )
+    start = snapshot.get("inactive_from_start") or {}
     return {
         "outcome": _outcome(labels, rounds, winner),
         "rounds": shown,
+        "last": shown[-1] if shown else None,
         "table": _rounds_table(snapshot),
+        "transfers": _transfers_table(labels, rounds),
+        "apart": sum(start.values()),
+        "apart_reasons": ranked_words.by_reason(start),
         "prefs": [
             {
                 "id": c["id"],
@@ -736,3 +769,30 @@ def _rounds_table(snapshot: dict[str, Any]) -> dict[str, Any]:
         "rows": rows,
         "exhausted": [r["exhausted"] for r in rounds],
     }
+
+
+def _transfers_table(labels: dict[int, str], rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Sankey's numbers as rows (its no-script and screen-reader form): after each
+    round, from each choice going, to each next choice or to inactive."""
+    rows = []
+    for index, current in enumerate(rounds):
+        for move in current.get("eliminations") or []:
+            for t in move["transfers"]:
+                rows.append(
+                    {
+                        "round": index + 1,
+                        "source": labels.get(move["id"], ""),
+                        "target": labels.get(t["id"], ""),
+                        "votes": t["votes"],
+                    }
+                )
+            if move["exhausted"]:
+                rows.append(
+                    {
+                        "round": index + 1,
+                        "source": labels.get(move["id"], ""),
+                        "target": _("inactive"),
+                        "votes": move["exhausted"],
+                    }
+                )
+    return rows

@@ -248,4 +248,52 @@ def test_a_voter_sees_a_receipt_finds_it_on_the_board_after_the_close_and_checks
         found += audit(page, f"receipt {language} checked")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_ranked_poll_with_its_rounds_in_words_and_its_sankey_has_no_violations(
+    site: Any, chromium: Chromium, scheme: Literal["light", "dark"]
+) -> None:
+    """The public walk's ranked poll has no ballots yet: here one with rounds (a batch, a
+    tie drawn by lot, inactive ballots), its results page and its embed once the script
+    has drawn the round picker and the Sankey, on a phone and a projector's 1920x1080."""
+    poll = organising.create_poll(
+        slug=f"a11y-rounds-{uuid.uuid4().hex[:6]}",
+        question="Which park gets the new playground?",
+        labels=["Elm", "Oak", "Pine", "Birch", "Ash"],
+        kind="ranked",
+        open_now=True,
+        batch=True,
+        tie="previous_then_lot",
+    )
+    ids = {c.label: c.pk for c in poll.choices.all()}
+    for ranking in (["Elm"], ["Elm"], ["Elm", "Oak"], ["Oak", "Elm"], ["Oak"], ["Oak"],
+                    ["Pine", "Oak"], ["Birch"], ["Ash", "Birch", "Elm"]):  # fmt: skip
+        http = requests.Session()
+        http.get(f"{site.url}/api/polls/{poll.slug}", timeout=10)
+        answer = http.post(
+            f"{site.url}/api/polls/{poll.slug}/vote",
+            json={"ranking": [ids[label] for label in ranking]},
+            headers={"X-CSRFToken": http.cookies.get("csrftoken") or ""},
+            timeout=10,
+        )
+        assert answer.status_code == 202, answer.text
+    processes.wait_for(
+        lambda: clients.results_of(site.url, poll.slug)["total"] == 9, what="9 ballots stored"
+    )
+    found: list[str] = []
+    for width, height in ((390, 844), (1920, 1080)):
+        context = chromium.new_context(
+            viewport={"width": width, "height": height}, color_scheme=scheme
+        )
+        try:
+            page = context.new_page()
+            for path in (f"/polls/{poll.slug}/results/", f"/embed/polls/{poll.slug}/"):
+                page.goto(site.url + path)
+                if "results" in path:
+                    expect(page.locator("#sankey-chart svg .sankey-link").first).to_be_attached()
+                    expect(page.locator("#round-picker")).to_be_visible()
+                found += audit(page, f"{scheme} {width} rounds {path}")
+        finally:
+            context.close()
     assert not found, "\n".join(found)

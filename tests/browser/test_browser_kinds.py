@@ -164,7 +164,7 @@ def expect_montreal_wins_in_round_4(page: Page, poll: Poll) -> None:
         "Its ballots go to: exhausted +3"
     )
     expect(round_item(page, 4).locator(".exhausted")).to_have_text(
-        "Exhausted ballots (no choice left in the count): 3 +3 from Lisbon"
+        "Inactive ballots (no choice left in the count): 3 +3 from Lisbon"
     )
     expect(round_row(page, 4, poll, "Montréal").locator(".tag-win")).to_have_text("winner")
     expect(round_row(page, 4, poll, "Montréal").locator(".percent")).to_have_text("100")

@@ -34,6 +34,561 @@
   }
 
   // --- Its results --------------------------------------------------------------------
+  // --- The rounds in words: polls/kinds/ranked_words.py, sentence for sentence, from the
+  // same snapshot and the same catalogue (tests/browser/test_rounds.py holds them equal).
+
+  var ngettext = window.ngettext;
+
+  function fill(format, values) {
+    return interpolate(format, values, true);
+  }
+
+  function grouped(number) {
+    var digits = String(Math.abs(number));
+    var least = parseInt(pgettext("fewest digits in a number to group its thousands", "4"), 10) || 4;
+    if (digits.length >= least) {
+      var parts = [];
+      while (digits) {
+        parts.unshift(digits.slice(-3));
+        digits = digits.slice(0, -3);
+      }
+      // The separator, from a thousand written out (a catalogue keeps no blank text).
+      var thousand = pgettext("one thousand, written with the separator of 10,000", "1,000");
+      digits = parts.join(thousand.slice(1, -3));
+    }
+    return (number < 0 ? "-" : "") + digits;
+  }
+
+  function share(percent) {
+    var text = Number(percent).toFixed(1).replace(/\.0$/, "");
+    return text.replace(".", pgettext("decimal separator", ".")) + pgettext("percent sign after a number", "%");
+  }
+
+  function listed(items) {
+    if (items.length < 2) return items.join("");
+    return fill(gettext("%(some)s and %(last)s"), { some: items.slice(0, -1).join(", "), last: items[items.length - 1] });
+  }
+
+  function reasonName(reason) {
+    var names = {
+      overvote: pgettext("why a ballot is inactive", "overvote"),
+      skipped: pgettext("why a ballot is inactive", "skipped ranks"),
+      undervote: pgettext("why a ballot is inactive", "blank"),
+    };
+    return names[reason] || reason;
+  }
+
+  function byReason(counts) {
+    return Object.keys(counts || {})
+      .sort()
+      .filter(function (reason) {
+        return counts[reason];
+      })
+      .map(function (reason) {
+        return grouped(counts[reason]) + " (" + reasonName(reason) + ")";
+      })
+      .join(", ");
+  }
+
+  function sumVotes(items) {
+    return items.reduce(function (sum, item) {
+      return sum + item.votes;
+    }, 0);
+  }
+
+  function standing(labels, current, after, msg, rules) {
+    var counts = current.counts;
+    if (!counts.length) return "";
+    var active = sumVotes(counts);
+    var leader = counts[0];
+    counts.forEach(function (c) {
+      if (c.votes > leader.votes) leader = c;
+    });
+    var values = { active: grouped(active), leader: label(labels, leader.id), votes: grouped(leader.votes), share: share(leader.percent) };
+    if (!after) {
+      if (msg.winner !== null && msg.winner !== undefined) {
+        var winner = counts.filter(function (c) {
+          return c.id === msg.winner;
+        })[0];
+        values.leader = label(labels, winner.id);
+        values.votes = grouped(winner.votes);
+        values.share = share(winner.percent);
+        return fill(
+          ngettext(
+            "%(leader)s has more than half of the %(active)s ballot still counting (%(votes)s, %(share)s) and wins.",
+            "%(leader)s has more than half of the %(active)s ballots still counting (%(votes)s, %(share)s) and wins.",
+            active
+          ),
+          values
+        );
+      }
+      if (msg.tied && msg.tied.length) {
+        return fill(gettext("%(names)s are tied and the rules let none of them go: no one wins."), {
+          names: listed(msg.tied.map(function (c) { return label(labels, c); })),
+        });
+      }
+      return gettext("No ballot counts for a choice still in the count: no one wins.");
+    }
+    if (2 * leader.votes > active && rules.until_two) {
+      return fill(gettext("%(leader)s has more than half (%(votes)s, %(share)s), but the rules count on until two choices remain."), values);
+    }
+    return fill(
+      ngettext(
+        "No one has more than half of the %(active)s ballot still counting; %(leader)s leads with %(votes)s (%(share)s).",
+        "No one has more than half of the %(active)s ballots still counting; %(leader)s leads with %(votes)s (%(share)s).",
+        active
+      ),
+      values
+    );
+  }
+
+  function goingWords(labels, current, rules) {
+    var moves = current.eliminations || [];
+    if (!moves.length) return [];
+    var votes = {};
+    current.counts.forEach(function (c) {
+      votes[c.id] = c.votes;
+    });
+    var going = moves.map(function (m) { return m.id; });
+    var names = going.map(function (c) { return label(labels, c); });
+    var tie = current.tie;
+    if (!tie && going.length > 1) {
+      var nearest = null;
+      current.counts.forEach(function (c) {
+        if (going.indexOf(c.id) < 0 && (nearest === null || c.votes < nearest.votes)) nearest = c;
+      });
+      return [
+        fill(gettext("%(names)s together have %(votes)s votes, fewer than %(next)s alone (%(next_votes)s): none of them can catch up, so all are eliminated together."), {
+          names: listed(names),
+          votes: grouped(going.reduce(function (sum, c) { return sum + (votes[c] || 0); }, 0)),
+          next: label(labels, nearest.id),
+          next_votes: grouped(nearest.votes),
+        }),
+      ];
+    }
+    if (!tie) {
+      return [fill(gettext("%(name)s has the fewest votes (%(votes)s) and is eliminated."), { name: names[0], votes: grouped(votes[going[0]] || 0) })];
+    }
+    var said = [
+      fill(gettext("%(names)s tie for the fewest votes, %(votes)s each."), {
+        names: listed(tie.tied.map(function (c) { return label(labels, c); })),
+        votes: grouped(votes[tie.tied[0]] || 0),
+      }),
+    ];
+    var left = listed(tie.still_tied.map(function (c) { return label(labels, c); }));
+    if (tie.broken_by === "previous_rounds") {
+      said.push(fill(gettext("%(name)s had fewer votes in an earlier round and is eliminated."), { name: names[0] }));
+    } else if (tie.broken_by === "position") {
+      said.push(fill(gettext("Earlier rounds do not separate %(names)s; the rules eliminate the one listed last: %(name)s."), { names: left, name: names[0] }));
+    } else if (tie.broken_by === "lot") {
+      var tickets = tie.lot
+        .map(function (t) {
+          return label(labels, t.id) + " " + t.ticket.slice(0, 12) + "…";
+        })
+        .join(", ");
+      said.push(
+        fill(gettext("Earlier rounds do not separate %(names)s: %(name)s is eliminated, drawn by lot (seed %(seed)s; tickets %(tickets)s; the lowest goes)."), {
+          names: left, name: names[0], seed: rules.seed || "", tickets: tickets,
+        })
+      );
+    } else {
+      said.push(fill(gettext("The rules eliminate every choice tied for the fewest: %(names)s."), { names: listed(names) }));
+    }
+    return said;
+  }
+
+  function moveWords(labels, current, after) {
+    var moves = current.eliminations || [];
+    if (!moves.length) return [];
+    var said = [];
+    var transfers = moves.length === 1 ? moves[0].transfers : current.transfers;
+    var inactive = moves.length === 1 ? moves[0].exhausted : current.transferred_to_exhausted;
+    transfers = transfers.slice().sort(function (a, b) {
+      return b.votes - a.votes; // most first; ties: poll order (a stable sort)
+    });
+    var moved = sumVotes(transfers);
+    var to = transfers
+      .map(function (t) {
+        return label(labels, t.id) + " +" + grouped(t.votes);
+      })
+      .join(", ");
+    if (moved && moves.length === 1) {
+      said.push(
+        fill(ngettext("%(count)s ballot for %(name)s moves to its next choice: %(to)s.", "%(count)s ballots for %(name)s move to their next choice: %(to)s.", moved), {
+          count: grouped(moved), name: label(labels, moves[0].id), to: to,
+        })
+      );
+    } else if (moved) {
+      said.push(
+        fill(ngettext("%(count)s of their ballots moves to its next choice: %(to)s.", "%(count)s of their ballots move to their next choice: %(to)s.", moved), {
+          count: grouped(moved), to: to,
+        })
+      );
+    }
+    if (inactive) {
+      said.push(
+        fill(ngettext("%(count)s ballot has no more choices in the count and becomes inactive.", "%(count)s ballots have no more choices in the count and become inactive.", inactive), {
+          count: grouped(inactive),
+        })
+      );
+      var before = current.inactive || {};
+      var now = after.inactive || {};
+      var reasons = {};
+      var any = false;
+      Object.keys(now).forEach(function (reason) {
+        if (now[reason] > (before[reason] || 0)) {
+          reasons[reason] = now[reason] - (before[reason] || 0);
+          any = true;
+        }
+      });
+      if (any) said.push(fill(gettext("Of these: %(reasons)s."), { reasons: byReason(reasons) }));
+    }
+    return said;
+  }
+
+  function describe(msg) {
+    var labels = labelsOf(msg);
+    var rules = msg.rules || {};
+    return msg.rounds.map(function (current, index) {
+      var after = msg.rounds[index + 1] || null;
+      var sentences = [];
+      var start = msg.inactive_from_start || {};
+      if (index === 0 && Object.keys(start).length) {
+        var count = Object.keys(start).reduce(function (sum, reason) { return sum + start[reason]; }, 0);
+        sentences.push(
+          fill(ngettext("%(count)s imported ballot ranked no one and counts in no round: %(reasons)s.", "%(count)s imported ballots ranked no one and count in no round: %(reasons)s.", count), {
+            count: grouped(count), reasons: byReason(start),
+          })
+        );
+      }
+      sentences.push(standing(labels, current, after, msg, rules));
+      sentences = sentences.concat(goingWords(labels, current, rules));
+      if (after) sentences = sentences.concat(moveWords(labels, current, after));
+      return sentences.filter(function (s) { return s; });
+    });
+  }
+
+  // --- The transfer view: a round picker, the picked round in words and numbers, the
+  // Sankey of the rounds (d3-sankey, loaded from the template's addresses on first use),
+  // and the transfers table (the server's, rebuilt from each snapshot).
+
+  var picked = null; // the round picked (1-based); null: follow the last round
+  var lastMsg = null;
+  var said = [];
+
+  function transferRows(msg) {
+    var labels = labelsOf(msg);
+    var rows = [];
+    msg.rounds.forEach(function (round, index) {
+      (round.eliminations || []).forEach(function (move) {
+        move.transfers.forEach(function (t) {
+          rows.push([index + 1, label(labels, move.id), label(labels, t.id), t.votes]);
+        });
+        if (move.exhausted) rows.push([index + 1, label(labels, move.id), gettext("inactive"), move.exhausted]);
+      });
+    });
+    return rows;
+  }
+
+  function drawTransfersTable(msg) {
+    var table = document.getElementById("transfers-table");
+    if (!table) return;
+    var body = h("tbody");
+    transferRows(msg).forEach(function (row) {
+      body.appendChild(h("tr", "", [th("row", row[1]), h("td", "", [row[2]]), h("td", "", [row[3]]), h("td", "", [row[0]])]));
+    });
+    table.replaceChild(body, table.querySelector("tbody"));
+  }
+
+  function drawDetail(msg, number) {
+    var detail = document.getElementById("round-detail");
+    if (!detail || !msg.rounds.length) return;
+    var labels = labelsOf(msg);
+    var round = msg.rounds[number - 1];
+    var words = h("div", "round-words", said[number - 1].map(function (s) { return h("p", "", [s]); }));
+    var numbers = h("ul", "round-numbers");
+    round.counts.forEach(function (c) {
+      numbers.appendChild(h("li", "", [h("span", "choice-label", [label(labels, c.id)]), " ", h("span", "choice-numbers", [grouped(c.votes) + " · " + share(c.percent)])]));
+    });
+    numbers.appendChild(h("li", "inactive", [h("span", "choice-label", [gettext("Inactive")]), " ", h("span", "choice-numbers", [grouped(round.exhausted)])]));
+    var title = h("h3", "round-detail-title", [fill(gettext("Round %(number)s in words"), { number: number })]);
+    title.id = "round-detail-title";
+    var text = title.textContent + words.textContent + numbers.textContent;
+    if (detail.dataset.text === text) return; // unchanged: nothing to announce
+    detail.dataset.text = text;
+    detail.textContent = "";
+    detail.appendChild(title);
+    detail.appendChild(words);
+    detail.appendChild(numbers);
+  }
+
+  function drawPicker(msg) {
+    var picker = document.getElementById("round-picker");
+    if (!picker) return;
+    var count = msg.rounds.length;
+    var number = picked && picked <= count ? picked : count;
+    picker.hidden = count < 2;
+    var buttons = picker.querySelectorAll("button");
+    if (buttons.length !== count) {
+      picker.textContent = "";
+      for (var n = 1; n <= count; n++) {
+        var button = h("button", "round-pick", [String(n)]);
+        button.type = "button";
+        button.dataset.round = String(n);
+        button.setAttribute("aria-label", fill(gettext("Round %(number)s"), { number: n }));
+        picker.appendChild(button);
+      }
+      buttons = picker.querySelectorAll("button");
+    }
+    Array.prototype.forEach.call(buttons, function (button) {
+      var on = button.dataset.round === String(number);
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.tabIndex = on ? 0 : -1; // one stop in the tab order; arrows move within
+    });
+    return number;
+  }
+
+  function pick(number, focus) {
+    if (!lastMsg) return;
+    var count = lastMsg.rounds.length;
+    number = Math.max(1, Math.min(count, number));
+    picked = number === count ? null : number; // the last round: follow new ones
+    drawPicker(lastMsg);
+    drawDetail(lastMsg, number);
+    markSankey(number);
+    if (focus) {
+      var button = document.querySelector('#round-picker [data-round="' + number + '"]');
+      if (button) button.focus();
+    }
+  }
+
+  function pickerEvents() {
+    var picker = document.getElementById("round-picker");
+    if (!picker || picker.dataset.ready) return;
+    picker.dataset.ready = "1";
+    picker.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (button) pick(parseInt(button.dataset.round, 10), false);
+    });
+    picker.addEventListener("keydown", function (event) {
+      var button = event.target.closest("button");
+      if (!button) return;
+      var at = parseInt(button.dataset.round, 10);
+      var count = lastMsg ? lastMsg.rounds.length : 1;
+      var to = { ArrowLeft: at - 1, ArrowUp: at - 1, ArrowRight: at + 1, ArrowDown: at + 1, Home: 1, End: count }[event.key];
+      if (to === undefined) return;
+      event.preventDefault();
+      pick(to, true);
+    });
+  }
+
+  // d3-array and d3-sankey, each once, in order (d3-sankey reads d3-array's functions).
+  var loading = null;
+  function withSankey(then) {
+    if (window.d3 && window.d3.sankey) {
+      then();
+      return;
+    }
+    var view = document.getElementById("transfer-view");
+    if (!view) return;
+    if (!loading) {
+      loading = [];
+      var sources = [view.dataset.d3Array, view.dataset.d3Sankey];
+      var next = function () {
+        var src = sources.shift();
+        if (!src) {
+          loading.forEach(function (wait) { wait(); });
+          loading = "done";
+          return;
+        }
+        var script = document.createElement("script");
+        script.src = src;
+        script.onload = next;
+        document.head.appendChild(script);
+      };
+      next();
+    }
+    if (loading === "done") then();
+    else loading.push(then);
+  }
+
+  var PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#17becf"];
+  var INACTIVE = "#8c8c8c";
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attributes, children) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      node.setAttribute(name, attributes[name]);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+    });
+    return node;
+  }
+
+  function sankeyGraph(msg) {
+    var labels = labelsOf(msg);
+    var order = {};
+    msg.choices.forEach(function (c, index) {
+      order[c.id] = index;
+    });
+    var nodes = [];
+    var links = [];
+    var known = {};
+    function node(round, id, votes) {
+      var key = round + ":" + id;
+      if (!known[key] && votes > 0) {
+        known[key] = true;
+        nodes.push({
+          key: key, round: round, id: id, votes: votes,
+          name: id === "inactive" ? gettext("inactive") : label(labels, id),
+          order: id === "inactive" ? 1e6 : order[id],
+          color: id === "inactive" ? INACTIVE : PALETTE[order[id] % PALETTE.length],
+        });
+      }
+      return key;
+    }
+    function link(from, to, value) {
+      if (value > 0 && known[from] && known[to]) links.push({ source: from, target: to, value: value });
+    }
+    msg.rounds.forEach(function (round, index) {
+      round.counts.forEach(function (c) {
+        node(index, c.id, c.votes);
+      });
+      node(index, "inactive", round.exhausted);
+    });
+    msg.rounds.forEach(function (round, index) {
+      var after = msg.rounds[index + 1];
+      if (!after) return;
+      var going = (round.eliminations || []).map(function (m) { return m.id; });
+      round.counts.forEach(function (c) {
+        if (going.indexOf(c.id) < 0) link(index + ":" + c.id, index + 1 + ":" + c.id, c.votes);
+      });
+      (round.eliminations || []).forEach(function (move) {
+        move.transfers.forEach(function (t) {
+          link(index + ":" + move.id, index + 1 + ":" + t.id, t.votes);
+        });
+        link(index + ":" + move.id, index + 1 + ":inactive", move.exhausted);
+      });
+      link(index + ":inactive", index + 1 + ":inactive", round.exhausted);
+    });
+    return { nodes: nodes, links: links };
+  }
+
+  function markSankey(number) {
+    var chart = document.getElementById("sankey-chart");
+    if (!chart) return;
+    Array.prototype.forEach.call(chart.querySelectorAll("[data-column]"), function (column) {
+      column.classList.toggle("picked", column.getAttribute("data-column") === String(number));
+    });
+  }
+
+  function drawSankey(msg) {
+    var figure = document.getElementById("sankey");
+    var chart = document.getElementById("sankey-chart");
+    if (!figure || !chart || msg.rounds.length < 2 || !window.d3 || !window.d3.sankey) {
+      if (figure) figure.hidden = true;
+      return;
+    }
+    figure.hidden = false;
+    var data = sankeyGraph(msg);
+    // Room for the first round's names between its column and the next: a narrow screen
+    // scrolls the chart sideways (its region takes the keyboard) rather than overlap them.
+    var width = Math.max(300, chart.clientWidth || 600, 200 + 100 * (msg.rounds.length - 1));
+    var first = msg.rounds[0].counts.length + 1;
+    var height = Math.max(220, Math.min(560, first * 26));
+    var top = 22;
+    var layout = window.d3
+      .sankey()
+      .nodeId(function (d) { return d.key; })
+      .nodeAlign(window.d3.sankeyLeft)
+      .nodeSort(function (a, b) { return a.order - b.order; })
+      .nodeWidth(10)
+      .nodePadding(4)
+      .extent([[1, top], [width - 1, height - 2]]);
+    var graph = layout({ nodes: data.nodes, links: data.links });
+    var picture = svg("svg", {
+      viewBox: "0 0 " + width + " " + height,
+      width: width,
+      height: height,
+      role: "img",
+      "aria-labelledby": "sankey-caption",
+      class: "sankey-svg",
+    });
+    var columns = svg("g", { class: "sankey-columns" });
+    msg.rounds.forEach(function (_, index) {
+      var x = graph.nodes.filter(function (n) { return n.round === index; })[0];
+      if (!x) return;
+      var column = svg("g", { "data-column": String(index + 1) });
+      column.appendChild(svg("rect", { class: "sankey-column", x: x.x0 - 4, y: 0, width: x.x1 - x.x0 + 8, height: height }));
+      column.appendChild(svg("text", { class: "sankey-round", x: (x.x0 + x.x1) / 2, y: 14, "text-anchor": "middle" }, [String(index + 1)]));
+      columns.appendChild(column);
+    });
+    picture.appendChild(columns);
+    var bands = svg("g", { class: "sankey-links", fill: "none" });
+    graph.links.forEach(function (l) {
+      var mid = (l.source.x1 + l.target.x0) / 2;
+      var d = "M" + l.source.x1 + "," + l.y0 + "C" + mid + "," + l.y0 + " " + mid + "," + l.y1 + " " + l.target.x0 + "," + l.y1;
+      var path = svg("path", { d: d, "stroke-width": Math.max(1, l.width), class: "sankey-link" }, [
+        svg("title", {}, [l.source.name + " → " + l.target.name + ": " + grouped(l.value)]),
+      ]);
+      path.style.stroke = l.source.id === "inactive" ? INACTIVE : l.source.color;
+      bands.appendChild(path);
+    });
+    picture.appendChild(bands);
+    var last = msg.rounds.length - 1;
+    var boxes = svg("g", { class: "sankey-nodes" });
+    graph.nodes.forEach(function (n) {
+      var rect = svg("rect", { x: n.x0, y: n.y0, width: n.x1 - n.x0, height: Math.max(1, n.y1 - n.y0), class: "sankey-node" }, [
+        svg("title", {}, [fill(gettext("Round %(number)s"), { number: n.round + 1 }) + ", " + n.name + ": " + grouped(n.votes)]),
+      ]);
+      rect.style.fill = n.color;
+      boxes.appendChild(rect);
+      // Names where there is room: the first round's on the right, the last's on the left.
+      if ((n.round === 0 || n.round === last) && n.y1 - n.y0 >= 9) {
+        var right = n.round === 0;
+        boxes.appendChild(
+          svg("text", {
+            class: "sankey-label",
+            x: right ? n.x1 + 4 : n.x0 - 4,
+            y: (n.y0 + n.y1) / 2,
+            dy: "0.35em",
+            "text-anchor": right ? "start" : "end",
+          }, [n.name + " " + grouped(n.votes)])
+        );
+      }
+    });
+    picture.appendChild(boxes);
+    chart.textContent = "";
+    chart.appendChild(picture);
+  }
+
+  // A phone turned, a window resized: the Sankey is drawn again at the new width.
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      if (lastMsg && window.d3 && window.d3.sankey) {
+        drawSankey(lastMsg);
+        markSankey(picked && picked <= lastMsg.rounds.length ? picked : lastMsg.rounds.length);
+      }
+    }, 200);
+  });
+
+  function drawTransferView(msg) {
+    lastMsg = msg;
+    said = describe(msg);
+    pickerEvents();
+    drawTransfersTable(msg);
+    if (!msg.rounds.length) return;
+    var number = drawPicker(msg);
+    drawDetail(msg, number);
+    withSankey(function () {
+      drawSankey(lastMsg);
+      markSankey(picked && picked <= lastMsg.rounds.length ? picked : lastMsg.rounds.length);
+    });
+  }
 
   var shareOf, h, paintBar;
 
@@ -61,6 +616,22 @@
     return labels[id] === undefined ? "" : labels[id];
   }
 
+  // Every choice that goes after a round: one, or several together (a batch, all tied).
+  function going(round) {
+    if (round.eliminated !== null && round.eliminated !== undefined) return [round.eliminated];
+    return (round.eliminations || []).map(function (move) {
+      return move.id;
+    });
+  }
+
+  function goingNames(labels, round) {
+    return going(round)
+      .map(function (id) {
+        return label(labels, id);
+      })
+      .join(", ");
+  }
+
   function outcomeText(labels, rounds, winner) {
     // The same words as polls/displays.py (_outcome), in both catalogues.
     if (!rounds.length) return gettext("No ballots yet.");
@@ -72,8 +643,8 @@
   }
 
   function roundNote(labels, round, winner, last) {
-    if (round.eliminated !== null && round.eliminated !== undefined) {
-      return interpolate(gettext("%(choice)s eliminated"), { choice: label(labels, round.eliminated) }, true);
+    if (going(round).length) {
+      return interpolate(gettext("%(choice)s eliminated"), { choice: goingNames(labels, round) }, true);
     }
     if (winner !== null && winner !== undefined) {
       return interpolate(gettext("%(choice)s has more than half"), { choice: label(labels, winner) }, true);
@@ -81,12 +652,18 @@
     return last ? gettext("No ballots left in the count") : "";
   }
 
-  function outflowText(labels, round) {
-    var parts = round.transfers.map(function (t) {
+  function outflowText(labels, round, choice) {
+    // As polls/kinds/ranked.py _outflow: the choice's own transfers when several go.
+    var move = (round.eliminations || []).filter(function (m) {
+      return m.id === choice;
+    })[0];
+    var transfers = move ? move.transfers : round.transfers;
+    var exhausted = move ? move.exhausted : round.transferred_to_exhausted;
+    var parts = transfers.map(function (t) {
       return label(labels, t.id) + " +" + t.votes;
     });
-    if (round.transferred_to_exhausted) {
-      parts.push(interpolate(gettext("exhausted +%(votes)s"), { votes: round.transferred_to_exhausted }, true));
+    if (exhausted) {
+      parts.push(interpolate(gettext("exhausted +%(votes)s"), { votes: exhausted }, true));
     }
     return parts.length ? interpolate(gettext("Its ballots go to: %(parts)s"), { parts: parts.join(", ") }, true) : "";
   }
@@ -106,7 +683,7 @@
     var round = rounds[index];
     var before = index ? rounds[index - 1] : null;
     var gained = gainsOf(before);
-    var source = before ? label(labels, before.eliminated) : "";
+    var source = before ? goingNames(labels, before) : "";
     var last = index === rounds.length - 1;
     var active = round.counts.reduce(function (sum, c) {
       return sum + c.votes;
@@ -118,11 +695,14 @@
         note ? " " : "",
         note ? h("span", "round-note", [note]) : null,
       ]),
+      h("div", "round-words", (said[index] || []).map(function (sentence) {
+        return h("p", "", [sentence]);
+      })),
     ]);
     item.dataset.round = String(index + 1);
     var rows = h("ul", "round-rows");
     round.counts.forEach(function (c) {
-      var out = c.id === round.eliminated;
+      var out = going(round).indexOf(c.id) >= 0;
       var won = last && c.id === msg.winner;
       var gain = gained[c.id] || 0;
       var meter = h("progress", "meter", [shareOf(c) + "%"]);
@@ -136,7 +716,7 @@
         decorative("span", "majority"),
       ]);
       bar.dataset.gain = String(gain);
-      var outflow = out ? outflowText(labels, round) : "";
+      var outflow = out ? outflowText(labels, round, c.id) : "";
       var row = h("li", "round-row" + (out ? " eliminated" : "") + (won ? " winner" : ""), [
         h("div", "choice-head", [
           h("span", "choice-label", [
@@ -168,9 +748,11 @@
       var fromBefore = before ? before.transferred_to_exhausted : 0;
       item.appendChild(
         h("p", "exhausted", [
-          interpolate(gettext("Exhausted ballots (no choice left in the count): %(count)s"), { count: round.exhausted }, true),
+          interpolate(gettext("Inactive ballots (no choice left in the count): %(count)s"), { count: round.exhausted }, true),
           fromBefore ? " " : "",
           fromBefore ? h("span", "gain", [interpolate(gettext("+%(gain)s from %(source)s"), { gain: fromBefore, source: source }, true)]) : null,
+          byReason(round.inactive) ? " " : "",
+          byReason(round.inactive) ? h("span", "reasons", [interpolate(gettext("Of them: %(reasons)s"), { reasons: byReason(round.inactive) }, true)]) : null,
         ])
       );
     }
@@ -197,7 +779,7 @@
           return;
         }
         var gain = gainsOf(index ? rounds[index - 1] : null)[choice.id] || 0;
-        var out = round.eliminated === choice.id;
+        var out = going(round).indexOf(choice.id) >= 0;
         var won = index === rounds.length - 1 && msg.winner === choice.id;
         tr.appendChild(
           h("td", out ? "out" : won ? "won" : "", [
@@ -211,7 +793,7 @@
       });
       body.appendChild(tr);
     });
-    var exhausted = h("tr", "exhausted-row", [th("row", gettext("Exhausted"))]);
+    var exhausted = h("tr", "exhausted-row", [th("row", gettext("Inactive"))]);
     rounds.forEach(function (round) {
       exhausted.appendChild(h("td", "", [round.exhausted]));
     });
@@ -227,6 +809,7 @@
 
   function drawRounds(msg) {
     var labels = labelsOf(msg);
+    said = describe(msg);
     var outcome = document.getElementById("outcome");
     outcome.textContent = outcomeText(labels, msg.rounds, msg.winner);
     outcome.className = "outcome" + (msg.winner ? " has-winner" : "");
@@ -290,6 +873,7 @@
     });
     var prefsTable = document.getElementById("prefs-table");
     prefsTable.replaceChild(prefs, prefsTable.querySelector("tbody"));
+    drawTransferView(msg);
   }
 
   function draw(view, msg) {
@@ -614,6 +1198,6 @@
   }
 
   var kinds = (window.PollKinds = window.PollKinds || {});
-  kinds.ranked = { draw: draw, summary: summary, ballot: ballot };
+  kinds.ranked = { draw: draw, summary: summary, ballot: ballot, describe: describe };
   ballot(document); // a page's own form, as it loads (a session's next ones: session.js)
 })();
