@@ -184,6 +184,8 @@ class Vote(models.Model):
     cast_at = models.DateTimeField()
     vote_id = models.UUIDField(default=uuid.uuid4)
     stored_at = models.DateTimeField(auto_now=True)
+    # Redis's clock at this ballot's admission (ms): a quiz answer's time (issue 36).
+    admitted_ms = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -394,6 +396,9 @@ class AdmissionChange(models.Model):
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
+    # A quiz question's countdown (issue 36): it opens for this long from Redis's TIME of
+    # the write that opens it; opens_at and closes_at record that write's times.
+    limit_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

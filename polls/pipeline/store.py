@@ -213,6 +213,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                     cast_at=vote.cast_at,
                     vote_id=vote.vote_id,
                     stored_at=now,
+                    admitted_ms=vote.admitted_ms,
                 )
             )
             deltas.add(poll, vote.ballot, +1)
@@ -230,12 +231,15 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                 outcome.unchanged += 1
             row.choice_id, row.ballot = vote.choice_id, list(vote.ballot)
             row.cast_at, row.vote_id, row.stored_at = vote.cast_at, vote.vote_id, now
+            row.admitted_ms = vote.admitted_ms  # a quiz answer's time: the ballot's own
             to_update.append(row)
         else:
             outcome.ignored += 1
 
     Vote.objects.bulk_create(to_create)
-    Vote.objects.bulk_update(to_update, ["choice", "ballot", "cast_at", "vote_id", "stored_at"])
+    Vote.objects.bulk_update(
+        to_update, ["choice", "ballot", "cast_at", "vote_id", "stored_at", "admitted_ms"]
+    )
     _write_aggregates(deltas, outcome.polls_changed)
     return outcome
 

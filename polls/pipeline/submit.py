@@ -32,6 +32,7 @@ from .admission import (
     REFUSED_LOCKED,
     REFUSED_NOT_CURRENT,
     REFUSED_SCHEDULED,
+    REFUSED_TIME_UP,
     REFUSED_UNKNOWN_STATE,
     Entry,
 )
@@ -98,6 +99,12 @@ class NotCurrentPoll(VoteError):
     code = "not_current_poll"
 
 
+class TimeUp(VoteError):
+    """A quiz question's countdown ran out before Redis admitted the answer."""
+
+    code = "time_up"
+
+
 class InvalidBallot(VoteError):
     """A ballot of the wrong shape for the poll's kind, or against its rules."""
 
@@ -159,6 +166,8 @@ def submit_vote(
         raise VoteQueueUnavailable(_NOT_RECORDED)
     if code in (REFUSED_CLOSED, REFUSED_SCHEDULED):
         raise PollNotOpen(_NOT_OPEN["closed" if code == REFUSED_CLOSED else "scheduled"])
+    if code == REFUSED_TIME_UP:
+        raise TimeUp(_("Time is up: this answer came after the countdown. Nothing was recorded."))
     if code == REFUSED_LOCKED:
         raise VotingLocked(_("Voting on this question is closed for now: nothing was recorded."))
     if code == REFUSED_NOT_CURRENT:

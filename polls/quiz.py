@@ -1,0 +1,141 @@
+"""Quiz questions (issue 36): who answered right, how fast, and the standings.
+
+A quiz question is a single- or multiple-choice poll with quiz settings (its correct
+choices, a time limit, points: polls.kinds.base.quiz_settings). Its presenter starts its
+countdown (polls.live_sessions.start); the admission admits answers only until Redis's
+deadline (polls.openness.start_countdown). Scores are never stored: they derive from the
+stored answers (each ballot's `admitted_ms`) and the opening time recorded on the
+countdown's admission version, by the one integer rule in polls.counting.quiz, so a
+corrected answer key or a recount recomputes every score, and nothing can drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from polls import gates, openness
+from polls.counting import quiz as rules
+from polls.kinds.base import QuizSettings, quiz_settings
+from polls.models import AdmissionChange, LiveSession, Poll, SessionPoll, Vote
+
+TOP = 10  # the projector's leaderboard
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """A started question's countdown on Redis's clock (ms since the epoch)."""
+
+    opens_ms: int
+    closes_ms: int
+    limit_ms: int
+
+    def left_ms(self, now_ms: int) -> int:
+        return max(0, self.closes_ms - now_ms)
+
+
+def settings_of(poll: Poll) -> QuizSettings | None:
+    return quiz_settings(poll)
+
+
+def correct_ids(poll: Poll, settings: QuizSettings) -> tuple[int, ...]:
+    """The correct choices' ids: positions count the choices in their order, from 1."""
+    ids = list(poll.choices.order_by("position", "id").values_list("id", flat=True))
+    return tuple(ids[p - 1] for p in settings.correct_positions if 0 < p <= len(ids))
+
+
+def _started(poll_id: int) -> AdmissionChange | None:
+    return (
+        AdmissionChange.objects.filter(poll_id=poll_id, limit_ms__isnull=False)
+        .order_by("-id")
+        .first()
+    )
+
+
+def started(poll: Poll) -> bool:
+    """Whether its countdown was ever started (a question is played once)."""
+    return _started(poll.pk) is not None
+
+
+def countdown(poll: Poll) -> Countdown | None:
+    """The question's countdown: Postgres's record of it, else Redis's copy (just opened,
+    not recorded yet); None before it starts."""
+    row = _started(poll.pk)
+    if row is None or row.limit_ms is None:
+        return None
+    if row.opens_at is not None and row.closes_at is not None:
+        return Countdown(openness.to_ms(row.opens_at), openness.to_ms(row.closes_at), row.limit_ms)
+    copy = gates.read([poll.pk]).get(poll.pk)
+    if copy is None or copy.version != row.pk or copy.opens_ms is None:
+        return None
+    return Countdown(copy.opens_ms, copy.closes_ms or copy.opens_ms, row.limit_ms)
+
+
+def now_ms() -> int:
+    """Redis's clock: the one the deadline is on."""
+    return gates.clock_ms()
+
+
+def player_name(voter_key: str) -> str:
+    """A player's shown name: anonymous, stable within the site (no nickname yet)."""
+    number = int(hashlib.sha256(voter_key.encode()).hexdigest()[:8], 16) % 10000
+    return f"#{number:04d}"
+
+
+def _answers(poll: Poll, clock: Countdown) -> list[rules.Answer]:
+    rows = Vote.objects.filter(
+        poll=poll, admitted_ms__gte=clock.opens_ms, admitted_ms__lt=clock.closes_ms
+    ).values_list("voter_key", "choice_id", "ballot", "admitted_ms")
+    answers = []
+    for voter_key, choice_id, ballot, admitted in rows:
+        choices = tuple(ballot) if ballot else (choice_id,) if choice_id else ()
+        answers.append(rules.Answer(voter_key, choices, admitted - clock.opens_ms))
+    return answers
+
+
+def played(poll: Poll) -> tuple[rules.Question, list[rules.Answer]] | None:
+    """A played question and its answers within its countdown; None if unplayed."""
+    settings = settings_of(poll)
+    clock = countdown(poll)
+    if settings is None or clock is None:
+        return None
+    question = rules.Question(correct_ids(poll, settings), settings.points, clock.limit_ms)
+    return question, _answers(poll, clock)
+
+
+def standings(session: LiveSession) -> list[rules.Standing]:
+    """Every player's total over the session's played quiz questions, best first."""
+    polls = [
+        entry.poll
+        for entry in SessionPoll.objects.filter(session=session)
+        .select_related("poll")
+        .order_by("position", "id")
+    ]
+    games = [game for game in (played(p) for p in polls) if game is not None]
+    return rules.standings(games)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one player's phone says after the reveal."""
+
+    right: bool
+    points: int
+    answered: bool
+
+
+def result_of(poll: Poll, voter_key: str) -> Result | None:
+    game = played(poll)
+    if game is None:
+        return None
+    question, answers = game
+    mine = next((a for a in answers if a.player == voter_key), None)
+    if mine is None:
+        return Result(False, 0, False)
+    points, _taken = rules.score(question, mine)
+    return Result(rules.is_right(mine.choices, question.correct), points, True)
+
+
+def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing | None:
+    return next((row for row in table if row.player == voter_key), None)
