@@ -139,3 +139,35 @@ def result_of(poll: Poll, voter_key: str) -> Result | None:
 
 def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing | None:
     return next((row for row in table if row.player == voter_key), None)
+
+
+def state_of(session: LiveSession) -> dict[str, object] | None:
+    """The current quiz question's countdown for the session's event and pages: its
+    deadline and Redis's now (ms since the epoch), so a page shows the time left by the
+    server's clock, not its own guess; None when the current question is no quiz question."""
+    poll = session.current_poll
+    settings = None if poll is None else settings_of(poll)
+    if poll is None or settings is None:
+        return None
+    clock = countdown(poll)
+    now = now_ms()
+    return {
+        "limit_ms": settings.limit_ms,
+        "points": settings.points,
+        "started": clock is not None,
+        "opens_ms": clock.opens_ms if clock else None,
+        "deadline_ms": clock.closes_ms if clock else None,
+        "now_ms": now,
+        "left_ms": clock.left_ms(now) if clock else None,
+        "left_s": -(-clock.left_ms(now) // 1000) if clock else None,  # whole seconds, up
+        "seconds": settings.seconds,
+        "running": bool(clock and clock.left_ms(now) > 0 and not session.locked),
+    }
+
+
+def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, object]]:
+    """The projector's top players with their scores (shared ranks)."""
+    return [
+        {"rank": row.rank, "name": player_name(row.player), "score": row.score}
+        for row in standings(session)[:top]
+    ]

@@ -1,7 +1,7 @@
 """A quiz's scores: the one integer rule, Django-free (the page, the receipts' verifier and
 the tests run it alone).
 
-A correct answer scores round_half_up(points × (1 − t / (2 × T))), `t` the answer's
+A correct answer scores round_half_up(points * (1 - t / (2 * T))), `t` the answer's
 admission time minus the question's opening time and `T` the time limit, both integer
 milliseconds on Redis's clock: between half the points (at the deadline) and all of them
 (at once). Kahoot's rule, chosen over Poll Everywhere's decay to zero because a right

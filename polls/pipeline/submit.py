@@ -166,8 +166,14 @@ def submit_vote(
         raise VoteQueueUnavailable(_NOT_RECORDED)
     if code in (REFUSED_CLOSED, REFUSED_SCHEDULED):
         raise PollNotOpen(_NOT_OPEN["closed" if code == REFUSED_CLOSED else "scheduled"])
-    if code == REFUSED_TIME_UP:
-        raise TimeUp(_("Time is up: this answer came after the countdown. Nothing was recorded."))
+    _session_refusal(code)
+    if code:
+        raise TooManyVotes(code)
+    return vote
+
+
+def _session_refusal(code: int) -> None:
+    """A live session's refusals: locked, moved on, or (a quiz question) out of time."""
     if code == REFUSED_LOCKED:
         raise VotingLocked(_("Voting on this question is closed for now: nothing was recorded."))
     if code == REFUSED_NOT_CURRENT:
@@ -177,9 +183,8 @@ def submit_vote(
                 " Nothing was recorded."
             )
         )
-    if code:
-        raise TooManyVotes(code)
-    return vote
+    if code == REFUSED_TIME_UP:
+        raise TimeUp(_("Time is up: this answer came after the countdown. Nothing was recorded."))
 
 
 def _items(kind: kinds.Kind, raw: list[Any]) -> list[Any]:

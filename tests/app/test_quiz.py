@@ -1,0 +1,273 @@
+"""Quiz questions (issue 36): settings checked by their kinds, a countdown opened by the
+gate write on Redis's TIME and enforced by the admission script on Redis's clock, scores
+derived from stored answers. Real Postgres and Redis throughout."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from polls import gates, live_sessions, openness, organising, quiz
+from polls.models import AdmissionChange, LiveSession, Poll, Vote
+from polls.pipeline import admission
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
+from tests.app.test_admission import queued_messages
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def quiz_poll(n: int, correct: str = "1", seconds: int | None = 20, kind: str = "single") -> Poll:
+    return organising.create_poll(
+        slug=f"q{n}-{uuid.uuid4().hex[:6]}",
+        question=f"Quiz {n}?",
+        labels=["Right", "Wrong", "Also"],
+        open_now=True,
+        kind=kind,
+        options={"quiz_correct": correct, "quiz_seconds": seconds},
+    )
+
+
+@pytest.fixture
+def owner() -> User:
+    return User.objects.create_user("quentin", password="pw-quentin-1234", is_staff=True)
+
+
+@pytest.fixture
+def session(owner: User) -> LiveSession:
+    polls = [quiz_poll(1), quiz_poll(2, correct="1,3", kind="multiple")]
+    return live_sessions.go_live(
+        live_sessions.create_session(title="Pub quiz", owner=owner, polls=polls)
+    )
+
+
+def vote(poll: Poll, client: Client, *labels: str) -> Any:
+    ids = [poll.choices.get(label=label).pk for label in labels]
+    body = {"choices": ids} if poll.kind == "multiple" else {"choice": ids[0]}
+    return client.post(f"/api/polls/{poll.slug}/vote", body, content_type="application/json")
+
+
+def store_queued(redis_client: Any, queue: str) -> None:
+    """What the worker does with the queued messages (here, in the test's process)."""
+    votes = [QueuedVote.from_message(v) for m in queued_messages(redis_client, queue) for v in m]
+    redis_client.delete(queue)
+    record_votes(votes)
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "problem"),
+    [
+        ("single", {"quiz_correct": "1,2"}, "one correct choice"),
+        ("single", {"quiz_correct": "4"}, "does not exist"),
+        ("single", {"quiz_correct": "x"}, "numbers"),
+        ("single", {"quiz_correct": "1", "quiz_seconds": 4}, "5 to 240"),
+        ("single", {"quiz_correct": "1", "quiz_seconds": 241}, "5 to 240"),
+        ("multiple", {"quiz_seconds": 30}, "needs its correct choices"),
+        ("multiple", {"quiz_correct": "1,1"}, "once"),
+    ],
+)
+def test_quiz_settings_the_kind_refuses_say_why(kind, options, problem) -> None:
+    with pytest.raises(ValueError, match=problem):
+        organising.create_poll(
+            slug=f"bad-{uuid.uuid4().hex[:6]}", question="?", labels=["A", "B", "C"],
+            kind=kind, options=options,
+        )  # fmt: skip
+
+
+def test_quiz_settings_default_to_20_seconds_and_1000_points() -> None:
+    settings = quiz.settings_of(quiz_poll(1, correct="2", seconds=None))
+    assert settings is not None
+    assert (settings.correct_positions, settings.seconds, settings.points) == ((2,), 20, 1000)
+
+
+# --- The countdown --------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_a_quiz_question_waits_for_its_start_then_opens_for_exactly_its_limit(
+    session, redis_client
+) -> None:
+    first, _second = live_sessions.ordered_polls(session)
+    assert session.locked, "a quiz question comes locked"
+    refused = vote(first, Client(), "Right")
+    assert (refused.status_code, refused.json()["code"]) == (409, "voting_locked")
+
+    before = quiz.now_ms()
+    session = live_sessions.start(session)
+    after = quiz.now_ms()
+    copy = gates.read([first.pk])[first.pk]
+    assert copy is not None
+    assert copy.state == gates.SESSION_OPEN
+    assert before <= copy.opens_ms <= after, "opened at Redis's TIME of the write"
+    assert copy.closes_ms == copy.opens_ms + 20_000
+    row = AdmissionChange.objects.get(pk=copy.version)
+    assert (openness.to_ms(row.opens_at), openness.to_ms(row.closes_at)) == (
+        copy.opens_ms,
+        copy.closes_ms,
+    ), "Postgres records the times Redis gave"
+    assert openness.disagreements() == []
+
+    state = quiz.state_of(session)
+    assert state is not None
+    assert state["deadline_ms"] == copy.closes_ms
+    assert 0 < state["left_ms"] <= 20_000
+    assert state["running"]
+    assert vote(first, Client(), "Right").status_code == 202
+
+    with pytest.raises(live_sessions.SessionError, match="played once"):
+        live_sessions.start(session)
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_an_answer_admitted_at_or_after_the_deadline_is_refused_at_admission(
+    session, redis_client, own_queue
+) -> None:
+    """The edge on Redis's own clock: every admitted answer's admission time is before the
+    deadline; the first refused one came when Redis's clock had reached it."""
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    copy = gates.read([first.pk])[first.pk]
+    assert copy is not None
+    deadline = quiz.now_ms() + 30  # the same countdown, ending in 30 ms
+    gates.write(
+        {first.pk: gates.Gate(copy.version + 10**9, gates.SESSION_OPEN, copy.opens_ms, deadline)}
+    )
+    choice = first.choices.get(label="Right").pk
+    codes = []
+    while not codes or codes[-1] == 0:
+        voter = f"anon:edge-{len(codes)}"
+        entry = admission.Entry(
+            QueuedVote(uuid.uuid4(), first.pk, choice, voter, timezone.now()), []
+        )
+        codes += admission.admit_and_queue([entry])
+    assert codes[-1] == admission.REFUSED_TIME_UP
+    assert quiz.now_ms() >= deadline
+    admitted = [v["admitted_ms"] for m in queued_messages(redis_client, own_queue) for v in m]
+    assert len(admitted) == len(codes) - 1
+    assert all(at < deadline for at in admitted), "admitted only before the deadline"
+    assert max(admitted) >= deadline - 5, "the edge is met within milliseconds"
+
+    refused = vote(first, Client(), "Right")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "time_up"
+    assert "Time is up" in refused.json()["error"]
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_the_presenter_ends_a_countdown_early_and_it_cannot_reopen(session) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    session = live_sessions.start(session)
+    session = live_sessions.lock(session)  # end early
+    refused = vote(first, Client(), "Right")
+    assert (refused.status_code, refused.json()["code"]) == (409, "voting_locked")
+    with pytest.raises(live_sessions.SessionError, match="cannot be reopened"):
+        live_sessions.lock(session, locked=False)
+
+
+def test_next_before_reveal_is_allowed_and_says_so(session, owner) -> None:
+    client = Client()
+    client.force_login(owner)
+    url = f"/present/{session.code}/control"
+    live_sessions.start(session)
+    answer = client.post(url, {"action": "next"}, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 200
+    assert answer.json()["note"] == "Moved on without showing the correct answer."
+    assert answer.json()["position"] == 2
+    assert answer.json()["locked"] is True, "the next quiz question waits for its start"
+
+
+# --- Scores ---------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_scores_derive_from_stored_answers_and_the_opening_time(
+    session, redis_client, own_queue
+) -> None:
+    first, second = live_sessions.ordered_polls(session)
+    fast, slow, wrong = Client(), Client(), Client()
+    session = live_sessions.start(session)
+    assert vote(first, fast, "Right").status_code == 202
+    time.sleep(0.05)
+    assert vote(first, slow, "Right").status_code == 202
+    assert vote(first, wrong, "Wrong").status_code == 202
+    store_queued(redis_client, own_queue)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    rows = list(Vote.objects.filter(poll=first).order_by("admitted_ms"))
+    assert all(clock.opens_ms <= row.admitted_ms < clock.closes_ms for row in rows)
+    fast_key, slow_key, wrong_key = (row.voter_key for row in rows)
+
+    session = live_sessions.move(session, step=1)
+    session = live_sessions.start(session)
+    assert vote(second, slow, "Right", "Also").status_code == 202  # the whole key
+    assert vote(second, fast, "Right").status_code == 202  # part of the key: 0
+    store_queued(redis_client, own_queue)
+
+    table = {row.player: row for row in quiz.standings(session)}
+    assert [row.player for row in quiz.standings(session)] == [slow_key, fast_key, wrong_key]
+    assert 1000 + 995 <= table[slow_key].score <= 2000  # two right answers within 100 ms
+    assert 995 <= table[fast_key].score <= 1000
+    assert table[wrong_key].score == 0
+    answer = quiz.result_of(first, fast_key)
+    assert answer is not None
+    assert answer.right
+    assert answer.points == table[fast_key].score
+    wrong_answer = quiz.result_of(first, wrong_key)
+    assert wrong_answer is not None
+    assert wrong_answer.answered
+    assert not wrong_answer.right
+
+
+def test_a_corrected_answer_key_recomputes_every_score(session, redis_client) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right, wrong = (first.choices.get(label=label).pk for label in ("Right", "Wrong"))
+    Vote.objects.create(poll=first, voter_key="anon:a", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms)  # fmt: skip
+    Vote.objects.create(poll=first, voter_key="anon:b", choice_id=wrong, ballot=[wrong],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms + 10_000)  # fmt: skip
+    assert [(r.player, r.score) for r in quiz.standings(session)] == [
+        ("anon:a", 1000),
+        ("anon:b", 0),
+    ]
+    first.options["quiz_correct"] = "2"
+    first.save()
+    assert [(r.player, r.score) for r in quiz.standings(session)] == [
+        ("anon:b", 750),
+        ("anon:a", 0),
+    ]
+
+
+def test_the_pages_show_the_countdown_and_after_the_reveal_the_answer_and_places(
+    session, owner
+) -> None:
+    presenter = Client()
+    presenter.force_login(owner)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "Start the countdown" in page
+    live_sessions.start(session)
+    phone = Client().get(f"/s/{session.code}/").content.decode()
+    assert "data-countdown" in phone
+    assert "Time left" in phone
+    session = live_sessions.reveal(session)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "Correct answer:" in page
+    assert "<strong>Right</strong>" in page
+    assert "Leaderboard" in page
+    phone = Client().get(f"/s/{session.code}/").content.decode()
+    assert "No answer in time: 0 points." in phone
