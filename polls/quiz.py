@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from polls import gates, openness
 from polls.counting import quiz as rules
@@ -89,6 +90,8 @@ def _answers(poll: Poll, clock: Countdown) -> list[rules.Answer]:
     ).values_list("voter_key", "choice_id", "ballot", "admitted_ms")
     answers = []
     for voter_key, choice_id, ballot, admitted in rows:
+        if admitted is None:
+            continue  # not within the countdown (the filter says so; for the type)
         choices = tuple(ballot) if ballot else (choice_id,) if choice_id else ()
         answers.append(rules.Answer(voter_key, choices, admitted - clock.opens_ms))
     return answers
@@ -141,7 +144,7 @@ def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing |
     return next((row for row in table if row.player == voter_key), None)
 
 
-def state_of(session: LiveSession) -> dict[str, object] | None:
+def state_of(session: LiveSession) -> dict[str, Any] | None:
     """The current quiz question's countdown for the session's event and pages: its
     deadline and Redis's now (ms since the epoch), so a page shows the time left by the
     server's clock, not its own guess; None when the current question is no quiz question."""

@@ -79,7 +79,8 @@ def standings(played: Sequence[tuple[Question, Sequence[Answer]]]) -> list[Stand
     for position, (player, (total, taken)) in enumerate(ordered, start=1):
         previous = result[-1] if result else None
         same = previous is not None and (previous.score, previous.time_ms) == (total, taken)
-        result.append(Standing(player, total, taken, previous.rank if same else position))
+        rank = previous.rank if same and previous is not None else position
+        result.append(Standing(player, total, taken, rank))
     return result
 
 

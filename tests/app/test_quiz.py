@@ -49,7 +49,7 @@ def session(owner: User) -> LiveSession:
 
 def vote(poll: Poll, client: Client, *labels: str) -> Any:
     ids = [poll.choices.get(label=label).pk for label in labels]
-    body = {"choices": ids} if poll.kind == "multiple" else {"choice": ids[0]}
+    body: dict[str, Any] = {"choices": ids} if poll.kind == "multiple" else {"choice": ids[0]}
     return client.post(f"/api/polls/{poll.slug}/vote", body, content_type="application/json")
 
 
@@ -108,9 +108,13 @@ def test_a_quiz_question_waits_for_its_start_then_opens_for_exactly_its_limit(
     copy = gates.read([first.pk])[first.pk]
     assert copy is not None
     assert copy.state == gates.SESSION_OPEN
+    assert copy.opens_ms is not None
+    assert copy.closes_ms is not None
     assert before <= copy.opens_ms <= after, "opened at Redis's TIME of the write"
     assert copy.closes_ms == copy.opens_ms + 20_000
     row = AdmissionChange.objects.get(pk=copy.version)
+    assert row.opens_at is not None
+    assert row.closes_at is not None
     assert (openness.to_ms(row.opens_at), openness.to_ms(row.closes_at)) == (
         copy.opens_ms,
         copy.closes_ms,
@@ -144,7 +148,7 @@ def test_an_answer_admitted_at_or_after_the_deadline_is_refused_at_admission(
         {first.pk: gates.Gate(copy.version + 10**9, gates.SESSION_OPEN, copy.opens_ms, deadline)}
     )
     choice = first.choices.get(label="Right").pk
-    codes = []
+    codes: list[int] = []
     while not codes or codes[-1] == 0:
         voter = f"anon:edge-{len(codes)}"
         entry = admission.Entry(
@@ -207,7 +211,7 @@ def test_scores_derive_from_stored_answers_and_the_opening_time(
     clock = quiz.countdown(first)
     assert clock is not None
     rows = list(Vote.objects.filter(poll=first).order_by("admitted_ms"))
-    assert all(clock.opens_ms <= row.admitted_ms < clock.closes_ms for row in rows)
+    assert all(clock.opens_ms <= (row.admitted_ms or 0) < clock.closes_ms for row in rows)
     fast_key, slow_key, wrong_key = (row.voter_key for row in rows)
 
     session = live_sessions.move(session, step=1)
