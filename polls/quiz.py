@@ -174,3 +174,25 @@ def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, objec
         {"rank": row.rank, "name": player_name(row.player), "score": row.score}
         for row in standings(session)[:top]
     ]
+
+
+def audit(poll: Poll) -> tuple[str, bool]:
+    """recount's line for a played quiz question, and whether it shows a fault: answers
+    stored as admitted outside the countdown (admission refuses them: a bug), or a
+    countdown whose times only Redis knows (they are recorded right after its write)."""
+    row = _started(poll.pk)
+    if settings_of(poll) is None or row is None:
+        return "", False
+    if row.opens_at is None or row.closes_at is None:
+        return "quiz: countdown started but its times are not recorded in Postgres", True
+    clock = countdown(poll)
+    if clock is None:
+        return "", False
+    game = played(poll)
+    scored = 0 if game is None else len(game[1])
+    late = Vote.objects.filter(poll=poll, admitted_ms__gte=clock.closes_ms).count()
+    line = (
+        f"quiz: countdown {clock.opens_ms}-{clock.closes_ms} ms (Redis's clock), "
+        f"{scored} answers scored, {late} admitted after the deadline"
+    )
+    return line, late > 0

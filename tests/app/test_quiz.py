@@ -4,12 +4,14 @@ derived from stored answers. Real Postgres and Redis throughout."""
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -275,3 +277,38 @@ def test_the_pages_show_the_countdown_and_after_the_reveal_the_answer_and_places
     assert "Leaderboard" in page
     phone = Client().get(f"/s/{session.code}/").content.decode()
     assert "No answer in time: 0 points." in phone
+
+
+def test_redis_losing_the_copy_mid_countdown_gets_the_same_deadline_back(
+    session, redis_client
+) -> None:
+    """A Redis restart that lost the key (no append-only file): the reconciler rewrites
+    it from Postgres's record of the countdown, neither longer nor shorter."""
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    before = gates.read([first.pk])[first.pk]
+    redis_client.delete(gates.key(first.pk))
+    time.sleep(0.01)
+    assert openness.reconcile() >= 1
+    assert gates.read([first.pk])[first.pk] == before
+
+
+def test_recount_check_reports_each_quiz_question_and_fails_on_an_answer_past_its_deadline(
+    session,
+) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    Vote.objects.create(poll=first, voter_key="anon:in", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms + 1)  # fmt: skip
+    call_command("recount", first.slug, stdout=io.StringIO())  # the tallies: not this test's
+    out = io.StringIO()
+    call_command("recount", first.slug, "--check", stdout=out)
+    assert "1 answers scored, 0 admitted after the deadline" in out.getvalue()
+    Vote.objects.create(poll=first, voter_key="anon:late", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.closes_ms)  # fmt: skip
+    call_command("recount", first.slug, stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("recount", first.slug, "--check", stdout=io.StringIO())
