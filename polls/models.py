@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -414,3 +415,24 @@ class AdmissionChange(models.Model):
             and (self.opens_at is None or self.opens_at <= when)
             and (self.closes_at is None or when < self.closes_at)
         )
+
+
+class QuizPlayer(models.Model):
+    """A player's nickname in a quiz session (issue 36): unique within the session, checked
+    by the profanity filter, changeable until the session's first quiz question starts."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="players")
+    voter_key = models.CharField(max_length=64)
+    nickname = models.CharField(max_length=24)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "voter_key"], name="one_nickname_per_voter"),
+            models.UniqueConstraint(
+                Lower("nickname"), "session", name="nickname_unique_in_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname

@@ -16,10 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from polls import gates, openness
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from polls import gates, openness, profanity
 from polls.counting import quiz as rules
 from polls.kinds.base import QuizSettings, quiz_settings
-from polls.models import AdmissionChange, LiveSession, Poll, SessionPoll, Vote
+from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, SessionPoll, Vote
 
 TOP = 10  # the projector's leaderboard
 
@@ -79,7 +82,7 @@ def now_ms() -> int:
 
 
 def player_name(voter_key: str) -> str:
-    """A player's shown name: anonymous, stable within the site (no nickname yet)."""
+    """A player's shown name without a nickname: anonymous, stable within the site."""
     number = int(hashlib.sha256(voter_key.encode()).hexdigest()[:8], 16) % 10000
     return f"#{number:04d}"
 
@@ -170,10 +173,67 @@ def state_of(session: LiveSession) -> dict[str, Any] | None:
 
 def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, object]]:
     """The projector's top players with their scores (shared ranks)."""
+    rows = standings(session)[:top]
+    names = nicknames(session, [row.player for row in rows])
     return [
-        {"rank": row.rank, "name": player_name(row.player), "score": row.score}
-        for row in standings(session)[:top]
+        {
+            "rank": row.rank,
+            "name": names.get(row.player) or player_name(row.player),
+            "score": row.score,
+        }
+        for row in rows
     ]
+
+
+# --- Nicknames ----------------------------------------------------------------------------
+
+NICKNAME_MAX = 24
+
+
+class NicknameRefused(ValueError):
+    """A nickname the session cannot take; the message says why."""
+
+
+def nicknames(session: LiveSession, voter_keys: Sequence[str]) -> dict[str, str]:
+    return dict(
+        QuizPlayer.objects.filter(session=session, voter_key__in=list(voter_keys)).values_list(
+            "voter_key", "nickname"
+        )
+    )
+
+
+def nickname_of(session: LiveSession, voter_key: str) -> str:
+    return nicknames(session, [voter_key]).get(voter_key, "")
+
+
+def quiz_started(session: LiveSession) -> bool:
+    """Whether any of the session's quiz questions has been started."""
+    polls = SessionPoll.objects.filter(session=session).values("poll_id")
+    return AdmissionChange.objects.filter(poll_id__in=polls, limit_ms__isnull=False).exists()
+
+
+def set_nickname(session: LiveSession, voter_key: str, text: str) -> str:
+    """Take a player's nickname: trimmed, 1-24 characters, not caught by the profanity
+    filter (refused with a clear message, never silently replaced: the player picks
+    another), unique within the session (case aside), changeable until the first
+    question starts."""
+    nickname = " ".join(text.split())
+    if not nickname:
+        raise NicknameRefused(_("Type a nickname."))
+    if len(nickname) > NICKNAME_MAX:
+        raise NicknameRefused(_("A nickname has at most %(n)s characters.") % {"n": NICKNAME_MAX})
+    if profanity.check(nickname) is not None:
+        raise NicknameRefused(_("Please choose another nickname: this one is not allowed."))
+    if quiz_started(session):
+        raise NicknameRefused(_("The quiz has started: nicknames can no longer change."))
+    try:
+        with transaction.atomic():
+            QuizPlayer.objects.update_or_create(
+                session=session, voter_key=voter_key, defaults={"nickname": nickname}
+            )
+    except IntegrityError as exc:
+        raise NicknameRefused(_("That nickname is taken in this session: pick another.")) from exc
+    return nickname
 
 
 def audit(poll: Poll) -> tuple[str, bool]:
@@ -196,3 +256,11 @@ def audit(poll: Poll) -> tuple[str, bool]:
         f"{scored} answers scored, {late} admitted after the deadline"
     )
     return line, late > 0
+
+
+def has_quiz(session: LiveSession) -> bool:
+    """Whether the session holds any quiz question (its audience may pick nicknames)."""
+    return any(
+        settings_of(entry.poll) is not None
+        for entry in SessionPoll.objects.filter(session=session).select_related("poll")
+    )

@@ -125,7 +125,33 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
         context |= _quiz_audience(session, poll, voter_key)
     if request.GET.get("part") == "poll":
         return render(request, "polls/_session_poll.html", context)
+    if quiz.has_quiz(session) and request.voter_key is not None:  # type: ignore[attr-defined]
+        context["nickname"] = quiz.nickname_of(session, request.voter_key)  # type: ignore[attr-defined]
+        context["nickname_open"] = not quiz.quiz_started(session)
+        context["nickname_max"] = quiz.NICKNAME_MAX
     return render(request, "polls/session.html", context)
+
+
+@require_POST
+@_guarded
+def nickname(request: HttpRequest, code: str) -> HttpResponse:
+    """A player's nickname in a quiz session: refused with a clear message when the filter
+    catches it, another player has it, or the quiz has started."""
+    session = _live(request, code)
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    try:
+        if voter_key is None:
+            raise quiz.NicknameRefused(_("Your browser's cookie is unreadable: reload the page."))
+        name = quiz.set_nickname(session, voter_key, request.POST.get("nickname", ""))
+    except quiz.NicknameRefused as refused:
+        if wants_json(request):
+            return json_error(400, str(refused), code="nickname_refused")
+        messages.error(request, str(refused))
+    else:
+        if wants_json(request):
+            return JsonResponse({"nickname": name})
+        messages.success(request, _("You play as %(name)s.") % {"name": name})
+    return redirect("polls:session", code=session.code)
 
 
 def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:

