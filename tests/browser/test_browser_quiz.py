@@ -2,7 +2,7 @@
 play two questions. The countdown each page shows is the server's (within a second of
 Redis's deadline); one phone answers right, the other wrong; an answer after the deadline
 is refused with the message; the reveal marks right and wrong with the points; the
-leaderboard orders by score; axe finds nothing. Screenshots in test-artifacts/screenshots/:
+leaderboard orders by score and shows a nickname; axe finds nothing. Screenshots in test-artifacts/screenshots/:
 quiz-presenter-countdown, quiz-presenter-leaderboard, quiz-phone-right, quiz-phone-wrong."""
 
 from __future__ import annotations
@@ -102,6 +102,12 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
         expect(p.locator(".quiz-wait")).to_be_visible()
         expect(p.get_by_role("button", name="Vote")).to_be_disabled()
 
+    # The fast phone picks a nickname for the leaderboard (before the first question).
+    fast.get_by_label("Pick a nickname for the leaderboard (optional)").fill("Speedy")
+    fast.get_by_role("button", name="Save nickname").click()
+    expect(fast.get_by_text("You play as Speedy.").first).to_be_visible()
+    expect(fast.locator("#session-live")).to_have_text("live")
+
     # Question 1: S starts the countdown; both pages show the server's time left.
     presenter.keyboard.press("s")
     for p in (presenter, fast, slow):
@@ -151,7 +157,8 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     assert table[0].player == fast_key, "1,000-point question right beats 500-point one"
     rows = presenter.locator("#leaderboard li")
     expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_contain_text(quiz.player_name(table[0].player))
+    expect(rows.nth(0)).to_contain_text("Speedy")
+    expect(rows.nth(1)).to_contain_text(quiz.player_name(table[1].player))
     expect(rows.nth(0)).to_contain_text(str(table[0].score))
     expect(rows.nth(1)).to_contain_text(str(table[1].score))
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
