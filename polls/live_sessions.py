@@ -345,13 +345,14 @@ def _from_redis(seconds: float) -> datetime:
 
 
 DEMO_TITLE = "The demo session"
+DEMO_QUIZ_TITLE = "The demo quiz"
 
 
-def seed_demo_session(*, polls: Sequence[Poll], owner: Any) -> LiveSession:
+def seed_demo_session(*, polls: Sequence[Poll], owner: Any, title: str = DEMO_TITLE) -> LiveSession:
     """The demo's session of these polls, live; running it again changes nothing."""
-    session = LiveSession.objects.filter(title=DEMO_TITLE).order_by("pk").first()
+    session = LiveSession.objects.filter(title=title).order_by("pk").first()
     if session is None:
-        session = create_session(title=DEMO_TITLE, owner=owner, polls=polls)
+        session = create_session(title=title, owner=owner, polls=polls)
     if session.state != LiveSession.State.LIVE:
         session = go_live(session)
     return session

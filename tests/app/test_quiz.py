@@ -367,3 +367,27 @@ def test_a_phone_picks_a_nickname_and_the_leaderboard_shows_it(session, owner) -
     assert quiz.leaderboard(session) == [{"rank": 1, "name": "Quizzy", "score": 1000}]
     page = phone.get(f"/s/{session.code}/").content.decode()
     assert "Pick a nickname" not in page, "no change once the quiz has started"
+
+
+def test_the_demo_has_a_three_question_quiz_waiting_for_its_start() -> None:
+    User.objects.create_superuser("admin-demo", password="pw-admin-demo-1")
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Demo session 'The demo quiz' is live" in out.getvalue()
+    session = LiveSession.objects.get(title=live_sessions.DEMO_QUIZ_TITLE)
+    polls = live_sessions.ordered_polls(session)
+    assert [quiz.settings_of(p) is not None for p in polls] == [True, True, True]
+    assert session.locked, "its first question waits for the presenter's S"
+    call_command("seed_demo", stdout=io.StringIO())  # again: nothing changes
+    assert LiveSession.objects.filter(title=live_sessions.DEMO_QUIZ_TITLE).count() == 1
+
+
+def test_create_poll_takes_the_quiz_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command(
+        "create_poll", "capital-q", "Capital?", "--choice", "A", "--choice", "B",
+        "--quiz-correct", "2", "--quiz-seconds", "30", "--quiz-points", "500",
+    )  # fmt: skip
+    poll = Poll.objects.get(slug="capital-q")
+    settings = quiz.settings_of(poll)
+    assert settings is not None
+    assert (settings.correct_positions, settings.seconds, settings.points) == ((2,), 30, 500)
