@@ -3,7 +3,8 @@ play two questions. The countdown each page shows is the server's (within a seco
 Redis's deadline); one phone answers right, the other wrong; an answer after the deadline
 is refused with the message; the reveal marks right and wrong with the points; the
 leaderboard orders by score and shows a nickname; axe finds nothing. Screenshots in
-test-artifacts/screenshots/: quiz-presenter-countdown, quiz-presenter-leaderboard, quiz-phone-right, quiz-phone-wrong."""
+test-artifacts/screenshots/: quiz-presenter-countdown, quiz-presenter-leaderboard,
+quiz-phone-right, quiz-phone-wrong."""
 
 from __future__ import annotations
 
