@@ -264,3 +264,18 @@ def has_quiz(session: LiveSession) -> bool:
         settings_of(entry.poll) is not None
         for entry in SessionPoll.objects.filter(session=session).select_related("poll")
     )
+
+
+def export_rows(session: LiveSession) -> list[dict[str, Any]]:
+    """The full ranking for an export: place, name, score, total time of correct answers."""
+    rows = standings(session)
+    names = nicknames(session, [row.player for row in rows])
+    return [
+        {
+            "rank": row.rank,
+            "name": names.get(row.player) or player_name(row.player),
+            "score": row.score,
+            "correct_time_ms": row.time_ms,
+        }
+        for row in rows
+    ]

@@ -5,6 +5,7 @@ derived from stored answers. Real Postgres and Redis throughout."""
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
 from typing import Any
@@ -391,3 +392,28 @@ def test_create_poll_takes_the_quiz_settings(capsys: pytest.CaptureFixture[str])
     settings = quiz.settings_of(poll)
     assert settings is not None
     assert (settings.correct_positions, settings.seconds, settings.points) == ((2,), 30, 500)
+
+
+def test_the_ranking_exports_as_csv_and_json_and_a_command_runs_the_countdown(session) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    call_command("session_countdown", session.code, stdout=io.StringIO())
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    for voter, after in (("anon:a", 0), ("anon:b", 19_999)):  # the last ms in time
+        Vote.objects.create(poll=first, voter_key=voter, choice_id=right, ballot=[right],
+                            cast_at=timezone.now(), admitted_ms=clock.opens_ms + after)  # fmt: skip
+    QuizPlayer.objects.create(session=session, voter_key="anon:b", nickname="=SUM(A1)")
+    out = io.StringIO()
+    call_command("quiz_scores", session.code, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "rank,name,score,correct_time_ms"
+    assert lines[1] == f"1,{quiz.player_name('anon:a')},1000,0"
+    assert lines[2] == "2,'=SUM(A1),500,19999", "a nickname never becomes a formula"
+    out = io.StringIO()
+    call_command("quiz_scores", session.code, "--json", stdout=out)
+    assert json.loads(out.getvalue())[1] == {
+        "rank": 2, "name": "=SUM(A1)", "score": 500, "correct_time_ms": 19999,
+    }  # fmt: skip
+    call_command("session_countdown", session.code, "--end", stdout=io.StringIO())
+    assert LiveSession.objects.get(pk=session.pk).locked
