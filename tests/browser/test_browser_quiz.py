@@ -110,10 +110,13 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     expect(fast.locator("#session-live")).to_have_text("live")
 
     # Question 1: S starts the countdown; both pages show the server's time left.
+    fetched: list[str] = []
+    fast.on("request", lambda r: fetched.append(r.url) if "part=" in r.url else None)
     presenter.keyboard.press("s")
     for p in (presenter, fast, slow):
         expect(p.locator("[data-countdown]")).to_be_visible()
         assert_server_countdown(p, session)
+    assert fetched == [], "a phone starts the countdown from the event, fetching nothing"
     plain.goto(f"{site.url}/s/{session.code}/")
     assert_server_countdown(plain, session)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -133,7 +133,8 @@
     if (!now.quiz) return false;
     var box = document.getElementById("quiz");
     var shownStarted = !!box && box.dataset.deadline !== "";
-    if (shownStarted !== now.quiz.started) return true;
+    // A phone draws the start from the event itself (quizTold): thousands fetch nothing.
+    if (shownStarted !== now.quiz.started && (role === "present" || !box)) return true;
     return role === "present" && was.reveal !== now.reveal;
   }
 
@@ -144,6 +145,10 @@
     box.dataset.now = String(now.quiz.now_ms);
     box.dataset.seenAt = String(Date.now());
     if (now.locked) box.dataset.deadline = String(now.quiz.now_ms); // ended early
+    var wait = box.querySelector("[data-quiz-wait]");
+    if (wait) wait.hidden = true;
+    var line = box.querySelector("[data-countdown-line]");
+    if (line) line.hidden = false;
     tick();
   }
 
