@@ -133,9 +133,17 @@ def _option_fields() -> dict[str, forms.Field]:
 
 def _option_rows() -> tuple[tuple[str, ...], ...]:
     """The options' fields for a fieldset: each kind's on a row of its own."""
-    return tuple(
-        tuple(option.name for option in kind.options) for kind in KINDS.values() if kind.options
-    )
+    rows: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for kind in KINDS.values():
+        # Options two kinds share (the quiz settings) get one row of their own.
+        quiz = tuple(
+            o.name for o in kind.options if o.name not in seen and o.name.startswith("quiz_")
+        )
+        rest = tuple(o.name for o in kind.options if o.name not in seen and o.name not in quiz)
+        rows += [row for row in (rest, quiz) if row]
+        seen.update(o.name for o in kind.options)
+    return tuple(rows)
 
 
 # The options' fields, declared so the admin's fieldsets may name them.

@@ -30,17 +30,27 @@ WAITING = "w"
 
 _WRITE = """
 -- KEYS: copy keys. ARGV: per key its new value, 'version|state|opens|closes'. A value
--- is written only over an older or equal version. Returns Redis's clock (ms).
+-- is written only over an older or equal version. A countdown's value
+-- 'version|state|@|limit' opens now, on Redis's clock, until now + limit; over its own
+-- version already held it changes nothing (a second write never restarts the clock).
+-- Returns Redis's clock (ms): the opening time of the countdowns written.
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 for i, key in ipairs(KEYS) do
   local new = ARGV[i]
   local held = redis.call('GET', key)
   local held_version = held and tonumber(string.match(held, '^(%d+)|')) or -1
-  if tonumber(string.match(new, '^(%d+)|')) >= held_version then
+  local version = tonumber(string.match(new, '^(%d+)|'))
+  local head, limit = string.match(new, '^(%d+|%a)|@|(%d+)$')
+  if head then
+    if version > held_version then
+      redis.call('SET', key, head .. '|' .. now .. '|' .. (now + tonumber(limit)))
+    end
+  elseif version >= held_version then
     redis.call('SET', key, new)
   end
 end
-local clock = redis.call('TIME')
-return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+return now
 """
 
 
@@ -52,6 +62,8 @@ class Gate:
     state: str
     opens_ms: int | None = None
     closes_ms: int | None = None
+    # A countdown not yet opened: the write opens it for this long on Redis's clock.
+    limit_ms: int | None = None
 
     @property
     def refusing(self) -> bool:
@@ -62,6 +74,8 @@ class Gate:
         def ms(value: int | None) -> str:
             return "" if value is None else str(value)
 
+        if self.limit_ms is not None and self.opens_ms is None:
+            return f"{self.version}|{self.state}|@|{self.limit_ms}"
         return f"{self.version}|{self.state}|{ms(self.opens_ms)}|{ms(self.closes_ms)}"
 
     @classmethod
@@ -94,9 +108,14 @@ def _script() -> Script:
 def write(gates: Mapping[int, Gate]) -> float:
     """Write the polls' copies at once (compare-and-set on each version); returns Redis's
     time, in seconds, at which they took effect for the admission script."""
+    return write_ms(gates) / 1000
+
+
+def write_ms(gates: Mapping[int, Gate]) -> int:
+    """`write`, Redis's time in integer milliseconds: a countdown's opening time."""
     polls = sorted(gates)
     millis = _script()(keys=[key(p) for p in polls], args=[gates[p].encode() for p in polls])
-    return int(millis) / 1000
+    return int(millis)
 
 
 def read(poll_ids: Iterable[int]) -> dict[int, Gate | None]:
@@ -111,3 +130,9 @@ def read(poll_ids: Iterable[int]) -> dict[int, Gate | None]:
 def forget(poll_id: int) -> None:
     """The poll is gone: so is its copy (its votes are refused as for an unknown poll)."""
     _client().delete(key(poll_id))
+
+
+def clock_ms() -> int:
+    """Redis's clock now (ms since the epoch): the one countdowns run on."""
+    seconds, micros = _client().time()
+    return int(seconds) * 1000 + int(micros) // 1000

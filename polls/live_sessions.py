@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from polls import openness, ratelimits
+from polls import openness, quiz, ratelimits
 from polls.live import publisher
 from polls.models import LiveSession, Poll, SessionPoll, VotingWindow
 
@@ -114,6 +114,7 @@ def go_live(session: LiveSession) -> LiveSession:
         locked.live_since = now
         locked.current_poll = polls[0]
         locked.locked = locked.reveal = False
+        locked.locked = _waits_for_start(polls[0])
         locked.code = _free_code(locked.code_digits)
         _save(locked, ["state", "live_since", "current_poll", "locked", "reveal", "code"])
         _apply(locked)
@@ -139,13 +140,57 @@ def move(session: LiveSession, *, to: Poll | None = None, step: int = 0) -> Live
             raise SessionError(_("That poll is not part of this session."))
         locked.current_poll = to
         locked.locked = locked.reveal = False
+        locked.locked = _waits_for_start(to)
         _save(locked, ["current_poll", "locked", "reveal"])
         _apply(locked)
     return locked
 
 
+def _waits_for_start(poll: Poll) -> bool:
+    """A quiz question comes locked: it opens when its presenter starts its countdown."""
+    return quiz.settings_of(poll) is not None
+
+
+def start(session: LiveSession) -> LiveSession:
+    """Start the current quiz question's countdown: it admits answers for exactly its
+    time limit from the moment Redis writes it open (polls.openness.start_countdown). A
+    question is played once: its scores derive from that one countdown."""
+    with transaction.atomic():
+        held = _live(session)
+        poll = held.current_poll
+        settings = None if poll is None else quiz.settings_of(poll)
+        if poll is None or settings is None:
+            raise SessionError(_("The current question is not a quiz question."))
+        if quiz.started(poll):
+            raise SessionError(
+                _("This question's countdown has run already: a quiz question is played once.")
+            )
+        openness.start_countdown(poll, settings.limit_ms)
+        held.locked = held.reveal = False
+        _save(held, ["locked", "reveal"])  # announced after the countdown's write
+        _apply(held)
+    return held
+
+
+def reveal_skipped(session: LiveSession) -> bool:
+    """Whether the current question is a played quiz question whose answer was never
+    shown (moving on is allowed: the presenter is told)."""
+    poll = session.current_poll
+    return (
+        poll is not None
+        and quiz.settings_of(poll) is not None
+        and quiz.started(poll)
+        and not session.reveal
+    )
+
+
 def lock(session: LiveSession, *, locked: bool = True) -> LiveSession:
-    """Close (or reopen) voting on the current poll."""
+    """Close (or reopen) voting on the current poll. On a quiz question, locking ends its
+    countdown early; unlocking one not started starts it, and a played one stays shut."""
+    if not locked and session.current_poll is not None and _waits_for_start(session.current_poll):
+        if not quiz.started(session.current_poll):
+            return start(session)
+        raise SessionError(_("This question's countdown has ended: it cannot be reopened."))
     with transaction.atomic():
         held = _live(session)
         held.locked = locked
@@ -300,13 +345,14 @@ def _from_redis(seconds: float) -> datetime:
 
 
 DEMO_TITLE = "The demo session"
+DEMO_QUIZ_TITLE = "The demo quiz"
 
 
-def seed_demo_session(*, polls: Sequence[Poll], owner: Any) -> LiveSession:
+def seed_demo_session(*, polls: Sequence[Poll], owner: Any, title: str = DEMO_TITLE) -> LiveSession:
     """The demo's session of these polls, live; running it again changes nothing."""
-    session = LiveSession.objects.filter(title=DEMO_TITLE).order_by("pk").first()
+    session = LiveSession.objects.filter(title=title).order_by("pk").first()
     if session is None:
-        session = create_session(title=DEMO_TITLE, owner=owner, polls=polls)
+        session = create_session(title=title, owner=owner, polls=polls)
     if session.state != LiveSession.State.LIVE:
         session = go_live(session)
     return session

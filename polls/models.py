@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -200,6 +201,8 @@ class Vote(models.Model):
     # stored before receipts. Not unique: 50 bits may, rarely, repeat within a poll.
     receipt = models.CharField(max_length=10, default="", blank=True)
     nonce = models.CharField(max_length=64, default="", blank=True)
+    # Redis's clock at this ballot's admission (ms): a quiz answer's time (issue 36).
+    admitted_ms = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -444,6 +447,9 @@ class AdmissionChange(models.Model):
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
+    # A quiz question's countdown (issue 36): it opens for this long from Redis's TIME of
+    # the write that opens it; opens_at and closes_at record that write's times.
+    limit_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -486,3 +492,24 @@ class UncountedReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} {self.receipt}: {self.fate}"
+
+
+class QuizPlayer(models.Model):
+    """A player's nickname in a quiz session (issue 36): unique within the session, checked
+    by the profanity filter, changeable until the session's first quiz question starts."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="players")
+    voter_key = models.CharField(max_length=64)
+    nickname = models.CharField(max_length=24)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "voter_key"], name="one_nickname_per_voter"),
+            models.UniqueConstraint(
+                Lower("nickname"), "session", name="nickname_unique_in_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.db import transaction
 from django.utils import timezone
 
 from polls import gates
+from polls.kinds.base import quiz_settings
 from polls.models import AdmissionChange, LiveSession, Poll, SessionPoll
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def wanted(polls: Sequence[Poll], *, now: datetime | None = None) -> dict[int, W
             poll__in=[p.pk for p in polls], session__state=LiveSession.State.LIVE
         ).select_related("session")
     }
+    quizzes = [p.pk for p in polls if p.pk in held and quiz_settings(p) is not None]
+    played = latest(quizzes)
     states: dict[int, Wanted] = {}
     for poll in polls:
         session = held.get(poll.pk)
@@ -59,6 +62,20 @@ def wanted(polls: Sequence[Poll], *, now: datetime | None = None) -> dict[int, W
             states[poll.pk] = (AdmissionChange.State.WAITING, None, None)
         elif session is not None and session.locked:
             states[poll.pk] = (AdmissionChange.State.LOCKED, None, None)
+        elif poll.pk in quizzes:
+            # A quiz question admits only while the countdown its presenter started runs
+            # (start_countdown); before it and after it, locked.
+            row = played.get(poll.pk)
+            running = (
+                row is not None
+                and row.limit_ms is not None
+                and (row.closes_at is None or now < row.closes_at)
+            )
+            states[poll.pk] = (
+                (AdmissionChange.State.LIVE, row.opens_at, row.closes_at)
+                if running and row is not None
+                else (AdmissionChange.State.LOCKED, None, None)
+            )
         else:
             state = AdmissionChange.State.OPEN if session is None else AdmissionChange.State.LIVE
             states[poll.pk] = (state, poll.opens_at, poll.closes_at)
@@ -98,9 +115,55 @@ def changed(polls: Iterable[Poll], *, new: bool = False, force: bool = False) ->
 
 def gate_of(row: AdmissionChange) -> gates.Gate:
     def ms(at: datetime | None) -> int | None:
-        return None if at is None else int(at.timestamp() * 1000)
+        return None if at is None else to_ms(at)
 
-    return gates.Gate(row.pk, _STATE[row.state], ms(row.opens_at), ms(row.closes_at))
+    # A countdown whose opening is not recorded yet is written as one (opens on writing).
+    limit = row.limit_ms if row.opens_at is None else None
+    return gates.Gate(row.pk, _STATE[row.state], ms(row.opens_at), ms(row.closes_at), limit)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(at: datetime) -> int:
+    """Milliseconds since the epoch, exactly (no float on the way)."""
+    return (at - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def start_countdown(poll: Poll, limit_ms: int) -> AdmissionChange:
+    """Open a quiz question for exactly `limit_ms` from the moment Redis writes it open.
+
+    Call inside the transaction that made the poll its live session's current, unlocked
+    poll, its row locked. The new version is written after the commit (an admitting
+    state); the write's script reads Redis's TIME and sets the deadline from it in the
+    same step, and the times it set are then recorded on the version's row
+    (`record_countdowns`), where the worker, the scores and the reconciler read them.
+    """
+    row = AdmissionChange.objects.create(
+        poll_id=poll.pk, state=AdmissionChange.State.LIVE, limit_ms=limit_ms
+    )
+    copy = gate_of(row)
+    transaction.on_commit(lambda: _write_committed({poll.pk: copy}))
+    return row
+
+
+def record_countdowns(copies: dict[int, gates.Gate]) -> None:
+    """Record in Postgres the times Redis gave the countdowns among these copies (read
+    back: a write that lost its compare-and-set tells nothing of its own)."""
+    timed = {pk: g for pk, g in copies.items() if g.limit_ms is not None}
+    if not timed:
+        return
+    for pk, held in gates.read(timed).items():
+        if held is None or held.version != timed[pk].version or held.opens_ms is None:
+            continue
+        AdmissionChange.objects.filter(pk=held.version, opens_at=None).update(
+            opens_at=from_ms(held.opens_ms),
+            closes_at=from_ms(held.closes_ms or held.opens_ms),
+        )
 
 
 def latest(poll_ids: Sequence[int]) -> dict[int, AdmissionChange]:
@@ -118,6 +181,7 @@ def latest(poll_ids: Sequence[int]) -> dict[int, AdmissionChange]:
 def _write_committed(copies: dict[int, gates.Gate]) -> None:
     try:
         gates.write(copies)
+        record_countdowns(copies)
     except redis.RedisError as exc:  # committed all the same: the reconciler writes it
         logger.warning(
             "admission copies of polls %s left to the reconciler: %r", sorted(copies), exc
@@ -159,6 +223,7 @@ def reconcile() -> int:
             behind[pk] = gate_of(row)
     if behind:
         gates.write(behind)
+        record_countdowns(behind)
         logger.info("admission copies rewritten from Postgres: polls %s", sorted(behind))
     for pk in ahead:
         with transaction.atomic():

@@ -123,6 +123,39 @@ _DEMO_SESSION_POLLS: list[dict[str, Any]] = [
 ]
 
 
+# The demo quiz (issue 36): three quiz questions, 20 s each, in a session of their own.
+_DEMO_QUIZ_POLLS: list[dict[str, Any]] = [
+    {
+        "slug": "quiz-capital",
+        "question": "What is the capital of Australia?",
+        "labels": ["Sydney", "Canberra", "Melbourne", "Perth"],
+        "options": {"quiz_correct": "2", "quiz_seconds": 20},
+    },
+    {
+        "slug": "quiz-planets",
+        "question": "Which of these planets have rings? (pick all)",
+        "kind": Poll.Kind.MULTIPLE,
+        "labels": ["Saturn", "Mars", "Uranus", "Venus"],
+        "options": {"quiz_correct": "1,3", "quiz_seconds": 20},
+    },
+    {
+        "slug": "quiz-ocean",
+        "question": "Which is the largest ocean?",
+        "labels": ["Atlantic", "Indian", "Pacific"],
+        "options": {"quiz_correct": "3", "quiz_seconds": 20, "quiz_points": 2000},
+    },
+]
+
+
+def seed_demo_quiz_polls() -> list[Poll]:
+    """The demo quiz's questions (made once), in order."""
+    polls = []
+    for spec in _DEMO_QUIZ_POLLS:
+        poll = Poll.objects.filter(slug=spec["slug"]).first()
+        polls.append(poll or create_poll(open_now=True, **spec))
+    return polls
+
+
 def seed_demo_session_polls() -> list[Poll]:
     """The demo session's polls (made once), in order."""
     polls = []

@@ -31,6 +31,7 @@ _STATUS: dict[type[submit.VoteError], int] = {
     submit.VoteChangeNotAllowed: 409,
     submit.VotingLocked: 409,
     submit.NotCurrentPoll: 409,
+    submit.TimeUp: 409,
     submit.TooManyVotes: 429,
     submit.VoteQueueUnavailable: 503,
 }

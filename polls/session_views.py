@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import displays, live_sessions, qr, ratelimits, receipts, selectors, snapshots
+from . import displays, live_sessions, qr, quiz, ratelimits, receipts, selectors, snapshots
 from .live.pages import kind_scripts
 from .models import LiveSession
 from .pipeline import ballots
@@ -129,9 +129,36 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
         )
         if session.reveal:
             context |= displays.results_context(poll, snapshots.results(poll=poll))
+        context |= _quiz_audience(session, poll, voter_key)
     if request.GET.get("part") == "poll":
         return render(request, "polls/_session_poll.html", context)
+    if quiz.has_quiz(session) and request.voter_key is not None:  # type: ignore[attr-defined]
+        context["nickname"] = quiz.nickname_of(session, request.voter_key)  # type: ignore[attr-defined]
+        context["nickname_open"] = not quiz.quiz_started(session)
+        context["nickname_max"] = quiz.NICKNAME_MAX
     return render(request, "polls/session.html", context)
+
+
+@require_POST
+@_guarded
+def nickname(request: HttpRequest, code: str) -> HttpResponse:
+    """A player's nickname in a quiz session: refused with a clear message when the filter
+    catches it, another player has it, or the quiz has started."""
+    session = _live(request, code)
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    try:
+        if voter_key is None:
+            raise quiz.NicknameRefused(_("Your browser's cookie is unreadable: reload the page."))
+        name = quiz.set_nickname(session, voter_key, request.POST.get("nickname", ""))
+    except quiz.NicknameRefused as refused:
+        if wants_json(request):
+            return json_error(400, str(refused), code="nickname_refused")
+        messages.error(request, str(refused))
+    else:
+        if wants_json(request):
+            return JsonResponse({"nickname": name})
+        messages.success(request, _("You play as %(name)s.") % {"name": name})
+    return redirect("polls:session", code=session.code)
 
 
 def _presenter(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
@@ -190,6 +217,37 @@ def _stage(session: LiveSession) -> dict[str, Any]:
     if poll is not None:
         context["poll"] = poll
         context |= displays.results_context(poll, snapshots.results(poll=poll))
+        context |= _quiz_stage(session, poll)
+    return context
+
+
+def _quiz_stage(session: LiveSession, poll: Any) -> dict[str, Any]:
+    """A quiz question on the projector: its countdown; once revealed, the correct
+    choices and the leaderboard."""
+    state = quiz.state_of(session)
+    if state is None:
+        return {}
+    context: dict[str, Any] = {"quiz": state}
+    if session.reveal:
+        settings = quiz.settings_of(poll)
+        correct = quiz.correct_ids(poll, settings) if settings else ()
+        context["quiz_correct"] = [c.label for c in poll.choices.all() if c.pk in correct]
+        context["leaderboard"] = quiz.leaderboard(session)
+    return context
+
+
+def _quiz_audience(session: LiveSession, poll: Any, voter_key: str | None) -> dict[str, Any]:
+    """A quiz question on a phone: the time left; once revealed, right or wrong, the
+    points, and the player's score and rank."""
+    state = quiz.state_of(session)
+    if state is None:
+        return {}
+    context: dict[str, Any] = {"quiz": state}
+    if not state["running"]:
+        context["is_open"] = False
+    if session.reveal and voter_key is not None:
+        context["quiz_result"] = quiz.result_of(poll, voter_key)
+        context["quiz_standing"] = quiz.rank_of(quiz.standings(session), voter_key)
     return context
 
 
@@ -198,6 +256,7 @@ _ACTIONS = {
     "previous": lambda s: live_sessions.move(s, step=-1),
     "lock": lambda s: live_sessions.lock(s, locked=True),
     "unlock": lambda s: live_sessions.lock(s, locked=False),
+    "start": live_sessions.start,
     "reveal": lambda s: live_sessions.reveal(s, shown=True),
     "hide": lambda s: live_sessions.reveal(s, shown=False),
     "end": live_sessions.end,
@@ -220,14 +279,24 @@ def control(request: HttpRequest, code: str) -> HttpResponse:
         if wants_json(request):
             return json_error(400, message, code="unknown_action")
         return render(request, "polls/error.html", {"message": message}, status=400)
+    # "next" before a quiz question's answer was shown is allowed, and the presenter told.
+    note = ""
+    if action == "next" and live_sessions.reveal_skipped(session):
+        note = _("Moved on without showing the correct answer.")
     try:
         session = _ACTIONS[action](session)
+        if note and not wants_json(request):
+            messages.info(request, note)
     except live_sessions.SessionError as error:
         if wants_json(request):
             return session_refused(error)
         messages.error(request, str(error))
     if wants_json(request):
-        return JsonResponse(selectors.session_state(session=session))
+        answer = selectors.session_state(session=session)
+        answer["quiz"] = quiz.state_of(session)
+        if note:
+            answer["note"] = note
+        return JsonResponse(answer)
     return _back(session)
 
 

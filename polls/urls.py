@@ -19,6 +19,7 @@ urlpatterns = [
     path("polls/<slug:slug>/receipt/", views.receipt_check, name="receipt"),
     path("join", session_views.join, name="join"),
     path("s/<str:code>/", session_views.audience, name="session"),
+    path("s/<str:code>/nickname", session_views.nickname, name="session-nickname"),
     path("present/<str:code>/", session_views.present, name="present"),
     path("present/<str:code>/control", session_views.control, name="present-control"),
     path("embed/polls/<slug:slug>/", session_views.embed_poll, name="embed-poll"),

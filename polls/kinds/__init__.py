@@ -54,7 +54,8 @@ def openapi_text() -> bytes:
 
 def option_names() -> list[str]:
     """Every kind's option names (commands and forms that take any kind's options)."""
-    return [option.name for kind in KINDS.values() for option in kind.options]
+    names = [option.name for kind in KINDS.values() for option in kind.options]
+    return list(dict.fromkeys(names))  # kinds share some (the quiz settings)
 
 
 def rules(poll: Poll) -> dict[str, Any]:

@@ -159,6 +159,8 @@ class Kind:
         """create_poll's flags for the options: --max-picks and so on."""
         for option in self.options:
             flag = "--" + option.name.replace("_", "-")
+            if flag in parser._option_string_actions:
+                continue  # shared with a kind before (the quiz settings)
             if option.flag:
                 parser.add_argument(flag, action="store_true", default=None, help=option.help)
                 continue
@@ -328,3 +330,120 @@ class Kind:
         None leaves the row off every board (public or secret): a text kind's hidden
         entries. polls.receipts.board asks it for every row."""
         return labels.get(ballot[0], "?")
+
+
+# --- quiz settings (issue 36): a single- or multiple-choice poll may be a quiz question ---
+
+QUIZ_SECONDS = (5, 240)
+QUIZ_POINTS_DEFAULT = 1000
+
+
+def quiz_correct_positions(value: Any) -> list[int]:
+    """The correct choices' positions (1 = the first choice) from '2' or '1, 3'."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, list):
+        return [int(v) for v in value]
+    parts = [part.strip() for part in str(value).split(",")]
+    if not all(part.isascii() and part.isdecimal() for part in parts):
+        raise ValueError(value)
+    return [int(part) for part in parts]
+
+
+QUIZ_OPTIONS = (
+    Option(
+        "quiz_correct",
+        lambda: forms.CharField(
+            label=gettext_lazy("Correct choices (quiz)"),
+            required=False,
+            help_text=gettext_lazy(
+                "A quiz question: the correct choices' numbers, 1 for the first (e.g. 2 or 1,3)."
+            ),
+        ),
+        "a quiz question: the correct choices' numbers, 1 for the first (2, or 1,3)",
+        whole=False,
+    ),
+    Option(
+        "quiz_seconds",
+        lambda: forms.IntegerField(
+            label=gettext_lazy("Time limit in seconds (quiz)"),
+            required=False,
+            min_value=QUIZ_SECONDS[0],
+            max_value=QUIZ_SECONDS[1],
+            help_text=gettext_lazy("From 5 to 240 (default 20)."),
+        ),
+        "a quiz question's time limit in seconds, 5-240 (20)",
+    ),
+    Option(
+        "quiz_points",
+        lambda: forms.IntegerField(
+            label=gettext_lazy("Points (quiz)"),
+            required=False,
+            min_value=1,
+            max_value=100000,
+            help_text=gettext_lazy("For a correct answer at once (default 1,000)."),
+        ),
+        "a quiz question's points for a correct answer at once (1000)",
+    ),
+)
+
+
+def quiz_problems(options: dict[str, Any], *, one_correct: bool) -> dict[str, str]:
+    """What is wrong with the quiz settings on their own."""
+    problems = {}
+    try:
+        correct = quiz_correct_positions(options.get("quiz_correct"))
+    except ValueError:
+        return {"quiz_correct": "Give the correct choices' numbers, e.g. 2 or 1,3."}
+    if any(position < 1 for position in correct) or len(set(correct)) != len(correct):
+        problems["quiz_correct"] = "Give each correct choice's number (1 or more) once."
+    elif one_correct and len(correct) > 1:
+        problems["quiz_correct"] = "A single-choice quiz question has one correct choice."
+    seconds, points = options.get("quiz_seconds"), options.get("quiz_points")
+    if seconds is not None and not QUIZ_SECONDS[0] <= seconds <= QUIZ_SECONDS[1]:
+        problems["quiz_seconds"] = "A quiz question's time limit is 5 to 240 seconds."
+    if points is not None and points < 1:
+        problems["quiz_points"] = "A quiz question is worth at least 1 point."
+    if not correct and (seconds is not None or points is not None):
+        problems["quiz_correct"] = "A quiz question needs its correct choices."
+    return problems
+
+
+def quiz_choices_problem(poll: Poll, choices: int) -> str:
+    """A correct choice past the last one."""
+    try:
+        correct = quiz_correct_positions(poll.options.get("quiz_correct"))
+    except ValueError:
+        return ""
+    if correct and max(correct) > choices:
+        return _("quiz_correct: choice %(n)s does not exist (there are %(choices)s).") % {
+            "n": max(correct),
+            "choices": choices,
+        }
+    return ""
+
+
+@dataclass(frozen=True)
+class QuizSettings:
+    """A quiz question's settings, read from `Poll.options`."""
+
+    correct_positions: tuple[int, ...]
+    seconds: int
+    points: int
+
+    @property
+    def limit_ms(self) -> int:
+        return self.seconds * 1000
+
+
+def quiz_settings(poll: Poll) -> QuizSettings | None:
+    """The poll's quiz settings, None when it is no quiz question (no correct choice)."""
+    try:
+        correct = quiz_correct_positions(poll.options.get("quiz_correct"))
+    except ValueError:
+        return None
+    if not correct:
+        return None
+    seconds = poll.options.get("quiz_seconds") or 20
+    points = poll.options.get("quiz_points") or QUIZ_POINTS_DEFAULT
+    return QuizSettings(tuple(correct), int(seconds), int(points))

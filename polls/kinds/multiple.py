@@ -13,7 +13,15 @@ from django.utils.translation import gettext_lazy
 
 from polls.models import Poll
 
-from .base import UNKNOWN_CHOICE, BallotProblem, Kind, Option
+from .base import (
+    QUIZ_OPTIONS,
+    UNKNOWN_CHOICE,
+    BallotProblem,
+    Kind,
+    Option,
+    quiz_choices_problem,
+    quiz_problems,
+)
 
 
 def picks_range(poll: Poll, choices: int) -> tuple[int, int]:
@@ -71,6 +79,7 @@ class Multiple(Kind):
             ),
             "multiple: the most (all)",
         ),
+        *QUIZ_OPTIONS,  # a quiz question (issue 36)
     )
 
     def option_problems(self, options: dict[str, Any]) -> dict[str, str]:
@@ -82,9 +91,11 @@ class Multiple(Kind):
             problems["max_picks"] = "A voter picks at least one choice."
         elif low and high and high < low:
             problems["max_picks"] = "The most picks cannot be fewer than the fewest."
-        return problems
+        return {**quiz_problems(options, one_correct=False), **problems}
 
     def choices_problem(self, poll: Poll, choices: int) -> str:
+        if problem := quiz_choices_problem(poll, choices):
+            return problem
         most, least = poll.options.get("max_picks"), poll.options.get("min_picks")
         if most is not None and most > choices:
             return _(

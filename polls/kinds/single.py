@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy
 
 from polls.models import Poll
 
-from .base import UNKNOWN_CHOICE, BallotProblem, BallotShapeError, Kind
+from .base import (
+    QUIZ_OPTIONS,
+    UNKNOWN_CHOICE,
+    BallotProblem,
+    BallotShapeError,
+    Kind,
+    quiz_choices_problem,
+    quiz_problems,
+)
 
 
 class Single(Kind):
@@ -24,6 +32,13 @@ class Single(Kind):
     api_words = "{choice}"
     your_ballot_schema = {"your_choice": {"type": ["integer", "null"]}}
     named_in_snapshot = False  # single-choice snapshots stay as they always were
+    options = QUIZ_OPTIONS  # a quiz question (issue 36)
+
+    def option_problems(self, options: dict[str, Any]) -> dict[str, str]:
+        return quiz_problems(options, one_correct=True)
+
+    def choices_problem(self, poll: Poll, choices: int) -> str:
+        return quiz_choices_problem(poll, choices)
 
     def missing_field(self) -> str:
         return _("Send %(shape)s.") % {"shape": self.api_shape}

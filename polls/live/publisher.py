@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
-from polls import snapshots
+from polls import quiz, snapshots
 from polls.models import LiveSession, Poll
 from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
@@ -60,6 +60,7 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
     if session is None:
         return
     state = session_state(session=session)
+    state["quiz"] = quiz.state_of(session)  # the countdown's deadline on Redis's clock
     event = events.session_state(state, parts.session_parts(session, state))
     coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
     if loop is None:

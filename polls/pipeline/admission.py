@@ -56,6 +56,7 @@ REFUSED_NOT_CURRENT = -4  # its live session has moved on to another poll
 REFUSED_UNKNOWN_STATE = -5  # Redis holds no copy of the poll's state: nothing written
 REFUSED_CLOSED = -6  # the poll is closed (or past its closing time)
 REFUSED_SCHEDULED = -7  # the poll opens later
+REFUSED_TIME_UP = -8  # its live session's countdown (a quiz question) has run out
 
 _ADMIT = """
 -- KEYS: the queue, the ledger, then per vote its ballot key, its poll's admission copy
@@ -98,6 +99,8 @@ for v = 1, votes do
       code = -3
     elseif state == 'w' then
       code = -4
+    elseif state == 's' and closes ~= '' and now_ms >= tonumber(closes) then
+      code = -8
     elseif (state ~= 'o' and state ~= 's') or (closes ~= '' and now_ms >= tonumber(closes)) then
       code = -6
     elseif opens ~= '' and now_ms < tonumber(opens) then

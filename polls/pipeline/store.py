@@ -259,6 +259,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                     stored_at=now,
                     receipt=vote.receipt,
                     nonce=vote.nonce,
+                    admitted_ms=vote.admitted_ms,
                 )
             )
             deltas.add(poll, vote.ballot, +1)
@@ -286,6 +287,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
             row.choice_id, row.ballot = vote.choice_id, list(vote.ballot)
             row.cast_at, row.vote_id, row.stored_at = vote.cast_at, vote.vote_id, now
             row.receipt, row.nonce = vote.receipt, vote.nonce
+            row.admitted_ms = vote.admitted_ms  # a quiz answer's time: the ballot's own
             to_update.append(row)
         else:
             outcome.ignored += 1
@@ -294,7 +296,8 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
 
     Vote.objects.bulk_create(to_create)
     Vote.objects.bulk_update(
-        to_update, ["choice", "ballot", "cast_at", "vote_id", "stored_at", "receipt", "nonce"]
+        to_update,
+        ["choice", "ballot", "cast_at", "vote_id", "stored_at", "receipt", "nonce", "admitted_ms"],
     )
     _refused_receipts(votes, outcome)
     _write_uncounted(outcome)

@@ -34,6 +34,7 @@ from .admission import (
     REFUSED_LOCKED,
     REFUSED_NOT_CURRENT,
     REFUSED_SCHEDULED,
+    REFUSED_TIME_UP,
     REFUSED_UNKNOWN_STATE,
     Entry,
 )
@@ -100,6 +101,12 @@ class NotCurrentPoll(VoteError):
     code = "not_current_poll"
 
 
+class TimeUp(VoteError):
+    """A quiz question's countdown ran out before Redis admitted the answer."""
+
+    code = "time_up"
+
+
 class InvalidBallot(VoteError):
     """A ballot of the wrong shape for the poll's kind, or against its rules."""
 
@@ -163,6 +170,14 @@ def submit_vote(
         raise VoteQueueUnavailable(_NOT_RECORDED)
     if code in (REFUSED_CLOSED, REFUSED_SCHEDULED):
         raise PollNotOpen(_NOT_OPEN["closed" if code == REFUSED_CLOSED else "scheduled"])
+    _session_refusal(code)
+    if code:
+        raise TooManyVotes(code)
+    return vote
+
+
+def _session_refusal(code: int) -> None:
+    """A live session's refusals: locked, moved on, or (a quiz question) out of time."""
     if code == REFUSED_LOCKED:
         raise VotingLocked(_("Voting on this question is closed for now: nothing was recorded."))
     if code == REFUSED_NOT_CURRENT:
@@ -172,9 +187,8 @@ def submit_vote(
                 " Nothing was recorded."
             )
         )
-    if code:
-        raise TooManyVotes(code)
-    return vote
+    if code == REFUSED_TIME_UP:
+        raise TimeUp(_("Time is up: this answer came after the countdown. Nothing was recorded."))
 
 
 def _with_receipt(vote: QueuedVote) -> QueuedVote:

@@ -42,13 +42,22 @@ def test_a_poll_finds_its_kind() -> None:
     assert kind_for(poll) is KINDS["ranked"]
 
 
-def test_each_option_belongs_to_one_kind() -> None:
+def test_each_option_belongs_to_one_kind_but_the_quiz_settings_single_and_multiple_share() -> None:
     names = kinds.option_names()
     assert len(names) == len(set(names))
     assert set(names) == {
         "min_picks", "max_picks", "max_ranks", "tie", "batch", "until_two", "seed",
         "scale_min", "scale_max", "scale_min_label", "scale_max_label",
+        "quiz_correct", "quiz_seconds", "quiz_points",
     }  # fmt: skip
+    owners = {
+        name: sorted(k.name for k in KINDS.values() if name in {o.name for o in k.options})
+        for name in names
+    }
+    assert {name for name, kinds_ in owners.items() if len(kinds_) > 1} == {
+        "quiz_correct", "quiz_seconds", "quiz_points",
+    }  # fmt: skip
+    assert owners["quiz_correct"] == ["multiple", "single"]
 
 
 class Throwaway(kinds.Kind):

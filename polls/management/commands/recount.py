@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import openness, organising
+from polls import openness, organising, quiz
 from polls.models import Poll
 
 from ._common import poll_or_error
@@ -26,6 +26,12 @@ class Command(BaseCommand):
         drifted = 0
         for poll in polls:
             report = organising.recount_poll(poll, check=check)
+            # A quiz question's scores derive from its stored answers: say how many, and
+            # whether any came outside its countdown.
+            line, fault = quiz.audit(poll)
+            if line:
+                self.stdout.write(f"{poll.slug}: {line}")
+            drifted += fault
             if report.matches:
                 self.stdout.write(f"{poll.slug}: ok ({report.counted_total} votes)")
                 continue

@@ -10,7 +10,8 @@ from polls import live_sessions, organising
 class Command(BaseCommand):
     help = (
         "Create the demo: the classic poll (cats-vs-dogs), one poll of each other kind, "
-        "and a live session of three polls of its own, owned by the first superuser. "
+        "a live session of three polls of its own and a live quiz of three questions, owned by "
+        "the first superuser. "
         "Prints the session's links. Running it again changes nothing."
     )
 
@@ -23,7 +24,15 @@ class Command(BaseCommand):
             self.stdout.write("No superuser yet: the demo session waits for one (ensure_admin).")
             return
         polls = organising.seed_demo_session_polls()
-        session = live_sessions.seed_demo_session(polls=polls, owner=owner)
+        self._links(live_sessions.seed_demo_session(polls=polls, owner=owner))
+        quiz = organising.seed_demo_quiz_polls()  # three quiz questions (issue 36)
+        self._links(
+            live_sessions.seed_demo_session(
+                polls=quiz, owner=owner, title=live_sessions.DEMO_QUIZ_TITLE
+            )
+        )
+
+    def _links(self, session: Any) -> None:
         code = session.code
         self.stdout.write(f"Demo session '{session.title}' is live, join code {code}:")
         self.stdout.write(

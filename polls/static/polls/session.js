@@ -68,6 +68,7 @@
   function needsPart(was, now) {
     var slug = now.poll ? now.poll.slug : "";
     if (was.slug !== slug) return true;
+    if (quizNeedsPart(was, now)) return true;
     if (role === "present") return false; // the flags are drawn here, the chart stays
     // A lock changes no markup but the form's state, drawn here (drawLock): thousands of
     // phones need not fetch anything for it. A form its kind's script sets up as it is
@@ -110,6 +111,7 @@
     var stale = needsPart(shown(), now); // before the flags below are drawn on the part
     if (role === "present") drawControls(now);
     drawLock(now);
+    if (!stale) quizTold(now);
     if (now.state !== "live") {
       ended();
     } else if (stale && canDraw(shown(), now)) {
@@ -121,6 +123,52 @@
     }
     say(describe(was, now));
   }
+
+  // --- A quiz question (issue 36): its countdown runs on the server's clock -------------
+  // The part says the deadline and the server's now (Redis's clock, ms); the time left is
+  // deadline - (the phone's now + (server now - the phone's now when it was told)), so a
+  // phone that slept, or whose clock is wrong, still shows the server's time left.
+
+  function quizNeedsPart(was, now) {
+    if (!now.quiz) return false;
+    var box = document.getElementById("quiz");
+    var shownStarted = !!box && box.dataset.deadline !== "";
+    // A phone draws the start from the event itself (quizTold): thousands fetch nothing.
+    if (shownStarted !== now.quiz.started && (role === "present" || !box)) return true;
+    return role === "present" && was.reveal !== now.reveal;
+  }
+
+  function quizTold(now) {
+    var box = document.getElementById("quiz");
+    if (!box || !now.quiz || !now.quiz.deadline_ms) return;
+    box.dataset.deadline = String(now.quiz.deadline_ms);
+    box.dataset.now = String(now.quiz.now_ms);
+    box.dataset.seenAt = String(Date.now());
+    if (now.locked) box.dataset.deadline = String(now.quiz.now_ms); // ended early
+    var wait = box.querySelector("[data-quiz-wait]");
+    if (wait) wait.hidden = true;
+    var line = box.querySelector("[data-countdown-line]");
+    if (line) line.hidden = false;
+    tick();
+  }
+
+  function tick() {
+    var box = document.getElementById("quiz");
+    if (!box || !box.dataset.deadline) return;
+    if (!box.dataset.seenAt) box.dataset.seenAt = String(Date.now());
+    var offset = Number(box.dataset.now) - Number(box.dataset.seenAt);
+    var left = Math.max(0, Number(box.dataset.deadline) - (Date.now() + offset));
+    var counter = box.querySelector("[data-countdown]");
+    if (counter) counter.textContent = String(Math.ceil(left / 1000));
+    var up = box.querySelector("[data-time-up]");
+    if (up && left === 0 && up.hidden) {
+      up.hidden = false;
+      say(gettext("Time is up."));
+      var fieldset = part().querySelector("form.vote fieldset");
+      if (fieldset) fieldset.disabled = true;
+    }
+  }
+  setInterval(tick, 250);
 
   function stateOf(s) {
     return { slug: s.poll ? s.poll.slug : "", locked: s.locked, reveal: s.reveal };
@@ -242,7 +290,7 @@
   // voter's own mark on it, stay as they are. Hidden again: the part is fetched.
   function canReveal(was, now) {
     return (
-      role !== "present" && !!now.poll && was.slug === now.poll.slug && !was.reveal &&
+      role !== "present" && !!now.poll && was.slug === now.poll.slug && !was.reveal && !now.quiz &&
       now.reveal && typeof now.results_part === "string" && !document.getElementById("results")
     );
   }
@@ -331,6 +379,11 @@
     if (flagLocked) flagLocked.hidden = !now.locked;
     var flagReveal = document.getElementById("flag-reveal");
     if (flagReveal) flagReveal.hidden = !now.reveal;
+    var startButton = document.getElementById("start-button");
+    if (startButton && now.quiz) {
+      startButton.textContent = now.quiz.running ? gettext("End countdown") : gettext("Start countdown");
+      startButton.value = now.quiz.running ? "lock" : "start";
+    }
   }
 
   function showError(text) {
@@ -346,6 +399,7 @@
     var current = state || shown();
     if (action === "lock") action = current.locked ? "unlock" : "lock";
     if (action === "reveal") action = current.reveal ? "hide" : "reveal";
+    if (action === "start") action = current.quiz && current.quiz.running ? "lock" : "start";
     var body = new FormData();
     body.append("action", action);
     var token = controls.querySelector("[name=csrfmiddlewaretoken]").value;
@@ -369,6 +423,7 @@
             return;
           }
           errorBox.hidden = true;
+          if (answer.note) showError(answer.note); // "next" before a quiz question's reveal
           onState(answer); // the socket brings the same; whichever comes first shows
         });
       })
@@ -410,6 +465,8 @@
     L: "lock",
     r: "reveal",
     R: "reveal",
+    s: "start",
+    S: "start",
     b: "blank",
     B: "blank",
     ".": "blank",

@@ -1,0 +1,419 @@
+"""Quiz questions (issue 36): settings checked by their kinds, a countdown opened by the
+gate write on Redis's TIME and enforced by the admission script on Redis's clock, scores
+derived from stored answers. Real Postgres and Redis throughout."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from polls import gates, live_sessions, openness, organising, profanity, quiz
+from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, Vote
+from polls.pipeline import admission
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
+from tests.app.test_admission import queued_messages
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def quiz_poll(n: int, correct: str = "1", seconds: int | None = 20, kind: str = "single") -> Poll:
+    return organising.create_poll(
+        slug=f"q{n}-{uuid.uuid4().hex[:6]}",
+        question=f"Quiz {n}?",
+        labels=["Right", "Wrong", "Also"],
+        open_now=True,
+        kind=kind,
+        options={"quiz_correct": correct, "quiz_seconds": seconds},
+    )
+
+
+@pytest.fixture
+def owner() -> User:
+    return User.objects.create_user("quentin", password="pw-quentin-1234", is_staff=True)
+
+
+@pytest.fixture
+def session(owner: User) -> LiveSession:
+    polls = [quiz_poll(1), quiz_poll(2, correct="1,3", kind="multiple")]
+    return live_sessions.go_live(
+        live_sessions.create_session(title="Pub quiz", owner=owner, polls=polls)
+    )
+
+
+def vote(poll: Poll, client: Client, *labels: str) -> Any:
+    ids = [poll.choices.get(label=label).pk for label in labels]
+    body: dict[str, Any] = {"choices": ids} if poll.kind == "multiple" else {"choice": ids[0]}
+    return client.post(f"/api/polls/{poll.slug}/vote", body, content_type="application/json")
+
+
+def store_queued(redis_client: Any, queue: str) -> None:
+    """What the worker does with the queued messages (here, in the test's process)."""
+    votes = [QueuedVote.from_message(v) for m in queued_messages(redis_client, queue) for v in m]
+    redis_client.delete(queue)
+    record_votes(votes)
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "problem"),
+    [
+        ("single", {"quiz_correct": "1,2"}, "one correct choice"),
+        ("single", {"quiz_correct": "4"}, "does not exist"),
+        ("single", {"quiz_correct": "x"}, "numbers"),
+        ("single", {"quiz_correct": "1", "quiz_seconds": 4}, "5 to 240"),
+        ("single", {"quiz_correct": "1", "quiz_seconds": 241}, "5 to 240"),
+        ("multiple", {"quiz_seconds": 30}, "needs its correct choices"),
+        ("multiple", {"quiz_correct": "1,1"}, "once"),
+    ],
+)
+def test_quiz_settings_the_kind_refuses_say_why(kind, options, problem) -> None:
+    with pytest.raises(ValueError, match=problem):
+        organising.create_poll(
+            slug=f"bad-{uuid.uuid4().hex[:6]}", question="?", labels=["A", "B", "C"],
+            kind=kind, options=options,
+        )  # fmt: skip
+
+
+def test_quiz_settings_default_to_20_seconds_and_1000_points() -> None:
+    settings = quiz.settings_of(quiz_poll(1, correct="2", seconds=None))
+    assert settings is not None
+    assert (settings.correct_positions, settings.seconds, settings.points) == ((2,), 20, 1000)
+
+
+# --- The countdown --------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_a_quiz_question_waits_for_its_start_then_opens_for_exactly_its_limit(
+    session, redis_client
+) -> None:
+    first, _second = live_sessions.ordered_polls(session)
+    assert session.locked, "a quiz question comes locked"
+    refused = vote(first, Client(), "Right")
+    assert (refused.status_code, refused.json()["code"]) == (409, "voting_locked")
+
+    before = quiz.now_ms()
+    session = live_sessions.start(session)
+    after = quiz.now_ms()
+    copy = gates.read([first.pk])[first.pk]
+    assert copy is not None
+    assert copy.state == gates.SESSION_OPEN
+    assert copy.opens_ms is not None
+    assert copy.closes_ms is not None
+    assert before <= copy.opens_ms <= after, "opened at Redis's TIME of the write"
+    assert copy.closes_ms == copy.opens_ms + 20_000
+    row = AdmissionChange.objects.get(pk=copy.version)
+    assert row.opens_at is not None
+    assert row.closes_at is not None
+    assert (openness.to_ms(row.opens_at), openness.to_ms(row.closes_at)) == (
+        copy.opens_ms,
+        copy.closes_ms,
+    ), "Postgres records the times Redis gave"
+    assert openness.disagreements() == []
+
+    state = quiz.state_of(session)
+    assert state is not None
+    assert state["deadline_ms"] == copy.closes_ms
+    assert 0 < state["left_ms"] <= 20_000
+    assert state["running"]
+    assert vote(first, Client(), "Right").status_code == 202
+
+    with pytest.raises(live_sessions.SessionError, match="played once"):
+        live_sessions.start(session)
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_an_answer_admitted_at_or_after_the_deadline_is_refused_at_admission(
+    session, redis_client, own_queue
+) -> None:
+    """The edge on Redis's own clock: every admitted answer's admission time is before the
+    deadline; the first refused one came when Redis's clock had reached it."""
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    copy = gates.read([first.pk])[first.pk]
+    assert copy is not None
+    deadline = quiz.now_ms() + 30  # the same countdown, ending in 30 ms
+    gates.write(
+        {first.pk: gates.Gate(copy.version + 10**9, gates.SESSION_OPEN, copy.opens_ms, deadline)}
+    )
+    choice = first.choices.get(label="Right").pk
+    codes: list[int] = []
+    while not codes or codes[-1] == 0:
+        voter = f"anon:edge-{len(codes)}"
+        entry = admission.Entry(
+            QueuedVote(uuid.uuid4(), first.pk, choice, voter, timezone.now()), []
+        )
+        codes += admission.admit_and_queue([entry])
+    assert codes[-1] == admission.REFUSED_TIME_UP
+    assert quiz.now_ms() >= deadline
+    admitted = [v["admitted_ms"] for m in queued_messages(redis_client, own_queue) for v in m]
+    assert len(admitted) == len(codes) - 1
+    assert all(at < deadline for at in admitted), "admitted only before the deadline"
+    # Admissions follow each other within milliseconds (a loaded CI box: tens of them).
+    assert max(admitted) >= deadline - 100, "the last admitted came right before the edge"
+
+    refused = vote(first, Client(), "Right")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "time_up"
+    assert "Time is up" in refused.json()["error"]
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_the_presenter_ends_a_countdown_early_and_it_cannot_reopen(session) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    session = live_sessions.start(session)
+    session = live_sessions.lock(session)  # end early
+    refused = vote(first, Client(), "Right")
+    assert (refused.status_code, refused.json()["code"]) == (409, "voting_locked")
+    with pytest.raises(live_sessions.SessionError, match="cannot be reopened"):
+        live_sessions.lock(session, locked=False)
+
+
+def test_next_before_reveal_is_allowed_and_says_so(session, owner) -> None:
+    client = Client()
+    client.force_login(owner)
+    url = f"/present/{session.code}/control"
+    live_sessions.start(session)
+    answer = client.post(url, {"action": "next"}, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 200
+    assert answer.json()["note"] == "Moved on without showing the correct answer."
+    assert answer.json()["position"] == 2
+    assert answer.json()["locked"] is True, "the next quiz question waits for its start"
+
+
+# --- Scores ---------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_scores_derive_from_stored_answers_and_the_opening_time(
+    session, redis_client, own_queue
+) -> None:
+    first, second = live_sessions.ordered_polls(session)
+    fast, slow, wrong = Client(), Client(), Client()
+    session = live_sessions.start(session)
+    assert vote(first, fast, "Right").status_code == 202
+    time.sleep(0.05)
+    assert vote(first, slow, "Right").status_code == 202
+    assert vote(first, wrong, "Wrong").status_code == 202
+    store_queued(redis_client, own_queue)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    rows = list(Vote.objects.filter(poll=first).order_by("admitted_ms"))
+    assert all(clock.opens_ms <= (row.admitted_ms or 0) < clock.closes_ms for row in rows)
+    fast_key, slow_key, wrong_key = (row.voter_key for row in rows)
+
+    session = live_sessions.move(session, step=1)
+    session = live_sessions.start(session)
+    assert vote(second, slow, "Right", "Also").status_code == 202  # the whole key
+    assert vote(second, fast, "Right").status_code == 202  # part of the key: 0
+    store_queued(redis_client, own_queue)
+
+    table = {row.player: row for row in quiz.standings(session)}
+    assert [row.player for row in quiz.standings(session)] == [slow_key, fast_key, wrong_key]
+    assert 1900 <= table[slow_key].score <= 2000  # two right answers within 2 s each
+    assert 950 <= table[fast_key].score <= 1000
+    assert table[wrong_key].score == 0
+    answer = quiz.result_of(first, fast_key)
+    assert answer is not None
+    assert answer.right
+    assert answer.points == table[fast_key].score
+    wrong_answer = quiz.result_of(first, wrong_key)
+    assert wrong_answer is not None
+    assert wrong_answer.answered
+    assert not wrong_answer.right
+
+
+def test_a_corrected_answer_key_recomputes_every_score(session, redis_client) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right, wrong = (first.choices.get(label=label).pk for label in ("Right", "Wrong"))
+    Vote.objects.create(poll=first, voter_key="anon:a", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms)  # fmt: skip
+    Vote.objects.create(poll=first, voter_key="anon:b", choice_id=wrong, ballot=[wrong],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms + 10_000)  # fmt: skip
+    assert [(r.player, r.score) for r in quiz.standings(session)] == [
+        ("anon:a", 1000),
+        ("anon:b", 0),
+    ]
+    first.options["quiz_correct"] = "2"
+    first.save()
+    assert [(r.player, r.score) for r in quiz.standings(session)] == [
+        ("anon:b", 750),
+        ("anon:a", 0),
+    ]
+
+
+def test_the_pages_show_the_countdown_and_after_the_reveal_the_answer_and_places(
+    session, owner
+) -> None:
+    presenter = Client()
+    presenter.force_login(owner)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "Start the countdown" in page
+    live_sessions.start(session)
+    phone = Client().get(f"/s/{session.code}/").content.decode()
+    assert "data-countdown" in phone
+    assert "Time left" in phone
+    session = live_sessions.reveal(session)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "Correct answer:" in page
+    assert "<strong>Right</strong>" in page
+    assert "Leaderboard" in page
+    phone = Client().get(f"/s/{session.code}/").content.decode()
+    assert "No answer in time: 0 points." in phone
+
+
+def test_redis_losing_the_copy_mid_countdown_gets_the_same_deadline_back(
+    session, redis_client
+) -> None:
+    """A Redis restart that lost the key (no append-only file): the reconciler rewrites
+    it from Postgres's record of the countdown, neither longer nor shorter."""
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    before = gates.read([first.pk])[first.pk]
+    redis_client.delete(gates.key(first.pk))
+    time.sleep(0.01)
+    assert openness.reconcile() >= 1
+    assert gates.read([first.pk])[first.pk] == before
+
+
+def test_recount_check_reports_each_quiz_question_and_fails_on_an_answer_past_its_deadline(
+    session,
+) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    Vote.objects.create(poll=first, voter_key="anon:in", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms + 1)  # fmt: skip
+    call_command("recount", first.slug, stdout=io.StringIO())  # the tallies: not this test's
+    out = io.StringIO()
+    call_command("recount", first.slug, "--check", stdout=out)
+    assert "1 answers scored, 0 admitted after the deadline" in out.getvalue()
+    Vote.objects.create(poll=first, voter_key="anon:late", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.closes_ms)  # fmt: skip
+    call_command("recount", first.slug, stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("recount", first.slug, "--check", stdout=io.StringIO())
+
+
+# --- Nicknames ------------------------------------------------------------------------------
+
+
+def test_nickname_rules_as_a_table(session) -> None:
+    """Trimmed, at most 24 characters, not caught by the filter (refused, never silently
+    replaced), unique in the session whatever the case, changeable until the start."""
+    assert profanity.check("Big Shit") is not None  # the filter's own word, not ours
+    rows = [
+        ("anon:ann", "  Ann   Lee ", "Ann Lee"),
+        ("anon:ann", "Annie", "Annie"),  # changed before the start
+        ("anon:bob", "annie", "taken"),  # another player's, whatever the case
+        ("anon:bob", "", "Type a nickname"),
+        ("anon:bob", "x" * 25, "at most 24"),
+        ("anon:bob", "Big Shit", "not allowed"),
+        ("anon:bob", "Bob", "Bob"),
+    ]
+    for voter, typed, expected in rows:
+        try:
+            got = quiz.set_nickname(session, voter, typed)
+        except quiz.NicknameRefused as refused:
+            got = str(refused)
+        assert expected in got, (voter, typed, got)
+    live_sessions.start(session)
+    with pytest.raises(quiz.NicknameRefused, match="has started"):
+        quiz.set_nickname(session, "anon:bob", "Robert")
+    assert quiz.nicknames(session, ["anon:ann", "anon:bob"]) == {
+        "anon:ann": "Annie",
+        "anon:bob": "Bob",
+    }
+
+
+def test_a_phone_picks_a_nickname_and_the_leaderboard_shows_it(session, owner) -> None:
+    phone = Client()
+    page = phone.get(f"/s/{session.code}/").content.decode()
+    assert "Pick a nickname for the leaderboard" in page
+    refused = phone.post(
+        f"/s/{session.code}/nickname", {"nickname": "Big Shit"}, HTTP_ACCEPT="application/json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (400, "nickname_refused")
+    answer = phone.post(f"/s/{session.code}/nickname", {"nickname": "Quizzy"}, follow=True)
+    assert "You play as Quizzy." in answer.content.decode()
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    voter_key = QuizPlayer.objects.get(session=session).voter_key
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    Vote.objects.create(poll=first, voter_key=voter_key, choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms)  # fmt: skip
+    assert quiz.leaderboard(session) == [{"rank": 1, "name": "Quizzy", "score": 1000}]
+    page = phone.get(f"/s/{session.code}/").content.decode()
+    assert "Pick a nickname" not in page, "no change once the quiz has started"
+
+
+def test_the_demo_has_a_three_question_quiz_waiting_for_its_start() -> None:
+    User.objects.create_superuser("admin-demo", password="pw-admin-demo-1")
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Demo session 'The demo quiz' is live" in out.getvalue()
+    session = LiveSession.objects.get(title=live_sessions.DEMO_QUIZ_TITLE)
+    polls = live_sessions.ordered_polls(session)
+    assert [quiz.settings_of(p) is not None for p in polls] == [True, True, True]
+    assert session.locked, "its first question waits for the presenter's S"
+    call_command("seed_demo", stdout=io.StringIO())  # again: nothing changes
+    assert LiveSession.objects.filter(title=live_sessions.DEMO_QUIZ_TITLE).count() == 1
+
+
+def test_create_poll_takes_the_quiz_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command(
+        "create_poll", "capital-q", "Capital?", "--choice", "A", "--choice", "B",
+        "--quiz-correct", "2", "--quiz-seconds", "30", "--quiz-points", "500",
+    )  # fmt: skip
+    poll = Poll.objects.get(slug="capital-q")
+    settings = quiz.settings_of(poll)
+    assert settings is not None
+    assert (settings.correct_positions, settings.seconds, settings.points) == ((2,), 30, 500)
+
+
+def test_the_ranking_exports_as_csv_and_json_and_a_command_runs_the_countdown(session) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    call_command("session_countdown", session.code, stdout=io.StringIO())
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    for voter, after in (("anon:a", 0), ("anon:b", 19_999)):  # the last ms in time
+        Vote.objects.create(poll=first, voter_key=voter, choice_id=right, ballot=[right],
+                            cast_at=timezone.now(), admitted_ms=clock.opens_ms + after)  # fmt: skip
+    QuizPlayer.objects.create(session=session, voter_key="anon:b", nickname="=SUM(A1)")
+    out = io.StringIO()
+    call_command("quiz_scores", session.code, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "rank,name,score,correct_time_ms"
+    assert lines[1] == f"1,{quiz.player_name('anon:a')},1000,0"
+    assert lines[2] == "2,'=SUM(A1),500,19999", "a nickname never becomes a formula"
+    out = io.StringIO()
+    call_command("quiz_scores", session.code, "--json", stdout=out)
+    assert json.loads(out.getvalue())[1] == {
+        "rank": 2, "name": "=SUM(A1)", "score": 500, "correct_time_ms": 19999,
+    }  # fmt: skip
+    call_command("session_countdown", session.code, "--end", stdout=io.StringIO())
+    assert LiveSession.objects.get(pk=session.pk).locked
