@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from polls import gates, openness, profanity
+from polls import gates, openness, profanity, voters
 from polls.counting import quiz as rules
 from polls.kinds.base import QuizSettings, quiz_settings
 from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, SessionPoll, Vote
@@ -141,6 +141,63 @@ def result_of(poll: Poll, voter_key: str) -> Result | None:
         return Result(False, 0, False)
     points, _taken = rules.score(question, mine)
     return Result(rules.is_right(mine.choices, question.correct), points, True)
+
+
+# A reveal's per-player results ride on the session event only up to this many players
+# (about 60 bytes each: 1.2 MB at most through Redis); past it the phones fetch their part.
+MOST_REVEALED = 20_000
+
+
+def revealed(poll: Poll, session: LiveSession) -> dict[str, list[int]] | None:
+    """Each player's result of a revealed question and standing after it, keyed by
+    polls.voters.voter_tag: [points, right, answered, score, rank] (0/1 for the flags),
+    for every player of the session so far; a player not in it answered nothing yet.
+    None when the question was not played, or past MOST_REVEALED players."""
+    game = played(poll)
+    if game is None:
+        return None
+    question, answers = game
+    table = standings(session)
+    if len(table) > MOST_REVEALED:
+        return None
+    mine = {a.player: a for a in answers}
+    results = {}
+    for row in table:
+        answer = mine.get(row.player)
+        points = 0 if answer is None else rules.score(question, answer)[0]
+        right = answer is not None and rules.is_right(answer.choices, question.correct)
+        results[voters.voter_tag(row.player)] = [
+            points,
+            int(right),
+            int(answer is not None),
+            row.score,
+            row.rank,
+        ]
+    return results
+
+
+def reveal_words() -> dict[str, str]:
+    """The phone's words for its own result, in the active language, with their
+    placeholders left for each socket to fill (results.sessions): the page's own msgids."""
+    return {
+        "right": _("Correct! +%(points)s points"),
+        "wrong": _("Not correct: 0 points."),
+        "none": _("No answer in time: 0 points."),
+        "standing": _("Your score: %(score)s, place %(rank)s"),
+    }
+
+
+def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
+    """One phone's result from the reveal's row for it (revealed) and the words."""
+    if row is None:
+        return {"right": False, "text": words["none"], "standing": ""}
+    points, right, answered, score, rank = row
+    text = words["right"] % {"points": points} if right else words["wrong" if answered else "none"]
+    return {
+        "right": bool(right),
+        "text": text,
+        "standing": words["standing"] % {"score": score, "rank": rank},
+    }
 
 
 def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing | None:

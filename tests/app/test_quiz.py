@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import gates, live_sessions, openness, organising, profanity, quiz
+from polls import gates, live_sessions, openness, organising, profanity, quiz, voters
 from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, Vote
 from polls.pipeline import admission
 from polls.pipeline.message import QueuedVote
@@ -417,3 +417,96 @@ def test_the_ranking_exports_as_csv_and_json_and_a_command_runs_the_countdown(se
     }  # fmt: skip
     call_command("session_countdown", session.code, "--end", stdout=io.StringIO())
     assert LiveSession.objects.get(pk=session.pk).locked
+
+
+# --- The reveal: each phone's own result in its socket's message ----------------------------
+
+
+def quiz_socket(code: str, client: Client | None = None, language: str = "en") -> Any:
+    from channels.testing import WebsocketCommunicator
+
+    from votingsite.asgi import application
+
+    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"accept-language", language.encode())]
+    if client is not None and "voter" in client.cookies:
+        headers.append((b"cookie", f"voter={client.cookies['voter'].value}".encode()))
+    return WebsocketCommunicator(application, f"/ws/s/{code}/", headers=headers)
+
+
+async def received(ws: Any) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await ws.receive_from(timeout=15))
+    return message
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_the_reveal_sends_each_phone_its_own_result_and_place_with_no_request(
+    session, redis_client, own_queue
+) -> None:
+    """The reveal's session event carries every player's result keyed by a hash of their
+    voter key; each audience socket is sent its own voter's, in its page's language: the
+    right phone its points and place, the wrong one 0, one that did not answer so."""
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    first, _ = live_sessions.ordered_polls(session)
+    right, wrong = Client(), Client()
+    right.get(f"/s/{session.code}/")  # the voter cookie, before the socket opens
+    wrong.get(f"/s/{session.code}/")
+    session = live_sessions.start(session)
+    assert vote(first, right, "Right").status_code == 202
+    assert vote(first, wrong, "Wrong").status_code == 202
+    store_queued(redis_client, own_queue)
+    right_key = Vote.objects.get(poll=first, choice__label="Right").voter_key
+    points = quiz.result_of(first, right_key)
+    assert points is not None
+    assert 500 <= points.points <= 1000
+
+    async def play() -> list[dict[str, Any]]:
+        phones = [
+            quiz_socket(session.code, right),
+            quiz_socket(session.code, wrong, "de"),
+            quiz_socket(session.code),  # a phone that never answered
+        ]
+        for ws in phones:
+            assert (await ws.connect(timeout=15))[0]
+            assert "quiz_mine" not in await received(ws)  # nothing before the reveal
+        await sync_to_async(live_sessions.reveal)(session)
+        mine = [(await received(ws)) for ws in phones]
+        for ws in phones:
+            await ws.disconnect()
+        return mine
+
+    shown_right, shown_wrong, shown_none = async_to_sync(play)()
+    assert shown_right["reveal"] is True
+    assert 'id="results"' in shown_right["results_part"]
+    assert shown_right["quiz_mine"] == {
+        "right": True,
+        "text": f"Correct! +{points.points} points",
+        "standing": f"Your score: {points.points}, place 1",
+    }
+    assert shown_wrong["quiz_mine"] == {
+        "right": False,
+        "text": "Nicht richtig: 0 Punkte.",
+        "standing": "Ihre Punkte: 0, Platz 2",
+    }
+    assert shown_none["quiz_mine"] == {
+        "right": False,
+        "text": "No answer in time: 0 points.",
+        "standing": "",
+    }
+    assert "results" not in shown_right["quiz_mine"]  # never the other players' map
+
+
+def test_the_reveals_map_keys_players_by_a_hash_never_their_voter_key(session) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    Vote.objects.create(
+        poll=first, choice=first.choices.get(label="Right"), voter_key="anon:x",
+        cast_at=timezone.now(),
+        admitted_ms=quiz.countdown(first).opens_ms + 10,  # type: ignore[union-attr]
+    )  # fmt: skip
+    revealed = quiz.revealed(first, session)
+    assert revealed is not None
+    assert list(revealed) == [voters.voter_tag("anon:x")]
+    assert "anon:x" not in json.dumps(revealed)
+    assert revealed[voters.voter_tag("anon:x")][1:3] == [1, 1]  # right, answered

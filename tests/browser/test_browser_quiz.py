@@ -135,11 +135,18 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     plain.get_by_role("button", name="Vote").click()
     expect(plain.get_by_text("Time is up: this answer came after the countdown.")).to_be_visible()
 
-    # R reveals: the projector marks the answer; each phone says right or wrong.
+    # R reveals: the projector marks the answer; each phone says right or wrong, from its
+    # own part of the message (its socket picked it for its voter): no phone fetches.
+    slow.on("request", lambda r: fetched.append(r.url) if "part=" in r.url else None)
     presenter.keyboard.press("r")
     expect(presenter.locator(".quiz-correct")).to_contain_text("Paris")
     expect(fast.locator(".quiz-result.right")).to_contain_text("Correct! +")
+    expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-result.wrong")).to_have_text("Not correct: 0 points.")
+    expect(slow.locator(".quiz-standing")).to_contain_text("place 2")
+    for p in (fast, slow):
+        expect(p.locator("#results")).to_be_visible()
+    assert fetched == [], "each phone's result comes with the reveal's message, no fetch"
     fast.screenshot(path=str(SCREENSHOTS / "quiz-phone-right.png"), animations="disabled")
     slow.screenshot(path=str(SCREENSHOTS / "quiz-phone-wrong.png"), animations="disabled")
 
