@@ -11,7 +11,10 @@ corrected answer key or a recount recomputes every score, and nothing can drift.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +125,15 @@ def standings(session: LiveSession) -> list[rules.Standing]:
     return rules.standings(games)
 
 
+def _standings_before(session: LiveSession, poll: Poll | None) -> list[rules.Standing] | None:
+    """The standings over the played questions but `poll` (the one just revealed): the
+    places the leaderboard's changes are measured from; None if no other was played."""
+    entries = SessionPoll.objects.filter(session=session).exclude(poll=poll)
+    polls = [entry.poll for entry in entries.select_related("poll").order_by("position", "id")]
+    games = [game for game in (played(p) for p in polls) if game is not None]
+    return rules.standings(games) if games else None
+
+
 @dataclass(frozen=True)
 class Result:
     """What one player's phone says after the reveal."""
@@ -152,6 +164,7 @@ def revealed(poll: Poll, session: LiveSession) -> dict[str, list[int]] | None:
     """Each player's result of a revealed question and standing after it, keyed by
     polls.voters.voter_tag: [points, right, answered, score, rank] (0/1 for the flags),
     for every player of the session so far; a player not in it answered nothing yet.
+    The rank is 0 when the organiser turned the leaderboard off (no place on the phones).
     None when the question was not played, or past MOST_REVEALED players."""
     game = played(poll)
     if game is None:
@@ -171,7 +184,7 @@ def revealed(poll: Poll, session: LiveSession) -> dict[str, list[int]] | None:
             int(right),
             int(answer is not None),
             row.score,
-            row.rank,
+            row.rank if session.quiz_leaderboard else 0,  # no places on the phones
         ]
     return results
 
@@ -196,7 +209,7 @@ def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
     return {
         "right": bool(right),
         "text": text,
-        "standing": words["standing"] % {"score": score, "rank": rank},
+        "standing": words["standing"] % {"score": score, "rank": rank} if rank else "",
     }
 
 
@@ -229,17 +242,37 @@ def state_of(session: LiveSession) -> dict[str, Any] | None:
 
 
 def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, object]]:
-    """The projector's top players with their scores (shared ranks)."""
+    """The projector's top players with their scores (shared ranks) and their changes of
+    place since the previous question (`move`); [] when the organiser turned it off."""
+    if not session.quiz_leaderboard:
+        return []
     rows = standings(session)[:top]
     names = nicknames(session, [row.player for row in rows])
-    return [
-        {
-            "rank": row.rank,
-            "name": names.get(row.player) or player_name(row.player),
-            "score": row.score,
-        }
-        for row in rows
-    ]
+    before = _standings_before(session, session.current_poll)
+    places = None if before is None else {row.player: row.rank for row in before}
+    board: list[dict[str, object]] = []
+    for row in rows:
+        moved = move(places, row.player, row.rank)
+        board.append(
+            {
+                "rank": row.rank,
+                "name": names.get(row.player) or player_name(row.player),
+                "score": row.score,
+                "move": moved,
+                "places": abs(moved) if isinstance(moved, int) else 0,  # for the words
+            }
+        )
+    return board
+
+
+def move(places: dict[str, int] | None, player: str, rank: int) -> int | str | None:
+    """A leaderboard row's change of place since the previous question: places gained
+    (negative: lost), "new" for a player with no place before, None on the first question."""
+    if places is None:
+        return None
+    if player not in places:
+        return "new"
+    return places[player] - rank
 
 
 # --- Nicknames ----------------------------------------------------------------------------
@@ -336,3 +369,23 @@ def export_rows(session: LiveSession) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+EXPORT_FIELDS = ["rank", "name", "score", "correct_time_ms"]
+
+
+def export_csv(session: LiveSession) -> str:
+    """The full ranking as CSV (the admin's export and `quiz_scores`). A nickname is the
+    players' own text: a leading =, +, - or @ must not become a spreadsheet formula (the
+    same guard as the results' CSV)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for row in export_rows(session):
+        name = str(row["name"])
+        writer.writerow({**row, "name": "'" + name if name[:1] in "=+-@\t\r" else name})
+    return out.getvalue()
+
+
+def export_json(session: LiveSession) -> str:
+    return json.dumps(export_rows(session), ensure_ascii=False, indent=2)
