@@ -172,6 +172,8 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     expect(rows.nth(0)).to_contain_text("Speedy")
     expect(rows.nth(1)).to_contain_text(quiz.player_name(table[1].player))
     expect(rows.nth(0)).to_contain_text(str(table[0].score))
+    # The fast phone kept place 1; the slow one kept place 2: no change of place.
+    expect(rows.nth(0).locator(".move")).to_have_text("")
     expect(rows.nth(1)).to_contain_text(str(table[1].score))
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-standing")).to_contain_text("place 2")
