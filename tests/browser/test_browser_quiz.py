@@ -180,6 +180,12 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     presenter.screenshot(
         path=str(SCREENSHOTS / "quiz-presenter-leaderboard.png"), animations="disabled"
     )
+    # T hides the leaderboard (the answer alone on the projector), and shows it again.
+    presenter.keyboard.press("t")
+    expect(presenter.locator("#leaderboard")).to_be_hidden()
+    expect(presenter.locator(".quiz-correct")).to_be_visible()
+    presenter.keyboard.press("t")
+    expect(presenter.locator("#leaderboard")).to_be_visible()
 
     violations = before_start + audit(presenter, "quiz presenter") + audit(fast, "quiz phone")
     assert violations == []

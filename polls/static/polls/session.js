@@ -493,6 +493,8 @@
     ".": "blank",
     f: "fullscreen",
     F: "fullscreen",
+    t: "leaderboard",
+    T: "leaderboard",
     "?": "help",
   };
 
@@ -500,8 +502,23 @@
     if (name === "help") toggleHelp();
     else if (name === "fullscreen") toggleFullscreen();
     else if (name === "blank") blank.hidden = !blank.hidden;
+    else if (name === "leaderboard") toggleLeaderboard();
     else act(name);
   }
+
+  // T: a quiz's leaderboard on the projector, hidden or shown again (show the correct
+  // answer first, then the places). Kept across the part's swaps until pressed again.
+  var leaderboardHidden = false;
+  function drawLeaderboard() {
+    var box = document.getElementById("leaderboard-box");
+    if (box) box.hidden = leaderboardHidden;
+    return box;
+  }
+  function toggleLeaderboard() {
+    leaderboardHidden = !leaderboardHidden;
+    if (drawLeaderboard()) say(leaderboardHidden ? gettext("Leaderboard hidden.") : gettext("Leaderboard shown."));
+  }
+  document.addEventListener("session:swapped", drawLeaderboard);
 
   if (role === "present") {
     Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (node) {
