@@ -26,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import displays, export, kinds, live_sessions, organising, selectors
+from . import displays, export, kinds, live_sessions, organising, quiz, selectors
 from .kinds import KINDS, kind_for
 from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
 
@@ -614,6 +614,7 @@ class LiveSessionAdmin(admin.ModelAdmin):
         "title",
         "owner",
         "code_digits",
+        "quiz_leaderboard",
         "state",
         "code",
         "current_poll",
@@ -626,7 +627,7 @@ class LiveSessionAdmin(admin.ModelAdmin):
     change_form_template = "admin/polls/livesession/change_form.html"
     actions = (
         "go_live", "next_poll", "previous_poll", "lock", "unlock", "reveal", "hide", "end",
-        "new_code", "duplicate",
+        "new_code", "duplicate", "export_quiz_csv", "export_quiz_json",
     )  # fmt: skip
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
@@ -717,6 +718,35 @@ class LiveSessionAdmin(admin.ModelAdmin):
             self.message_user(
                 request, _("A copy to give again: “%(title)s”.") % {"title": copy.title}
             )
+
+    def _export_quiz(
+        self, request: HttpRequest, queryset: QuerySet[LiveSession], as_json: bool
+    ) -> HttpResponse | None:
+        """One session's quiz ranking as a file (polls.quiz.export_csv / export_json)."""
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Pick one session to export its quiz ranking."), messages.ERROR
+            )
+            return None
+        session = queryset.get()
+        body = quiz.export_json(session) if as_json else quiz.export_csv(session)
+        kind = "application/json" if as_json else "text/csv"
+        response = HttpResponse(body, content_type=f"{kind}; charset=utf-8")
+        name = f"quiz-{session.pk}.{'json' if as_json else 'csv'}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @admin.action(description="Export the quiz ranking (CSV)")
+    def export_quiz_csv(
+        self, request: HttpRequest, queryset: QuerySet[LiveSession]
+    ) -> HttpResponse | None:
+        return self._export_quiz(request, queryset, as_json=False)
+
+    @admin.action(description="Export the quiz ranking (JSON)")
+    def export_quiz_json(
+        self, request: HttpRequest, queryset: QuerySet[LiveSession]
+    ) -> HttpResponse | None:
+        return self._export_quiz(request, queryset, as_json=True)
 
     go_live = admin.action(description="Go live")(_session_action(live_sessions.go_live, "live"))
     next_poll = admin.action(description="Next poll")(

@@ -373,6 +373,12 @@ class LiveSession(models.Model):
     )
     locked = models.BooleanField(default=False, help_text="Voting on the current poll is closed.")
     reveal = models.BooleanField(default=False, help_text="The audience sees the results.")
+    quiz_leaderboard = models.BooleanField(
+        "quiz leaderboard",
+        default=True,
+        help_text="Show the quiz leaderboard on the projector and each player's place on "
+        "the phones (turn off for a classroom: phones still say right or wrong and points).",
+    )
     seq = models.BigIntegerField(default=0)  # grows with every change the audience must see
     live_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

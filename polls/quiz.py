@@ -11,7 +11,10 @@ corrected answer key or a recount recomputes every score, and nothing can drift.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +22,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from polls import gates, openness, profanity
+from polls import gates, openness, profanity, voters
 from polls.counting import quiz as rules
 from polls.kinds.base import QuizSettings, quiz_settings
 from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, SessionPoll, Vote
@@ -122,6 +125,15 @@ def standings(session: LiveSession) -> list[rules.Standing]:
     return rules.standings(games)
 
 
+def _standings_before(session: LiveSession, poll: Poll | None) -> list[rules.Standing] | None:
+    """The standings over the played questions but `poll` (the one just revealed): the
+    places the leaderboard's changes are measured from; None if no other was played."""
+    entries = SessionPoll.objects.filter(session=session).exclude(poll=poll)
+    polls = [entry.poll for entry in entries.select_related("poll").order_by("position", "id")]
+    games = [game for game in (played(p) for p in polls) if game is not None]
+    return rules.standings(games) if games else None
+
+
 @dataclass(frozen=True)
 class Result:
     """What one player's phone says after the reveal."""
@@ -141,6 +153,64 @@ def result_of(poll: Poll, voter_key: str) -> Result | None:
         return Result(False, 0, False)
     points, _taken = rules.score(question, mine)
     return Result(rules.is_right(mine.choices, question.correct), points, True)
+
+
+# A reveal's per-player results ride on the session event only up to this many players
+# (about 60 bytes each: 1.2 MB at most through Redis); past it the phones fetch their part.
+MOST_REVEALED = 20_000
+
+
+def revealed(poll: Poll, session: LiveSession) -> dict[str, list[int]] | None:
+    """Each player's result of a revealed question and standing after it, keyed by
+    polls.voters.voter_tag: [points, right, answered, score, rank] (0/1 for the flags),
+    for every player of the session so far; a player not in it answered nothing yet.
+    The rank is 0 when the organiser turned the leaderboard off (no place on the phones).
+    None when the question was not played, or past MOST_REVEALED players."""
+    game = played(poll)
+    if game is None:
+        return None
+    question, answers = game
+    table = standings(session)
+    if len(table) > MOST_REVEALED:
+        return None
+    mine = {a.player: a for a in answers}
+    results = {}
+    for row in table:
+        answer = mine.get(row.player)
+        points = 0 if answer is None else rules.score(question, answer)[0]
+        right = answer is not None and rules.is_right(answer.choices, question.correct)
+        results[voters.voter_tag(row.player)] = [
+            points,
+            int(right),
+            int(answer is not None),
+            row.score,
+            row.rank if session.quiz_leaderboard else 0,  # no places on the phones
+        ]
+    return results
+
+
+def reveal_words() -> dict[str, str]:
+    """The phone's words for its own result, in the active language, with their
+    placeholders left for each socket to fill (results.sessions): the page's own msgids."""
+    return {
+        "right": _("Correct! +%(points)s points"),
+        "wrong": _("Not correct: 0 points."),
+        "none": _("No answer in time: 0 points."),
+        "standing": _("Your score: %(score)s, place %(rank)s"),
+    }
+
+
+def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
+    """One phone's result from the reveal's row for it (revealed) and the words."""
+    if row is None:
+        return {"right": False, "text": words["none"], "standing": ""}
+    points, right, answered, score, rank = row
+    text = words["right"] % {"points": points} if right else words["wrong" if answered else "none"]
+    return {
+        "right": bool(right),
+        "text": text,
+        "standing": words["standing"] % {"score": score, "rank": rank} if rank else "",
+    }
 
 
 def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing | None:
@@ -172,17 +242,37 @@ def state_of(session: LiveSession) -> dict[str, Any] | None:
 
 
 def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, object]]:
-    """The projector's top players with their scores (shared ranks)."""
+    """The projector's top players with their scores (shared ranks) and their changes of
+    place since the previous question (`move`); [] when the organiser turned it off."""
+    if not session.quiz_leaderboard:
+        return []
     rows = standings(session)[:top]
     names = nicknames(session, [row.player for row in rows])
-    return [
-        {
-            "rank": row.rank,
-            "name": names.get(row.player) or player_name(row.player),
-            "score": row.score,
-        }
-        for row in rows
-    ]
+    before = _standings_before(session, session.current_poll)
+    places = None if before is None else {row.player: row.rank for row in before}
+    board: list[dict[str, object]] = []
+    for row in rows:
+        moved = move(places, row.player, row.rank)
+        board.append(
+            {
+                "rank": row.rank,
+                "name": names.get(row.player) or player_name(row.player),
+                "score": row.score,
+                "move": moved,
+                "places": abs(moved) if isinstance(moved, int) else 0,  # for the words
+            }
+        )
+    return board
+
+
+def move(places: dict[str, int] | None, player: str, rank: int) -> int | str | None:
+    """A leaderboard row's change of place since the previous question: places gained
+    (negative: lost), "new" for a player with no place before, None on the first question."""
+    if places is None:
+        return None
+    if player not in places:
+        return "new"
+    return places[player] - rank
 
 
 # --- Nicknames ----------------------------------------------------------------------------
@@ -279,3 +369,23 @@ def export_rows(session: LiveSession) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+EXPORT_FIELDS = ["rank", "name", "score", "correct_time_ms"]
+
+
+def export_csv(session: LiveSession) -> str:
+    """The full ranking as CSV (the admin's export and `quiz_scores`). A nickname is the
+    players' own text: a leading =, +, - or @ must not become a spreadsheet formula (the
+    same guard as the results' CSV)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for row in export_rows(session):
+        name = str(row["name"])
+        writer.writerow({**row, "name": "'" + name if name[:1] in "=+-@\t\r" else name})
+    return out.getvalue()
+
+
+def export_json(session: LiveSession) -> str:
+    return json.dumps(export_rows(session), ensure_ascii=False, indent=2)

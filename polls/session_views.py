@@ -232,7 +232,7 @@ def _quiz_stage(session: LiveSession, poll: Any) -> dict[str, Any]:
         settings = quiz.settings_of(poll)
         correct = quiz.correct_ids(poll, settings) if settings else ()
         context["quiz_correct"] = [c.label for c in poll.choices.all() if c.pk in correct]
-        context["leaderboard"] = quiz.leaderboard(session)
+        context["leaderboard"] = quiz.leaderboard(session) if session.quiz_leaderboard else None
     return context
 
 
@@ -247,7 +247,8 @@ def _quiz_audience(session: LiveSession, poll: Any, voter_key: str | None) -> di
         context["is_open"] = False
     if session.reveal and voter_key is not None:
         context["quiz_result"] = quiz.result_of(poll, voter_key)
-        context["quiz_standing"] = quiz.rank_of(quiz.standings(session), voter_key)
+        if session.quiz_leaderboard:  # the organiser may keep places off the phones
+            context["quiz_standing"] = quiz.rank_of(quiz.standings(session), voter_key)
     return context
 
 

@@ -7,6 +7,7 @@ voted" visibility rule), so every role must share one DJANGO_SECRET_KEY.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 
@@ -23,6 +24,12 @@ VOTER_COOKIE_SALT = "polls.voter"
 def voter_key_for(*, user_id: int | None, anonymous_id: str) -> str:
     """A logged-in user votes as that user, on any device; others by their cookie."""
     return f"user:{user_id}" if user_id is not None else f"anon:{anonymous_id}"
+
+
+def voter_tag(voter_key: str) -> str:
+    """A short stand-in for a voter key in messages that go to every results process (a
+    quiz reveal's per-player results): 64 bits of its SHA-256, never the key itself."""
+    return hashlib.sha256(voter_key.encode()).hexdigest()[:16]
 
 
 def is_user_key(voter_key: str) -> bool:

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import trans_real
 
-from polls import live_sessions, ratelimits, selectors, snapshots
+from polls import live_sessions, quiz, ratelimits, selectors, snapshots, voters
 from polls.live import events
 from polls.models import LiveSession, Poll
 
@@ -187,19 +187,29 @@ class _Parts:
     MOST = 256  # sessions remembered; the oldest is forgotten first
 
     def __init__(self) -> None:
-        self.held: dict[int, tuple[int, dict[str, dict[str, str]]]] = {}
+        self.held: dict[int, tuple[int, dict[str, dict[str, str]], dict[str, Any] | None]] = {}
 
-    def keep(self, session_id: int, seq: int, parts: dict[str, dict[str, str]]) -> None:
-        if seq <= self.held.get(session_id, (-1, {}))[0]:
+    def keep(
+        self,
+        session_id: int,
+        seq: int,
+        parts: dict[str, dict[str, str]],
+        quiz: dict[str, Any] | None = None,
+    ) -> None:
+        if seq <= self.held.get(session_id, (-1, {}, None))[0]:
             return
         self.held.pop(session_id, None)
-        self.held[session_id] = (seq, parts)
+        self.held[session_id] = (seq, parts, quiz)
         if len(self.held) > self.MOST:
             del self.held[next(iter(self.held))]
 
     def of(self, session_id: int, seq: int) -> dict[str, dict[str, str]]:
         held = self.held.get(session_id)
         return held[1] if held is not None and held[0] == seq else {}
+
+    def quiz_of(self, session_id: int, seq: int) -> dict[str, Any] | None:
+        held = self.held.get(session_id)
+        return held[2] if held is not None and held[0] == seq else None
 
 
 _parts = _Parts()
@@ -216,6 +226,7 @@ class SessionConsumer(LiveConsumer):
     wanted_poll: str | None = None  # the slug it should follow, as of the latest state
     counter: asyncio.Task[None] | None = None
     language = "en"  # the page's (page_language)
+    voter_tag: str | None = None  # the audience's voter (polls.voters.voter_tag)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -240,6 +251,7 @@ class SessionConsumer(LiveConsumer):
             return
         self.session_id = session.pk
         self.language = page_language(self.scope)
+        self.voter_tag = None if self.presenter else self._voter_tag()
         await fanout.watch(events.session_group(session.pk), self.handle_live_event)
         if self.presenter:
             self.counter = asyncio.get_running_loop().create_task(self._send_audience())
@@ -279,15 +291,41 @@ class SessionConsumer(LiveConsumer):
         if "_state" not in event:
             event["_state"] = json.loads(event["text"])
             if self.session_id is not None:
-                _parts.keep(self.session_id, event["seq"], event.get("parts") or {})
-        await self._show(event["_state"], self._text_of(event))
+                _parts.keep(
+                    self.session_id, event["seq"], event.get("parts") or {}, event.get("quiz")
+                )
+        await self._show(event["_state"], self._own(self._text_of(event), event.get("quiz")))
+
+    def _voter_tag(self) -> str | None:
+        """Which voter this socket is: the page's user, else its voter cookie (as
+        VoterMiddleware reads it), as the quiz reveal keys its results."""
+        user = self.scope.get("user")
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        cookie = (self.scope.get("cookies") or {}).get(settings.VOTER_COOKIE_NAME)
+        key = voters.voter_key_from_cookie(signed_cookie=cookie, user_id=user_id)
+        return None if key is None else voters.voter_tag(key)
+
+    def _own(self, text: str, reveal: dict[str, Any] | None) -> str:
+        """The text with this phone's own quiz result added (its points, right or wrong,
+        its score and place), picked from the reveal the event carries: no request, and
+        only this small piece is serialised per socket."""
+        if reveal is None or self.presenter:
+            return text
+        words = reveal["words"].get(self.language) or reveal["words"]["en"]
+        row = reveal["results"].get(self.voter_tag) if self.voter_tag else None
+        mine = json.dumps(quiz.own_result(words, row))
+        return f'{text[:-1]}, "quiz_mine": {mine}}}'
 
     def _with_part(self, state: dict[str, Any]) -> str | None:
         """A state read on connect or sync, with the part this process holds for it."""
         if self.presenter or self.session_id is None:
             return None
         part = _parts.of(self.session_id, state["seq"]).get(self.language)
-        return None if part is None else json.dumps({**state, **part})
+        if part is None:
+            return None
+        return self._own(
+            json.dumps({**state, **part}), _parts.quiz_of(self.session_id, state["seq"])
+        )
 
     def _text_of(self, event: dict[str, Any]) -> str:
         """This socket's part of the event, picked here from what the event carries (no

@@ -45,17 +45,24 @@ def session_group(session_id: int) -> str:
 
 
 def session_state(
-    state: dict[str, Any], parts: dict[str, dict[str, str]] | None = None
+    state: dict[str, Any],
+    parts: dict[str, dict[str, str]] | None = None,
+    quiz: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The session moved, locked or revealed: its whole state (selectors.session_state),
     and the audience's parts per language (polls.live.parts: the current question's
-    ballot, or its results), of which each audience socket is sent its own language's."""
-    return {
+    ballot, or its results), of which each audience socket is sent its own language's;
+    at a quiz question's reveal, each player's result (polls.live.parts.quiz_reveal), of
+    which each audience socket is sent its own voter's."""
+    event = {
         "type": SESSION_STATE,
         "seq": state["seq"],
         "text": json.dumps(state),
         "parts": parts or {},
     }
+    if quiz is not None:
+        event["quiz"] = quiz
+    return event
 
 
 def results_update(snapshot: dict[str, Any]) -> dict[str, Any]:

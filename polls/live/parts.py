@@ -11,7 +11,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from polls import displays, snapshots
+from polls import displays, quiz, snapshots
 from polls.models import LiveSession
 
 # The page puts its own CSRF token in place of this one (session.js).
@@ -38,6 +38,23 @@ def session_parts(session: LiveSession, state: dict[str, Any]) -> dict[str, dict
     context = {"session": session, "state": state, "poll": poll, "needs_login": False,
                "is_open": not session.locked, "csrf_token": CSRF_PLACEHOLDER}  # fmt: skip
     return _each_language("ballot", "polls/_session_poll.html", context, ballot_form)
+
+
+def quiz_reveal(session: LiveSession, state: dict[str, Any]) -> dict[str, Any] | None:
+    """A revealed quiz question's per-player results (polls.quiz.revealed) and the
+    phone's words for them per language: each audience socket is sent its own voter's
+    (results.sessions), so no phone fetches anything at the reveal. None otherwise."""
+    poll = session.current_poll
+    if poll is None or not state.get("reveal") or not state.get("quiz"):
+        return None
+    results = quiz.revealed(poll, session)
+    if results is None:
+        return None
+    words = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            words[language] = quiz.reveal_words()
+    return {"results": results, "words": words}
 
 
 def _each_language(

@@ -61,7 +61,9 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
         return
     state = session_state(session=session)
     state["quiz"] = quiz.state_of(session)  # the countdown's deadline on Redis's clock
-    event = events.session_state(state, parts.session_parts(session, state))
+    event = events.session_state(
+        state, parts.session_parts(session, state), parts.quiz_reveal(session, state)
+    )
     coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
     if loop is None:
         asyncio.run(coroutine)

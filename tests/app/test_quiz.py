@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import gates, live_sessions, openness, organising, profanity, quiz
+from polls import gates, live_sessions, openness, organising, profanity, quiz, voters
 from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, Vote
 from polls.pipeline import admission
 from polls.pipeline.message import QueuedVote
@@ -365,7 +365,9 @@ def test_a_phone_picks_a_nickname_and_the_leaderboard_shows_it(session, owner) -
     right = first.choices.get(label="Right").pk
     Vote.objects.create(poll=first, voter_key=voter_key, choice_id=right, ballot=[right],
                         cast_at=timezone.now(), admitted_ms=clock.opens_ms)  # fmt: skip
-    assert quiz.leaderboard(session) == [{"rank": 1, "name": "Quizzy", "score": 1000}]
+    assert quiz.leaderboard(session) == [
+        {"rank": 1, "name": "Quizzy", "score": 1000, "move": None, "places": 0}
+    ]  # the first question: no change of place to show
     page = phone.get(f"/s/{session.code}/").content.decode()
     assert "Pick a nickname" not in page, "no change once the quiz has started"
 
@@ -417,3 +419,197 @@ def test_the_ranking_exports_as_csv_and_json_and_a_command_runs_the_countdown(se
     }  # fmt: skip
     call_command("session_countdown", session.code, "--end", stdout=io.StringIO())
     assert LiveSession.objects.get(pk=session.pk).locked
+
+
+def test_the_admin_exports_one_sessions_ranking_as_the_command_does(session, owner) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    clock = quiz.countdown(first)
+    assert clock is not None
+    right = first.choices.get(label="Right").pk
+    Vote.objects.create(poll=first, voter_key="anon:a", choice_id=right, ballot=[right],
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms + 10)  # fmt: skip
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("ada", password="pw-ada-12345678"))
+    url = "/admin/polls/livesession/"
+    for action, kind in (("export_quiz_csv", "text/csv"), ("export_quiz_json", "json")):
+        got = admin.post(url, {"action": action, "_selected_action": [session.pk]})
+        assert got.status_code == 200
+        assert kind in got["Content-Type"]
+        assert "attachment" in got["Content-Disposition"]
+        out = io.StringIO()
+        call_command("quiz_scores", session.code, *(["--json"] if "json" in action else []),
+                     stdout=out)  # fmt: skip
+        assert got.content.decode() == out.getvalue()
+    other = live_sessions.create_session(title="Other", owner=owner, polls=[quiz_poll(9)])
+    chosen = {"action": "export_quiz_csv", "_selected_action": [session.pk, other.pk]}
+    both = admin.post(url, chosen, follow=True)
+    assert "Pick one session to export its quiz ranking." in both.content.decode()
+
+
+# --- The reveal: each phone's own result in its socket's message ----------------------------
+
+
+def quiz_socket(code: str, client: Client | None = None, language: str = "en") -> Any:
+    from channels.testing import WebsocketCommunicator
+
+    from votingsite.asgi import application
+
+    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"accept-language", language.encode())]
+    if client is not None and "voter" in client.cookies:
+        headers.append((b"cookie", f"voter={client.cookies['voter'].value}".encode()))
+    return WebsocketCommunicator(application, f"/ws/s/{code}/", headers=headers)
+
+
+async def received(ws: Any) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await ws.receive_from(timeout=15))
+    return message
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_the_reveal_sends_each_phone_its_own_result_and_place_with_no_request(
+    session, redis_client, own_queue
+) -> None:
+    """The reveal's session event carries every player's result keyed by a hash of their
+    voter key; each audience socket is sent its own voter's, in its page's language: the
+    right phone its points and place, the wrong one 0, one that did not answer so."""
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    first, _ = live_sessions.ordered_polls(session)
+    right, wrong = Client(), Client()
+    right.get(f"/s/{session.code}/")  # the voter cookie, before the socket opens
+    wrong.get(f"/s/{session.code}/")
+    session = live_sessions.start(session)
+    assert vote(first, right, "Right").status_code == 202
+    assert vote(first, wrong, "Wrong").status_code == 202
+    store_queued(redis_client, own_queue)
+    right_key = Vote.objects.get(poll=first, choice__label="Right").voter_key
+    points = quiz.result_of(first, right_key)
+    assert points is not None
+    assert 500 <= points.points <= 1000
+
+    async def play() -> list[dict[str, Any]]:
+        phones = [
+            quiz_socket(session.code, right),
+            quiz_socket(session.code, wrong, "de"),
+            quiz_socket(session.code),  # a phone that never answered
+        ]
+        for ws in phones:
+            assert (await ws.connect(timeout=15))[0]
+            assert "quiz_mine" not in await received(ws)  # nothing before the reveal
+        await sync_to_async(live_sessions.reveal)(session)
+        mine = [(await received(ws)) for ws in phones]
+        for ws in phones:
+            await ws.disconnect()
+        return mine
+
+    shown_right, shown_wrong, shown_none = async_to_sync(play)()
+    assert shown_right["reveal"] is True
+    assert 'id="results"' in shown_right["results_part"]
+    assert shown_right["quiz_mine"] == {
+        "right": True,
+        "text": f"Correct! +{points.points} points",
+        "standing": f"Your score: {points.points}, place 1",
+    }
+    assert shown_wrong["quiz_mine"] == {
+        "right": False,
+        "text": "Nicht richtig: 0 Punkte.",
+        "standing": "Ihre Punkte: 0, Platz 2",
+    }
+    assert shown_none["quiz_mine"] == {
+        "right": False,
+        "text": "No answer in time: 0 points.",
+        "standing": "",
+    }
+    assert "results" not in shown_right["quiz_mine"]  # never the other players' map
+
+
+def test_the_reveals_map_keys_players_by_a_hash_never_their_voter_key(session) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    live_sessions.start(session)
+    Vote.objects.create(
+        poll=first, choice=first.choices.get(label="Right"), voter_key="anon:x",
+        cast_at=timezone.now(),
+        admitted_ms=quiz.countdown(first).opens_ms + 10,  # type: ignore[union-attr]
+    )  # fmt: skip
+    revealed = quiz.revealed(first, session)
+    assert revealed is not None
+    assert list(revealed) == [voters.voter_tag("anon:x")]
+    assert "anon:x" not in json.dumps(revealed)
+    assert revealed[voters.voter_tag("anon:x")][1:3] == [1, 1]  # right, answered
+
+
+# --- The leaderboard: changes of place, and the organiser's switch --------------------------
+
+
+def answer(poll: Poll, voter_key: str, labels: str, after_ms: int) -> None:
+    """A stored answer (labels joined by "+") `after_ms` after the countdown opened."""
+    clock = quiz.countdown(poll)
+    assert clock is not None
+    ids = [poll.choices.get(label=label).pk for label in labels.split("+")]
+    Vote.objects.create(poll=poll, voter_key=voter_key, choice_id=ids[0], ballot=ids,
+                        cast_at=timezone.now(), admitted_ms=clock.opens_ms + after_ms)  # fmt: skip
+
+
+def test_the_leaderboard_shows_each_players_change_of_place_since_the_previous_question(
+    redis_client, session, owner
+) -> None:
+    """Question 1 (1,000 points, 20 s): a right at 0 s (1,000), b right at 10 s (750), c
+    wrong (0): places a 1, b 2, c 3. Question 2 (multiple, key Right+Also): c at 0 s
+    (1,000), d, new, at 10 s (750). Totals: a 1,000 and c 1,000 (both in 0 ms) share 1;
+    b 750 and d 750 (both in 10 s) share 3."""
+    first, second = live_sessions.ordered_polls(session)
+    session = live_sessions.start(session)
+    answer(first, "anon:a", "Right", 0)  # 1,000
+    answer(first, "anon:b", "Right", 10_000)  # 750
+    answer(first, "anon:c", "Wrong", 0)  # 0
+    session = live_sessions.move(live_sessions.reveal(session), step=1)
+    session = live_sessions.start(session)
+    clock = quiz.countdown(second)
+    assert clock is not None
+    answer(second, "anon:c", "Right+Also", 0)
+    answer(second, "anon:d", "Right+Also", 10_000)
+    session = live_sessions.reveal(session)
+    board = quiz.leaderboard(LiveSession.objects.get(pk=session.pk))
+    names = [quiz.player_name(k) for k in ("anon:a", "anon:b", "anon:c", "anon:d")]
+    assert {row["name"]: (row["rank"], row["move"]) for row in board} == {
+        names[0]: (1, 0),
+        names[2]: (1, 2),
+        names[1]: (3, -1),
+        names[3]: (3, "new"),
+    }
+    presenter = Client()
+    presenter.force_login(owner)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "↑2" in page
+    assert "up 2 places" in page
+    assert "↓1" in page
+    assert "down 1 place<" in page
+    assert ">new<" in page
+
+
+def test_an_organiser_can_turn_the_leaderboard_off_for_projector_and_phones(
+    redis_client, session, owner
+) -> None:
+    first, _ = live_sessions.ordered_polls(session)
+    LiveSession.objects.filter(pk=session.pk).update(quiz_leaderboard=False)
+    session = live_sessions.start(LiveSession.objects.get(pk=session.pk))
+    phone = Client()
+    phone.get(f"/s/{session.code}/")
+    phone_key = "anon:" + phone.cookies["voter"].value.split(":")[0]
+    answer(first, phone_key, "Right", 0)
+    session = live_sessions.reveal(session)
+    presenter = Client()
+    presenter.force_login(owner)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "Correct answer:" in page
+    assert "Leaderboard" not in page
+    assert quiz.leaderboard(LiveSession.objects.get(pk=session.pk)) == []
+    shown = phone.get(f"/s/{session.code}/").content.decode()
+    assert "Correct! +1000 points" in shown
+    assert "place" not in shown.split('id="quiz"')[1].split("</section>")[0]
+    revealed = quiz.revealed(first, LiveSession.objects.get(pk=session.pk))
+    assert revealed == {voters.voter_tag(phone_key): [1000, 1, 1, 1000, 0]}
+    words = quiz.reveal_words()
+    assert quiz.own_result(words, revealed[voters.voter_tag(phone_key)])["standing"] == ""

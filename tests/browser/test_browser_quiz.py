@@ -135,11 +135,18 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     plain.get_by_role("button", name="Vote").click()
     expect(plain.get_by_text("Time is up: this answer came after the countdown.")).to_be_visible()
 
-    # R reveals: the projector marks the answer; each phone says right or wrong.
+    # R reveals: the projector marks the answer; each phone says right or wrong, from its
+    # own part of the message (its socket picked it for its voter): no phone fetches.
+    slow.on("request", lambda r: fetched.append(r.url) if "part=" in r.url else None)
     presenter.keyboard.press("r")
     expect(presenter.locator(".quiz-correct")).to_contain_text("Paris")
     expect(fast.locator(".quiz-result.right")).to_contain_text("Correct! +")
+    expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-result.wrong")).to_have_text("Not correct: 0 points.")
+    expect(slow.locator(".quiz-standing")).to_contain_text("place 2")
+    for p in (fast, slow):
+        expect(p.locator("#results")).to_be_visible()
+    assert fetched == [], "each phone's result comes with the reveal's message, no fetch"
     fast.screenshot(path=str(SCREENSHOTS / "quiz-phone-right.png"), animations="disabled")
     slow.screenshot(path=str(SCREENSHOTS / "quiz-phone-wrong.png"), animations="disabled")
 
@@ -165,12 +172,20 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     expect(rows.nth(0)).to_contain_text("Speedy")
     expect(rows.nth(1)).to_contain_text(quiz.player_name(table[1].player))
     expect(rows.nth(0)).to_contain_text(str(table[0].score))
+    # The fast phone kept place 1; the slow one kept place 2: no change of place.
+    expect(rows.nth(0).locator(".move")).to_have_text("")
     expect(rows.nth(1)).to_contain_text(str(table[1].score))
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-standing")).to_contain_text("place 2")
     presenter.screenshot(
         path=str(SCREENSHOTS / "quiz-presenter-leaderboard.png"), animations="disabled"
     )
+    # T hides the leaderboard (the answer alone on the projector), and shows it again.
+    presenter.keyboard.press("t")
+    expect(presenter.locator("#leaderboard")).to_be_hidden()
+    expect(presenter.locator(".quiz-correct")).to_be_visible()
+    presenter.keyboard.press("t")
+    expect(presenter.locator("#leaderboard")).to_be_visible()
 
     violations = before_start + audit(presenter, "quiz presenter") + audit(fast, "quiz phone")
     assert violations == []

@@ -1,5 +1,3 @@
-import csv
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -20,16 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="JSON instead of CSV")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = quiz.export_rows(session_or_error(options["session"]))
-        if options["json"]:
-            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
-            return
-        writer = csv.DictWriter(
-            self.stdout, fieldnames=["rank", "name", "score", "correct_time_ms"]
+        session = session_or_error(options["session"])
+        self.stdout.write(
+            quiz.export_json(session) if options["json"] else quiz.export_csv(session), ending=""
         )
-        writer.writeheader()
-        # A nickname is the players' own text: a leading =, +, - or @ must not become a
-        # spreadsheet formula (the same guard as the results' CSV).
-        for row in rows:
-            name = str(row["name"])
-            writer.writerow({**row, "name": "'" + name if name[:1] in "=+-@\t\r" else name})

@@ -100,6 +100,7 @@
     var words = [];
     if (was.locked !== now.locked) words.push(now.locked ? gettext("Voting is locked.") : gettext("Voting is open again."));
     if (was.reveal !== now.reveal) words.push(now.reveal ? gettext("The results are shown.") : gettext("The results are hidden."));
+    if (now.reveal && !was.reveal && now.quiz_mine) words.push(now.quiz_mine.text, now.quiz_mine.standing);
     return words.join(" ");
   }
 
@@ -290,8 +291,8 @@
   // voter's own mark on it, stay as they are. Hidden again: the part is fetched.
   function canReveal(was, now) {
     return (
-      role !== "present" && !!now.poll && was.slug === now.poll.slug && !was.reveal && !now.quiz &&
-      now.reveal && typeof now.results_part === "string" && !document.getElementById("results")
+      role !== "present" && !!now.poll && was.slug === now.poll.slug && !was.reveal &&
+      (!now.quiz || (!!now.quiz_mine && !!document.getElementById("quiz"))) && now.reveal && typeof now.results_part === "string" && !document.getElementById("results")
     );
   }
 
@@ -306,8 +307,28 @@
     else p.appendChild(section);
     p.dataset.reveal = "1";
     p.dataset.seq = String(now.seq);
+    if (now.quiz_mine) drawOwnResult(now.quiz_mine);
     attachResults();
     document.dispatchEvent(new CustomEvent("session:swapped"));
+  }
+
+  // A quiz question revealed: this phone's own result came in the message (the results
+  // process picked it for this voter), in the page's language; nothing is fetched.
+  function drawOwnResult(mine) {
+    var box = document.getElementById("quiz");
+    if (!box) return;
+    var old = box.querySelectorAll(".quiz-result, .quiz-standing");
+    for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
+    var result = document.createElement("p");
+    result.className = "quiz-result " + (mine.right ? "right" : "wrong");
+    result.textContent = mine.text;
+    box.appendChild(result);
+    if (mine.standing) {
+      var standing = document.createElement("p");
+      standing.className = "quiz-standing";
+      standing.textContent = mine.standing;
+      box.appendChild(standing);
+    }
   }
 
   function ended() {
@@ -472,6 +493,8 @@
     ".": "blank",
     f: "fullscreen",
     F: "fullscreen",
+    t: "leaderboard",
+    T: "leaderboard",
     "?": "help",
   };
 
@@ -479,8 +502,23 @@
     if (name === "help") toggleHelp();
     else if (name === "fullscreen") toggleFullscreen();
     else if (name === "blank") blank.hidden = !blank.hidden;
+    else if (name === "leaderboard") toggleLeaderboard();
     else act(name);
   }
+
+  // T: a quiz's leaderboard on the projector, hidden or shown again (show the correct
+  // answer first, then the places). Kept across the part's swaps until pressed again.
+  var leaderboardHidden = false;
+  function drawLeaderboard() {
+    var box = document.getElementById("leaderboard-box");
+    if (box) box.hidden = leaderboardHidden;
+    return box;
+  }
+  function toggleLeaderboard() {
+    leaderboardHidden = !leaderboardHidden;
+    if (drawLeaderboard()) say(leaderboardHidden ? gettext("Leaderboard hidden.") : gettext("Leaderboard shown."));
+  }
+  document.addEventListener("session:swapped", drawLeaderboard);
 
   if (role === "present") {
     Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (node) {
