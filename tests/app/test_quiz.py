@@ -43,7 +43,9 @@ def owner() -> User:
 
 
 @pytest.fixture
-def session(owner: User) -> LiveSession:
+def session(owner: User, redis_client: Any) -> LiveSession:
+    # redis_client empties the run's Redis database first: no earlier test's copy of a
+    # poll's gate (same ids after the database's flush) can shadow this countdown's.
     polls = [quiz_poll(1), quiz_poll(2, correct="1,3", kind="multiple")]
     return live_sessions.go_live(
         live_sessions.create_session(title="Pub quiz", owner=owner, polls=polls)
@@ -146,7 +148,8 @@ def test_an_answer_admitted_at_or_after_the_deadline_is_refused_at_admission(
     live_sessions.start(session)
     copy = gates.read([first.pk])[first.pk]
     assert copy is not None
-    deadline = quiz.now_ms() + 30  # the same countdown, ending in 30 ms
+    # The same countdown, ending soon: long enough that a loaded machine admits some first.
+    deadline = quiz.now_ms() + 400
     gates.write(
         {first.pk: gates.Gate(copy.version + 10**9, gates.SESSION_OPEN, copy.opens_ms, deadline)}
     )
@@ -162,9 +165,11 @@ def test_an_answer_admitted_at_or_after_the_deadline_is_refused_at_admission(
     assert quiz.now_ms() >= deadline
     admitted = [v["admitted_ms"] for m in queued_messages(redis_client, own_queue) for v in m]
     assert len(admitted) == len(codes) - 1
+    assert admitted, "some answers came before the deadline"
     assert all(at < deadline for at in admitted), "admitted only before the deadline"
     # Admissions follow each other within milliseconds (a loaded CI box: tens of them).
-    assert max(admitted) >= deadline - 100, "the last admitted came right before the edge"
+    print(f"last admission {deadline - max(admitted)} ms before the deadline")
+    assert max(admitted) >= deadline - 200, "the last admitted came right before the edge"
 
     refused = vote(first, Client(), "Right")
     assert refused.status_code == 409
