@@ -32,11 +32,17 @@ PUBLIC = {
     "/api/polls/x/vote",
     "/api/polls/x/results",
     "/api/polls/x/votes/x",
+    "/api/polls/x/results/rctab.json",  # a ranked count as RCTab's summary
+    "/api/polls/x/board",  # receipts: the board and the check
+    "/api/polls/x/receipts/x",
+    "/polls/x/board/",
+    "/polls/x/receipt/",
     "/api/openapi.json",
     "/api/x",  # the API's catch-all (a regex route: a path under it)
     "/healthz",
     "/join",
     "/s/x/",
+    "/s/x/nickname",  # a quiz player's nickname
     "/present/x/",
     "/present/x/control",
     "/embed/polls/x/",

@@ -59,8 +59,14 @@ def start_roles(
     return voting.wait_ready(), worker.wait_ready()
 
 
-def recount_check(database_url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = processes.role_env(**({"DATABASE_URL": database_url} if database_url else {}))
+def recount_check(
+    redis_url: str, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`recount --check` against the stores the test's roles used: its Redis copy of what is
+    open is compared too, and the shared test Redis may hold other tests' copies."""
+    env = processes.role_env(
+        REDIS_URL=redis_url, **({"DATABASE_URL": database_url} if database_url else {})
+    )
     return processes.manage("recount", "--check", env=env)
 
 
@@ -97,7 +103,7 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(make_poll, private_r
         print(f"every vote stored {time.monotonic() - replaced:.1f}s after the replacement started")
         assert Vote.objects.filter(poll=poll).count() == 2000
         assert PollCounter.objects.get(poll=poll).total == 2000
-        check = recount_check()
+        check = recount_check(private_redis.url)
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
         voting.stop()
@@ -200,7 +206,7 @@ def test_a_batch_in_flight_when_its_worker_is_killed_is_redelivered_after_the_vi
         assert Vote.objects.filter(poll=poll).count() == 100
         assert PollCounter.objects.get(poll=poll).total == 100
         assert "re-queued" not in replacement.output()  # the ledger's sweep played no part
-        check = recount_check()
+        check = recount_check(private_redis.url)
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
         voting.stop()
@@ -257,7 +263,7 @@ def test_a_vote_lost_from_the_queue_is_requeued_by_the_ledger_sweep_once_past_it
         waited = (stored.stored_at - vote.cast_at).total_seconds()
         assert waited >= LEDGER_GRACE_SECONDS, f"re-queued after {waited:.2f}s, within its grace"
         assert tallies(poll) == {cats.pk: 1, dogs.pk: 1}
-        check = recount_check()
+        check = recount_check(private_redis.url)
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
         voting.stop()
@@ -299,7 +305,7 @@ def test_postgres_down_for_ten_seconds_delays_votes_but_loses_none(private_redis
             )
             print(f"every vote stored {time.monotonic() - returned:.1f}s after Postgres returned")
             assert "database unavailable" in worker.output()  # it waited and retried
-            check = recount_check(pg.url)
+            check = recount_check(private_redis.url, pg.url)
             assert check.returncode == 0, check.stdout + check.stderr
         finally:
             voting.stop()
@@ -346,7 +352,7 @@ def test_redis_restart_answers_503_then_recovers_and_keeps_queued_votes(
             what="queued votes stored after the restart",
         )
         print(f"every vote stored {time.monotonic() - returned:.1f}s after Redis returned")
-        check = recount_check()
+        check = recount_check(private_redis.url)
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
         voting.stop()
@@ -450,7 +456,7 @@ def test_after_each_redis_restart_a_quiet_polls_votes_are_stored_within_seconds(
             print(f"restart {restart}: quiet votes stored {took:.1f}s after Redis returned")
             assert took <= 15
             _stored_within(busy, _want(busy, *trickles), timeout=60, what="the trickle's votes")
-        check = recount_check()
+        check = recount_check(private_redis.url)
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
         voting.stop()
@@ -570,7 +576,7 @@ def test_a_hung_postgres_does_not_stall_voting(private_redis, slow) -> None:
             processes.wait_for(lambda: _pg_tallies(pg.url) == want, timeout=60, interval=0.2,
                                what="votes taken during the hang stored")  # fmt: skip
             print(f"stored {time.monotonic() - thawed_at:.1f}s after Postgres answered again")
-            check = recount_check(pg.url)
+            check = recount_check(private_redis.url, pg.url)
             assert check.returncode == 0, check.stdout + check.stderr
         finally:
             voting.stop()

@@ -56,6 +56,10 @@ def test_each_kind_goes_through_the_real_pipeline_to_a_live_socket(
             latest = next_results(ws)
     assert latest["kind"] == kind
     api = requests.get(f"{voting.url}/api/polls/{poll.slug}/results", timeout=10).json()
+    # The API also says a ranked count's rounds in the request's language (the socket's
+    # snapshot is language-neutral: the page's script words it from the same catalogue).
+    words = {key: api.pop(key) for key in ("described", "described_language") if key in api}
+    assert bool(words) == (kind == "ranked")
     assert api == latest  # the page, the socket and the API agree
     if kind == K.MULTIPLE:
         assert {c["id"]: c["votes"] for c in latest["choices"]}[red] == 2
