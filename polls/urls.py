@@ -30,6 +30,8 @@ urlpatterns = [
         name="api-vote-status",
     ),
     path("api/polls/<slug:slug>/results", read_only(views.api_results), name="api-results"),
+    path("api/polls/<slug:slug>/terms", read_only(views.api_terms), name="api-terms"),
+    path("api/polls/<slug:slug>/entries", read_only(views.api_entries), name="api-entries"),
     re_path(
         r"^api/", read_only(views.api_not_found)
     ),  # last: any other path under /api/ (newlines too)

@@ -10,7 +10,8 @@ from polls import live_sessions, organising
 class Command(BaseCommand):
     help = (
         "Create the demo: the classic poll (cats-vs-dogs), one poll of each other kind, "
-        "and a live session of three polls of its own, owned by the first superuser. "
+        "and a live session of four polls of its own (the last a word cloud), owned by the "
+        "first superuser. "
         "Prints the session's links. Running it again changes nothing."
     )
 
