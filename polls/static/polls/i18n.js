@@ -8,6 +8,9 @@
   window.pgettext = window.pgettext || function (context, text) {
     return text;
   };
+  window.ngettext = window.ngettext || function (one, many, count) {
+    return count === 1 ? one : many;
+  };
   window.interpolate = window.interpolate || function (format, values) {
     return format.replace(/%\((\w+)\)s/g, function (match, name) {
       return String(values[name]);
