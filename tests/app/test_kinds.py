@@ -48,6 +48,7 @@ def test_each_option_belongs_to_one_kind() -> None:
     assert set(names) == {
         "min_picks", "max_picks", "max_ranks",
         "scale_min", "scale_max", "scale_min_label", "scale_max_label",
+        "max_entries", "entry_length", "answer_length",
     }  # fmt: skip
 
 
