@@ -5,8 +5,8 @@ time, each with many threads, as a web process serves many requests at once: eac
 is queued exactly as an HTTP vote would be (votes taken at the same moment share a
 message), without paying for HTTP. Voter i first votes for choice i % 2; the first
 `changed` voters then change to the other choice, later, so 'last vote wins' decides
-their final choice. For a multiple- or ranked-choice poll (--kind), voter i casts
-ballot_for(kind, choices, i, changed) instead, drawn from i (the phase recomputes it).
+their final choice. For a multiple- or ranked-choice poll or a word cloud (--kind), voter i
+casts ballot_for(kind, choices, i, changed) instead, drawn from i (the phase recomputes it).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from . import db
 
@@ -28,7 +29,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--changed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--kind", default="single", choices=["single", "multiple", "ranked"])
+    parser.add_argument(
+        "--kind", default="single", choices=["single", "multiple", "ranked", "wordcloud"]
+    )
     args = parser.parse_args()
 
     db.setup_django()
@@ -58,9 +61,14 @@ def main() -> None:
     print(json.dumps({"cast": cast, "seconds": elapsed, "rate": cast / elapsed}), flush=True)
 
 
-def ballot_for(kind: str, choices: list[int], i: int, *, changed: bool) -> list[int]:
-    """Voter i's ballot (its changed one if `changed`): many distinct rankings, repeatable."""
+def ballot_for(kind: str, choices: list[int], i: int, *, changed: bool) -> list[Any]:
+    """Voter i's ballot (its changed one if `changed`): many distinct rankings, repeatable;
+    a word cloud's three words of a vocabulary of 2,000, the first ones far more often (as
+    people answer), in any case."""
     rng = random.Random(i * 2 + int(changed))
+    if kind == "wordcloud":
+        words = {int(2000 * rng.random() ** 3) for _ in range(3)}
+        return [f"Word{n}" if rng.random() < 0.5 else f"word{n}" for n in sorted(words)]
     if kind == "ranked":
         return rng.sample(choices, rng.randint(1, len(choices)))
     return sorted(rng.sample(choices, rng.randint(1, len(choices))))

@@ -40,6 +40,10 @@ class Sizes:
     history_samples: int = 200
     kinds_votes: int = 100_000
     kinds_history: tuple[int, ...] = (10_000, 1_000_000)
+    # Text answers (issue 33): voters of a word cloud, 3 words each; entries of the polls
+    # built by a direct insert for the results' cost.
+    text_voters: int = 10_000
+    text_history: tuple[int, ...] = (1_000, 1_000_000)
     freshness_runs: int = 5
     # Viewers over two results processes (0: not measured).
     fanout_two_processes: int = 10_000
@@ -60,6 +64,8 @@ QUICK = Sizes(
     history_samples=50,
     kinds_votes=20_000,
     kinds_history=(10_000, 100_000),
+    text_voters=10_000,
+    text_history=(1_000, 100_000),
     freshness_runs=2,
     fanout_two_processes=2_000,
     redis_benchmark_requests=50_000,
@@ -1022,13 +1028,16 @@ def history(run: Run) -> None:
 
 
 def kinds(run: Run) -> None:
-    """Ballots/s the worker stores for multiple- and ranked-choice polls of 8 choices, and
-    the ranked poll's results API and snapshot at few and at very many ballots."""
+    """Ballots/s the worker stores for multiple- and ranked-choice polls of 8 choices and
+    for a word cloud (3 words a voter), and the results API and snapshot at few and at very
+    many ballots (a word cloud's and open answers': entries)."""
     out: dict[str, Any] = {}
-    for kind in ("multiple", "ranked"):
+    for kind in ("multiple", "ranked", "wordcloud"):
         out[f"persistence_{kind}"] = _kind_persistence(run, kind)
     for kind in ("multiple", "scale", "ranked"):
         out[f"{kind}_history"] = _kind_history(run, kind)
+    for kind in ("wordcloud", "openanswer"):
+        out[f"{kind}_history"] = _text_history(run, kind)
     run.figures["kinds"] = out
 
 
@@ -1043,12 +1052,14 @@ def _kind_persistence(run: Run, kind: str) -> dict[str, Any]:
     run.stop_worker()
     run.set_phase(f"kinds-{kind}")
     run.polls_made += 1
+    text = kind == "wordcloud"  # its ballots are entries, counted per term
     created = organising.create_poll(
-        slug=f"bench-{kind}-{run.polls_made}", question=f"Bench {kind}?", labels=EIGHT,
-        open_now=True, kind=kind,
+        slug=f"bench-{kind}-{run.polls_made}", question=f"Bench {kind}?",
+        labels=() if text else EIGHT, open_now=True, kind=kind,
     )  # fmt: skip
     choices = [c.pk for c in created.choices.all()]
-    count = run.sizes.kinds_votes
+    # A word cloud: text_voters voters, a tenth of them answering twice.
+    count = run.sizes.text_voters * 10 // 9 if text else run.sizes.kinds_votes
     changed = count // 10
     voters = count - changed
     procs = run.sizes.cast_processes
@@ -1092,9 +1103,12 @@ def _kind_persistence(run: Run, kind: str) -> dict[str, Any]:
     seconds = time.monotonic() - ready
     poll = Poll.objects.get(pk=created.pk)
     report = organising.recount_poll(poll, check=True)
-    stored = dict(poll.votes.values_list("voter_key", "ballot"))
-    want = {f"anon:k{i}": b for i, b in final.items()}
-    exact = drained and report.matches and stored == want
+    if text:
+        exact = drained and report.matches and _text_counts(poll) == _expected_terms(final)
+    else:
+        stored = dict(poll.votes.values_list("voter_key", "ballot"))
+        want = {f"anon:k{i}": b for i, b in final.items()}
+        exact = drained and report.matches and stored == want
     result = {
         "ballots_cast": count,
         "changed": changed,
@@ -1110,6 +1124,143 @@ def _kind_persistence(run: Run, kind: str) -> dict[str, Any]:
         f" exact: {exact}"
     )
     return result
+
+
+def _text_counts(poll: Any) -> dict[str, int]:
+    from polls import text_entries
+
+    return {t["key"]: t["count"] for t in text_entries.export_terms(poll.pk)}
+
+
+def _expected_terms(final: dict[int, list[Any]]) -> dict[str, int]:
+    """Each key's count from the voters' last ballots, normalised as the web side does."""
+    from collections import Counter
+
+    from polls.counting import text as engine
+
+    counts: Counter[str] = Counter()
+    for words in final.values():
+        counts.update(e.key for e in engine.entries(words, engine.cloud_limits()))
+    return dict(counts)
+
+
+def _text_history(run: Run, kind: str) -> dict[str, Any]:
+    """A word cloud (3 entries a voter, 1 in 10 entries a new term) or open answers (1 in
+    2 a new answer) with N entries, the terms' counts skewed as people's are (the first
+    terms far more often), written straight into the tables with the counts to match;
+    then its results API, WebSocket snapshot and first page of terms timed."""
+    from django.db import connection, transaction
+
+    from polls import organising, text_entries
+    from polls.counting import text as engine
+    from votingsite.database import answer_within
+
+    voting, results_role = run.web()
+    run.set_phase(f"kinds-{kind}-history")
+    out: dict[str, Any] = {}
+    cloud = kind == "wordcloud"
+    for count in run.sizes.text_history:
+        run.polls_made += 1
+        poll = organising.create_poll(
+            slug=f"bench-{kind}-history-{run.polls_made}", question="History?", labels=(),
+            open_now=True, kind=kind,
+        )  # fmt: skip
+        distinct = max(10, count // (10 if cloud else 2))
+        per_voter = 3 if cloud else 1
+        texts = [
+            f"word{n}" if cloud else f"An answer about the day, number {n}, in a few words"
+            for n in range(distinct)
+        ]
+        rows = [(n, t, engine.key_of(t), text_entries.digest(engine.key_of(t)),
+                 text_entries.digest(t)) for n, t in enumerate(texts)]  # fmt: skip
+        started = time.monotonic()
+        with answer_within(900), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE bench_terms (n int, shown text, key text, digest text,"
+                " spelling text) ON COMMIT DROP"
+            )
+            cur.executemany("INSERT INTO bench_terms VALUES (%s, %s, %s, %s, %s)", rows)
+            cur.execute("SELECT setseed(0.33)")
+            cur.execute(
+                "INSERT INTO polls_textentry (poll_id, voter_key, vote_id, position, shown, key,"
+                " digest, state, flagged, cast_at, stored_at) SELECT %s, 'anon:th' || (g / %s),"
+                " gen_random_uuid(), g %% %s, t.shown, t.key, t.digest, 'shown', false, now(),"
+                " now() FROM (SELECT g, floor(power(random(), 3) * %s)::int AS i FROM"
+                " generate_series(0, %s - 1) g) r JOIN bench_terms t ON t.n = r.i",
+                [poll.pk, per_voter, per_voter, distinct, count],
+            )
+            cur.execute(
+                "INSERT INTO polls_vote (poll_id, voter_key, choice_id, ballot, cast_at, vote_id,"
+                " stored_at) SELECT %s, 'anon:th' || g, NULL, '{}', now(), gen_random_uuid(),"
+                " now() FROM generate_series(0, (%s - 1) / %s) g",
+                [poll.pk, count, per_voter],
+            )
+            cur.execute(
+                "INSERT INTO polls_termcount (poll_id, digest, key, shown, votes) SELECT %s,"
+                " digest, min(key), min(shown), count(*) FROM polls_textentry WHERE poll_id = %s"
+                " GROUP BY digest",
+                [poll.pk, poll.pk],
+            )
+            cur.execute(
+                "INSERT INTO polls_spellingcount (poll_id, digest, term, shown, votes) SELECT"
+                " %s, t.spelling, t.digest, t.shown, c.votes FROM polls_termcount c JOIN"
+                " bench_terms t ON t.digest = c.digest WHERE c.poll_id = %s",
+                [poll.pk, poll.pk],
+            )
+            cur.execute(
+                "INSERT INTO polls_entrycounter (poll_id, entries, distinct_terms, pending,"
+                " hidden) SELECT %s, %s, count(*), 0, 0 FROM polls_termcount WHERE poll_id = %s",
+                [poll.pk, count, poll.pk],
+            )
+            cur.execute(
+                "UPDATE polls_pollcounter SET total = (%s - 1) / %s + 1, seq = seq + 1"
+                " WHERE poll_id = %s",
+                [count, per_voter, poll.pk],
+            )
+        with answer_within(600), connection.cursor() as cur:
+            cur.execute("ANALYZE polls_textentry, polls_termcount, polls_spellingcount")
+        insert_seconds = time.monotonic() - started
+        n = run.sizes.history_samples
+        # The snapshot's own computation (the readers then share it from Redis).
+        from polls.selectors import poll_results
+
+        computed = []
+        for _ in range(max(10, n // 4)):
+            begun = time.perf_counter()
+            poll_results(poll=poll)
+            computed.append(time.perf_counter() - begun)
+        url = f"{voting.url}/api/polls/{poll.slug}/results"
+        _time_api(url, 5)
+        api = _time_api(url, n)
+        terms_url = f"{voting.url}/api/polls/{poll.slug}/terms?page=2"
+        _time_api(terms_url, 3)
+        terms = _time_api(terms_url, max(10, n // 4))
+        import requests
+
+        size = len(requests.get(url, timeout=30).content)
+        ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+        ws = asyncio.run(_time_ws_snapshot(ws_url, results_role.url, max(10, n // 4)))
+        key = f"entries_{count}"
+        out[key] = {
+            "entries": count,
+            "distinct": distinct,
+            "insert_seconds": round(insert_seconds, 1),
+            "snapshot_bytes": size,
+            "compute_p50_ms": round(pct(computed, 50) * 1000, 2),
+            "compute_p99_ms": round(pct(computed, 99) * 1000, 2),
+            "api_p50_ms": round(pct(api, 50) * 1000, 2),
+            "api_p99_ms": round(pct(api, 99) * 1000, 2),
+            "ws_snapshot_p50_ms": round(pct(ws, 50) * 1000, 2),
+            "ws_snapshot_p99_ms": round(pct(ws, 99) * 1000, 2),
+            "terms_page_p50_ms": round(pct(terms, 50) * 1000, 2),
+        }
+        print(
+            f"  {kind}, {count} entries, {distinct} terms: snapshot computed p50"
+            f" {out[key]['compute_p50_ms']} ms, API p50 {out[key]['api_p50_ms']} ms,"
+            f" WS snapshot p50 {out[key]['ws_snapshot_p50_ms']} ms, terms page p50"
+            f" {out[key]['terms_page_p50_ms']} ms, snapshot {size} bytes"
+        )
+    return out
 
 
 def _kind_history(run: Run, kind: str) -> dict[str, Any]:

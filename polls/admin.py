@@ -7,6 +7,7 @@ share one implementation of each rule; tallies are read from Tally/PollCounter.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 from django import forms
@@ -26,9 +27,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import displays, export, kinds, live_sessions, organising, quiz, selectors
+from . import displays, export, kinds, live_sessions, organising, quiz, selectors, text_entries
 from .kinds import KINDS, kind_for
-from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, Vote
+from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, TextEntry, Vote
 
 # The product's name on every admin page (its header, the browser's title, its home page).
 admin.site.site_header = gettext_lazy("Live votes")
@@ -113,7 +114,7 @@ class PollResetInline(admin.TabularInline):
     """Who reset the poll's votes and when: a record, never edited."""
 
     model = PollReset
-    fields = ("reset_at", "reset_by", "votes_removed")
+    fields = ("reset_at", "reset_by", "votes_removed", "entries_removed")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -238,7 +239,15 @@ class PollAdmin(admin.ModelAdmin):
         ),
         ("Results", {"fields": ("results", "links", "imports", "created_at", "updated_at")}),
     )
-    actions = ("open_now", "close_now", "reset_votes", "export_csv")
+    actions = (
+        "open_now",
+        "close_now",
+        "reset_votes",
+        "clear_entries",
+        "export_csv",
+        "export_entries_csv",
+        "export_json",
+    )
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Poll]:
@@ -348,6 +357,8 @@ class PollAdmin(admin.ModelAdmin):
     def results(self, poll: Poll) -> str:
         if poll.pk is None:
             return "-"
+        if kind_for(poll).stores_entries:  # a text poll: its most given terms
+            return _terms_table(poll)
         total, rows = selectors.tally_rows(poll=poll)
         body = format_html_join(
             "",
@@ -406,6 +417,75 @@ class PollAdmin(admin.ModelAdmin):
             )
         return None
 
+    @admin.action(
+        description="Clear entries of selected word clouds or open answers…",
+        permissions=["change"],
+    )
+    def clear_entries(
+        self, request: HttpRequest, queryset: QuerySet[Poll]
+    ) -> TemplateResponse | None:
+        texts = [poll for poll in queryset if kind_for(poll).stores_entries]
+        if len(texts) != len(queryset):
+            self.message_user(
+                request,
+                "Only word clouds and open answers have entries to clear: "
+                "choose those (or reset the votes of the others).",
+                messages.ERROR,
+            )
+            return None
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Clear entries?",
+                "opts": self.model._meta,
+                "polls": queryset.select_related("entry_counter"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/polls/poll/clear_entries_confirmation.html", context
+            )
+        for poll in queryset:
+            record = organising.clear_entries(poll, by=request.user)
+            self.message_user(
+                request,
+                f"Cleared “{poll}”: {record.entries_removed} entries of "
+                f"{record.votes_removed} voter(s) removed.",
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(
+        description="Export entries of selected word clouds or open answers as CSV",
+        permissions=["view"],
+    )
+    def export_entries_csv(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
+        out = io.StringIO()
+        polls = [poll for poll in queryset.order_by("slug") if kind_for(poll).stores_entries]
+        for poll in polls:  # one block per poll, each with its header
+            out.write(f"# {poll.slug}\n")
+            export.write_entries_csv(poll, out)
+        name = polls[0].slug if len(polls) == 1 else "polls"
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}-entries.csv"'
+        return response
+
+    @admin.action(
+        description="Export results of selected polls as JSON (with every entry)",
+        permissions=["view"],
+    )
+    def export_json(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
+        documents = []
+        for poll in queryset.order_by("slug"):
+            document = export.results_document(poll)
+            if kind_for(poll).stores_entries:
+                document["text"] = export.text_document(poll, entries=True)
+            documents.append(document)
+        name = queryset.first().slug if len(queryset) == 1 else "polls"  # type: ignore[union-attr]
+        body = json.dumps(documents[0] if len(documents) == 1 else documents, ensure_ascii=False)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}-results.json"'
+        return response
+
     @admin.action(description="Export results of selected polls as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Poll]) -> HttpResponse:
         out = io.StringIO()
@@ -414,6 +494,49 @@ class PollAdmin(admin.ModelAdmin):
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}-results.csv"'
         return response
+
+
+def _terms_table(poll: Poll) -> str:
+    """A text poll's totals and its most given terms (text, escaped like all text here)."""
+    totals = text_entries.totals(poll.pk)
+    top = text_entries.terms_page(poll.pk, 1, size=20)
+    body = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td></tr>", ((t["text"], t["count"]) for t in top)
+    )
+    return format_html(
+        "<p>{} entries counted, {} different; {} waiting for review, {} hidden.</p>"
+        "<table><thead><tr><th>most given</th><th>entries</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        totals.entries,
+        totals.distinct,
+        totals.pending,
+        totals.hidden,
+        body,
+    )
+
+
+@admin.register(TextEntry)
+class TextEntryAdmin(admin.ModelAdmin):
+    """A word cloud's or open answers' entries: text, never markup, never edited here (the
+    counts would drift; moderation changes their state, issue 34)."""
+
+    list_display = ("shown", "state", "flagged", "poll", "cast_at")
+    list_select_related = ("poll",)
+    list_filter = ("state", "flagged", "poll")
+    search_fields = ("shown", "key")
+    fields = ("poll", "shown", "key", "state", "flagged", "position", "vote_id", "cast_at",
+              "stored_at")  # fmt: skip
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Vote)

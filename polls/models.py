@@ -40,6 +40,8 @@ class Poll(models.Model):
         MULTIPLE = "multiple", "Multiple choice"
         RANKED = "ranked", "Ranked choice"
         SCALE = "scale", "Rating scale"
+        WORDCLOUD = "wordcloud", "Word cloud"
+        OPENANSWER = "openanswer", "Open answer"
 
     class ResultsVisibility(models.TextChoices):
         ALWAYS = "always", "Always"
@@ -295,6 +297,9 @@ class PollReset(models.Model):
     )
     reset_at = models.DateTimeField(default=timezone.now)
     votes_removed = models.PositiveIntegerField()
+    # A text poll's entries removed with its votes (issue 33); a default in the table too, for
+    # the web pods of the release before, which write resets without it.
+    entries_removed = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-reset_at", "-id"]
@@ -519,3 +524,122 @@ class QuizPlayer(models.Model):
 
     def __str__(self) -> str:
         return self.nickname
+
+
+# --- Text answers (issue 33): a word cloud's words, open answers ---------------------
+# The entries are the voter's ballot for a text kind (Vote.ballot stays empty); the counts
+# per term are kept in the ballot's own transaction, like the tallies, so a snapshot never
+# scans the entries. polls.text_entries writes and reads them; docs/text-answers.md.
+
+
+class TextEntry(models.Model):
+    """One entry of a voter's current text ballot: a word cloud's word or phrase, or an open
+    answer. `shown` and `key` were normalised once, before admission (polls.counting.text),
+    and are never normalised again. A voter's next ballot replaces all of their entries.
+
+    Only a shown entry counts. The profanity filter's catch is stored pending (`flagged`),
+    never shown or counted; moderation (issue 34) moves entries between the states, adding
+    or taking away their counts in the same transaction.
+    """
+
+    class State(models.TextChoices):
+        SHOWN = "shown", "Shown"
+        PENDING = "pending", "Pending review"
+        HIDDEN = "hidden", "Hidden"
+
+    # The poll's own index would only tempt the planner: the composite ones start with it.
+    poll = models.ForeignKey(
+        Poll, on_delete=models.CASCADE, related_name="text_entries", db_index=False
+    )
+    voter_key = models.CharField(max_length=64)
+    vote_id = models.UUIDField()  # the ballot that brought it
+    position = models.PositiveSmallIntegerField(default=0)  # its place in that ballot
+    shown = models.TextField()  # what every page shows
+    key = models.TextField()  # what counts: `shown` case-folded
+    # Keys are compared and indexed by this digest (a key can be longer than an index row).
+    digest = models.CharField(max_length=32)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.SHOWN)
+    flagged = models.BooleanField(default=False, help_text="The profanity filter caught it.")
+    cast_at = models.DateTimeField()
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "text entries"
+        indexes = [
+            models.Index(fields=["poll", "voter_key"], name="entry_by_voter"),
+            models.Index(
+                fields=["poll", "-id"], condition=models.Q(state="shown"), name="entry_shown_newest"
+            ),
+            models.Index(
+                fields=["poll", "digest", "-id"],
+                condition=models.Q(state="shown"),
+                name="entry_shown_by_term",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+class TermCount(models.Model):
+    """How many shown entries of a text poll have this key (a word cloud's term, a card of
+    open answers); changed only in the ballot's own transaction, as Tally is. A count of 0
+    stays as a row (readers skip it)."""
+
+    poll = models.ForeignKey(
+        Poll, on_delete=models.CASCADE, related_name="term_counts", db_index=False
+    )
+    digest = models.CharField(max_length=32)  # of the key
+    key = models.TextField()
+    # Its most common spelling among the shown entries (SpellingCount), kept with the count.
+    shown = models.TextField(default="")
+    votes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "digest"], name="one_count_per_term")
+        ]
+        # The top terms, read in this order (ties by digest: the same counts, the same top).
+        indexes = [models.Index(fields=["poll", "-votes", "digest"], name="term_top")]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.key}: {self.votes}"
+
+
+class SpellingCount(models.Model):
+    """How many shown entries of a text poll are spelled exactly so: a term shows its most
+    common spelling ("Python" over "python")."""
+
+    poll = models.ForeignKey(
+        Poll, on_delete=models.CASCADE, related_name="spelling_counts", db_index=False
+    )
+    digest = models.CharField(max_length=32)  # of the spelling
+    term = models.CharField(max_length=32)  # the digest of its key (TermCount.digest)
+    shown = models.TextField()
+    votes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "digest"], name="one_count_per_spelling")
+        ]
+        # A term's most common spelling: the first row of this index for (poll, term).
+        indexes = [models.Index(fields=["poll", "term", "-votes"], name="spelling_by_term")]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.shown}: {self.votes}"
+
+
+class EntryCounter(models.Model):
+    """A text poll's totals, kept with the counts: shown entries (counted), distinct terms
+    among them, and entries pending review or hidden (counted nowhere)."""
+
+    poll = models.OneToOneField(
+        Poll, on_delete=models.CASCADE, primary_key=True, related_name="entry_counter"
+    )
+    entries = models.IntegerField(default=0)
+    distinct_terms = models.IntegerField(default=0)
+    pending = models.IntegerField(default=0)
+    hidden = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.entries} entries, {self.distinct_terms} distinct terms"

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from polls import kinds
+from polls import kinds, text_entries
 from polls.live import publisher
 from polls.models import (
     BallotImport,
@@ -119,6 +119,13 @@ _DEMO_SESSION_POLLS: list[dict[str, Any]] = [
         "scale_max": 5,
         "scale_min_label": "Not useful",
         "scale_max_label": "Very useful",
+    },
+    {
+        "slug": "session-one-word",
+        "question": "One word for today's session?",
+        "kind": Poll.Kind.WORDCLOUD,
+        "labels": [],
+        "max_entries": 3,
     },
 ]
 
@@ -400,10 +407,10 @@ def record_rules_change(
 
 
 def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
-    """Remove every vote of the poll (and withdraw its imported ballots) and zero its
-    aggregates; on record as a PollReset.
+    """Remove every vote of the poll (a text poll's entries too, and its imported ballots
+    withdrawn) and zero its aggregates; on record as a PollReset.
 
-    Locks in the worker's order (votes, tallies, rankings, values, counter) so neither
+    Locks in the worker's order (votes, tallies, rankings, values, entries, counter) so neither
     waits on the other in a cycle. A vote the worker stores after the reset counts
     normally, so the aggregates stay equal to the Vote rows.
     """
@@ -416,11 +423,26 @@ def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
         Tally.objects.filter(poll_id=poll.pk).update(votes=0)
         RankingCount.objects.filter(poll_id=poll.pk).update(votes=0)
         ValueCount.objects.filter(poll_id=poll.pk).update(votes=0)
+        entries = text_entries.remove_all(poll.pk)  # a text poll's entries and their counts
         PollCounter.objects.filter(poll_id=poll.pk).update(total=0, seq=F("seq") + 1)
-        record = PollReset.objects.create(poll_id=poll.pk, reset_by=by, votes_removed=removed)
+        record = PollReset.objects.create(
+            poll_id=poll.pk, reset_by=by, votes_removed=removed, entries_removed=entries
+        )
         publisher.announce_after_commit([poll.pk])
-    logger.info("poll %s reset by %s: %d votes removed", poll.pk, by, removed)
+    logger.info("poll %s reset by %s: %d votes, %d entries removed", poll.pk, by, removed, entries)
     return record
+
+
+def clear_entries(poll: Poll, *, by: Any = None) -> PollReset:
+    """Clear a text poll's entries (a word cloud's words, open answers) and the ballots
+    they make up, on record as a PollReset with the entries removed: its voters may answer
+    again. A poll of another kind has no entries to clear (PollSetupError)."""
+    if not kinds.kind_for(poll).stores_entries:
+        raise PollSetupError(
+            f"Poll '{poll.slug}' is {poll.get_kind_display().lower()}: it has no entries to "
+            "clear (reset its votes instead)."
+        )
+    return reset_votes(poll, by=by)
 
 
 @dataclass(frozen=True)
@@ -439,8 +461,8 @@ def lock_poll_rows(poll_id: int) -> _Locked:
 
 
 def _lock_poll_rows(poll_id: int) -> _Locked:
-    """Lock the poll's vote, tally, ranking, value and counter rows, in that order (the
-    worker's order), and return what they hold."""
+    """Lock the poll's vote, tally, ranking, value, entry and counter rows, in that order
+    (the worker's order), and return what they hold."""
     ballots = [
         tuple(ballot) if ballot else (choice_id,)
         for ballot, choice_id in Vote.objects.select_for_update()
@@ -467,18 +489,20 @@ def _lock_poll_rows(poll_id: int) -> _Locked:
         .order_by("value")
         .values_list("value", "votes")
     )
+    text_entries.lock(poll_id)  # a text poll's entries and counts
     counter, _ = PollCounter.objects.select_for_update().get_or_create(poll_id=poll_id)
     return _Locked(ballots, tallies, rankings, values, counter)
 
 
 @dataclass(frozen=True)
 class TallyDifference:
-    """One aggregate that differs: a choice's tally, a ranking's or a value's count."""
+    """One aggregate that differs: a choice's tally, a ranking's or a value's count; a text
+    poll's term, spelling or total (or the spelling a term shows: text)."""
 
     choice_id: int | None
     label: str
-    stored: int
-    counted: int
+    stored: int | str
+    counted: int | str
 
 
 @dataclass(frozen=True)
@@ -496,6 +520,23 @@ class RecountReport:
         return not self.differences and self.stored_total == self.counted_total
 
 
+def _count_imported(poll: Poll, tallies: Counter[int], rankings: Counter[tuple[int, ...]]) -> int:
+    """Add the organiser's imported ballots (BallotImport's profile) beside the voters';
+    how many there were."""
+    imported = 0
+    for profile in BallotImport.objects.filter(poll_id=poll.pk, withdrawn_at=None).values_list(
+        "profile", flat=True
+    ):
+        for ranking, count in profile:
+            where = kinds.kind_for(poll).counted(tuple(ranking))
+            for choice_id in where.tallies:
+                tallies[choice_id] += count
+            if where.ranking is not None:
+                rankings[where.ranking] += count
+            imported += count
+    return imported
+
+
 def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
     """Recompute the aggregates from the Vote rows and the ballots imported (BallotImport's
     profile); with check=True only report differences."""
@@ -511,17 +552,7 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
                 rankings[where.ranking] += 1
             if where.value is not None:
                 values[where.value] += 1
-        imported = 0  # the organiser's imported ballots count beside the voters'
-        for profile in BallotImport.objects.filter(poll_id=poll.pk, withdrawn_at=None).values_list(
-            "profile", flat=True
-        ):
-            for ranking, count in profile:
-                where = kinds.kind_for(poll).counted(tuple(ranking))
-                for choice_id in where.tallies:
-                    tallies[choice_id] += count
-                if where.ranking is not None:
-                    rankings[where.ranking] += count
-                imported += count
+        imported = _count_imported(poll, tallies, rankings)
         labels = dict(Choice.objects.filter(poll_id=poll.pk).values_list("id", "label"))
         differences = [
             TallyDifference(cid, labels.get(cid, "?"), stored, counted)
@@ -535,6 +566,12 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
             TallyDifference(None, f"value {key}", s, n)
             for key, s, n in _differing(locked.values, values)
         ]
+        texts = kinds.kind_for(poll).stores_entries
+        if texts:  # a text poll's counts against its entries
+            differences += [
+                TallyDifference(None, d.what, d.stored, d.counted)
+                for d in text_entries.recount(poll.pk)
+            ]
         total = len(locked.ballots) + imported
         report = RecountReport(poll, differences, locked.counter.total, total, fixed=False)
         if check or report.matches:
@@ -552,6 +589,8 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
             ValueCount.objects.update_or_create(
                 poll_id=poll.pk, value=value, defaults={"votes": counted}
             )
+        if texts:
+            text_entries.recount(poll.pk, fix=True)
         PollCounter.objects.filter(poll_id=poll.pk).update(total=total, seq=F("seq") + 1)
         publisher.announce_after_commit([poll.pk])
     logger.warning("poll %s recounted: %d aggregates fixed", poll.pk, len(differences))

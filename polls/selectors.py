@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import kinds
+from . import kinds, text_entries
 from .models import Choice, LiveSession, Poll, Tally, Vote
 
 logger = logging.getLogger(__name__)
@@ -153,16 +153,18 @@ def polls_listed(*, now: datetime | None = None) -> dict[str, list[ListedPoll]]:
     return listed
 
 
-def current_ballot(*, poll: Poll, voter_key: str) -> tuple[int, ...] | None:
+def current_ballot(*, poll: Poll, voter_key: str) -> tuple[Any, ...] | None:
     """The ballot the worker has stored for this voter, if any; raises DatabaseError when
     Postgres cannot say (a rule that depends on it must not guess)."""
     ballot = (
         Vote.objects.filter(poll=poll, voter_key=voter_key).values_list("ballot", flat=True).first()
     )
+    if ballot is not None and kinds.kind_for(poll).stores_entries:  # a text ballot: its entries
+        return text_entries.stored_ballots([(poll.pk, voter_key)]).get((poll.pk, voter_key), ())
     return None if ballot is None else tuple(ballot)
 
 
-def stored_ballot(*, poll: Poll, voter_key: str) -> list[int] | None:
+def stored_ballot(*, poll: Poll, voter_key: str) -> list[Any] | None:
     """For pages: the voter's stored ballot, None too while Postgres is down."""
     try:
         ballot = current_ballot(poll=poll, voter_key=voter_key)
@@ -283,6 +285,19 @@ def poll_results(*, poll: Poll) -> dict[str, Any]:
     snapshot.update(kind.snapshot_part(poll, [cid for _, cid, _, _ in choices], rankings, values))
     kind.add_to_choices(snapshot["choices"], rankings)
     return snapshot
+
+
+TEXT_PAGE_SIZE = text_entries.PAGE_SIZE
+
+
+def text_terms(*, poll: Poll, page: int) -> list[dict[str, Any]]:
+    """A text poll's terms beyond the snapshot: a page of them, most given first."""
+    return text_entries.terms_page(poll.pk, page)
+
+
+def text_entries_page(*, poll: Poll, before: int | None) -> list[dict[str, Any]]:
+    """A text poll's shown entries, newest first, older than entry `before`."""
+    return text_entries.entries_page(poll.pk, before)
 
 
 def result_rows(snapshot: dict[str, Any]) -> list[ResultRow]:

@@ -44,6 +44,8 @@ urlpatterns = [
         read_only(views.api_receipt),
         name="api-receipt",
     ),
+    path("api/polls/<slug:slug>/terms", read_only(views.api_terms), name="api-terms"),
+    path("api/polls/<slug:slug>/entries", read_only(views.api_entries), name="api-entries"),
     re_path(
         r"^api/", read_only(views.api_not_found)
     ),  # last: any other path under /api/ (newlines too)

@@ -447,6 +447,79 @@ def api_results_rctab(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(kinds.kind_for(poll).rctab_summary(poll, snapshot))
 
 
+def _text_poll(request: HttpRequest, slug: str) -> Any:
+    """The text poll whose results the caller may see, or the JSON error saying why not."""
+    poll = _api_poll(slug, fresh=True)
+    if poll is None:
+        return _no_such_poll(slug)
+    if not kinds.kind_for(poll).stores_entries:
+        return json_error(
+            404, _("This poll takes no written entries: see its results."), code="not_found"
+        )
+    if not selectors.results_visible(
+        poll=poll,
+        voter_key=request.voter_key,  # type: ignore[attr-defined]
+        is_staff=request.user.is_staff,
+    ):
+        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
+    return poll
+
+
+def _whole(request: HttpRequest, name: str, default: int | None, most: int) -> int | None:
+    """A query's whole number from 1 to `most`, `default` when absent; ValueError else."""
+    text = request.GET.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdecimal() and len(text) <= 19 and 1 <= int(text) <= most):
+        raise ValueError(name)
+    return int(text)
+
+
+@require_GET
+def api_terms(request: HttpRequest, slug: str) -> JsonResponse:
+    """A text poll's terms, most given first, a page at a time (beyond the snapshot's)."""
+    poll = _text_poll(request, slug)
+    if isinstance(poll, JsonResponse):
+        return poll
+    try:
+        page = _whole(request, "page", 1, 1_000_000) or 1
+    except ValueError:
+        return json_error(400, _("'page' is a whole number from 1."), code="bad_request")
+    terms = selectors.text_terms(poll=poll, page=page)
+    url = reverse("polls:api-terms", args=[poll.slug])
+    full = len(terms) == selectors.TEXT_PAGE_SIZE
+    return JsonResponse(
+        {
+            "poll": poll.slug,
+            "page": page,
+            "terms": terms,
+            "next": f"{url}?page={page + 1}" if full else None,
+        }
+    )
+
+
+@require_GET
+def api_entries(request: HttpRequest, slug: str) -> JsonResponse:
+    """A text poll's shown entries, newest first, a page at a time (never who gave them)."""
+    poll = _text_poll(request, slug)
+    if isinstance(poll, JsonResponse):
+        return poll
+    try:
+        before = _whole(request, "before", None, 2**63 - 1)
+    except ValueError:
+        return json_error(400, _("'before' is an entry id, a whole number."), code="bad_request")
+    entries = selectors.text_entries_page(poll=poll, before=before)
+    url = reverse("polls:api-entries", args=[poll.slug])
+    full = len(entries) == selectors.TEXT_PAGE_SIZE
+    return JsonResponse(
+        {
+            "poll": poll.slug,
+            "entries": entries,
+            "next": f"{url}?before={entries[-1]['id']}" if full else None,
+        }
+    )
+
+
 @require_GET
 def api_schema(request: HttpRequest) -> HttpResponse:
     """The API's OpenAPI 3.1 document, built from the kinds (polls.kinds.openapi;

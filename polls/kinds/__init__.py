@@ -3,7 +3,7 @@
 A kind (polls.kinds.base.Kind) owns what differs between kinds: its options, what its
 ballot may say and how it is stored, where a ballot counts, its results, its exports, its
 templates and its part of the OpenAPI document. Everything else asks `kind_for(poll)`.
-A ballot is a tuple whatever the kind (today's kinds: of integers); the vote message
+A ballot is a tuple whatever the kind (of integers; a text kind's of entries); the vote message
 carries it as canonical JSON (polls.pipeline.message), which the worker gives back to the
 kind (Kind.from_message). The web side (polls.pipeline.submit) and
 the worker (polls.pipeline.store) both check ballots here, against the same rules.
@@ -29,15 +29,19 @@ from .base import (
     with_shares,
 )
 from .multiple import Multiple
+from .openanswer import OpenAnswer
 from .ranked import Ranked
 from .scale import Scale
 from .single import Single
+from .wordcloud import WordCloud
 
 # The kind a poll is unless it says otherwise (Poll.kind's default).
 DEFAULT_KIND: str = Poll._meta.get_field("kind").get_default()
 
 # Every kind, by its name (Poll.Kind's values, in their order).
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (Single(), Multiple(), Ranked(), Scale())}
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (Single(), Multiple(), Ranked(), Scale(), WordCloud(), OpenAnswer())
+}
 
 
 def kind_for(poll_or_name: Poll | str | Any) -> Kind:

@@ -26,10 +26,11 @@ from polls.models import Poll
 class BallotProblem(ValueError):
     """A ballot the poll's rules refuse; `message` says why, for the voter."""
 
-    def __init__(self, message: str, *, unknown_choice: bool = False) -> None:
+    def __init__(self, message: str, *, unknown_choice: bool = False, code: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.unknown_choice = unknown_choice
+        self.code = code  # a refusal's own code for the API ("" : invalid_ballot)
 
 
 class BallotShapeError(BallotProblem):
@@ -135,6 +136,9 @@ class Kind:
     named_in_snapshot: ClassVar[bool] = True  # the snapshot says its "kind"
     # Snapshot keys (beyond the choices) that the exports carry over.
     result_keys: ClassVar[tuple[str, ...]] = ()
+    # A text kind's ballot is the voter's entries, kept as rows of their own with counts
+    # per term (polls.text_entries), not in Vote.ballot (polls/kinds/text.py).
+    stores_entries: ClassVar[bool] = False
 
     @property
     def ballot_template(self) -> str:
@@ -249,6 +253,11 @@ class Kind:
     def api_your_ballot(self, stored: list[Any] | None) -> dict[str, Any]:
         """The API's poll: the voter's stored ballot (None: none, or none can be read)."""
         return {"your_ballot": stored}
+
+    def row_ballot(self, ballot: Sequence[Any]) -> list[int]:
+        """What Vote.ballot holds of a stored ballot (a text kind's entries are rows of
+        their own)."""
+        return list(ballot)
 
     def choice_of(self, ballot: Sequence[Any]) -> int | None:
         """The choice a Vote row protects from deletion (single choice), else None."""

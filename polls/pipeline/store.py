@@ -30,7 +30,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
-from polls import kinds
+from polls import kinds, text_entries
 from polls.live import publisher
 from polls.models import (
     AdmissionChange,
@@ -202,6 +202,8 @@ class _Deltas:
     rankings: Counter[tuple[int, tuple[int, ...]]] = field(default_factory=Counter)
     values: Counter[tuple[int, int]] = field(default_factory=Counter)  # (poll id, value)
     totals: Counter[int] = field(default_factory=Counter)  # poll id
+    # Text ballots to store in place of their voters' entries (polls.text_entries).
+    entries: list[text_entries.Ballot] = field(default_factory=list)
 
     def add(self, poll: Poll, ballot: tuple[int, ...], sign: int) -> None:
         where = kinds.counted(poll.kind, ballot)
@@ -213,8 +215,37 @@ class _Deltas:
             self.values[(poll.pk, where.value)] += sign
 
 
-def _stored_ballot(row: Vote) -> tuple[int, ...]:
+def _stored_ballot(
+    row: Vote, texts: dict[tuple[int, str], tuple[Any, ...]] | None = None
+) -> tuple[Any, ...]:
+    if texts and (row.poll_id, row.voter_key) in texts:  # a text ballot: its entries
+        return texts[(row.poll_id, row.voter_key)]
     return tuple(row.ballot) if row.ballot else (row.choice_id,) if row.choice_id else ()
+
+
+def _text_ballot(vote: QueuedVote) -> text_entries.Ballot:
+    return text_entries.Ballot(
+        vote.poll_id, vote.voter_key, vote.vote_id, vote.cast_at, vote.ballot
+    )
+
+
+def _replace_row(
+    row: Vote, vote: QueuedVote, ballot: Any, now: datetime, outcome: RecordOutcome
+) -> None:
+    """The voter's row takes their newer ballot; the receipt it held is now a replaced one."""
+    if row.receipt and row.vote_id != vote.vote_id:
+        outcome.uncounted.append(
+            _uncounted(
+                dataclasses.replace(vote, vote_id=row.vote_id),
+                UncountedReceipt.Fate.REPLACED,
+                receipt=row.receipt,
+                nonce=row.nonce,
+            )
+        )
+    row.choice_id, row.ballot = vote.choice_id, ballot
+    row.cast_at, row.vote_id, row.stored_at = vote.cast_at, vote.vote_id, now
+    row.receipt, row.nonce = vote.receipt, vote.nonce
+    row.admitted_ms = vote.admitted_ms  # a quiz answer's time: the ballot's own
 
 
 def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
@@ -239,13 +270,18 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
         for row in Vote.objects.select_for_update().filter(which).order_by("poll_id", "voter_key")
     }
 
-    valid = _without_refused_changes(valid, stored, polls, outcome)
+    # A text kind's stored ballot is its voter's entries (their rows follow the Vote rows).
+    texts = text_entries.stored_ballots(
+        key for key in stored if kinds.kind_for(polls[key[0]]).stores_entries
+    )
+    valid = _without_refused_changes(valid, stored, polls, outcome, texts)
     deltas = _Deltas()
     to_create: list[Vote] = []
     to_update: list[Vote] = []
     now = timezone.now()
     for vote in sorted(valid, key=lambda v: v.key):
         poll = polls[vote.poll_id]
+        kind = kinds.kind_for(poll)
         row = stored.get(vote.key)
         if row is None:
             to_create.append(
@@ -253,7 +289,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
                     poll_id=vote.poll_id,
                     voter_key=vote.voter_key,
                     choice_id=vote.choice_id,
-                    ballot=list(vote.ballot),
+                    ballot=kind.row_ballot(vote.ballot),
                     cast_at=vote.cast_at,
                     vote_id=vote.vote_id,
                     stored_at=now,
@@ -264,30 +300,22 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
             )
             deltas.add(poll, vote.ballot, +1)
             deltas.totals[vote.poll_id] += 1
+            if kind.stores_entries:
+                deltas.entries.append(_text_ballot(vote))
             outcome.created += 1
             outcome.polls_changed.add(vote.poll_id)
         elif vote.order > (row.cast_at, str(row.vote_id)):
-            before = _stored_ballot(row)
+            before = _stored_ballot(row, texts)
             if before != vote.ballot:
                 deltas.add(poll, before, -1)
                 deltas.add(poll, vote.ballot, +1)
+                if kind.stores_entries:
+                    deltas.entries.append(_text_ballot(vote))
                 outcome.changed += 1
                 outcome.polls_changed.add(vote.poll_id)
             else:
                 outcome.unchanged += 1
-            if row.receipt and row.vote_id != vote.vote_id:
-                outcome.uncounted.append(
-                    _uncounted(
-                        dataclasses.replace(vote, vote_id=row.vote_id),
-                        UncountedReceipt.Fate.REPLACED,
-                        receipt=row.receipt,
-                        nonce=row.nonce,
-                    )
-                )
-            row.choice_id, row.ballot = vote.choice_id, list(vote.ballot)
-            row.cast_at, row.vote_id, row.stored_at = vote.cast_at, vote.vote_id, now
-            row.receipt, row.nonce = vote.receipt, vote.nonce
-            row.admitted_ms = vote.admitted_ms  # a quiz answer's time: the ballot's own
+            _replace_row(row, vote, kind.row_ballot(vote.ballot), now, outcome)
             to_update.append(row)
         else:
             outcome.ignored += 1
@@ -314,8 +342,9 @@ def _write_uncounted(outcome: RecordOutcome) -> None:
 
 
 def _write_aggregates(deltas: _Deltas, polls_changed: set[int]) -> None:
-    """Apply the deltas, locking in one order (tallies by choice, rankings, values, then
-    the counters by poll: every writer does), and announce after commit."""
+    """Apply the deltas, locking in one order (tallies by choice, rankings, values, text
+    entries and their counts, then the counters by poll: every writer does), and announce
+    after commit."""
     for choice_id in sorted(deltas.tallies):
         if deltas.tallies[choice_id]:
             Tally.objects.filter(choice_id=choice_id).update(
@@ -333,6 +362,8 @@ def _write_aggregates(deltas: _Deltas, polls_changed: set[int]) -> None:
         "value",
         sorted((poll_id, value, n) for (poll_id, value), n in deltas.values.items() if n),
     )
+    # Text ballots: the voters' entries replaced, their counts moved (before the counters).
+    text_entries.replace(deltas.entries)
     for poll_id in sorted(polls_changed):
         PollCounter.objects.filter(poll_id=poll_id).update(
             total=F("total") + deltas.totals[poll_id], seq=F("seq") + 1
@@ -380,12 +411,13 @@ def _without_refused_changes(
     stored: dict[tuple[int, str], Vote],
     polls: dict[int, Poll],
     outcome: RecordOutcome,
+    texts: dict[tuple[int, str], tuple[Any, ...]] | None = None,
 ) -> list[QueuedVote]:
     """Drops votes that would change a stored vote in a poll that does not allow changes."""
     kept: list[QueuedVote] = []
     for vote in votes:
         row = stored.get(vote.key)
-        changes = row is not None and _stored_ballot(row) != vote.ballot
+        changes = row is not None and _stored_ballot(row, texts) != vote.ballot
         if changes and not polls[vote.poll_id].allow_vote_change:
             outcome.rejected[REJECT_VOTE_CHANGE] += 1
             outcome.refused[str(vote.vote_id)] = REJECT_VOTE_CHANGE

@@ -108,9 +108,17 @@ class TimeUp(VoteError):
 
 
 class InvalidBallot(VoteError):
-    """A ballot of the wrong shape for the poll's kind, or against its rules."""
+    """A ballot of the wrong shape for the poll's kind, or against its rules (with the
+    kind's own code where it has one: a text entry's, say)."""
 
     code = "invalid_ballot"
+
+    @classmethod
+    def of(cls, problem: kinds.BallotProblem) -> InvalidBallot:
+        error = cls(problem.message)
+        if problem.code:
+            error.code = problem.code
+        return error
 
 
 def submit_vote(
@@ -210,26 +218,29 @@ def _items(kind: kinds.Kind, raw: list[Any]) -> list[Any]:
         raise error(problem.message) from None
 
 
-def _checked(poll: Poll, ballot: list[int]) -> tuple[Poll, tuple[int, ...]]:
+def _checked(poll: Poll, ballot: list[Any]) -> tuple[Poll, tuple[Any, ...]]:
     """The poll (read again if its copy lacked a choice) and the ballot as stored."""
     try:
         return poll, kinds.normalise(poll, [c.id for c in poll.choices.all()], ballot)
     except kinds.BallotProblem as problem:
         if not problem.unknown_choice:
-            raise InvalidBallot(problem.message) from None
+            raise InvalidBallot.of(problem) from None
     # The web process's copy of the poll may predate a choice added in the admin.
     poll = selectors.poll_for_voting(slug=poll.slug, fresh=True)
     try:
         return poll, kinds.normalise(poll, [c.id for c in poll.choices.all()], ballot)
     except kinds.BallotProblem as problem:
-        error = UnknownChoice if problem.unknown_choice else InvalidBallot
-        raise error(problem.message) from None
+        if problem.unknown_choice:
+            raise UnknownChoice(problem.message) from None
+        raise InvalidBallot.of(problem) from None
 
 
 def ballot_from_api(poll: Poll, body: dict[str, Any]) -> dict[str, Any]:
     """submit_vote's ballot arguments from a JSON body, or InvalidBallot naming the shape."""
     kind = kinds.kind_for(poll)
-    if kind.api_field not in body:
+    # The body is the kind's one field, as the OpenAPI document says (additionalProperties:
+    # false): another field too is a body of another shape, refused, never ignored.
+    if kind.api_field not in body or len(body) > 1:
         raise InvalidBallot(kind.missing_field())
     try:
         return {"ballot": kind.from_api(body)}

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from polls import organising
+from polls import kinds, organising
 from polls.models import Poll
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
@@ -37,20 +37,25 @@ def test_the_document_is_served_and_valid_openapi_3_1() -> None:
         "/api/polls/{slug}", "/api/polls/{slug}/vote", "/api/polls/{slug}/results",
         "/api/polls/{slug}/votes/{vote_id}", "/api/polls/{slug}/results/rctab.json",
         "/api/polls/{slug}/board", "/api/polls/{slug}/receipts/{code}",
+        "/api/polls/{slug}/terms", "/api/polls/{slug}/entries",
     }  # fmt: skip
 
 
 @pytest.mark.usefixtures("own_queue")
 @override_settings(RATELIMIT_ENABLE=False)
-@pytest.mark.parametrize("kind", ["single", "multiple", "ranked", "scale"])
+@pytest.mark.parametrize(
+    "kind", ["single", "multiple", "ranked", "scale", "wordcloud", "openanswer"]
+)
 def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> None:
     document = schema()
-    labels = [] if kind == "scale" else ["Red", "Green", "Blue"]
+    labels = ["Red", "Green", "Blue"] if kinds.kind_for(kind).has_choices else []
     poll = organising.create_poll(
         slug=f"doc-{kind}", question="?", labels=labels, open_now=True, kind=kind
     )
     ids = [c.pk for c in poll.choices.all()]
-    ballot = {"single": ids[:1], "multiple": ids[:2], "ranked": ids[::-1], "scale": [4]}[kind]
+    ballot = {"single": ids[:1], "multiple": ids[:2], "ranked": ids[::-1], "scale": [4],
+              "wordcloud": ["Python", "Go"], "openanswer": ["Yes!"]}[kind]  # fmt: skip
+    ballot = kinds.normalise(poll, ids, ballot)
     record_votes([QueuedVote(uuid.uuid4(), poll.pk, ids[0] if kind == "single" else None,
                              "anon:doc", poll.created_at, tuple(ballot))])  # fmt: skip
     Poll.objects.filter(pk=poll.pk).update(opens_at=None)
@@ -64,7 +69,8 @@ def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> Non
         assert rctab.status_code == 404
         fits(document, "Error", rctab.json())
     body = {"single": {"choice": ids[0] if ids else 0}, "multiple": {"choices": ids[:1]},
-            "ranked": {"ranking": ids[:2]}, "scale": {"value": 2}}[kind]  # fmt: skip
+            "ranked": {"ranking": ids[:2]}, "scale": {"value": 2},
+            "wordcloud": {"entries": ["Rust"]}, "openanswer": {"answer": "No"}}[kind]  # fmt: skip
     fits(document, "Ballot", body)
     answer = client.post(f"/api/polls/{poll.slug}/vote", body, content_type="application/json")
     assert answer.status_code == 202, answer.content
@@ -74,3 +80,6 @@ def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> Non
     refused = client.post(f"/api/polls/{poll.slug}/vote", {}, content_type="application/json")
     assert refused.status_code == 400
     fits(document, "Error", refused.json())
+    if kinds.kind_for(poll).stores_entries:  # beyond the snapshot: the pages
+        fits(document, "TermsPage", client.get(f"/api/polls/{poll.slug}/terms").json())
+        fits(document, "EntriesPage", client.get(f"/api/polls/{poll.slug}/entries").json())

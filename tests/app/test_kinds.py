@@ -49,6 +49,7 @@ def test_each_option_belongs_to_one_kind_but_the_quiz_settings_single_and_multip
         "min_picks", "max_picks", "max_ranks", "tie", "batch", "until_two", "seed",
         "scale_min", "scale_max", "scale_min_label", "scale_max_label",
         "quiz_correct", "quiz_seconds", "quiz_points",
+        "max_entries", "entry_length", "answer_length",
     }  # fmt: skip
     owners = {
         name: sorted(k.name for k in KINDS.values() if name in {o.name for o in k.options})

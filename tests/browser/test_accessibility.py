@@ -94,8 +94,13 @@ def test_every_public_page_has_no_accessibility_violations(
 
 
 def choose_something(page: Page) -> bool:
-    """Fill a ballot the way a person would: the first option of each input it shows, or
-    on a ranked ballot drawn by its script the first "Rank" button."""
+    """Fill a ballot the way a person would: the first option of each input it shows, a
+    word or an answer where it asks for text, or on a ranked ballot drawn by its script the
+    first "Rank" button."""
+    typed = page.locator("input[name=entry]:visible, textarea[name=answer]:visible")
+    if typed.count():
+        typed.first.fill("Accessible")
+        return True
     rank = page.get_by_role("button", name=re.compile("^Rank "))
     if rank.count():
         rank.first.click()
@@ -296,4 +301,47 @@ def test_a_ranked_poll_with_its_rounds_in_words_and_its_sankey_has_no_violations
                 found += audit(page, f"{scheme} {width} rounds {path}")
         finally:
             context.close()
+
+
+def test_the_presenters_cloud_and_answer_wall_have_no_accessibility_violations(
+    site: Any, chromium: Chromium, django_user_model: Any
+) -> None:
+    """The presenter's view of a word cloud (drawn by wordcloud2.js) and of open answers,
+    with a card shown big: axe finds nothing; the cloud's text alternative is the list."""
+    from django.test import Client
+
+    from polls import live_sessions
+    from tests.support.pages import some_entries
+
+    tag = uuid.uuid4().hex[:6]
+    owner = django_user_model.objects.create_user(f"a11y-text-{tag}", password=PASSWORD)
+    cloud = organising.create_poll(slug=f"a11y-cloud-{tag}", question="One word?", labels=[],
+                                   kind="wordcloud", open_now=True)  # fmt: skip
+    answers = organising.create_poll(slug=f"a11y-wall-{tag}", question="Ideas?", labels=[],
+                                     kind="openanswer", open_now=True)  # fmt: skip
+    some_entries(cloud, [["Python", "Django"], ["python", "Redis"], ["Celery"]])
+    some_entries(answers, [["More breaks"], ["more breaks"], ["A longer lunch, please"]])
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Text", owner=owner, polls=[cloud, answers])
+    )
+    client = Client()
+    client.force_login(owner)
+    found: list[str] = []
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": site.url}])  # fmt: skip
+        page = context.new_page()
+        page.goto(f"{site.url}/present/{session.code}/")
+        expect(page.locator('#cloud-words span[data-key="python"]')).to_be_visible()
+        expect(page.get_by_role("list", name="Words, the most given first")).to_be_attached()
+        found += audit(page, "presenter word cloud")
+        page.keyboard.press("PageDown")
+        expect(page.locator("#cards .answer-card")).to_have_count(2)
+        found += audit(page, "presenter answer wall")
+        page.locator("#cards .answer-spotlight").first.click()
+        expect(page.locator("#spotlight")).to_be_visible()
+        found += audit(page, "presenter answer shown big")
+    finally:
+        context.close()
     assert not found, "\n".join(found)

@@ -3,6 +3,7 @@ socket.js and the kinds' scripts come from the JavaScript catalogue (/jsi18n/)."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -178,5 +179,52 @@ def test_a_session_page_says_its_state_and_a_ranked_ballots_moves_in_the_pages_l
                         animations="disabled")  # fmt: skip
         # (a retry while offline is the browser's message about the network, not the page's)
         assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.processes
+@pytest.mark.parametrize(
+    ("language", "counter", "given", "newest"),
+    [
+        ("de", "Höchstens 5 Zeichen: Dies hat 6.", "2-mal gegeben", "Neueste Antwort: ja"),
+        ("fr", "5 caractères au plus : ceci en a 6.", "donnée 2 fois",
+         "Réponse la plus récente : ja"),
+        ("es", "Como mucho 5 caracteres: esto tiene 6.", "dada 2 veces",
+         "Respuesta más reciente: ja"),
+    ],
+)  # fmt: skip
+def test_the_text_kinds_scripts_speak_the_pages_language(
+    site: Any, chromium: Any, language: str, counter: str, given: str, newest: str
+) -> None:
+    """Open answers in a browser of each language: the character count's message as the
+    voter types (openanswer.js), a card's count and the live summary drawn from a snapshot,
+    every word from the JavaScript catalogue."""
+    from playwright.sync_api import expect
+
+    from polls import organising
+    from tests.support import clients
+
+    poll = organising.create_poll(slug=f"i18n-text-{language}", question="?", labels=[],
+                                  kind="openanswer", answer_length=5, open_now=True)  # fmt: skip
+    context = chromium.new_context(
+        locale=language, extra_http_headers={"Accept-Language": language}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/polls/{poll.slug}/")
+        page.locator("textarea[name=answer]").fill("sechse")
+        message = page.locator("textarea[name=answer]").evaluate("t => t.validationMessage")
+        assert message == counter
+        results = context.new_page()
+        results.goto(f"{site.url}/polls/{poll.slug}/results/")
+        expect(results.locator("#live")).to_have_class(re.compile(r"\bon\b"), timeout=30_000)
+        for _ in range(2):
+            voter = clients.Browser(site.url)
+            answer = voter.vote_body(poll.slug, {"answer": "ja"})
+            assert answer.status_code == 202, answer.text
+        expect(results.locator(".answer-count .sr-only")).to_have_text(given, timeout=30_000)
+        expect(results.locator("#results-announce")).to_contain_text(newest, timeout=30_000)
     finally:
         context.close()

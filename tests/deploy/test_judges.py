@@ -29,7 +29,7 @@ from tests.support import processes
 from tests.support.browser import CHROMIUM
 from tests.support.k8s import K8S, PRODUCTION
 from tests.support.needs import need
-from tests.support.pages import patterns, urls_for
+from tests.support.pages import has_choices, patterns, some_entries, urls_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -41,7 +41,7 @@ ROOT = processes.ROOT
 JUDGES = ROOT / "judges"
 CHECKOV = ROOT / ".venv-judges" / "bin" / "checkov"
 PASSWORD = "pw-judges-12345"
-KINDS = ("single", "multiple", "ranked", "scale")
+KINDS = ("single", "multiple", "ranked", "scale", "wordcloud", "openanswer")
 # Pages search engines must not list: a join code is for the room (the session shell,
 # polls/_session_base.html, says noindex). There the one SEO audit that may fail is the
 # one that notices it.
@@ -76,10 +76,12 @@ def content(django_user_model: Any) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     polls = {
         kind: organising.create_poll(slug=f"judged-{tag}-{kind}", question=f"Best {kind}?",
-                                     labels=[] if kind == "scale" else ["Cats", "Dogs", "Fish"],
+                                     labels=["Cats", "Dogs", "Fish"] if has_choices(kind) else [],
                                      open_now=True, kind=kind)
         for kind in KINDS
     }  # fmt: skip
+    some_entries(polls["wordcloud"], [["Python", "Django"], ["python", "Redis", "Celery"]])
+    some_entries(polls["openanswer"], [["More demos, please!"], ["Shorter talks"]])
     closed = organising.create_poll(slug=f"judged-{tag}-closed", question="Closed?",
                                     labels=["Yes", "No"], open_now=True)  # fmt: skip
     organising.close_poll(closed)
@@ -113,6 +115,8 @@ def one_page_per_template(content: dict[str, Any]) -> list[Page]:
         Page("/"),
         *(Page(f"/polls/{slug}/") for slug in polls.values()),
         Page(f"/polls/{polls['single']}/results/"),
+        Page(f"/polls/{polls['wordcloud']}/results/"),  # the cloud (its own template)
+        Page(f"/polls/{polls['openanswer']}/results/"),  # the cards
         Page("/join"),
         Page(f"/s/{code}/"),
         Page(f"/present/{code}/", who="owner"),

@@ -26,6 +26,7 @@ import requests
 
 from polls import organising
 from polls.models import Poll, Vote
+from tests.support.pages import KINDS, has_choices, some_entries
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
@@ -46,9 +47,12 @@ def contract_polls() -> list[Poll]:
     tag = uuid.uuid4().hex[:6]
     polls = [
         organising.create_poll(slug=f"c-{tag}-{kind}", question="?", open_now=True, kind=kind,
-                               labels=[] if kind == "scale" else ["Red", "Green", "Blue"])
-        for kind in ("single", "multiple", "ranked", "scale")
+                               labels=["Red", "Green", "Blue"] if has_choices(kind) else [])
+        for kind in KINDS
     ]  # fmt: skip
+    # Text polls with entries: their pages of terms and entries have something to say.
+    some_entries(polls[-2], [["Python", "Django"], ["python"]])
+    some_entries(polls[-1], [["Yes!"], ["No"]])
     closed = organising.create_poll(slug=f"c-{tag}-closed", question="?", labels=["A", "B"],
                                     open_now=True)  # fmt: skip
     organising.close_poll(closed)

@@ -46,11 +46,15 @@ class Browser:
         )
 
     def vote_api(self, slug: str, choice_id: Any) -> requests.Response:
+        return self.vote_body(slug, {"choice": choice_id})
+
+    def vote_body(self, slug: str, body: dict[str, Any]) -> requests.Response:
+        """A vote of any kind's body ({"entries": [...]}, {"answer": "..."}...) by the API."""
         if "csrftoken" not in self.http.cookies:
             self.http.get(f"{self.base}/api/polls/{slug}", timeout=10)
         return self.http.post(
             f"{self.base}/api/polls/{slug}/vote",
-            json={"choice": choice_id},
+            json=body,
             headers={"X-CSRFToken": self.http.cookies.get("csrftoken") or ""},
             timeout=10,
         )

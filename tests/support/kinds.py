@@ -1,5 +1,5 @@
-"""Polls of each kind of question (multiple choice, ranked choice, rating scale), open since
-yesterday, and their choices' ids."""
+"""Polls of each kind of question (multiple choice, ranked choice, rating scale, the text
+kinds), open since yesterday, and their choices' ids."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from polls import organising
+from polls import kinds, organising
 from polls.models import Poll
 
 OPENS_AT = timezone.now() - datetime.timedelta(days=1)
@@ -19,7 +19,7 @@ K = Poll.Kind
 
 
 def kind_poll(kind: str, slug: str | None = None, **options: Any) -> Poll:
-    labels = [] if kind == K.SCALE else ["Red", "Green", "Blue", "Gold"]
+    labels = ["Red", "Green", "Blue", "Gold"] if kinds.kind_for(kind).has_choices else []
     poll = organising.create_poll(
         slug=slug or f"{kind}-{uuid.uuid4().hex[:6]}",
         question=f"A {kind} question?",

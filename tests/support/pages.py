@@ -11,9 +11,16 @@ import uuid
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
-from polls import live_sessions, organising
+from polls import kinds, live_sessions, organising
 from polls.models import Poll
+from polls.pipeline.message import QueuedVote
+from polls.pipeline.store import record_votes
+
+KINDS = ("single", "multiple", "ranked", "scale", "wordcloud", "openanswer")
+# Questions without a word of the site's catalogues (the languages test looks for those).
+QUESTIONS = {"wordcloud": "Three words for Kraków?", "openanswer": "Thoughts on Zürich?"}
 
 NOT_PUBLIC = ("admin/", "metrics", "readyz", "healthz", "api/")
 PASSWORD = "pw-a11y-12345"
@@ -40,11 +47,14 @@ def public_content(django_user_model: Any) -> dict[str, str]:
     and a live session: the values a page's parameters are filled from."""
     tag = uuid.uuid4().hex[:6]
     polls = {
-        kind: organising.create_poll(slug=f"a11y-{tag}-{kind}", question=f"Best {kind}?",
-                                     labels=[] if kind == "scale" else ["Cats", "Dogs", "Fish"],
+        kind: organising.create_poll(slug=f"a11y-{tag}-{kind}",
+                                     question=QUESTIONS.get(kind, f"Best {kind}?"),
+                                     labels=["Cats", "Dogs", "Fish"] if has_choices(kind) else [],
                                      open_now=True, kind=kind)
-        for kind in ("single", "multiple", "ranked", "scale")
+        for kind in KINDS
     }  # fmt: skip
+    some_entries(polls["wordcloud"], [["Python", "Django"], ["python", "Redis", "Celery"]])
+    some_entries(polls["openanswer"], [["More demos, please!"], ["Shorter talks"]])
     closed = organising.create_poll(slug=f"a11y-{tag}-closed", question="Closed?",
                                     labels=["Yes", "No"], open_now=True)  # fmt: skip
     organising.close_poll(closed)
@@ -68,6 +78,19 @@ def public_content(django_user_model: Any) -> dict[str, str]:
         "code": session.code,
         "owner": owner.username,
     }
+
+
+def has_choices(kind: str) -> bool:
+    return kinds.kind_for(kind).has_choices
+
+
+def some_entries(poll: Poll, ballots: list[list[str]]) -> None:
+    """Text ballots stored as the worker stores them, so the results show a cloud, cards."""
+    record_votes([
+        QueuedVote(uuid.uuid4(), poll.pk, None, f"anon:page-{n}", timezone.now(),
+                   kinds.normalise(poll, [], texts))
+        for n, texts in enumerate(ballots)
+    ])  # fmt: skip
 
 
 def urls_for(route: str, content: dict[str, str]) -> list[str]:

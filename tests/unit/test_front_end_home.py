@@ -95,4 +95,6 @@ def test_no_script_outside_the_kinds_folder_branches_on_a_kind() -> None:
     ]
     assert branches == []
     assert KIND_BRANCH.search('if (poll.kind === "ranked")')
-    assert sorted(p.stem for p in kinds.glob("*.js")) == ["multiple", "ranked", "scale", "single"]
+    assert sorted(p.stem for p in kinds.glob("*.js")) == [
+        "multiple", "openanswer", "ranked", "scale", "single", "wordcloud",
+    ]  # fmt: skip

@@ -17,10 +17,11 @@ KIND_HOMES = (
     "polls/templates/polls/kinds/",
     "polls/static/polls/kinds/",
 )
-KIND = r"(?:single|multiple|ranked|scale)"
+KIND = r"(?:single|multiple|ranked|scale|wordcloud|openanswer)"
 BRANCHES = {
     ".py": re.compile(
-        rf"\bKind\.(?:SINGLE|MULTIPLE|RANKED|SCALE)\b|kind\s*(?:[!=]=|\bin\b)\s*[(\[]?[\"']{KIND}"
+        rf"\bKind\.(?:SINGLE|MULTIPLE|RANKED|SCALE|WORDCLOUD|OPENANSWER)\b"
+        rf"|kind\s*(?:[!=]=|\bin\b)\s*[(\[]?[\"']{KIND}"
     ),
     ".html": re.compile(rf"kind\s*[!=]=\s*[\"']{KIND}[\"']"),
     ".js": re.compile(rf"kind\s*!?==?=\s*[\"']{KIND}[\"']"),
@@ -30,8 +31,11 @@ BRANCHES = {
 ALLOWED = {
     "polls/models.py": (1, "Poll.kind's default; the kinds read it as DEFAULT_KIND"),
     "polls/organising.py": (
-        6,
-        "the demo's data: which kind each demo poll is (no branch; the quiz adds one)",
+        7,
+        (
+            "the demo's data: which kind each demo poll is (no branch; the quiz and the word "
+            "cloud add one each)"
+        ),
     ),
 }
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from polls import export
+from polls.kinds import kind_for
 
 from ._common import poll_or_error
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
         "(with each kind's own results: rounds and winner, or mean, median and NPS) or, for "
         "a ranked poll, RCTab's summary JSON (--format rctab, what rcvis reads), to "
         "stdout or --output FILE. With --ballots: every ballot too (JSON), or instead (CSV: "
-        "one row per ballot; a ranked poll's in rank columns, as pref-voting and pyrcv read)."
+        "one row per ballot; a ranked poll's in rank columns, as pref-voting and pyrcv read). A "
+        "word cloud's or open answers' entries with --entries, their counts per term with --terms."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,9 +35,23 @@ class Command(BaseCommand):
             action="store_true",
             help="the ballots: one CSV row each, or a 'ballots' list in the JSON",
         )
+        parser.add_argument(
+            "--entries",
+            action="store_true",
+            help="a word cloud's or open answers' entries: one CSV row each (never who gave "
+            "it), or an 'entries' list in the JSON's 'text'",
+        )
+        parser.add_argument(
+            "--terms",
+            action="store_true",
+            help="a word cloud's or open answers' counts: one CSV row per term, most given "
+            "first (the JSON's 'text' always has them)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         poll = poll_or_error(options["slug"])
+        if (options["entries"] or options["terms"]) and not kind_for(poll).stores_entries:
+            raise CommandError(f"Poll '{poll.slug}' takes no written entries.")
         buffer = io.StringIO()
         if options["format"] == "rctab":
             summary = export.rctab_document(poll)
@@ -46,7 +62,15 @@ class Command(BaseCommand):
             text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
         elif options["format"] == "json":
             document = export.results_document(poll, ballots=options["ballots"])
+            if options["entries"]:
+                document["text"] = export.text_document(poll, entries=True)
             text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        elif options["entries"]:
+            export.write_entries_csv(poll, buffer)
+            text = buffer.getvalue()
+        elif options["terms"]:
+            export.write_terms_csv(poll, buffer)
+            text = buffer.getvalue()
         elif options["ballots"]:
             export.write_ballots_csv(poll, buffer)
             text = buffer.getvalue()

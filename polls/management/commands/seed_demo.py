@@ -10,8 +10,8 @@ from polls import live_sessions, organising
 class Command(BaseCommand):
     help = (
         "Create the demo: the classic poll (cats-vs-dogs), one poll of each other kind, "
-        "a live session of three polls of its own and a live quiz of three questions, owned by "
-        "the first superuser. "
+        "a live session of four polls of its own (the last a word cloud) and a live quiz of "
+        "three questions, owned by the first superuser. "
         "Prints the session's links. Running it again changes nothing."
     )
 

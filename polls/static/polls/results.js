@@ -162,6 +162,9 @@
     }
 
     root.classList.add("js");
+    // A kind that draws more than the server rendered (a word cloud) starts here.
+    var init = kindOf(kind).init;
+    if (init) init(view);
     return { render: render, summary: summary };
   }
 

@@ -1,0 +1,203 @@
+"""What the two text kinds share (word cloud, open answer; issue 33): the audience types.
+
+One engine, polls.counting.text, normalises each entry on the web side before admission
+(a refusal is a clear 400 with its `code`, never a 202 dropped later) and gives its counting
+key; the profanity filter (polls.profanity) marks what it catches as held. The ballot is
+then a tuple of entries as the vote message carries them (canonical JSON):
+`{"text": shown, "key": key}`, with `"held": true` for a caught one. The worker checks that
+shape and the poll's limits again (never normalising again: Unicode tables change between
+versions) and stores the entries as rows of their own with their counts
+(polls.text_entries): Vote.ballot stays empty. docs/text-answers.md.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from polls import profanity, text_entries
+from polls.counting import text as engine
+from polls.models import Poll
+
+from .base import BallotProblem, BallotShapeError, Counted, Kind, Option
+
+# A string in the vote message may not hold these: Postgres cannot store them (the whole
+# batch would fail). Normalising removed them on the web side.
+_UNSTORABLE = {chr(0), *map(chr, range(0xD800, 0xE000))}
+
+
+def entries_field(label: Any, low: int, high: int, help_text: Any) -> forms.Field:
+    return forms.IntegerField(
+        label=label, required=False, min_value=low, max_value=high, help_text=help_text
+    )
+
+
+class TextKind(Kind):
+    """A kind whose ballot is text (the word cloud, the open answer)."""
+
+    stores_entries = True
+    has_choices = False
+    units = (gettext_lazy("voter"), gettext_lazy("voters"))
+    # What a form's inputs allow before the server's check: maxlength counts UTF-16 code
+    # units (an emoji with a skin tone is 4), so it is only an outer bound; the server
+    # counts graphemes, and the page's script counts them as the voter types.
+    INPUT_FACTOR: ClassVar[int] = 2
+    your_ballot_schema = {"your_entries": {"type": ["array", "null"], "items": {"type": "string"}}}
+
+    def limits(self, poll: Poll) -> engine.Limits:
+        raise NotImplementedError
+
+    def choices_problem(self, poll: Poll, choices: int) -> str:
+        return (
+            _("This question takes the audience's own words: give no choices.") if choices else ""
+        )
+
+    # --- ballots ----------------------------------------------------------------------
+
+    def item(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise BallotShapeError(_("Each entry is text."))
+        return value
+
+    def normalise(self, poll: Poll, choice_ids: Sequence[int], ballot: Sequence[Any]) -> tuple:
+        """On the web side, texts as sent: normalised, checked and filtered. In the worker,
+        entries as the message carried them: checked again, never normalised again."""
+        limits = self.limits(poll)
+        if ballot and all(isinstance(value, dict) for value in ballot):
+            return self._checked(limits, ballot)
+        try:
+            found = engine.entries([str(value) for value in ballot], limits)
+        except engine.EntryProblem as problem:
+            raise BallotProblem(self.refusal(problem), code=_CODES[problem.code]) from None
+        languages = self.languages(poll)
+        return tuple(
+            text_entries.item(
+                entry.shown, entry.key, held=profanity.check(entry.shown, languages) is not None
+            )
+            for entry in found
+        )
+
+    def languages(self, poll: Poll) -> tuple[str, ...]:
+        """Whose profanity lists apply (the site's four; issue 34 adds the poll's setting)."""
+        return profanity.LANGUAGES
+
+    def _checked(self, limits: engine.Limits, ballot: Sequence[dict[str, Any]]) -> tuple:
+        """The worker's check of a message's entries: their shape, their number, each within
+        the code-point cap (what bounds what is stored), one key once, nothing Postgres
+        cannot store."""
+        # The web side checked each with words for the voter: these only say why (the log).
+        if not 1 <= len(ballot) <= limits.entries:
+            raise BallotProblem("more entries than the poll takes")
+        keys = set()
+        for entry in ballot:
+            shown, key = entry["text"], entry["key"]
+            if not shown or not key or len(shown) > limits.code_points:
+                raise BallotProblem("an entry empty or over the poll's limits")
+            if len(key) > 2 * limits.code_points or key in keys:
+                raise BallotProblem("a key over the limits, or twice")
+            if _UNSTORABLE.intersection(shown) or _UNSTORABLE.intersection(key):
+                raise BallotProblem("an entry Postgres cannot store")
+            keys.add(key)
+        return tuple(ballot)
+
+    def from_message(self, value: Any) -> tuple:
+        if isinstance(value, list | tuple) and all(_is_entry(entry) for entry in value):
+            return tuple(
+                text_entries.item(entry["text"], entry["key"], held=entry.get("held") is True)
+                for entry in value
+            )
+        raise BallotShapeError(_("Each entry is text."))
+
+    def refusal(self, problem: engine.EntryProblem) -> str:
+        """The engine's refusal in the page's language."""
+        numbers = {"limit": problem.limit, "actual": problem.actual}
+        if problem.index is not None:
+            numbers["n"] = problem.index + 1
+        if problem.code == engine.EMPTY:
+            return str(self.empty_message)
+        if problem.code == engine.TOO_MANY_ENTRIES:
+            return (
+                ngettext(
+                    "Give at most %(limit)s entry.",
+                    "Give at most %(limit)s entries.",
+                    problem.limit,
+                )
+                % numbers
+            )
+        if problem.code == engine.TOO_LONG:
+            return self.too_long(numbers)
+        return self.too_many_marks(numbers)
+
+    empty_message: ClassVar[Any]  # what an empty submission is told
+
+    def too_long(self, numbers: dict[str, int]) -> str:
+        return (
+            ngettext(
+                "Entry %(n)s is %(actual)s characters long: at most %(limit)s character.",
+                "Entry %(n)s is %(actual)s characters long: at most %(limit)s characters.",
+                numbers["limit"],
+            )
+            % numbers
+        )
+
+    def too_many_marks(self, numbers: dict[str, int]) -> str:
+        return (
+            _("Entry %(n)s carries too many accents or marks for its length: shorten it.") % numbers
+        )
+
+    def row_ballot(self, ballot: Sequence[Any]) -> list[int]:
+        return []
+
+    def counted(self, ballot: Sequence[Any]) -> Counted:
+        return Counted(())  # counted per term by polls.text_entries
+
+    def api_your_ballot(self, stored: list[Any] | None) -> dict[str, Any]:
+        return {"your_entries": texts(stored) if stored else None}
+
+    def random_ballot(self, poll: Poll, rng: random.Random, choice_ids: list[int]) -> list[Any]:
+        words = ["Python", "Django", "Postgres", "Redis", "Celery", "live", "fast", "kind"]
+        return rng.sample(words, rng.randint(1, self.limits(poll).entries))
+
+    # --- exports ----------------------------------------------------------------------
+
+    # A ballots CSV's columns: one per entry a voter may give (a word cloud's most).
+    export_columns: ClassVar[tuple[str, ...]] = ("entry",)
+
+    def export_header(self, labels: list[str]) -> list[str]:
+        return ["ballot", *self.export_columns]
+
+    def export_row(self, ballot: Sequence[Any], labels: dict[int, str]) -> list[Any]:
+        given = texts(ballot)
+        return [given[n] if n < len(given) else "" for n in range(len(self.export_columns))]
+
+
+def _is_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("text"), str)
+        and isinstance(entry.get("key"), str)
+        and set(entry) <= {"text", "key", "held"}
+        and entry.get("held", True) is True
+    )
+
+
+def texts(ballot: Sequence[Any] | None) -> list[str]:
+    """A ballot's entries as text: stored entries ({"text", "key"}) or texts as posted."""
+    return [value["text"] if isinstance(value, dict) else str(value) for value in ballot or []]
+
+
+# Each engine refusal's code for the API (docs/api.md).
+_CODES = {
+    engine.EMPTY: "entry_empty",
+    engine.TOO_LONG: "entry_too_long",
+    engine.TOO_MANY_CODE_POINTS: "entry_too_many_code_points",
+    engine.TOO_MANY_ENTRIES: "too_many_entries",
+}
+API_CODES = tuple(_CODES.values())
+
+__all__ = ["API_CODES", "Option", "TextKind", "entries_field", "texts"]
