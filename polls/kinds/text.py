@@ -153,6 +153,12 @@ class TextKind(Kind):
     def row_ballot(self, ballot: Sequence[Any]) -> list[int]:
         return []
 
+    def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
+        # The Vote row holds no ballot (the entries are TextEntry rows): a text ballot's
+        # receipt is on the board without its words, whether they are shown, pending or
+        # hidden (moderation, issue 34, decides what a public board may show of them).
+        return ""
+
     def counted(self, ballot: Sequence[Any]) -> Counted:
         return Counted(())  # counted per term by polls.text_entries
 

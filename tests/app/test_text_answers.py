@@ -8,6 +8,7 @@ snapshot within its budget, the API's pages, exports and clearing, and text neve
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -18,7 +19,7 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import kinds, organising, snapshots, text_entries
+from polls import kinds, organising, receipts, snapshots, text_entries
 from polls.counting import text as engine
 from polls.models import EntryCounter, Poll, PollCounter, PollReset, TextEntry, Vote
 from polls.pipeline.message import QueuedVote
@@ -605,3 +606,17 @@ def test_seed_demo_puts_a_word_cloud_in_the_demo_session() -> None:
     polls = organising.seed_demo_session_polls()
     assert polls[-1].kind == "wordcloud"
     assert kinds.rules(polls[-1]) == {"max_entries": 3, "max_length": 25}
+
+
+@pytest.mark.parametrize("secrecy", ["secret", "public"])
+def test_a_text_ballots_receipt_is_on_the_board_without_its_words(secrecy: str) -> None:
+    poll = cloud()
+    Poll.objects.filter(pk=poll.pk).update(ballot_secrecy=secrecy)
+    poll.refresh_from_db()
+    vote = dataclasses.replace(
+        ballot(poll, "ann", ["Python"]), receipt="ABCDEFGHJK", nonce="0" * 32
+    )
+    store(vote)
+    board = receipts.board(poll=poll)
+    assert [row["receipt"] for row in board.rows] == ["ABCDE-FGHJK"]
+    assert all(row.get("ballot", "") == "" for row in board.rows), "no words of the entries"
