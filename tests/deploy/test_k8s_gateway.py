@@ -35,6 +35,8 @@ PUBLIC = {
     "/api/polls/x/results/rctab.json",  # a ranked count as RCTab's summary
     "/api/polls/x/board",  # receipts: the board and the check
     "/api/polls/x/receipts/x",
+    "/api/polls/x/terms",  # a word cloud's or open answers' pages beyond the snapshot
+    "/api/polls/x/entries",
     "/polls/x/board/",
     "/polls/x/receipt/",
     "/api/openapi.json",
