@@ -362,12 +362,8 @@ def api_board(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug, fresh=True)
     if poll is None:
         return _no_such_poll(slug)
-    if not selectors.results_visible(
-        poll=poll,
-        voter_key=request.voter_key,  # type: ignore[attr-defined]
-        is_staff=request.user.is_staff,
-    ):
-        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
+    if (hidden := _results_hidden(request, poll)) is not None:
+        return hidden
     after = request.GET.get("after", "")
     code = receipt_codes.parsed(after) if after else ""
     try:
@@ -416,12 +412,8 @@ def api_results(request: HttpRequest, slug: str) -> JsonResponse:
     poll = _api_poll(slug, fresh=True)
     if poll is None:
         return _no_such_poll(slug)
-    if not selectors.results_visible(
-        poll=poll,
-        voter_key=request.voter_key,  # type: ignore[attr-defined]
-        is_staff=request.user.is_staff,
-    ):
-        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
+    if (hidden := _results_hidden(request, poll)) is not None:
+        return hidden
     snapshot = snapshots.results(poll=poll)
     return JsonResponse(snapshot | kinds.kind_for(poll).api_results_words(snapshot))
 
@@ -437,14 +429,21 @@ def api_results_rctab(request: HttpRequest, slug: str) -> JsonResponse:
         return json_error(
             404, _("This poll has no rounds: only ranked choice exports them."), code="no_rounds"
         )
-    if not selectors.results_visible(
+    if (hidden := _results_hidden(request, poll)) is not None:
+        return hidden
+    snapshot = snapshots.results(poll=poll)
+    return JsonResponse(kinds.kind_for(poll).rctab_summary(poll, snapshot))
+
+
+def _results_hidden(request: HttpRequest, poll: Any) -> JsonResponse | None:
+    """The API's 403 when the caller may not see this poll's results yet, else None."""
+    if selectors.results_visible(
         poll=poll,
         voter_key=request.voter_key,  # type: ignore[attr-defined]
         is_staff=request.user.is_staff,
     ):
-        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
-    snapshot = snapshots.results(poll=poll)
-    return JsonResponse(kinds.kind_for(poll).rctab_summary(poll, snapshot))
+        return None
+    return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
 
 
 def _text_poll(request: HttpRequest, slug: str) -> Any:
@@ -456,12 +455,8 @@ def _text_poll(request: HttpRequest, slug: str) -> Any:
         return json_error(
             404, _("This poll takes no written entries: see its results."), code="not_found"
         )
-    if not selectors.results_visible(
-        poll=poll,
-        voter_key=request.voter_key,  # type: ignore[attr-defined]
-        is_staff=request.user.is_staff,
-    ):
-        return json_error(403, selectors.results_hidden_reason(poll), code="results_hidden")
+    if (hidden := _results_hidden(request, poll)) is not None:
+        return hidden
     return poll
 
 
