@@ -34,6 +34,7 @@ _STATUS: dict[type[submit.VoteError], int] = {
     submit.TimeUp: 409,
     submit.TooManyVotes: 429,
     submit.VoteQueueUnavailable: 503,
+    submit.VoteOutcomeUnknown: 503,
 }
 
 
@@ -80,8 +81,9 @@ def json_error(
     *,
     code: str | None = None,
     retry_after: int | str | None = None,
+    details: dict[str, str] | None = None,
 ) -> JsonResponse:
-    body = {"error": str(message), "code": code or code_of(status)}
+    body = {**(details or {}), "error": str(message), "code": code or code_of(status)}
     response = JsonResponse(body, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)

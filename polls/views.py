@@ -266,7 +266,11 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
         )
     except submit.VoteError as error:
         return json_error(
-            status_of(error), error.message, code=error.code, retry_after=retry_after_of(error)
+            status_of(error),
+            error.message,
+            code=error.code,
+            retry_after=retry_after_of(error),
+            details=error.details,
         )
     return JsonResponse(
         {

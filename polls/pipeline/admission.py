@@ -162,9 +162,9 @@ return answer
 
 @cache
 def _client() -> redis.Redis:
-    # The web side answers "nothing was recorded" once this times out, so it must not
-    # retry (a second copy of the script could run later) and must give up only after
-    # every vote's deadline has passed by a margin (VOTE_ADMISSION_CLOCK_MARGIN_SECONDS).
+    # No retry: a second copy of the script could run later. A timeout means the answer
+    # was lost, not the vote: the web side then looks whether Redis holds it, once every
+    # vote's deadline has passed by a margin (VOTE_ADMISSION_CLOCK_MARGIN_SECONDS).
     timeout = (
         settings.VOTE_ADMISSION_DEADLINE_SECONDS + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS
     )
@@ -179,6 +179,22 @@ def _client() -> redis.Redis:
 @cache
 def _script() -> Script:
     return _client().register_script(_ADMIT)
+
+
+class AdmissionUnreached(redis.ConnectionError):
+    """Redis was not reached, so the script was never sent: no vote of the group was
+    admitted ("nothing was recorded" is true). Any other RedisError from `admit_and_queue`
+    may have lost the answer of a script that ran."""
+
+
+def _reach(client: redis.Redis) -> None:
+    """Connect before the script goes: a failure here means it never went."""
+    pool = client.connection_pool
+    try:
+        connection = pool.get_connection()
+    except redis.RedisError as exc:
+        raise AdmissionUnreached(f"Redis not reached: {exc!r}") from exc
+    pool.release(connection)  # the script's call takes it up again (the pool is LIFO)
 
 
 @dataclass(frozen=True)
@@ -203,9 +219,11 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
     """Admit each vote and queue, as one message, those admitted.
 
     Returns per entry 0 when its vote is admitted (in Redis to stay), N > 0 the seconds
-    until its exceeded window ends, or a REFUSED_* code. Raises
-    redis.RedisError when Redis does not answer in time: then no vote of the group was
-    admitted, or (the answer lost on its way back) the script ran before their deadlines.
+    until its exceeded window ends, or a REFUSED_* code. Raises AdmissionUnreached when
+    Redis could not be reached (nothing admitted), redis.TimeoutError when no answer came
+    by the deadlines plus the margin (a Redis that had not run the script by then refuses
+    the votes as late when it does), another redis.RedisError when the connection broke
+    after the script was sent: then it may have run, or not (polls.pipeline.submit looks).
     """
     now = int(time.time())
     messages = [e.vote.to_admission_message(n) for n, e in enumerate(entries, start=1)]
@@ -235,6 +253,7 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
             counter = f"rl:vote-{limit.name}:{period}:{window_end}:{digest}"
             keys += [counter, counter + ":session"]
             args += [count, window_end - now + 1, _scaled(limit.in_session, period)]
+    _reach(_client())
     answer = [int(item) for item in _script()(keys=keys, args=args)]
     admitted_ms, codes = answer[0], answer[1::2]
     versions = dict(enumerate(answer[2::2], start=1))

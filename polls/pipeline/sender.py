@@ -29,6 +29,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class NotSent(TimeoutError):
+    """No send took the item in time: it was withdrawn, never sent."""
+
+
 class _Slot(Generic[T, R]):
     __slots__ = ("done", "error", "item", "lead", "result")
 
@@ -52,7 +56,7 @@ class GroupSender(Generic[T, R]):
 
     def send(self, item: T, *, timeout: float = 30.0) -> R:
         """Return `item`'s result once it was sent (with others); raise what its send raised,
-        or TimeoutError when no send took it within `timeout` seconds (then it is withdrawn:
+        or NotSent when no send took it within `timeout` seconds (then it is withdrawn:
         never sent). Once a send has taken it, the send's own answer or failure decides."""
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
@@ -66,7 +70,7 @@ class GroupSender(Generic[T, R]):
                     # Withdrawn: never sent, and never picked to lead the next send.
                     self._waiting.remove(slot)
             if waiting:
-                raise TimeoutError("the vote was not sent in time")
+                raise NotSent("the vote was not sent in time")
             # A send took it already: its answer (or its failure) is the truth, and the
             # send is bounded by its own timeout; giving up here could answer "not taken"
             # for a vote Redis took (a thread starved of CPU hears the answer late).

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import QueryDict
@@ -27,6 +28,7 @@ from polls.models import Poll
 from polls.ratelimits import vote_limits
 from polls.voters import is_user_key
 
+from . import ballots
 from .admission import (
     REFUSED_CHANGE,
     REFUSED_CLOSED,
@@ -36,10 +38,11 @@ from .admission import (
     REFUSED_SCHEDULED,
     REFUSED_TIME_UP,
     REFUSED_UNKNOWN_STATE,
+    AdmissionUnreached,
     Entry,
 )
 from .message import QueuedVote, canonical_json
-from .sender import queue_vote
+from .sender import NotSent, queue_vote
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class VoteError(Exception):
     language) and a stable `code` for programs (docs/api.md lists them)."""
 
     code = "vote_refused"
+    details: dict[str, str] = {}  # more fields for the API's answer, read-only
 
     def __init__(self, message: Any) -> None:
         message = str(message)  # a lazy translation, in the language active now
@@ -68,6 +72,25 @@ class VoteQueueUnavailable(VoteError):
     """Redis did not take the vote: nothing was recorded."""
 
     code = "votes_unavailable"
+
+
+class VoteOutcomeUnknown(VoteError):
+    """The answer from Redis was lost after the vote was sent, and Redis could not be asked
+    whether it holds it: the vote may or may not be recorded. The voter gets its id to ask
+    after it (GET /api/polls/<slug>/votes/<vote_id>)."""
+
+    code = "vote_outcome_unknown"
+
+    def __init__(self, vote_id: uuid.UUID) -> None:
+        super().__init__(
+            _(
+                "The connection broke while your vote was being taken, so we cannot tell"
+                " whether it was recorded (vote %(vote_id)s). Check in a moment, or vote"
+                " again: your last vote is the one that counts."
+            )
+            % {"vote_id": vote_id}
+        )
+        self.details = {"vote_id": str(vote_id)}
 
 
 class TooManyVotes(VoteError):
@@ -165,9 +188,14 @@ def submit_vote(
     )
     try:
         code = queue_vote(entry, timeout=_answer_within(deadline))
-    except Exception as exc:  # any broker failure means the same thing to a voter
+    except (AdmissionUnreached, NotSent, redis.TimeoutError) as exc:
+        # Never reached Redis; or no answer by the deadline plus the margin: a Redis that
+        # had not run the script by then refuses the vote as late when it does.
         logger.warning("vote %s not queued: %r", vote.vote_id, exc)
         raise VoteQueueUnavailable(_NOT_RECORDED) from exc
+    except Exception as exc:  # sent, but the answer was lost: Redis may hold it
+        logger.warning("vote %s: the admission's answer was lost: %r", vote.vote_id, exc)
+        code = _held_after_lost_answer(vote, deadline)
     if code == REFUSED_CHANGE:
         raise VoteChangeNotAllowed(_NO_CHANGE)
     if code == REFUSED_LATE:
@@ -182,6 +210,27 @@ def submit_vote(
     if code:
         raise TooManyVotes(code)
     return vote
+
+
+def _held_after_lost_answer(vote: QueuedVote, deadline: float) -> int:
+    """0 when Redis holds the vote whose admission's answer was lost (admitted: it will be
+    stored); VoteQueueUnavailable when it does not (never admitted: it never will be);
+    VoteOutcomeUnknown when that cannot be told. Looks only once the deadline has passed
+    by the clock margin, when a script still on its way would refuse the vote as late."""
+    time.sleep(max(0.0, deadline + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS - time.time()))
+    try:
+        held = ballots.read(vote.poll_id, vote.voter_key)
+    except redis.RedisError as exc:
+        raise VoteOutcomeUnknown(vote.vote_id) from exc
+    if held is None or held.state == ballots.REFUSED:
+        raise VoteQueueUnavailable(_NOT_RECORDED)
+    if held.vote_id == str(vote.vote_id) or held.ballot == tuple(vote.ballot):
+        # Ours, or (a no-change poll keeps the first) the same ballot: what counts is ours.
+        return 0
+    if held.state == ballots.PENDING:
+        # Another ballot of this voter's, admitted since, may have replaced ours.
+        raise VoteOutcomeUnknown(vote.vote_id)
+    raise VoteQueueUnavailable(_NOT_RECORDED)
 
 
 def _session_refusal(code: int) -> None:
