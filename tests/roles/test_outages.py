@@ -334,7 +334,8 @@ def test_while_postgres_is_out_a_logged_in_persons_vote_and_controls_get_503_and
     assert answer.status_code == 200
     assert answer.json()["your_choice"] is None
     # No vote was taken under any identity: no ballot was admitted.
-    assert _ballot_keys(site) == ballots_before
+    # (An earlier test's settled ballot may expire meanwhile: only new ones would tell.)
+    assert set(_ballot_keys(site)) <= set(ballots_before)
 
 
 def test_while_postgres_is_down_the_api_poll_answers_200_with_your_choice_null(
