@@ -116,7 +116,9 @@ def test_a_refused_ballot_is_on_the_chain_with_why(make_poll: Callable[..., Poll
         }
     ]
     assert len(events(poll)) == 2
-    assert PollCounter.objects.get(poll=poll).seq == seq + 1  # the seal moved: viewers get a new snapshot
+    assert (
+        PollCounter.objects.get(poll=poll).seq == seq + 1
+    )  # the seal moved: viewers get a new snapshot
 
 
 def test_on_a_secret_poll_a_ballot_is_only_a_commitment_salted_by_its_nonce(
