@@ -373,8 +373,7 @@ def _write_aggregates(
 ) -> None:
     """Apply the deltas, locking in one order (tallies by choice, rankings, values, text
     entries and their counts, the counters by poll, then the chain heads: every writer
-    does), append the batch's events to the polls' chains, and announce after commit (a
-    poll whose seal moved gets a new seq too)."""
+    does), append the batch's events to the polls' chains, and announce after commit."""
     for choice_id in sorted(deltas.tallies):
         if deltas.tallies[choice_id]:
             Tally.objects.filter(choice_id=choice_id).update(
@@ -394,14 +393,15 @@ def _write_aggregates(
     )
     # Text ballots: the voters' entries replaced, their counts moved (before the counters).
     text_entries.replace(deltas.entries)
-    moved = polls_changed | {poll_id for poll_id, found in events.items() if found}
-    for poll_id in sorted(moved):
+    for poll_id in sorted(polls_changed):
         PollCounter.objects.filter(poll_id=poll_id).update(
             total=F("total") + deltas.totals[poll_id], seq=F("seq") + 1
         )
+    # Last, every poll's head locked in order. A batch that changes no count (a refusal,
+    # the same ballot again) moves the seal but not seq: viewers see it with the next change.
     chain.append(events)
-    if moved:
-        publisher.announce_after_commit(moved)
+    if polls_changed:
+        publisher.announce_after_commit(polls_changed)
 
 
 def _upsert_counts(table: str, key: str, rows: list[tuple[int, Any, int]]) -> None:
