@@ -239,3 +239,36 @@ def test_a_rewritten_chain_row_is_named(voted: tuple[Poll, list[QueuedVote]]) ->
     row.event_hashes = row.event_hashes[:2]
     row.save()
     assert problems(poll) == ["chain batch 1: its hash does not fit its events"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_storing_at_once_never_fork_the_chain(make_poll: Callable[..., Poll]) -> None:
+    import threading
+
+    from django.db import connections
+
+    poll = make_poll(labels=("Cats", "Dogs"), slug=f"race-{uuid.uuid4().hex[:6]}")
+    batches = [
+        [ballot(poll, f"anon:{w}-{b}-{n}", "Cats" if n % 2 else "Dogs", n) for n in range(5)]
+        for w in range(2)
+        for b in range(10)
+    ]
+    start = threading.Barrier(2)
+
+    def store(mine: list[list[QueuedVote]]) -> None:
+        start.wait()
+        try:
+            for batch in mine:
+                record_votes(batch)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=store, args=(batches[w::2],)) for w in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(60)
+    head = ChainHead.objects.get(poll=poll)
+    assert head.length == len(batches) == ChainBatch.objects.filter(poll=poll).count()
+    assert problems(poll) == []
+    assert Vote.objects.filter(poll=poll).count() == 5 * len(batches)
