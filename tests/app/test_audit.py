@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -353,3 +354,60 @@ def test_one_changed_line_of_the_export_fails_and_is_named(case: str, tmp_path: 
     code, said = verify(path)
     assert code == 1
     assert said.startswith(named), said
+
+
+# --- Size: a 100,000-ballot ranked poll (--slow; 2,000 otherwise) -------------------------
+
+
+def test_export_and_verify_of_a_large_ranked_poll_each_take_under_a_minute(
+    tmp_path: Path, slow: bool
+) -> None:
+    """Built by direct insert (rows, counts and chain as the worker writes them), 500
+    ballots a link; export_audit and the verifier each timed."""
+    import random
+    import time
+
+    from polls import chain
+    from polls.models import PollCounter
+
+    size = 100_000 if slow else 2_000
+    poll = kind_poll("ranked")
+    choices = ids(poll)
+    rng = random.Random(38)
+    now = timezone.now()
+    firsts: Counter[int] = Counter()
+    rankings: Counter[tuple[int, ...]] = Counter()
+    for start in range(0, size, 500):
+        rows, events = [], []
+        for n in range(start, min(start + 500, size)):
+            ranking = rng.sample(choices, rng.randint(1, len(choices)))
+            vote_id, nonce = uuid.uuid4(), codes.new_nonce()
+            receipt = codes.receipt_for(poll.pk, str(vote_id), canonical_json(ranking), nonce)
+            rows.append(Vote(poll=poll, voter_key=f"anon:{n}", ballot=ranking, cast_at=now,
+                             vote_id=vote_id, receipt=receipt, nonce=nonce))  # fmt: skip
+            events.append(chain.counted_event(vote_id, receipt, ranking, nonce, poll=poll,
+                                              stores_entries=False))  # fmt: skip
+            firsts[ranking[0]] += 1
+            rankings[tuple(ranking)] += 1
+        Vote.objects.bulk_create(rows)
+        chain.append({poll.pk: events})
+    for choice, votes in firsts.items():
+        Tally.objects.filter(choice_id=choice).update(votes=votes)
+    RankingCount.objects.bulk_create(
+        [RankingCount(poll=poll, ranking=list(r), votes=n) for r, n in rankings.items()]
+    )
+    PollCounter.objects.filter(poll=poll).update(total=size, seq=1)
+
+    began = time.perf_counter()
+    path = export(poll, tmp_path)
+    exported = time.perf_counter() - began
+    began = time.perf_counter()
+    code, said = verify(path)
+    verified = time.perf_counter() - began
+    print(
+        f"\n{size} ranked ballots: export_audit {exported:.1f} s "
+        f"({path.stat().st_size / 1e6:.1f} MB), verify.py {verified:.1f} s"
+    )
+    assert code == 0, said
+    assert exported < 60
+    assert verified < 60
