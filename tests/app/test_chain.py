@@ -272,3 +272,23 @@ def test_two_workers_storing_at_once_never_fork_the_chain(make_poll: Callable[..
     assert head.length == len(batches) == ChainBatch.objects.filter(poll=poll).count()
     assert problems(poll) == []
     assert Vote.objects.filter(poll=poll).count() == 5 * len(batches)
+
+
+def test_the_seal_is_in_the_api_and_on_the_results_page_and_final_once_closed(
+    make_poll: Callable[..., Poll], client: Any, settings: Any
+) -> None:
+    settings.RESULTS_SNAPSHOT_STALE_SECONDS = 0  # each read after a change: the new seal
+    poll = make_poll(labels=("Cats", "Dogs"))
+    answer = client.get(f"/api/polls/{poll.slug}/results").json()
+    assert answer["seal"] == {"hash": encoding.genesis(poll.pk), "batches": 0, "final": False}
+    record_votes([ballot(poll, "anon:a", "Cats", 1)])
+    head = ChainHead.objects.get(poll=poll)
+    answer = client.get(f"/api/polls/{poll.slug}/results").json()
+    assert answer["seal"] == {"hash": head.hash, "batches": 1, "final": False}
+    page = client.get(f"/polls/{poll.slug}/results/").content.decode()
+    assert f'data-hash="{head.hash}">{head.hash[:16]}</code>' in page
+    organising.close_poll(poll)
+    answer = client.get(f"/api/polls/{poll.slug}/results").json()
+    assert answer["seal"] == {"hash": head.hash, "batches": 1, "final": True}
+    page = client.get(f"/polls/{poll.slug}/results/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<span data-seal-label="final">Endgültiges Siegel</span>' in page
