@@ -600,8 +600,10 @@ def verify(doc: dict[str, Any], lines: Lines) -> str:
         count_scale(doc, ballots)
     elif text:
         count_text(doc)
-    else:
+    else:  # a new kind (Q&A, issue 35: its upvotes in result["qna"]) extends this file
         raise Misfit("poll", f"a kind this verifier does not know: {kind!r}")
+    if doc["result"].get("qna") is not None:
+        raise Misfit("result: qna", "Q&A upvotes this verifier cannot count yet")
     return (
         f"OK: poll {poll['slug']} ({kind}): a chain of {len(doc['batches'])} batches, "
         f"seal {head}; {len(state.counted)} ballots counted, {state.replaced} replaced, "
