@@ -114,21 +114,6 @@ def published(poll: Poll) -> dict[str, Any]:
     return result
 
 
-def chain_problems(poll: Poll) -> list[str]:
-    """What does not fit between the poll's chain and its stored ballots (a text poll's
-    from its entries), in words: `recount --check` reports them."""
-    texts: dict[str, tuple[Any, ...]] = {}
-    if kinds.kind_for(poll).stores_entries:
-        voters = Vote.objects.filter(poll_id=poll.pk).values_list("voter_key", flat=True)
-        texts = {
-            voter: ballot
-            for (_, voter), ballot in text_entries.stored_ballots(
-                (poll.pk, voter) for voter in voters
-            ).items()
-        }
-    return chain.check(poll, chain.stored_ballots(poll, texts))
-
-
 def write(poll: Poll, out: IO[str]) -> dict[str, Any]:
     """Write the poll's audit export to `out`; what it holds, in numbers."""
     kind = kinds.kind_for(poll)

@@ -204,6 +204,34 @@ def check(poll: Poll, ballots: dict[str, tuple[Any, str, str]]) -> list[str]:
     return problems
 
 
+def sealing_events(
+    poll: Poll, ballots: dict[str, tuple[Any, str, str]], *, stores_entries: bool
+) -> list[dict[str, Any]]:
+    """What makes the chain say the stored ballots again (a recount's fix, also a poll's
+    ballots from before the chain): each counted ballot the chain does not count, or
+    counts otherwise, replaced (if it counted) and counted afresh; each the chain counts
+    that is not stored, replaced. [] when the chain's links do not hold: that is not a
+    recount's to mend."""
+    stored = list(batches(poll.pk))
+    if encoding.first_break(poll.pk, stored):
+        return []
+    replayed = replay(event for batch in stored for event in batch[3])
+    events: list[dict[str, Any]] = []
+    for vote_id, (ballot, receipt, nonce) in sorted(ballots.items()):
+        event = replayed.counted.get(vote_id)
+        if event is not None and event["receipt"] == receipt and _says(event, ballot, nonce):
+            continue
+        if event is not None:
+            events.append(encoding.replaced(vote_id=vote_id, receipt=event["receipt"]))
+        events.append(
+            counted_event(vote_id, receipt, ballot, nonce, poll=poll, stores_entries=stores_entries)
+        )
+    for vote_id, event in sorted(replayed.counted.items()):
+        if vote_id not in ballots:
+            events.append(encoding.replaced(vote_id=vote_id, receipt=event["receipt"]))
+    return events
+
+
 def _says(event: dict[str, Any], ballot: Any, nonce: str) -> bool:
     """Whether a counted event says this ballot: in the clear, or its commitment."""
     if "ballot" in event:

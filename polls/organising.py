@@ -607,7 +607,15 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
             ]
         total = len(locked.ballots) + imported
         report = RecountReport(poll, differences, locked.counter.total, total, fixed=False)
-        if check or report.matches:
+        if check:
+            return report
+        # The stored ballots are the recount's truth: the chain says them again, on record.
+        sealing = chain.sealing_events(
+            poll, chain_ballots(poll), stores_entries=kinds.kind_for(poll).stores_entries
+        )
+        if report.matches:
+            if sealing:
+                _chain_recount(poll, [], sealing)
             return report
         report = dataclasses.replace(report, fixed=True)
         for cid, _, counted in _differing(locked.tallies, tallies):
@@ -627,10 +635,42 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
         PollCounter.objects.filter(poll_id=poll.pk).update(total=total, seq=F("seq") + 1)
         fixed = [[d.label, d.stored, d.counted] for d in differences]
         fixed.append(["total", locked.counter.total, total])
-        chain.record_organiser_event(poll, chain_events.RECOUNTED, {"fixed": fixed})
+        _chain_recount(poll, fixed, sealing)
         publisher.announce_after_commit([poll.pk])
     logger.warning("poll %s recounted: %d aggregates fixed", poll.pk, len(differences))
     return report
+
+
+def _chain_recount(poll: Poll, fixed: list[list[Any]], sealing: list[dict[str, Any]]) -> None:
+    """A recount's fix on the chain: what it fixed, then the ballots it sealed again."""
+    counted = sum(1 for event in sealing if event["type"] == chain_events.COUNTED)
+    chain.append(
+        {
+            poll.pk: [
+                chain_events.organiser(
+                    chain_events.RECOUNTED, {"fixed": fixed, "ballots_sealed": counted}
+                ),
+                *sealing,
+            ]
+        }
+    )
+
+
+def chain_ballots(poll: Poll) -> dict[str, tuple[Any, str, str]]:
+    """The poll's stored ballots as its chain holds them: vote id -> (ballot, receipt,
+    nonce); a text poll's from its entries."""
+    texts: dict[str, tuple[Any, ...]] = {}
+    if kinds.kind_for(poll).stores_entries:
+        voters = Vote.objects.filter(poll_id=poll.pk).values_list("voter_key", flat=True)
+        found = text_entries.stored_ballots((poll.pk, voter) for voter in voters)
+        texts = {voter: ballot for (_, voter), ballot in found.items()}
+    return chain.stored_ballots(poll, texts)
+
+
+def chain_problems(poll: Poll) -> list[str]:
+    """What does not fit between the poll's chain and its stored ballots, in words
+    (`recount --check`); `recount` seals the stored ballots again, on record."""
+    return chain.check(poll, chain_ballots(poll))
 
 
 K = TypeVar("K")

@@ -292,3 +292,34 @@ def test_the_seal_is_in_the_api_and_on_the_results_page_and_final_once_closed(
     assert answer["seal"] == {"hash": head.hash, "batches": 1, "final": True}
     page = client.get(f"/polls/{poll.slug}/results/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert '<span data-seal-label="final">Endgültiges Siegel</span>' in page
+
+
+def test_recount_seals_ballots_the_chain_lacks_on_record(
+    make_poll: Callable[..., Poll], tmp_path: Any
+) -> None:
+    """A ballot stored without the worker (before the chain existed, or written by hand):
+    `recount --check` names it; `recount` puts the stored ballots on the chain, as a
+    recount's batch everyone can see."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    poll = make_poll(labels=("Cats", "Dogs"))
+    record_votes([ballot(poll, "anon:a", "Cats", 1)])
+    dogs = poll.choices.get(label="Dogs").pk
+    row = Vote.objects.create(poll=poll, voter_key="anon:b", choice_id=dogs, ballot=[dogs],
+                              cast_at=T0, receipt="ABCDEFGHJK", nonce="ab" * 16)  # fmt: skip
+    assert problems(poll) == ["vote ABCDEFGHJK: counted, but not on the chain"]
+    with pytest.raises(CommandError):
+        call_command("recount", poll.slug, "--check", stdout=StringIO())
+    call_command("recount", poll.slug, stdout=StringIO())
+    assert problems(poll) == []
+    recounted = events(poll)[-1]
+    assert recounted[0]["type"] == "recounted"
+    assert recounted[0]["ballots_sealed"] == 1
+    assert recounted[1] == encoding.counted(
+        vote_id=str(row.vote_id), receipt="ABCDEFGHJK", ballot=[dogs], nonce="ab" * 16,
+        sealed=True,
+    )  # fmt: skip
+    call_command("recount", poll.slug, "--check", stdout=StringIO())

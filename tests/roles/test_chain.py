@@ -18,7 +18,7 @@ import pytest
 import redis
 from django.core.management import call_command
 
-from polls import audit
+from polls import organising
 from polls.models import ChainHead, PollCounter, UncountedReceipt, Vote
 from tests.support import processes
 from tests.support.stores import PrivateRedis
@@ -96,7 +96,7 @@ def test_the_chain_matches_the_stored_ballots_after_changes_and_a_redelivery(
         again = ChainHead.objects.get(poll=poll)
         assert (again.hash, again.length) == (head.hash, head.length)
         assert PollCounter.objects.get(poll=poll).seq == seq
-        assert audit.chain_problems(poll) == []
+        assert organising.chain_problems(poll) == []
 
         path = tmp_path / "poll.json"
         call_command("export_audit", poll.slug, output=path, stderr=StringIO())

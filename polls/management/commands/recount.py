@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import audit, openness, organising, quiz
+from polls import openness, organising, quiz
 from polls.models import Poll
 
 from ._common import poll_or_error
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{poll.slug}: {line}")
             drifted += fault
             # The sealed chain against the stored ballots: a changed row is named.
-            broken = audit.chain_problems(poll)
+            broken = organising.chain_problems(poll)
             for problem in broken:
                 self.stdout.write(f"{poll.slug}: chain: {problem}")
             drifted += bool(broken)
@@ -60,8 +60,8 @@ class Command(BaseCommand):
         if check and drifted:
             raise CommandError(
                 f"{drifted} poll(s) have tallies (or a sealed chain) that differ from their "
-                "votes; run recount without --check to fix the tallies (a chain that does not "
-                "fit is a changed record: see docs/verification.md).",
+                "votes; run recount without --check to fix them (the chain then records the "
+                "fix: docs/verification.md).",
                 returncode=1,
             )
         if not check:
