@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from polls import chain, organising
 from polls.counting import chain as encoding
@@ -290,7 +290,10 @@ def test_the_seal_is_in_the_api_and_on_the_results_page_and_final_once_closed(
     organising.close_poll(poll)
     answer = client.get(f"/api/polls/{poll.slug}/results").json()
     assert answer["seal"] == {"hash": head.hash, "batches": 1, "final": True}
-    page = client.get(f"/polls/{poll.slug}/results/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    with translation.override("en"):  # the request's language does not outlive the test
+        page = client.get(
+            f"/polls/{poll.slug}/results/", HTTP_ACCEPT_LANGUAGE="de"
+        ).content.decode()
     assert '<span data-seal-label="final">Endgültiges Siegel</span>' in page
 
 
