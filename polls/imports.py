@@ -24,7 +24,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, Max
 
-from polls import kinds, organising
+from polls import chain, kinds, organising
+from polls.counting import chain as chain_events
 from polls.counting.records import (
     ImportRules,
     RecordFormat,
@@ -129,6 +130,7 @@ def import_ballots(
                 "import": {"overvote": rules.overvote, "skipped_allowed": rules.skipped_allowed},
             },
         )
+        chain.record_organiser_event(poll, chain_events.IMPORTED, _chain_payload(record))
     logger.warning(
         "poll %s (%s): %d ballots imported by %s from %s (sha256 %s, %d rows)",
         poll.pk,
@@ -142,6 +144,19 @@ def import_ballots(
     return ImportReport(
         poll, record, records.rows, records.ballots, counted, records.inactive, created
     )
+
+
+def _chain_payload(record: BallotImport) -> dict[str, Any]:
+    """An import as the poll's chain records it: its file's hash, and hashes of the
+    rankings it counts and of those that ended early (the audit export holds both)."""
+    return {
+        "import": record.pk,
+        "sha256": record.sha256,
+        "ballots": record.counted,
+        "profile": chain_events.digest(record.profile),
+        "ended": chain_events.digest(record.ended),
+        "inactive": record.inactive,
+    }
 
 
 def _choices(poll: Poll, candidates: list[str], create: bool) -> tuple[dict[int, int], list[str]]:

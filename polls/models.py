@@ -643,3 +643,39 @@ class EntryCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id}: {self.entries} entries, {self.distinct_terms} distinct terms"
+
+
+class ChainBatch(models.Model):
+    """One link of a poll's sealed chain (polls.chain, polls.counting.chain): the events one
+    transaction stored (a worker's batch of ballots, an organiser's action), their hashes
+    and the batch's hash over the previous one. Appended, never changed."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="chain")
+    index = models.PositiveIntegerField()  # from 1 within its poll
+    previous = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    events = models.JSONField()
+    event_hashes = ArrayField(models.CharField(max_length=64))
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "index"], name="one_chain_batch_per_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} #{self.index} {self.hash[:12]}"
+
+
+class ChainHead(models.Model):
+    """A poll's seal: its chain's last hash and length. Its row is locked by whoever
+    appends, so two transactions never fork the chain."""
+
+    poll = models.OneToOneField(
+        Poll, on_delete=models.CASCADE, primary_key=True, related_name="chain_head"
+    )
+    length = models.PositiveIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.length} batches, {self.hash[:12]}"

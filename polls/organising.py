@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from polls import kinds, text_entries
+from polls import chain, kinds, text_entries
+from polls.counting import chain as chain_events
 from polls.live import publisher
 from polls.models import (
     BallotImport,
@@ -387,11 +388,16 @@ def record_rules_change(
 ) -> bool:
     """Put a change of the count's rules on record, and have every reader count again: the
     one place a rules change passes (the admin's form, change_rules, an import), so the
-    sealed chain (issue 39's successor) records it here. Returns whether they changed."""
+    sealed chain records it here (and a quiz's corrected answer key). Returns whether the
+    count rules changed."""
     kind = kinds.kind_for(poll)
+    _chain_answer_key(poll, before, after)
     old, new = kind.count_rules(before), kind.count_rules(after)
     if old == new:
         return False
+    chain.record_organiser_event(
+        poll, chain_events.RULES_CHANGED, {"before": old, "after": new, "by": _who(by)}
+    )
     votes = PollCounter.objects.filter(poll_id=poll.pk).values_list("total", flat=True).first()
     logger.warning(
         "poll %s (%s): count rules changed by %s with %s ballots counted: %s -> %s",
@@ -404,6 +410,23 @@ def record_rules_change(
     )
     _bump_seq(poll.pk)  # a new snapshot, newer than any computed under the old rules
     return True
+
+
+_QUIZ_KEY = ("quiz_correct", "quiz_points", "quiz_seconds")
+
+
+def _chain_answer_key(poll: Poll, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """A quiz question's answer key (or its points, its time) changed: every score is
+    computed again, so the chain records it."""
+    old = {name: before.get(name) for name in _QUIZ_KEY if before.get(name) is not None}
+    new = {name: after.get(name) for name in _QUIZ_KEY if after.get(name) is not None}
+    if old != new and (old.get("quiz_correct") or new.get("quiz_correct")):
+        chain.record_organiser_event(poll, chain_events.ANSWER_KEY, {"before": old, "after": new})
+
+
+def _who(by: Any) -> str:
+    """Who did it, as the chain names them: a username, or "a command"."""
+    return str(getattr(by, "username", "") or "a command")
 
 
 def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
@@ -427,6 +450,16 @@ def reset_votes(poll: Poll, *, by: Any = None) -> PollReset:
         PollCounter.objects.filter(poll_id=poll.pk).update(total=0, seq=F("seq") + 1)
         record = PollReset.objects.create(
             poll_id=poll.pk, reset_by=by, votes_removed=removed, entries_removed=entries
+        )
+        chain.append(
+            {
+                poll.pk: [
+                    chain_events.organiser(
+                        chain_events.RESET,
+                        {"votes_removed": removed, "entries_removed": entries, "by": _who(by)},
+                    )
+                ]
+            }
         )
         publisher.announce_after_commit([poll.pk])
     logger.info("poll %s reset by %s: %d votes, %d entries removed", poll.pk, by, removed, entries)
@@ -574,7 +607,15 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
             ]
         total = len(locked.ballots) + imported
         report = RecountReport(poll, differences, locked.counter.total, total, fixed=False)
-        if check or report.matches:
+        if check:
+            return report
+        # The stored ballots are the recount's truth: the chain says them again, on record.
+        sealing = chain.sealing_events(
+            poll, chain_ballots(poll), stores_entries=kinds.kind_for(poll).stores_entries
+        )
+        if report.matches:
+            if sealing:
+                _chain_recount(poll, [], sealing)
             return report
         report = dataclasses.replace(report, fixed=True)
         for cid, _, counted in _differing(locked.tallies, tallies):
@@ -592,9 +633,44 @@ def recount_poll(poll: Poll, *, check: bool = False) -> RecountReport:
         if texts:
             text_entries.recount(poll.pk, fix=True)
         PollCounter.objects.filter(poll_id=poll.pk).update(total=total, seq=F("seq") + 1)
+        fixed = [[d.label, d.stored, d.counted] for d in differences]
+        fixed.append(["total", locked.counter.total, total])
+        _chain_recount(poll, fixed, sealing)
         publisher.announce_after_commit([poll.pk])
     logger.warning("poll %s recounted: %d aggregates fixed", poll.pk, len(differences))
     return report
+
+
+def _chain_recount(poll: Poll, fixed: list[list[Any]], sealing: list[dict[str, Any]]) -> None:
+    """A recount's fix on the chain: what it fixed, then the ballots it sealed again."""
+    counted = sum(1 for event in sealing if event["type"] == chain_events.COUNTED)
+    chain.append(
+        {
+            poll.pk: [
+                chain_events.organiser(
+                    chain_events.RECOUNTED, {"fixed": fixed, "ballots_sealed": counted}
+                ),
+                *sealing,
+            ]
+        }
+    )
+
+
+def chain_ballots(poll: Poll) -> dict[str, tuple[Any, str, str]]:
+    """The poll's stored ballots as its chain holds them: vote id -> (ballot, receipt,
+    nonce); a text poll's from its entries."""
+    texts: dict[str, tuple[Any, ...]] = {}
+    if kinds.kind_for(poll).stores_entries:
+        voters = Vote.objects.filter(poll_id=poll.pk).values_list("voter_key", flat=True)
+        found = text_entries.stored_ballots((poll.pk, voter) for voter in voters)
+        texts = {voter: ballot for (_, voter), ballot in found.items()}
+    return chain.stored_ballots(poll, texts)
+
+
+def chain_problems(poll: Poll) -> list[str]:
+    """What does not fit between the poll's chain and its stored ballots, in words
+    (`recount --check`); `recount` seals the stored ballots again, on record."""
+    return chain.check(poll, chain_ballots(poll))
 
 
 K = TypeVar("K")

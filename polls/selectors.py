@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import kinds, text_entries
+from .counting import chain as chain_encoding
 from .models import Choice, LiveSession, Poll, Tally, Vote
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,9 @@ SELECT 'ranking', NULL, NULL, NULL, r.votes, NULL, r.ranking
 UNION ALL
 SELECT 'value', NULL, NULL, NULL, v.votes, v.value, NULL
   FROM polls_valuecount v WHERE v.poll_id = %(poll)s AND v.votes > 0
+UNION ALL
+SELECT 'seal', h.length, h.hash, NULL, NULL, NULL, NULL
+  FROM polls_chainhead h WHERE h.poll_id = %(poll)s
 """
 
 
@@ -255,10 +259,13 @@ def poll_results(*, poll: Poll) -> dict[str, Any]:
     choices: list[tuple[int, int, str, int]] = []  # position, id, label, votes
     rankings: list[tuple[tuple[int, ...], int]] = []
     values: dict[int, int] = {}
+    seal = (0, chain_encoding.genesis(poll.pk))  # the chain's length and head (polls.chain)
     with connection.cursor() as cursor:
         cursor.execute(_SNAPSHOT_SQL, {"poll": poll.pk})
         for part, choice_id, label, position, votes, extra, ranking in cursor.fetchall():
-            if part == "counter":
+            if part == "seal":
+                seal = (choice_id, label)
+            elif part == "counter":
                 total, seq = votes, extra
             elif part == "choice":
                 choices.append((position, choice_id, label, votes))
@@ -267,13 +274,16 @@ def poll_results(*, poll: Poll) -> dict[str, Any]:
             else:
                 values[extra] = votes
     choices.sort()
+    status = poll.state_at(timezone.now())
     snapshot: dict[str, Any] = {
         "type": "results",
         "poll": poll.slug,
         "question": poll.question,
-        "status": poll.state_at(timezone.now()),
+        "status": status,
         "total": total,
         "seq": seq,
+        # The sealed chain's head: final once the poll is closed (docs/verification.md).
+        "seal": {"hash": seal[1], "batches": seal[0], "final": status == "closed"},
         "choices": with_shares(
             [{"id": cid, "label": label, "votes": votes} for _, cid, label, votes in choices],
             total,

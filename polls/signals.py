@@ -9,7 +9,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
-from . import gates, openness, selectors, snapshots
+from . import chain, gates, openness, selectors, snapshots
+from .counting import chain as chain_events
 from .live import publisher
 from .models import Choice, Poll, PollCounter, Tally
 
@@ -44,6 +45,19 @@ def create_choice_tally(
 ) -> None:
     if created:
         Tally.objects.get_or_create(choice=instance, defaults={"poll_id": instance.poll_id})
+
+
+@receiver(post_delete, sender=Choice)
+def chain_choice_deleted(sender: type[Choice], instance: Choice, **kwargs: Any) -> None:
+    # On the poll's sealed chain; not when the poll itself goes (nothing left to seal).
+    origin = kwargs.get("origin")
+    if isinstance(origin, Poll) or getattr(origin, "model", None) is Poll:
+        return
+    chain.record_organiser_event(
+        instance.poll_id,
+        chain_events.CHOICE_DELETED,
+        {"choice": instance.pk, "label": instance.label},
+    )
 
 
 @receiver([post_save, post_delete], sender=Poll)

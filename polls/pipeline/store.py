@@ -30,7 +30,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
-from polls import kinds, text_entries
+from polls import chain, kinds, text_entries
 from polls.live import publisher
 from polls.models import (
     AdmissionChange,
@@ -254,8 +254,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     # Each vote is checked on its own first, so a rejected vote never hides a valid one.
     valid = _one_per_voter(_checked_votes(votes, polls, outcome), polls, outcome)
     if not valid:
-        _refused_receipts(votes, outcome)
-        _write_uncounted(outcome)
+        _write_aggregates(_Deltas(), set(), _fates(votes, outcome, polls, []))
         return outcome
 
     voters_by_poll: dict[int, list[str]] = defaultdict(list)
@@ -327,10 +326,38 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
         to_update,
         ["choice", "ballot", "cast_at", "vote_id", "stored_at", "receipt", "nonce", "admitted_ms"],
     )
-    _refused_receipts(votes, outcome)
-    _write_uncounted(outcome)
-    _write_aggregates(deltas, outcome.polls_changed)
+    counted = {row.vote_id for row in to_create} | {row.vote_id for row in to_update}
+    stored_now = [vote for vote in sorted(valid, key=lambda v: v.key) if vote.vote_id in counted]
+    _write_aggregates(deltas, outcome.polls_changed, _fates(votes, outcome, polls, stored_now))
     return outcome
+
+
+def _fates(
+    votes: Sequence[QueuedVote],
+    outcome: RecordOutcome,
+    polls: dict[int, Poll],
+    counted: Sequence[QueuedVote],
+) -> dict[int, list[dict[str, Any]]]:
+    """Write the uncounted receipts' fates; the batch's chain events by poll (polls.chain):
+    the fates newly on record (replaced, refused), then the ballots now counted. A
+    redelivered batch has none: its fates are on record already and its ballots are not
+    newer than the stored ones."""
+    _refused_receipts(votes, outcome)
+    events = chain.uncounted_events([r for r in outcome.uncounted if r.poll_id in polls])
+    _write_uncounted(outcome)  # after: the events are those not on record before
+    for vote in counted:
+        poll = polls[vote.poll_id]
+        events.setdefault(poll.pk, []).append(
+            chain.counted_event(
+                vote.vote_id,
+                vote.receipt,
+                vote.ballot,
+                vote.nonce,
+                poll=poll,
+                stores_entries=kinds.kind_for(poll).stores_entries,
+            )
+        )
+    return events
 
 
 def _write_uncounted(outcome: RecordOutcome) -> None:
@@ -341,10 +368,12 @@ def _write_uncounted(outcome: RecordOutcome) -> None:
         )
 
 
-def _write_aggregates(deltas: _Deltas, polls_changed: set[int]) -> None:
+def _write_aggregates(
+    deltas: _Deltas, polls_changed: set[int], events: dict[int, list[dict[str, Any]]]
+) -> None:
     """Apply the deltas, locking in one order (tallies by choice, rankings, values, text
-    entries and their counts, then the counters by poll: every writer does), and announce
-    after commit."""
+    entries and their counts, the counters by poll, then the chain heads: every writer
+    does), append the batch's events to the polls' chains, and announce after commit."""
     for choice_id in sorted(deltas.tallies):
         if deltas.tallies[choice_id]:
             Tally.objects.filter(choice_id=choice_id).update(
@@ -368,6 +397,9 @@ def _write_aggregates(deltas: _Deltas, polls_changed: set[int]) -> None:
         PollCounter.objects.filter(poll_id=poll_id).update(
             total=F("total") + deltas.totals[poll_id], seq=F("seq") + 1
         )
+    # Last, every poll's head locked in order. A batch that changes no count (a refusal,
+    # the same ballot again) moves the seal but not seq: viewers see it with the next change.
+    chain.append(events)
     if polls_changed:
         publisher.announce_after_commit(polls_changed)
 

@@ -71,6 +71,7 @@ async def test_connect_sends_the_current_snapshot(poll: Poll, manual_push: None)
             }
             for c in choices
         ],
+        "seal": first["seal"],  # the sealed chain's head: tests/app/test_chain.py
     }
     assert isinstance(first["seq"], int)
     assert first["seq"] > 0

@@ -12,8 +12,9 @@ class Command(BaseCommand):
     help = (
         "Recompute tallies and totals from the Vote rows (one poll, or all), each poll in one "
         "locked transaction, and compare Redis's copy of what is open with Postgres (mending "
-        "it as the workers' reconciler does). With --check, change nothing: print the "
-        "differences and exit 1 if there are any."
+        "it as the workers' reconciler does), and check each poll's sealed chain against its "
+        "stored ballots. With --check, change nothing: print the differences and exit 1 if "
+        "there are any."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +33,11 @@ class Command(BaseCommand):
             if line:
                 self.stdout.write(f"{poll.slug}: {line}")
             drifted += fault
+            # The sealed chain against the stored ballots: a changed row is named.
+            broken = organising.chain_problems(poll)
+            for problem in broken:
+                self.stdout.write(f"{poll.slug}: chain: {problem}")
+            drifted += bool(broken)
             if report.matches:
                 self.stdout.write(f"{poll.slug}: ok ({report.counted_total} votes)")
                 continue
@@ -53,8 +59,9 @@ class Command(BaseCommand):
             drifted += 1
         if check and drifted:
             raise CommandError(
-                f"{drifted} poll(s) have tallies that differ from their votes; "
-                "run recount without --check to fix them.",
+                f"{drifted} poll(s) have tallies (or a sealed chain) that differ from their "
+                "votes; run recount without --check to fix them (the chain then records the "
+                "fix: docs/verification.md).",
                 returncode=1,
             )
         if not check:
