@@ -15,7 +15,7 @@ from polls.counting import text as engine
 from polls.models import Poll
 
 from .base import Option
-from .text import TextKind, entries_field, texts
+from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, texts
 
 LENGTH_MAX = 50  # an entry's longest limit an organiser may set (characters)
 
@@ -62,6 +62,7 @@ class WordCloud(TextKind):
     result_keys = ("entries", "distinct")  # every term: the export's "text" (polls.export)
     export_columns = tuple(f"entry{n}" for n in range(1, engine.CLOUD_ENTRIES_MAX + 1))
     options = (
+        *MODERATION_OPTIONS,
         Option(
             "max_entries",
             lambda: entries_field(
@@ -98,7 +99,7 @@ class WordCloud(TextKind):
         length = options.get("entry_length")
         if length is not None and not 1 <= length <= LENGTH_MAX:
             return {"entry_length": f"An entry has 1 to {LENGTH_MAX} characters."}
-        return {}
+        return moderation_problems(options)
 
     def rules(self, poll: Poll, choices: int) -> dict[str, Any]:
         limits = self.limits(poll)
