@@ -105,7 +105,7 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         done = moderation.apply(poll, action, target, by=request.user)
     except moderation.ModerationError as error:
-        message = _("That action cannot be done: %(why)s") % {"why": error}
+        message = _refusal(error.code)
         if wants_json(request):
             return json_error(400, message, code=error.code)
         messages.error(request, message)
@@ -117,6 +117,18 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
                              "pending": counts["pending"], "hidden": counts["hidden"]})  # fmt: skip
     messages.success(request, said)
     return _back(request, poll)
+
+
+def _refusal(code: str) -> str:
+    """A refused action in the page's language (the service's own words are English)."""
+    return {
+        "bad_action": _("Unknown action."),
+        "bad_term": _("That is not a word or phrase."),
+        "bad_entry": _("That is not an entry number."),
+        "no_entry": _("That entry is gone: its voter answered again."),
+        "per_entry": _("Open answers are moderated one answer at a time."),
+        "bad_target": _("That action does not apply there."),
+    }.get(code, _("That action cannot be done."))
 
 
 def _said(done: moderation.Outcome) -> str:

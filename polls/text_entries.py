@@ -132,6 +132,14 @@ def _decisions(wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
     return found
 
 
+class StoredItem(dict[str, Any]):
+    """A stored entry as its ballot carried it (`item`), which also knows the entry's
+    state: equal to the same item sent again (the state is not part of the ballot), so a
+    voter's page can mark what waits for a moderator."""
+
+    state: str = SHOWN
+
+
 def stored_ballots(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[Any, ...]]:
     """The stored text ballot of each (poll id, voter key) that has one: its entries as the
     ballot carried them (`item`), in their order. Compared with a new ballot: the same
@@ -144,10 +152,12 @@ def stored_ballots(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tup
         rows = (
             TextEntry.objects.filter(poll_id=poll_id, voter_key__in=voters)
             .order_by("voter_key", "position", "id")
-            .values_list("voter_key", "shown", "key", "flagged")
+            .values_list("voter_key", "shown", "key", "flagged", "state")
         )
-        for voter_key, shown, key, flagged in rows:
-            found[(poll_id, voter_key)].append(item(shown, key, held=flagged))
+        for voter_key, shown, key, flagged, state in rows:
+            stored = StoredItem(item(shown, key, held=flagged))
+            stored.state = state
+            found[(poll_id, voter_key)].append(stored)
     return {where: tuple(items) for where, items in found.items()}
 
 

@@ -16,7 +16,7 @@ from polls.counting import text as engine
 from polls.models import Poll
 
 from .base import BallotShapeError, Option
-from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, texts
+from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, own_texts, texts
 
 LENGTH_MAX = 500  # an answer's longest limit an organiser may set (characters)
 
@@ -159,7 +159,7 @@ class OpenAnswer(TextKind):
             "answer": given[0] if given else "",
             "answer_hint": _("Your answer in your own words, at most %(length)s characters.")
             % {"length": limits.graphemes},
-            "your_ballot": _("Your answer: %(answer)s") % {"answer": texts(stored)[0]}
+            "your_ballot": _("Your answer: %(answer)s") % {"answer": own_texts(poll, stored)[0]}
             if stored
             else "",
         }

@@ -279,6 +279,25 @@ def _is_entry(entry: Any) -> bool:
     )
 
 
+def waiting(poll: Poll, value: Any) -> bool:
+    """Whether a voter's own entry waits for a moderator: a stored one by its state; one
+    still being stored when the filter caught it or the poll shows nothing unapproved
+    (an approved term is shown at once: the stored state then says so)."""
+    if isinstance(value, text_entries.StoredItem):
+        return value.state == text_entries.PENDING
+    if not isinstance(value, dict):
+        return False
+    return bool(value.get("held")) or poll.options.get("moderation") == text_entries.BEFORE
+
+
+def own_texts(poll: Poll, ballot: Sequence[Any] | None) -> list[str]:
+    """A voter's entries in words for their own page, each waiting one marked so."""
+    return [
+        _("%(entry)s (waiting for a moderator)") % {"entry": text} if waiting(poll, value) else text
+        for value, text in zip(ballot or [], texts(ballot), strict=True)
+    ]
+
+
 def texts(ballot: Sequence[Any] | None) -> list[str]:
     """A ballot's entries as text: stored entries ({"text", "key"}) or texts as posted."""
     return [value["text"] if isinstance(value, dict) else str(value) for value in ballot or []]
@@ -295,4 +314,4 @@ FILTER_REFUSED = "entry_refused_by_filter"  # the poll refuses what the filter c
 API_CODES = (*_CODES.values(), FILTER_REFUSED)
 
 __all__ = ["API_CODES", "MODERATION_OPTIONS", "Option", "TextKind", "entries_field",
-           "moderation_problems", "texts"]  # fmt: skip
+           "moderation_problems", "own_texts", "texts"]  # fmt: skip

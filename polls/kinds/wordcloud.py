@@ -15,7 +15,7 @@ from polls.counting import text as engine
 from polls.models import Poll
 
 from .base import Option
-from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, texts
+from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, own_texts, texts
 
 LENGTH_MAX = 50  # an entry's longest limit an organiser may set (characters)
 
@@ -169,9 +169,11 @@ class WordCloud(TextKind):
                 most,
             )
             % {"most": most, "length": limits.graphemes},
-            "your_ballot": _("Your words: %(words)s") % {"words": ", ".join(texts(stored))}
-            if stored
-            else "",
+            "your_ballot": (
+                _("Your words: %(words)s") % {"words": ", ".join(own_texts(poll, stored))}
+                if stored
+                else ""
+            ),
         }
 
 

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from polls import kinds, moderation, organising, text_entries
 from polls.kinds.base import BallotProblem
@@ -122,7 +122,7 @@ def test_the_filter_holds_by_default_and_refuses_at_admission_when_the_poll_says
     (entry,) = kinds.kind_for(held).normalise(held, [], ["so ein Arschloch"])
     assert entry.get("held") is True
     refusing = kind_poll("openanswer", filter_action="refuse")
-    with pytest.raises(BallotProblem) as refused:
+    with pytest.raises(BallotProblem) as refused, translation.override("en"):
         kinds.kind_for(refusing).normalise(refusing, [], ["so ein Arschloch"])
     assert refused.value.code == "entry_refused_by_filter"
     assert "refused" in str(refused.value)

@@ -305,6 +305,8 @@ def test_a_poll_that_refuses_the_filters_catch_answers_400_before_any_202() -> N
     assert answer.status_code == 400
     assert answer.json()["code"] == "entry_refused_by_filter"
     assert "does not accept" in answer.json()["error"]
-    page = client.post(f"/polls/{poll.slug}/vote/", {"answer": "Scheiße"}, HTTP_ACCEPT_LANGUAGE="de")
+    page = client.post(
+        f"/polls/{poll.slug}/vote/", {"answer": "Scheiße"}, HTTP_ACCEPT_LANGUAGE="de"
+    )
     assert page.status_code == 400
     assert "Eintrag 1 wurde abgelehnt" in page.content.decode()
