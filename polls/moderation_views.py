@@ -20,16 +20,20 @@ from .models import LiveSession, Poll
 from .responses import json_error, wants_json
 
 
-def _refused(request: HttpRequest, *, session: LiveSession | None = None) -> HttpResponse | None:
-    """Log in first; then only moderators (and the session's own presenters) may moderate."""
+def _refused(
+    request: HttpRequest, *, session: LiveSession | None = None, poll: Poll | None = None
+) -> HttpResponse | None:
+    """Log in first; then only moderators, and those who may present the session (or a
+    session of the poll: its owner), may moderate."""
     user = request.user
     if not user.is_authenticated:
         if wants_json(request):
             return json_error(403, _("Log in to moderate."), code="login_required")
         return redirect_to_login(request.get_full_path())
-    if moderation.may_moderate(user) or (
-        session is not None and live_sessions.may_present(user, session)
-    ):
+    sessions = [session] if session is not None else []
+    if poll is not None:
+        sessions += [e.session for e in poll.session_entries.select_related("session")]
+    if moderation.may_moderate(user) or any(live_sessions.may_present(user, s) for s in sessions):
         return None
     message = _("Only moderators and presenters may moderate audience text.")
     if wants_json(request):
@@ -52,8 +56,8 @@ def _queues(polls: list[Poll]) -> list[dict[str, Any]]:
 def moderate_poll(request: HttpRequest, slug: str) -> HttpResponse:
     """One poll's queue; `?part=queue` its section alone, `?part=panel` the presenter's
     compact panel (204 for a poll without audience text: the panel stays empty)."""
-    refused = _refused(request)
     poll = selectors.poll_by_slug(slug=slug)
+    refused = _refused(request, poll=poll)
     if request.GET.get("part") == "panel" and poll is not None and not moderation.moderated(poll):
         return refused or HttpResponse(status=204)
     poll = _text_poll(slug)
@@ -95,7 +99,7 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
     and `value` (a term, an entry's number). JSON for the script (the poll's new queue
     counts, or an error with its `code`); a plain form goes back to where it came from."""
     poll = _text_poll(slug)
-    refused = _refused(request)
+    refused = _refused(request, poll=poll)
     if refused is not None:
         return refused
     action, unit = request.POST.get("action", ""), request.POST.get("unit", "")

@@ -310,3 +310,45 @@ def test_a_poll_that_refuses_the_filters_catch_answers_400_before_any_202() -> N
     )
     assert page.status_code == 400
     assert "Eintrag 1 wurde abgelehnt" in page.content.decode()
+
+
+# --- The voter's own waiting entries -------------------------------------------------------
+
+
+def test_a_voters_caught_entry_is_marked_waiting_on_their_page_at_once() -> None:
+    poll = kind_poll("wordcloud")
+    client = Client()
+    posted = client.post(f"/polls/{poll.slug}/vote/", {"entry": ["Python", "shit"]})
+    assert posted.status_code == 303
+    page = client.get(f"/polls/{poll.slug}/").content.decode()
+    assert "Your words: Python, shit (waiting for a moderator)" in page
+
+
+def test_a_stored_entry_is_marked_by_its_state_as_moderators_move_it() -> None:
+    from polls.kinds.text import own_texts
+
+    poll = kind_poll("openanswer", moderation="before")
+    given(poll, ["Good talk"])
+    key = (poll.pk, "anon:v0")
+
+    def mine() -> list[str]:
+        return own_texts(poll, text_entries.stored_ballots([key])[key])
+
+    assert mine() == ["Good talk (waiting for a moderator)"]
+    run(poll.slug, "--approve-all")
+    assert mine() == ["Good talk"]
+    # The stored ballot still equals the same ballot sent again (no rewrite, no refusal).
+    sent = kinds.kind_for(poll).normalise(poll, [], ["Good talk"])
+    assert text_entries.stored_ballots([key])[key] == sent
+
+
+def test_a_sessions_owner_may_moderate_its_polls_and_nobody_elses(django_user_model: Any) -> None:
+    owner = django_user_model.objects.create_user("owner")
+    other = django_user_model.objects.create_user("other")
+    cloud = kind_poll("wordcloud")
+    live_sessions.create_session(title="Talk", owner=owner, polls=[cloud])
+    assert client_of(owner).get(f"/moderate/polls/{cloud.slug}/").status_code == 200
+    assert client_of(other).get(f"/moderate/polls/{cloud.slug}/").status_code == 403
+    assert (
+        client_of(owner).get(f"/moderate/polls/{kind_poll('wordcloud').slug}/").status_code == 403
+    )

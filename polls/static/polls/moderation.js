@@ -18,7 +18,8 @@
   function send(form, submitter) {
     var data = new FormData(form);
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
-    return fetch(form.action, {
+    // getAttribute: the form's "action" buttons shadow form.action.
+    return fetch(form.getAttribute("action"), {
       method: "POST",
       body: data,
       credentials: "same-origin",
@@ -109,10 +110,8 @@
     var refresh = refresher(section, function () { return section.dataset.part; }, function (html) {
       var box = document.createElement("div");
       box.innerHTML = html;
-      var fresh = box.querySelector(".mod-queue");
-      if (!fresh) return;
-      section.innerHTML = fresh.innerHTML;
-      section.querySelector("[data-live]").textContent = gettext("live");
+      var fresh = box.querySelector(".mod-body");
+      if (fresh) section.querySelector(".mod-body").replaceWith(fresh);
     });
     rows(section);
     intercept(section, refresh);
@@ -124,7 +123,7 @@
         onMessage: refresh,
         onRefused: function () {
           setInterval(refresh, 3000); // results not public to this moderator: ask instead
-          if (status) status.textContent = gettext("live");
+          if (status) { status.textContent = gettext("live"); status.className = "live on"; }
           return true;
         },
       });
