@@ -95,7 +95,8 @@ def moderated(poll: Poll) -> bool:
 
 
 def per_term(poll: Poll) -> bool:
-    return poll.kind == Poll.Kind.WORDCLOUD
+    """A word cloud is moderated per term; open answers per entry (the kind says)."""
+    return bool(getattr(kinds.kind_for(poll), "moderated_per_term", False))
 
 
 def term_key(text: str) -> str:

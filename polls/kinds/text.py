@@ -121,6 +121,8 @@ class TextKind(Kind):
 
     stores_entries = True
     has_choices = False
+    # Moderated per normalised term (every voter's entries of a key at once), else per entry.
+    moderated_per_term: ClassVar[bool] = False
     units = (gettext_lazy("voter"), gettext_lazy("voters"))
     # What a form's inputs allow before the server's check: maxlength counts UTF-16 code
     # units (an emoji with a skin tone is 4), so it is only an outer bound; the server

@@ -27,6 +27,7 @@ def _setting(poll: Poll, name: str, default: int) -> int:
 
 class WordCloud(TextKind):
     name = "wordcloud"
+    moderated_per_term = True  # approving "python" approves every voter's "Python"
     admin_help = (
         "each voter gives up to the given number of words or short phrases (1-5), shown as a "
         "live word cloud."
