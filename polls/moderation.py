@@ -16,7 +16,6 @@ brings in the instant a term is decided may miss the decision: it waits in the q
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +28,7 @@ from django.utils import timezone
 from polls import kinds, text_entries
 from polls.counting import text as engine
 from polls.live import publisher
-from polls.models import Poll, PollCounter, TermDecision, TextEntry, Vote
+from polls.models import Poll, PollCounter, TermCount, TermDecision, TextEntry, Vote
 
 SHOWN, PENDING, HIDDEN = text_entries.SHOWN, text_entries.PENDING, text_entries.HIDDEN
 
@@ -231,7 +230,9 @@ def queue(poll: Poll, size: int = QUEUE_SIZE) -> dict[str, Any]:
     lists = {}
     for state in (PENDING, HIDDEN, SHOWN):
         rows = TextEntry.objects.filter(poll_id=poll.pk, state=state)
-        if per_term(poll):
+        if per_term(poll) and state == SHOWN:
+            lists[state] = _recent_terms(poll.pk, size)
+        elif per_term(poll):
             lists[state] = [
                 {"id": row["newest"], "text": row["text"], "key": row["key"],
                  "count": row["n"], "flagged": row["flagged"]}
@@ -258,10 +259,25 @@ def queue(poll: Poll, size: int = QUEUE_SIZE) -> dict[str, Any]:
     }
 
 
-def voters_waiting(poll_id: int, voter_key: str) -> Sequence[str]:
-    """A voter's own entries waiting for a moderator (their page marks them)."""
-    return list(
-        TextEntry.objects.filter(poll_id=poll_id, voter_key=voter_key, state=PENDING)
-        .order_by("position")
-        .values_list("shown", flat=True)
+def _recent_terms(poll_id: int, size: int) -> list[dict[str, Any]]:
+    """A cloud's shown terms, the most recently given first: from the newest shown entries
+    (their index) and the terms' kept counts, never a scan of every entry of a big poll."""
+    newest: dict[str, dict[str, Any]] = {}
+    recent = (
+        TextEntry.objects.filter(poll_id=poll_id, state=SHOWN)
+        .order_by("-id")
+        .values_list("id", "key", "digest", "flagged")[: 5 * size]
     )
+    for entry_id, key, term, flagged in recent:
+        if term not in newest and len(newest) < size:
+            newest[term] = {"id": entry_id, "key": key, "flagged": flagged}
+        elif term in newest:
+            newest[term]["flagged"] |= flagged
+    counts = TermCount.objects.filter(poll_id=poll_id, digest__in=list(newest))
+    kept = {term: (shown, votes) for term, shown, votes in counts.values_list(
+        "digest", "shown", "votes")}  # fmt: skip
+    return [
+        {**row, "text": kept.get(term, (row["key"], 0))[0] or row["key"],
+         "count": kept.get(term, ("", 0))[1]}
+        for term, row in newest.items()
+    ]  # fmt: skip
