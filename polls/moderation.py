@@ -114,10 +114,10 @@ def apply(poll: Poll, action: str, target: Target, *, by: Any = None) -> Outcome
         raise ModerationError(f"Unknown action '{action}'.", "bad_action")
     if not moderated(poll):
         raise ModerationError(f"Poll '{poll.slug}' has no audience text to moderate.", "not_text")
-    where, params, key = _selection(poll, action, target)
     by_id = getattr(by, "pk", None)
     now = timezone.now()
     with transaction.atomic():
+        where, params, key = _selection(poll, action, target)
         if key is not None:  # the term's decision holds for entries still to come
             TermDecision.objects.update_or_create(
                 poll_id=poll.pk,

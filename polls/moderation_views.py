@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import live_sessions, moderation, selectors
+from . import live_sessions, moderation, selectors, text_entries
 from .models import LiveSession, Poll
 from .responses import json_error, wants_json
 
@@ -116,9 +116,9 @@ def act(request: HttpRequest, slug: str) -> HttpResponse:
         return _back(request, poll)
     said = _said(done)
     if wants_json(request):
-        counts = moderation.queue(poll, size=0)
+        counts = text_entries.totals(poll.pk)
         return JsonResponse({"moved": done.moved, "seq": done.seq, "message": said,
-                             "pending": counts["pending"], "hidden": counts["hidden"]})  # fmt: skip
+                             "pending": counts.pending, "hidden": counts.hidden})  # fmt: skip
     messages.success(request, said)
     return _back(request, poll)
 
