@@ -81,8 +81,10 @@
     var all = Array.prototype.slice.call(document.querySelectorAll(".mod-row"));
     var at = all.indexOf(row);
     var next = null;
-    if (key === "arrowdown" || key === "j") next = all[at + 1];
-    else if (key === "arrowup" || key === "k") next = all[at - 1];
+    // In the presenter's panel the arrows stay the presenter's (next, previous question).
+    var inPanel = row.closest("#moderation-panel") !== null;
+    if (!inPanel && (key === "arrowdown" || key === "j")) next = all[at + 1];
+    else if (!inPanel && (key === "arrowup" || key === "k")) next = all[at - 1];
     if (next !== null) {
       event.preventDefault();
       if (next) next.focus();
@@ -91,6 +93,7 @@
     var button = row.querySelector('button[data-key="' + key + '"]');
     if (!button) return;
     event.preventDefault();
+    event.stopImmediatePropagation(); // a key of ours: not the presenter's shortcut too
     var after = all[at + 1] || all[at - 1];
     if (after) after.focus(); // the row leaves its list: go on with the next one
     button.click();
