@@ -102,6 +102,7 @@ def test_a_caught_word_waits_for_the_moderator_and_hiding_removes_a_word_everywh
     panel = presenter.locator("#moderation-panel")
     expect(panel).to_be_visible()
     expect(panel.locator(".mod-counts")).to_contain_text("1 waiting")
+    expect(presenter.locator("body")).not_to_contain_text("Arschloch")  # the room sees this
     voter.reload()
     expect(voter.locator(".your-ballot")).to_contain_text("Arschloch (waiting for a moderator)")
     shot(queue, "moderation-queue-1280x800-light.png")

@@ -133,8 +133,9 @@
     }
   });
 
-  // The presenter's panel: the current poll's waiting entries, redrawn when its results
-  // move (results.js writes the new seq) or the question changes.
+  // The presenter's panel: the current poll's counts (never an entry's words: the room
+  // sees this view), redrawn when its results move (results.js writes the new seq) or the
+  // question changes.
   var panel = document.getElementById("moderation-panel");
   var stage = document.getElementById("session");
   if (panel && stage) {
