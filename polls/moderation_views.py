@@ -15,9 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import live_sessions, moderation, selectors, text_entries
+from . import live_sessions, moderation, ratelimits, selectors, text_entries
 from .models import LiveSession, Poll
-from .responses import json_error, wants_json
+from .responses import error_response, json_error, wants_json
 
 
 def _refused(
@@ -71,7 +71,21 @@ def moderate_session(request: HttpRequest, code: str) -> HttpResponse:
     """Every text poll of a live session, in its order."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    session = live_sessions.by_code(code)
+    if moderation.may_moderate(request.user):
+        session = live_sessions.by_code(code)  # a moderator's lookups are not guesses
+    else:  # an owner, perhaps: a lookup counted as a guess, as anyone's (no code oracle)
+        try:
+            session = live_sessions.join(
+                code,
+                address=ratelimits.client_ip(request),
+                join_pass=request.COOKIES.get(ratelimits.JOIN_PASS_COOKIE),
+            )
+        except live_sessions.JoinRefused as too_many:
+            wait = too_many.retry_after
+            message = _(
+                "Too many wrong codes were tried from here; try again in %(seconds)s seconds."
+            ) % {"seconds": wait}
+            return error_response(request, 429, message, retry_after=wait)
     if session is None:
         raise Http404(_("No live session has that code."))
     refused = _refused(request, session=session)

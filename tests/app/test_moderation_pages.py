@@ -352,3 +352,17 @@ def test_a_sessions_owner_may_moderate_its_polls_and_nobody_elses(django_user_mo
     assert (
         client_of(owner).get(f"/moderate/polls/{kind_poll('wordcloud').slug}/").status_code == 403
     )
+
+
+def test_a_logged_in_non_moderator_cannot_use_the_session_page_to_test_codes(
+    django_user_model: Any,
+) -> None:
+    """Their lookups count as wrong codes, as anyone's: no oracle of live codes."""
+    voter = django_user_model.objects.create_user("voter")
+    client = client_of(voter)
+    assert client.get("/moderate/s/000000/").status_code == 404
+    owner = django_user_model.objects.create_user("owner")
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Talk", owner=owner, polls=[kind_poll("wordcloud")])
+    )
+    assert client.get(f"/moderate/s/{session.code}/").status_code == 403
