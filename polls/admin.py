@@ -27,7 +27,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import displays, export, kinds, live_sessions, organising, quiz, selectors, text_entries
+from . import (
+    displays,
+    export,
+    kinds,
+    live_sessions,
+    moderation,
+    organising,
+    quiz,
+    selectors,
+    text_entries,
+)
 from .kinds import KINDS, kind_for
 from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, TextEntry, Vote
 
@@ -518,16 +528,56 @@ def _terms_table(poll: Poll) -> str:
 @admin.register(TextEntry)
 class TextEntryAdmin(admin.ModelAdmin):
     """A word cloud's or open answers' entries: text, never markup, never edited here (the
-    counts would drift; moderation changes their state, issue 34)."""
+    counts would drift). Moderators approve, hide and restore them with the actions, as
+    on their pages (polls.moderation: a word cloud's entry is approved or restored with its
+    whole term)."""
 
-    list_display = ("shown", "state", "flagged", "poll", "cast_at")
-    list_select_related = ("poll",)
+    list_display = ("shown", "state", "flagged", "poll", "cast_at", "moderated_by", "moderated_at")
+    list_select_related = ("poll", "moderated_by")
     list_filter = ("state", "flagged", "poll")
     search_fields = ("shown", "key")
     fields = ("poll", "shown", "key", "state", "flagged", "position", "vote_id", "cast_at",
-              "stored_at")  # fmt: skip
+              "stored_at", "moderated_by", "moderated_at")  # fmt: skip
     readonly_fields = fields
     show_full_result_count = False
+    actions = ("approve", "hide", "restore", "hide_voters")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or self.has_moderate_permission(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self.has_moderate_permission(request)
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return moderation.may_moderate(request.user)
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[TextEntry], action: str, unit: str
+    ) -> None:
+        moved = 0
+        for entry in queryset.select_related("poll").order_by("id"):
+            target = moderation.Target(unit, entry.pk)
+            try:
+                moved += moderation.apply(entry.poll, action, target, by=request.user).moved
+            except moderation.ModerationError as error:  # gone meanwhile (a new ballot)
+                self.message_user(request, str(error), messages.WARNING)
+        self.message_user(request, f"{action.capitalize()}: {moved} entries.", messages.SUCCESS)
+
+    @admin.action(description="Approve (a word cloud: the whole term)", permissions=["moderate"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[TextEntry]) -> None:
+        self._apply(request, queryset, moderation.APPROVE, moderation.ENTRY)
+
+    @admin.action(description="Hide", permissions=["moderate"])
+    def hide(self, request: HttpRequest, queryset: QuerySet[TextEntry]) -> None:
+        self._apply(request, queryset, moderation.HIDE, moderation.ENTRY)
+
+    @admin.action(description="Restore (a word cloud: the whole term)", permissions=["moderate"])
+    def restore(self, request: HttpRequest, queryset: QuerySet[TextEntry]) -> None:
+        self._apply(request, queryset, moderation.RESTORE, moderation.ENTRY)
+
+    @admin.action(description="Hide every entry of their voters", permissions=["moderate"])
+    def hide_voters(self, request: HttpRequest, queryset: QuerySet[TextEntry]) -> None:
+        self._apply(request, queryset, moderation.HIDE, moderation.VOTER)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -562,6 +562,11 @@ class TextEntry(models.Model):
     flagged = models.BooleanField(default=False, help_text="The profanity filter caught it.")
     cast_at = models.DateTimeField()
     stored_at = models.DateTimeField(default=timezone.now)
+    # The last moderator's action on it (approve, hide, restore): who and when (issue 34).
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "text entries"
@@ -574,6 +579,12 @@ class TextEntry(models.Model):
                 fields=["poll", "digest", "-id"],
                 condition=models.Q(state="shown"),
                 name="entry_shown_by_term",
+            ),
+            # A moderator's queue: the pending (or hidden) entries, newest first.
+            models.Index(
+                fields=["poll", "state", "-id"],
+                condition=~models.Q(state="shown"),
+                name="entry_moderation",
             ),
         ]
 
@@ -679,3 +690,34 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id}: {self.length} batches, {self.hash[:12]}"
+
+
+class TermDecision(models.Model):
+    """A moderator's decision on a word cloud's term (every entry of one key, whoever gave
+    it): approved terms are shown, hidden ones hidden, now and for entries still to come
+    (polls.text_entries.initial_state). Open answers are moderated per entry: no row."""
+
+    class Decision(models.TextChoices):
+        SHOWN = "shown", "Approved"
+        HIDDEN = "hidden", "Hidden"
+
+    poll = models.ForeignKey(
+        Poll, on_delete=models.CASCADE, related_name="term_decisions", db_index=False
+    )
+    digest = models.CharField(max_length=32)  # of the key (TermCount.digest)
+    key = models.TextField()
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "digest"], name="one_decision_per_term")
+        ]
+        # Who may moderate audience text: presenters, staff and the "Moderators" group.
+        permissions = [("moderate_entries", "Can moderate audience text")]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.key}: {self.decision}"

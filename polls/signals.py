@@ -93,3 +93,10 @@ def ensure_presenters_group(sender: Any, **kwargs: Any) -> None:
     if permission is not None:
         group, _ = Group.objects.get_or_create(name=PRESENTERS_GROUP)
         group.permissions.add(permission)
+    # The "Moderators" group (issue 34): its members moderate audience text.
+    moderate = Permission.objects.filter(
+        content_type__app_label="polls", codename="moderate_entries"
+    ).first()
+    if moderate is not None:
+        moderators, _ = Group.objects.get_or_create(name="Moderators")
+        moderators.permissions.add(moderate)

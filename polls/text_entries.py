@@ -26,7 +26,15 @@ from django.db import connection
 from django.utils import timezone
 
 from .counting import text as engine
-from .models import EntryCounter, SpellingCount, TermCount, TextEntry
+from .models import (
+    EntryCounter,
+    Poll,
+    SessionPoll,
+    SpellingCount,
+    TermCount,
+    TermDecision,
+    TextEntry,
+)
 
 SHOWN = TextEntry.State.SHOWN.value
 PENDING = TextEntry.State.PENDING.value
@@ -65,11 +73,71 @@ class Ballot:
     items: tuple[dict[str, Any], ...]
 
 
-def initial_state(item: dict[str, Any]) -> str:
-    """The state a new entry is stored in: pending when the profanity filter caught it,
-    else shown. (Moderation, issue 34, adds the poll's mode: in "before" mode every entry
-    waits.)"""
-    return PENDING if item.get("held") else SHOWN
+# Moderation modes (issue 34, docs/moderation.md), a text poll's option "moderation":
+# off: shown at once, nobody watches (the filter's catches still wait); after: shown at
+# once, a moderator watches and hides; before: nothing is shown until approved.
+OFF, AFTER, BEFORE = "off", "after", "before"
+MODES = (OFF, AFTER, BEFORE)
+
+
+def mode_of(poll: Poll) -> str:
+    """The poll's moderation mode: its own, else "after" for a poll of a live session (a
+    room sees it) and "off" elsewhere. Only "before" changes how entries are stored."""
+    mode = poll.options.get("moderation")
+    if mode in MODES:
+        return str(mode)
+    return AFTER if SessionPoll.objects.filter(poll_id=poll.pk).exists() else OFF
+
+
+def initial_state(
+    item: dict[str, Any],
+    *,
+    before: bool = False,
+    decision: str | None = None,
+    was_hidden: bool = False,
+) -> str:
+    """The state a new entry is stored in. A moderator's decision on its term (a word
+    cloud's) comes first: approved shows it, hidden hides it, whoever gave it and whenever.
+    Then an entry its voter gave before and a moderator hid stays hidden (sending it again
+    does not bring it back). Then the profanity filter's catch waits (pending), in every
+    mode; in "before" mode every entry waits; else it is shown at once."""
+    if decision is not None:
+        return decision
+    if was_hidden:
+        return HIDDEN
+    if item.get("held") or before:
+        return PENDING
+    return SHOWN
+
+
+def _before_polls(poll_ids: Iterable[int]) -> set[int]:
+    """Those of the polls whose entries wait for a moderator ("before" mode)."""
+    return set(
+        Poll.objects.filter(pk__in=set(poll_ids), options__moderation=BEFORE).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _decisions(wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """Moderators' decisions on these (poll, key digest) terms."""
+    by_poll: dict[int, set[str]] = defaultdict(set)
+    for poll_id, term in wanted:
+        by_poll[poll_id].add(term)
+    found: dict[tuple[int, str], str] = {}
+    for poll_id, terms in by_poll.items():
+        rows = TermDecision.objects.filter(poll_id=poll_id, digest__in=terms)
+        for term, decision in rows.values_list("digest", "decision"):
+            found[(poll_id, term)] = decision
+    return found
+
+
+class StoredItem(dict[str, Any]):
+    """A stored entry as its ballot carried it (`item`), which also knows the entry's
+    state: equal to the same item sent again (the state is not part of the ballot), so a
+    voter's page can mark what waits for a moderator."""
+
+    state: str = SHOWN
 
 
 def stored_ballots(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[Any, ...]]:
@@ -84,10 +152,12 @@ def stored_ballots(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tup
         rows = (
             TextEntry.objects.filter(poll_id=poll_id, voter_key__in=voters)
             .order_by("voter_key", "position", "id")
-            .values_list("voter_key", "shown", "key", "flagged")
+            .values_list("voter_key", "shown", "key", "flagged", "state")
         )
-        for voter_key, shown, key, flagged in rows:
-            found[(poll_id, voter_key)].append(item(shown, key, held=flagged))
+        for voter_key, shown, key, flagged, state in rows:
+            stored = StoredItem(item(shown, key, held=flagged))
+            stored.state = state
+            found[(poll_id, voter_key)].append(stored)
     return {where: tuple(items) for where, items in found.items()}
 
 
@@ -119,21 +189,32 @@ def replace(ballots: Sequence[Ballot]) -> None:
     if not ballots:
         return
     changes = _Changes()
+    hidden: dict[tuple[int, str, str], tuple[Any, Any]] = {}  # (poll, voter, key): by, when
     with connection.cursor() as cursor:
         for poll_id, voters in sorted(_voters_by_poll(ballots).items()):
             cursor.execute(
                 "DELETE FROM polls_textentry WHERE poll_id = %s AND voter_key = ANY(%s) "
-                "RETURNING shown, key, state",
+                "RETURNING shown, key, state, voter_key, moderated_by_id, moderated_at",
                 [poll_id, sorted(voters)],
             )
-            for shown, key, state in cursor.fetchall():
+            for shown, key, state, voter_key, by, when in cursor.fetchall():
                 changes.add(poll_id, shown, key, state, -1)
+                if state == HIDDEN:
+                    hidden[(poll_id, voter_key, key)] = (by, when)
     now = timezone.now()
+    before = _before_polls(b.poll_id for b in ballots)
+    decisions = _decisions((b.poll_id, digest(entry["key"])) for b in ballots for entry in b.items)
     rows = []
     # In the order they were cast: an entry's id says how new it is (cards, /entries).
     for ballot in sorted(ballots, key=lambda b: (b.cast_at, str(b.vote_id))):
         for position, entry in enumerate(ballot.items):
-            state = initial_state(entry)
+            kept = hidden.get((ballot.poll_id, ballot.voter_key, entry["key"]))
+            state = initial_state(
+                entry,
+                before=ballot.poll_id in before,
+                decision=decisions.get((ballot.poll_id, digest(entry["key"]))),
+                was_hidden=kept is not None,
+            )
             rows.append(
                 TextEntry(
                     poll_id=ballot.poll_id,
@@ -147,6 +228,8 @@ def replace(ballots: Sequence[Ballot]) -> None:
                     flagged=bool(entry.get("held")),
                     cast_at=ballot.cast_at,
                     stored_at=now,
+                    moderated_by_id=kept[0] if kept else None,
+                    moderated_at=kept[1] if kept else None,
                 )
             )
             changes.add(ballot.poll_id, entry["text"], entry["key"], state, +1)

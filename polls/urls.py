@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from . import session_views, views
+from . import moderation_views, session_views, views
 
 app_name = "polls"
 
@@ -46,6 +46,9 @@ urlpatterns = [
     ),
     path("api/polls/<slug:slug>/terms", read_only(views.api_terms), name="api-terms"),
     path("api/polls/<slug:slug>/entries", read_only(views.api_entries), name="api-entries"),
+    path("moderate/polls/<slug:slug>/", moderation_views.moderate_poll, name="moderate-poll"),
+    path("moderate/polls/<slug:slug>/act", moderation_views.act, name="moderate-act"),
+    path("moderate/s/<str:code>/", moderation_views.moderate_session, name="moderate-session"),
     re_path(
         r"^api/", read_only(views.api_not_found)
     ),  # last: any other path under /api/ (newlines too)

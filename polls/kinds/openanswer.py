@@ -16,7 +16,7 @@ from polls.counting import text as engine
 from polls.models import Poll
 
 from .base import BallotShapeError, Option
-from .text import TextKind, entries_field, texts
+from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, own_texts, texts
 
 LENGTH_MAX = 500  # an answer's longest limit an organiser may set (characters)
 
@@ -55,6 +55,7 @@ class OpenAnswer(TextKind):
     result_keys = ("entries", "distinct")  # every term: the export's "text" (polls.export)
     export_columns = ("answer",)
     options = (
+        *MODERATION_OPTIONS,
         Option(
             "answer_length",
             lambda: entries_field(
@@ -75,7 +76,7 @@ class OpenAnswer(TextKind):
         length = options.get("answer_length")
         if length is not None and not 1 <= length <= LENGTH_MAX:
             return {"answer_length": f"An answer has 1 to {LENGTH_MAX} characters."}
-        return {}
+        return moderation_problems(options)
 
     def rules(self, poll: Poll, choices: int) -> dict[str, Any]:
         return {"max_length": self.limits(poll).graphemes}
@@ -158,7 +159,7 @@ class OpenAnswer(TextKind):
             "answer": given[0] if given else "",
             "answer_hint": _("Your answer in your own words, at most %(length)s characters.")
             % {"length": limits.graphemes},
-            "your_ballot": _("Your answer: %(answer)s") % {"answer": texts(stored)[0]}
+            "your_ballot": _("Your answer: %(answer)s") % {"answer": own_texts(poll, stored)[0]}
             if stored
             else "",
         }

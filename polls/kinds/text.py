@@ -31,6 +31,85 @@ from .base import BallotProblem, BallotShapeError, Counted, Kind, Option
 _UNSTORABLE = {chr(0), *map(chr, range(0xD800, 0xE000))}
 
 
+# Moderation (issue 34, docs/moderation.md): each text poll's mode, what the profanity
+# filter's catch does, and whose lists apply; kept in Poll.options like every kind option.
+HOLD, REFUSE = "hold", "refuse"
+FILTER_ACTIONS = (HOLD, REFUSE)
+
+
+def _choice_field(label: Any, choices: list[tuple[str, Any]], help_text: Any) -> forms.Field:
+    return forms.ChoiceField(label=label, required=False, choices=choices, help_text=help_text)
+
+
+MODERATION_OPTIONS = (
+    Option(
+        "moderation",
+        lambda: _choice_field(
+            gettext_lazy("Moderation"),
+            [
+                ("", gettext_lazy("Default: after in a live session, else off")),
+                (text_entries.OFF, gettext_lazy("Off: shown at once")),
+                (text_entries.AFTER, gettext_lazy("After: shown at once, a moderator can hide")),
+                (text_entries.BEFORE, gettext_lazy("Before: nothing shown until approved")),
+            ],
+            gettext_lazy("What the filter catches always waits for a moderator."),
+        ),
+        "text: moderation mode, off, after or before (after in a live session, else off)",
+        whole=False,
+        choices=text_entries.MODES,
+    ),
+    Option(
+        "filter_action",
+        lambda: _choice_field(
+            gettext_lazy("Profanity filter"),
+            [
+                ("", gettext_lazy("Hold for a moderator (default)")),
+                (REFUSE, gettext_lazy("Refuse with a message")),
+            ],
+            gettext_lazy("What happens to an entry the filter catches."),
+        ),
+        "text: what the profanity filter's catch does, hold or refuse (hold)",
+        whole=False,
+        choices=FILTER_ACTIONS,
+    ),
+    Option(
+        "filter_languages",
+        lambda: forms.CharField(
+            label=gettext_lazy("Filter languages"),
+            required=False,
+            max_length=20,
+            help_text=gettext_lazy("Whose word lists apply, e.g. de,en (default: en,de,fr,es)."),
+        ),
+        "text: whose profanity lists apply, comma-separated codes of en, de, fr, es (all four)",
+        whole=False,
+    ),
+)
+
+
+def moderation_problems(options: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with a text poll's moderation options."""
+    problems = {}
+    if options.get("moderation") not in (None, "", *text_entries.MODES):
+        problems["moderation"] = "Moderation is off, after or before."
+    if options.get("filter_action") not in (None, "", *FILTER_ACTIONS):
+        problems["filter_action"] = "The filter holds or refuses."
+    try:
+        filter_languages(options.get("filter_languages"))
+    except ValueError:
+        problems["filter_languages"] = "Languages are codes among en, de, fr, es, e.g. de,en."
+    return problems
+
+
+def filter_languages(value: Any) -> tuple[str, ...]:
+    """The languages a setting names ("de,en"; none: the site's four)."""
+    if not value:
+        return profanity.LANGUAGES
+    codes = tuple(dict.fromkeys(code.strip().lower() for code in str(value).split(",")))
+    if not codes or any(code not in profanity.LANGUAGES for code in codes):
+        raise ValueError(value)
+    return codes
+
+
 def entries_field(label: Any, low: int, high: int, help_text: Any) -> forms.Field:
     return forms.IntegerField(
         label=label, required=False, min_value=low, max_value=high, help_text=help_text
@@ -42,6 +121,8 @@ class TextKind(Kind):
 
     stores_entries = True
     has_choices = False
+    # Moderated per normalised term (every voter's entries of a key at once), else per entry.
+    moderated_per_term: ClassVar[bool] = False
     units = (gettext_lazy("voter"), gettext_lazy("voters"))
     # What a form's inputs allow before the server's check: maxlength counts UTF-16 code
     # units (an emoji with a skin tone is 4), so it is only an outer bound; the server
@@ -75,16 +156,24 @@ class TextKind(Kind):
         except engine.EntryProblem as problem:
             raise BallotProblem(self.refusal(problem), code=_CODES[problem.code]) from None
         languages = self.languages(poll)
-        return tuple(
-            text_entries.item(
-                entry.shown, entry.key, held=profanity.check(entry.shown, languages) is not None
+        caught = [profanity.check(entry.shown, languages) is not None for entry in found]
+        if any(caught) and poll.options.get("filter_action") == REFUSE:
+            n = caught.index(True) + 1
+            raise BallotProblem(
+                _("Entry %(n)s was refused: it holds a word this poll does not accept.") % {"n": n},
+                code=FILTER_REFUSED,
             )
-            for entry in found
+        return tuple(
+            text_entries.item(entry.shown, entry.key, held=held)
+            for entry, held in zip(found, caught, strict=True)
         )
 
     def languages(self, poll: Poll) -> tuple[str, ...]:
-        """Whose profanity lists apply (the site's four; issue 34 adds the poll's setting)."""
-        return profanity.LANGUAGES
+        """Whose profanity lists apply: the poll's setting, else the site's four."""
+        try:
+            return filter_languages(poll.options.get("filter_languages"))
+        except ValueError:  # refused when saved: only an old row could hold it
+            return profanity.LANGUAGES
 
     def _checked(self, limits: engine.Limits, ballot: Sequence[dict[str, Any]]) -> tuple:
         """The worker's check of a message's entries: their shape, their number, each within
@@ -192,6 +281,25 @@ def _is_entry(entry: Any) -> bool:
     )
 
 
+def waiting(poll: Poll, value: Any) -> bool:
+    """Whether a voter's own entry waits for a moderator: a stored one by its state; one
+    still being stored when the filter caught it or the poll shows nothing unapproved
+    (an approved term is shown at once: the stored state then says so)."""
+    if isinstance(value, text_entries.StoredItem):
+        return value.state == text_entries.PENDING
+    if not isinstance(value, dict):
+        return False
+    return bool(value.get("held")) or poll.options.get("moderation") == text_entries.BEFORE
+
+
+def own_texts(poll: Poll, ballot: Sequence[Any] | None) -> list[str]:
+    """A voter's entries in words for their own page, each waiting one marked so."""
+    return [
+        _("%(entry)s (waiting for a moderator)") % {"entry": text} if waiting(poll, value) else text
+        for value, text in zip(ballot or [], texts(ballot), strict=True)
+    ]
+
+
 def texts(ballot: Sequence[Any] | None) -> list[str]:
     """A ballot's entries as text: stored entries ({"text", "key"}) or texts as posted."""
     return [value["text"] if isinstance(value, dict) else str(value) for value in ballot or []]
@@ -204,6 +312,8 @@ _CODES = {
     engine.TOO_MANY_CODE_POINTS: "entry_too_many_code_points",
     engine.TOO_MANY_ENTRIES: "too_many_entries",
 }
-API_CODES = tuple(_CODES.values())
+FILTER_REFUSED = "entry_refused_by_filter"  # the poll refuses what the filter catches
+API_CODES = (*_CODES.values(), FILTER_REFUSED)
 
-__all__ = ["API_CODES", "Option", "TextKind", "entries_field", "texts"]
+__all__ = ["API_CODES", "MODERATION_OPTIONS", "Option", "TextKind", "entries_field",
+           "moderation_problems", "own_texts", "texts"]  # fmt: skip

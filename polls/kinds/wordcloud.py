@@ -15,7 +15,7 @@ from polls.counting import text as engine
 from polls.models import Poll
 
 from .base import Option
-from .text import TextKind, entries_field, texts
+from .text import MODERATION_OPTIONS, TextKind, entries_field, moderation_problems, own_texts, texts
 
 LENGTH_MAX = 50  # an entry's longest limit an organiser may set (characters)
 
@@ -27,6 +27,7 @@ def _setting(poll: Poll, name: str, default: int) -> int:
 
 class WordCloud(TextKind):
     name = "wordcloud"
+    moderated_per_term = True  # approving "python" approves every voter's "Python"
     admin_help = (
         "each voter gives up to the given number of words or short phrases (1-5), shown as a "
         "live word cloud."
@@ -62,6 +63,7 @@ class WordCloud(TextKind):
     result_keys = ("entries", "distinct")  # every term: the export's "text" (polls.export)
     export_columns = tuple(f"entry{n}" for n in range(1, engine.CLOUD_ENTRIES_MAX + 1))
     options = (
+        *MODERATION_OPTIONS,
         Option(
             "max_entries",
             lambda: entries_field(
@@ -98,7 +100,7 @@ class WordCloud(TextKind):
         length = options.get("entry_length")
         if length is not None and not 1 <= length <= LENGTH_MAX:
             return {"entry_length": f"An entry has 1 to {LENGTH_MAX} characters."}
-        return {}
+        return moderation_problems(options)
 
     def rules(self, poll: Poll, choices: int) -> dict[str, Any]:
         limits = self.limits(poll)
@@ -168,9 +170,11 @@ class WordCloud(TextKind):
                 most,
             )
             % {"most": most, "length": limits.graphemes},
-            "your_ballot": _("Your words: %(words)s") % {"words": ", ".join(texts(stored))}
-            if stored
-            else "",
+            "your_ballot": (
+                _("Your words: %(words)s") % {"words": ", ".join(own_texts(poll, stored))}
+                if stored
+                else ""
+            ),
         }
 
 

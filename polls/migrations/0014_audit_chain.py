@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('polls', '0012_text_answers'),
+        ('polls', '0013_moderation'),
     ]
 
     operations = [

@@ -22,7 +22,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from polls import kinds, live_sessions, organising, quiz
+from polls import kinds, live_sessions, moderation, organising, quiz
 from polls.counting import receipts as codes
 from polls.models import AdmissionChange, ChainBatch, Poll, RankingCount, Tally, Vote
 from polls.pipeline.message import QueuedVote, canonical_json
@@ -148,6 +148,27 @@ def text_poll(kind: str) -> Poll:
     record_votes([queued(poll, "a", ["Tea"]), queued(poll, "b", ["tea"])])
     record_votes([queued(poll, "c", ["Water"], 1), queued(poll, "a", ["coffee"], 2)])
     return poll
+
+
+def test_a_moderators_hide_and_restore_go_on_the_chain_and_the_export_still_verifies(
+    tmp_path: Path,
+) -> None:
+    poll = text_poll("wordcloud")
+    before = ChainBatch.objects.filter(poll=poll).count()
+
+    moderation.apply(poll, moderation.HIDE, moderation.Target(moderation.TERM, "tea"))
+    hidden_ok, hidden_out = verify(export(poll, tmp_path))
+    moderation.apply(poll, moderation.RESTORE, moderation.Target(moderation.TERM, "tea"))
+
+    actions = [
+        event["type"]
+        for batch in ChainBatch.objects.filter(poll=poll, index__gt=before).order_by("index")
+        for event in batch.events
+    ]
+    assert actions == ["moderation hide", "moderation restore"]
+    assert hidden_ok == 0, hidden_out
+    assert verify(export(poll, tmp_path))[0] == 0
+    assert recount_check(poll)[0]
 
 
 KINDS: dict[str, Callable[[], Poll]] = {

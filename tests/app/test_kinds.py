@@ -42,7 +42,7 @@ def test_a_poll_finds_its_kind() -> None:
     assert kind_for(poll) is KINDS["ranked"]
 
 
-def test_each_option_belongs_to_one_kind_but_the_quiz_settings_single_and_multiple_share() -> None:
+def test_each_option_belongs_to_one_kind_but_the_quiz_and_moderation_settings_are_shared() -> None:
     names = kinds.option_names()
     assert len(names) == len(set(names))
     assert set(names) == {
@@ -50,6 +50,7 @@ def test_each_option_belongs_to_one_kind_but_the_quiz_settings_single_and_multip
         "scale_min", "scale_max", "scale_min_label", "scale_max_label",
         "quiz_correct", "quiz_seconds", "quiz_points",
         "max_entries", "entry_length", "answer_length",
+        "moderation", "filter_action", "filter_languages",
     }  # fmt: skip
     owners = {
         name: sorted(k.name for k in KINDS.values() if name in {o.name for o in k.options})
@@ -57,8 +58,10 @@ def test_each_option_belongs_to_one_kind_but_the_quiz_settings_single_and_multip
     }
     assert {name for name, kinds_ in owners.items() if len(kinds_) > 1} == {
         "quiz_correct", "quiz_seconds", "quiz_points",
+        "moderation", "filter_action", "filter_languages",
     }  # fmt: skip
     assert owners["quiz_correct"] == ["multiple", "single"]
+    assert owners["moderation"] == ["openanswer", "wordcloud"]
 
 
 class Throwaway(kinds.Kind):

@@ -47,6 +47,9 @@ PUBLIC = {
     "/s/x/nickname",  # a quiz player's nickname
     "/present/x/",
     "/present/x/control",
+    "/moderate/polls/x/",  # moderators' pages (log-in required)
+    "/moderate/polls/x/act",
+    "/moderate/s/x/",
     "/embed/polls/x/",
     "/embed/s/x/",
     "/favicon.ico",
