@@ -54,6 +54,17 @@ def counts(board: QnaBoard) -> dict[str, int]:
     return {name: int(value) for name, value in found.items()}
 
 
+def snapshot_head(board: QnaBoard) -> dict[str, Any]:
+    """Whether the board is shown and open, without its questions."""
+    return {
+        "enabled": board.enabled and not board.archived,
+        "asking": board.asking_open,
+        "upvoting": board.upvoting_open,
+        "names": board.names,
+        "counts": counts(board),
+    }
+
+
 def snapshot(board: QnaBoard) -> dict[str, Any]:
     """The board as every page draws it; `seq` orders snapshots."""
     highlighted = board.highlighted

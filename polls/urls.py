@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from . import session_views, views
+from . import qna_views, session_views, views
 
 app_name = "polls"
 
@@ -20,7 +20,14 @@ urlpatterns = [
     path("join", session_views.join, name="join"),
     path("s/<str:code>/", session_views.audience, name="session"),
     path("s/<str:code>/nickname", session_views.nickname, name="session-nickname"),
+    path("s/<str:code>/qna/ask", qna_views.ask, name="qna-ask"),
+    path("s/<str:code>/qna/upvote", qna_views.upvote, name="qna-upvote"),
+    path("s/<str:code>/qna/withdraw", qna_views.withdraw, name="qna-withdraw"),
     path("present/<str:code>/", session_views.present, name="present"),
+    path("present/<str:code>/qna", qna_views.control, name="qna-control"),
+    re_path(
+        r"^present/(?P<code>[^/]+)/qna\.(?P<fmt>csv|json)$", qna_views.export, name="qna-export"
+    ),
     path("present/<str:code>/control", session_views.control, name="present-control"),
     path("embed/polls/<slug:slug>/", session_views.embed_poll, name="embed-poll"),
     path("embed/s/<str:code>/", session_views.embed_session, name="embed-session"),
@@ -46,6 +53,17 @@ urlpatterns = [
     ),
     path("api/polls/<slug:slug>/terms", read_only(views.api_terms), name="api-terms"),
     path("api/polls/<slug:slug>/entries", read_only(views.api_entries), name="api-entries"),
+    path(
+        "api/sessions/<str:code>/questions",
+        read_only(qna_views.api_questions),
+        name="api-qna-questions",
+    ),
+    path("api/sessions/<str:code>/questions/ask", qna_views.api_ask, name="api-qna-ask"),
+    path(
+        "api/sessions/<str:code>/questions/<str:question>/upvote",
+        qna_views.api_upvote,
+        name="api-qna-upvote",
+    ),
     re_path(
         r"^api/", read_only(views.api_not_found)
     ),  # last: any other path under /api/ (newlines too)
