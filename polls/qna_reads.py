@@ -33,6 +33,12 @@ def item(question: Question) -> dict[str, Any]:
     }
 
 
+def pending(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> list[Question]:
+    """Questions waiting for a moderator, oldest first."""
+    live = board.questions.filter(state=Question.State.PENDING, withdrawn_at=None, archived_at=None)
+    return list(live.order_by("id")[:limit])
+
+
 def top(board: QnaBoard, limit: int = SNAPSHOT_TOP) -> list[Question]:
     """Pinned first, then unanswered before answered, most upvoted, newest."""
     return list(shown(board).order_by("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id")[:limit])
