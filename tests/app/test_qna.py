@@ -150,7 +150,8 @@ def test_280_graphemes_are_taken_whatever_their_code_points(board, qna_queue, re
 
 @pytest.mark.parametrize(
     ("change", "action", "code"),
-    [({"asking": False}, "ask", "asking_closed"), ({"upvoting": False}, "upvote", "upvoting_closed"),
+    [({"asking": False}, "ask", "asking_closed"),
+     ({"upvoting": False}, "upvote", "upvoting_closed"),
      ({"asking": False}, "upvote", None), ({"upvoting": False}, "ask", None)],
 )  # fmt: skip
 def test_asking_and_upvoting_close_independently_refused_at_admission(
@@ -362,7 +363,8 @@ def test_questions_per_voter_are_limited_with_retry_after(board, qna_queue) -> N
     ask(board, voter="anon:fast")
     with pytest.raises(qna.QnaError) as refused:
         ask(board, voter="anon:fast")
-    assert refused.value.status == 429 and 0 < refused.value.retry_after <= 61
+    assert refused.value.status == 429
+    assert 0 < refused.value.retry_after <= 61
     ask(board, voter="anon:other")  # another voter is not held back
 
 
@@ -375,7 +377,8 @@ def test_upvote_actions_per_voter_are_limited(board, stored, qna_queue) -> None:
             codes.append(202)
         except qna.QnaError as refused:
             codes.append(refused.status)
-    assert codes.count(429) >= 1 and codes.count(202) <= 3
+    assert codes.count(429) >= 1
+    assert codes.count(202) <= 3
 
 
 # --- Presenter, withdraw, snapshot ---------------------------------------------------------
@@ -429,7 +432,8 @@ def test_next_puts_the_top_unanswered_question_on_screen_and_answered_takes_it_o
 def test_the_form_posts_and_comes_back_to_the_page(session, board, qna_queue, redis_client) -> None:
     client = Client()
     answer = client.post(f"/s/{session.code}/qna/ask", {"text": "From a phone without JS?"})
-    assert answer.status_code == 302 and answer["Location"].endswith("#qna")
+    assert answer.status_code == 302
+    assert answer["Location"].endswith("#qna")
     store_queued(redis_client, qna_queue)
     page = client.get(f"/s/{session.code}/")
     assert "From a phone without JS?" in page.content.decode()
@@ -444,7 +448,8 @@ def test_the_api_asks_upvotes_and_lists(session, board, qna_queue, redis_client)
     client = Client()
     base = f"/api/sessions/{session.code}/questions"
     asked = client.post(f"{base}/ask", {"text": "Via the API?"}, content_type="application/json")
-    assert asked.status_code == 202 and asked.json()["status"] == "queued"
+    assert asked.status_code == 202
+    assert asked.json()["status"] == "queued"
     store_queued(redis_client, qna_queue)
     question_id = asked.json()["id"]
     voted = client.post(
@@ -479,7 +484,8 @@ def test_the_api_429_carries_retry_after_and_a_message_in_the_language(
     url = f"/api/sessions/{session.code}/questions/ask"
     client.post(url, {"text": "One?"}, content_type="application/json")
     answer = client.post(url, {"text": "Two?"}, content_type="application/json")
-    assert answer.status_code == 429 and int(answer["Retry-After"]) > 0
+    assert answer.status_code == 429
+    assert int(answer["Retry-After"]) > 0
     assert answer.json()["code"] == "too_many_requests"
     assert "Sekunden" in answer.json()["error"]
 
@@ -497,7 +503,8 @@ def test_only_presenters_act_on_the_board_and_export(session, board, stored, own
     presenter.force_login(owner)
     answer = presenter.post(url, {"action": "answered", "question": str(stored.uuid)},
                             HTTP_ACCEPT="application/json")  # fmt: skip
-    assert answer.status_code == 200 and answer.json()["counts"]["answered"] == 1
+    assert answer.status_code == 200
+    assert answer.json()["counts"]["answered"] == 1
 
 
 def test_exports_neutralise_formulas_and_hold_every_question(session, board, owner) -> None:
@@ -517,7 +524,8 @@ def test_exports_neutralise_formulas_and_hold_every_question(session, board, own
 
 
 def test_a_session_of_a_board_alone_goes_live_and_refuses_moving(session) -> None:
-    assert session.state == LiveSession.State.LIVE and session.current_poll is None
+    assert session.state == LiveSession.State.LIVE
+    assert session.current_poll is None
     with pytest.raises(live_sessions.SessionError):
         live_sessions.move(session, step=1)
     with pytest.raises(live_sessions.SessionError):
