@@ -530,3 +530,37 @@ def test_a_session_of_a_board_alone_goes_live_and_refuses_moving(session) -> Non
         live_sessions.move(session, step=1)
     with pytest.raises(live_sessions.SessionError):
         live_sessions.create_session(title="Nothing", owner=session.owner, polls=[])
+
+
+# --- Admin, commands, recount ------------------------------------------------------------
+
+
+def test_the_admin_lists_boards_and_questions_and_moderates(board, stored) -> None:
+    staff = User.objects.create_superuser("ada", password="pw-ada-12345")
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/polls/qnaboard/").status_code == 200
+    assert client.get(f"/admin/polls/question/{stored.pk}/change/").status_code == 200
+    client.post("/admin/polls/question/", {"action": "hide", "_selected_action": [stored.pk]})
+    stored.refresh_from_db()
+    assert stored.state == "hidden"
+
+
+def test_the_commands_close_export_and_recount(board, stored, session) -> None:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("qna_export", str(session.pk), "--format", "csv", stdout=out)
+    assert "What next?" in out.getvalue()
+    call_command("qna_close", str(session.pk), stdout=io.StringIO())
+    board.refresh_from_db()
+    assert not board.asking_open
+    assert not board.upvoting_open
+    Question.objects.filter(pk=stored.pk).update(upvotes=3)
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("recount", "--check", stdout=io.StringIO())
+    call_command("recount", stdout=io.StringIO())
+    stored.refresh_from_db()
+    assert stored.upvotes == 0

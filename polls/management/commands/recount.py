@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import openness, organising, quiz
-from polls.models import Poll
+from polls import openness, organising, qna, quiz
+from polls.models import Poll, QnaBoard
 
 from ._common import poll_or_error
 
@@ -51,6 +51,16 @@ class Command(BaseCommand):
             openness.reconcile()
         if check and copies:
             drifted += 1
+        if not options["slug"]:  # Q&A boards: each question's upvotes from its stored actions
+            for board in QnaBoard.objects.order_by("pk"):
+                wrong = qna.recount(board, fix=not check)
+                for question, (kept, counted) in wrong.items():
+                    verb = "differs" if check else "fixed"
+                    self.stdout.write(
+                        f"Q&A board {board.pk}: question {question} {verb}: upvotes stored "
+                        f"{kept}, counted {counted}"
+                    )
+                drifted += bool(wrong)
         if check and drifted:
             raise CommandError(
                 f"{drifted} poll(s) have tallies that differ from their votes; "
