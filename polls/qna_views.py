@@ -4,6 +4,7 @@ the JSON API (ask, upvote, list) and the exports. The rules are polls.qna's."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -186,6 +187,20 @@ def export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
 # --- The API ------------------------------------------------------------------------
 
 
+def _api(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An API view: no such live session or board is a JSON 404 with its code."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404 as missing:
+            return json_error(404, str(missing) or _("No live session has that code."),
+                              code="not_found")  # fmt: skip
+
+    return wrapped
+
+
 def _api_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     if request.content_type != "application/json":
         return json_error(415, _("Send JSON (Content-Type: application/json)."))
@@ -200,6 +215,7 @@ def _api_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
 
 @require_GET
 @_guarded
+@_api
 def api_questions(request: HttpRequest, code: str) -> HttpResponse:
     """GET: a page of the board's shown questions (`sort` top or newest, `limit`,
     `offset`), with the asking voter's own questions and upvotes."""
@@ -226,6 +242,7 @@ def api_questions(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @_guarded
+@_api
 def api_ask(request: HttpRequest, code: str) -> HttpResponse:
     """POST {"text", "name"?}: 202 {"id", "status": "queued"}."""
     session = _live(request, code)
@@ -234,7 +251,7 @@ def api_ask(request: HttpRequest, code: str) -> HttpResponse:
     if isinstance(body, JsonResponse):
         return body
     text, name = body.get("text"), body.get("name", "")
-    if not isinstance(text, str) or not isinstance(name, str):
+    if set(body) - {"text", "name"} or not isinstance(text, str) or not isinstance(name, str):
         return json_error(400, _("text and name are strings."), code="invalid_body")
     try:
         question = qna.ask(board, voter_key=request.voter_key, text=text, name=name,  # type: ignore[attr-defined]
@@ -246,6 +263,7 @@ def api_ask(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @_guarded
+@_api
 def api_upvote(request: HttpRequest, code: str, question: str) -> HttpResponse:
     """POST {"up": true|false}: 202 {"id", "status": "queued", "up"}."""
     session = _live(request, code)
@@ -254,7 +272,7 @@ def api_upvote(request: HttpRequest, code: str, question: str) -> HttpResponse:
     if isinstance(body, JsonResponse):
         return body
     up = body.get("up")
-    if type(up) is not bool:
+    if set(body) != {"up"} or type(up) is not bool:
         return json_error(400, _("up is true or false."), code="invalid_body")
     try:
         action = qna.upvote(board, voter_key=request.voter_key, question=question, up=up,  # type: ignore[attr-defined]
