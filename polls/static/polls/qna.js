@@ -90,7 +90,7 @@
     var fresh = document.createDocumentFragment();
     var added = false;
     questions.forEach(function (q) {
-      if (!known[q.id]) added = true;
+      if (!known[q.id] && !mine.asked[q.id]) added = true; // not news to its asker
       fresh.appendChild(drawItem(q));
     });
     list.replaceChildren(fresh);
