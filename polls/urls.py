@@ -25,9 +25,8 @@ urlpatterns = [
     path("s/<str:code>/qna/withdraw", qna_views.withdraw, name="qna-withdraw"),
     path("present/<str:code>/", session_views.present, name="present"),
     path("present/<str:code>/qna", qna_views.control, name="qna-control"),
-    re_path(
-        r"^present/(?P<code>[^/]+)/qna\.(?P<fmt>csv|json)$", qna_views.export, name="qna-export"
-    ),
+    path("present/<str:code>/qna.csv", qna_views.export, {"fmt": "csv"}, name="qna-export-csv"),
+    path("present/<str:code>/qna.json", qna_views.export, {"fmt": "json"}, name="qna-export-json"),
     path("present/<str:code>/control", session_views.control, name="present-control"),
     path("embed/polls/<slug:slug>/", session_views.embed_poll, name="embed-poll"),
     path("embed/s/<str:code>/", session_views.embed_session, name="embed-session"),
