@@ -98,6 +98,7 @@ def test_the_qna_answers_fit_the_document(django_user_model) -> None:
         live_sessions.create_session(title="Doc", owner=owner, polls=[], qna=True)
     )
     board = qna_reads.board_of(session)
+    assert board is not None
     qna.write_copy(board)
     client = Client()
     base = f"/api/sessions/{session.code}/questions"

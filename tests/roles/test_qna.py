@@ -19,6 +19,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from polls import live_sessions, qna_reads
 from polls.models import LiveSession, QnaBoard, Question
@@ -50,7 +51,7 @@ def board() -> QnaBoard:
     assert found is not None
     for n in range(3):
         Question.objects.create(board=found, uuid=uuid.uuid4(), voter_key=f"anon:asker{n}",
-                                text=f"Question {n}?", asked_at=session.live_since,
+                                text=f"Question {n}?", asked_at=timezone.now(),
                                 admitted_ms=n)  # fmt: skip
     return found
 
