@@ -717,9 +717,22 @@ class Question(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # The snapshot's two lists read the first 50 rows of these (a board of any size).
         indexes = [
-            models.Index(fields=["board", "-upvotes", "-id"], name="question_top"),
-            models.Index(fields=["board", "-id"], name="question_newest"),
+            models.Index(
+                models.F("board"),
+                models.F("pinned").desc(),
+                models.F("answered_at").asc(nulls_first=True),
+                models.F("upvotes").desc(),
+                models.F("id").desc(),
+                condition=models.Q(state="shown", withdrawn_at=None, archived_at=None),
+                name="question_top",
+            ),
+            models.Index(
+                fields=["board", "-id"],
+                condition=models.Q(state="shown", withdrawn_at=None, archived_at=None),
+                name="question_newest",
+            ),
         ]
 
     def __str__(self) -> str:
