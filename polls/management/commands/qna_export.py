@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("session", help="the session's join code (while live) or id")
-        parser.add_argument("--format", choices=["csv", "json"], default="csv")
+        parser.add_argument(
+            "--format", choices=["csv", "json"], default="csv", help="csv (default) or json"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         board = qna_reads.board_of(session_or_error(options["session"]))
