@@ -14,14 +14,20 @@ from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from polls import live_sessions, qna, qna_reads
+from polls.live import events
 from polls.models import LiveSession, QnaBoard, QnaUpvote, Question
 from polls.pipeline import qna_admission, qna_store
 from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
+from tests.support.live import run_async
+from votingsite.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -564,3 +570,28 @@ def test_the_commands_close_export_and_recount(board, stored, session) -> None:
     call_command("recount", stdout=io.StringIO())
     stored.refresh_from_db()
     assert stored.upvotes == 0
+
+
+# --- Live: the snapshot reaches the session's sockets --------------------------------------
+
+
+@run_async
+async def test_a_stored_question_reaches_the_audiences_and_the_presenters_sockets(
+    session: LiveSession, board: QnaBoard
+) -> None:
+    """The worker's commit pushes the board's bounded snapshot to every socket of the
+    session (the same text for all); a snapshot older than one sent is dropped."""
+    headers = [(b"origin", b"http://127.0.0.1:8000")]
+    phone = WebsocketCommunicator(application, f"/ws/s/{session.code}/", headers=headers)
+    assert (await phone.connect(timeout=15))[0]
+    assert json.loads(await phone.receive_from(timeout=15))["type"] == "session"
+    action = QnaAction(ASK, uuid.uuid4(), board.pk, "anon:a", timezone.now(), admitted_ms=1,
+                       text="Live?")  # fmt: skip
+    await sync_to_async(qna_store.record)([action])
+    pushed = json.loads(await phone.receive_from(timeout=15))
+    assert pushed["type"] == "qna"
+    assert [q["text"] for q in pushed["newest"]] == ["Live?"]
+    stale = {"type": "qna.update", "seq": pushed["seq"] - 1, "text": json.dumps({"type": "qna"})}
+    await get_channel_layer().group_send(events.session_group(session.pk), stale)
+    assert await phone.receive_nothing(timeout=1)
+    await phone.disconnect()
