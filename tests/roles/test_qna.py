@@ -124,3 +124,73 @@ def test_upvotes_streamed_while_the_worker_is_killed_are_counted_once_each_last_
         worker.stop()
         if replacement:
             replacement.stop()
+
+
+def send_upvotes(url: str, code: str, actions: list[tuple[str, str, bool]]) -> list[int]:
+    """Each action in turn (a voter's in the order given); the statuses answered."""
+    http = requests.Session()
+    statuses = []
+    for voter, question, up in actions:
+        cookies = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}; csrftoken={CSRF}"
+        try:
+            answer = http.post(
+                f"{url}/api/sessions/{code}/questions/{question}/upvote",
+                json={"up": up}, headers={"Cookie": cookies, "X-CSRFToken": CSRF}, timeout=15,
+            )  # fmt: skip
+            statuses.append(answer.status_code)
+        except requests.RequestException:
+            statuses.append(0)
+    return statuses
+
+
+def test_upvotes_across_a_redis_restart_are_refused_with_503_or_counted_once(
+    board: QnaBoard, private_redis: PrivateRedis
+) -> None:
+    """While Redis is away an upvote is a 503 (nothing recorded); what was admitted before
+    survives the restart (append-only file) and is stored once; afterwards it takes
+    upvotes again; the counts are the last accepted action of each voter."""
+    code = board.session.code
+    questions = [str(q.uuid) for q in board.questions.all()]
+    env = {**NO_LIMITS, "REDIS_URL": private_redis.url}
+    voting = processes.voting_server(env=env).start().wait_ready()
+    worker = processes.Worker(env=env).start().wait_ready()
+    rng = random.Random(36)
+    voters = [secrets.token_urlsafe(9) for _ in range(40)]
+
+    def batch(n: int) -> list[tuple[str, str, bool]]:
+        return [(rng.choice(voters), rng.choice(questions), rng.random() < 0.7) for _ in range(n)]
+
+    accepted: list[tuple[str, str, bool]] = []
+    try:
+        worker.stop()  # the first actions wait in Redis for the restart
+        before = batch(120)
+        assert set(send_upvotes(voting.url, code, before)) == {202}
+        accepted += before
+        private_redis.stop()
+        during = batch(10)
+        assert set(send_upvotes(voting.url, code, during)) == {503}
+        private_redis.start()
+        after = batch(120)
+        processes.wait_for(lambda: send_upvotes(voting.url, code, after[:1]) == [202],
+                           timeout=30, what="upvotes taken again")  # fmt: skip
+        accepted.append(after[0])
+        statuses = send_upvotes(voting.url, code, after[1:])
+        assert set(statuses) == {202}
+        accepted += after[1:]
+        worker = processes.Worker(env=env).start().wait_ready()
+        last: dict[tuple[str, str], bool] = {}
+        for voter, question, up in accepted:
+            last[(voter, question)] = up
+        want = {q: sum(1 for (_v, qq), up in last.items() if qq == q and up) for q in questions}
+
+        def counted() -> dict[str, int]:
+            return {str(q.uuid): q.upvotes for q in board.questions.all()}
+
+        processes.wait_for(lambda: counted() == want, timeout=90, interval=0.5,
+                           what=lambda: f"upvotes counted: {counted()} != {want}")  # fmt: skip
+        env_check = processes.role_env(REDIS_URL=private_redis.url)
+        check = processes.manage("recount", "--check", env=env_check)
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        voting.stop()
+        worker.stop()
