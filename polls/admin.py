@@ -34,12 +34,23 @@ from . import (
     live_sessions,
     moderation,
     organising,
+    qna,
     quiz,
     selectors,
     text_entries,
 )
 from .kinds import KINDS, kind_for
-from .models import Choice, LiveSession, Poll, PollReset, SessionPoll, TextEntry, Vote
+from .models import (
+    Choice,
+    LiveSession,
+    Poll,
+    PollReset,
+    QnaBoard,
+    Question,
+    SessionPoll,
+    TextEntry,
+    Vote,
+)
 
 # The product's name on every admin page (its header, the browser's title, its home page).
 admin.site.site_header = gettext_lazy("Live votes")
@@ -944,3 +955,109 @@ class LiveSessionAdmin(admin.ModelAdmin):
     new_code = admin.action(description="New join code")(
         _session_action(live_sessions.new_code, "new code")
     )
+
+
+# --- Q&A boards (issue 35): the rules are polls.qna's --------------------------------
+
+
+def _qna_export(boards: QuerySet[QnaBoard], *, as_json: bool) -> HttpResponse:
+    if as_json:
+        body = "[" + ",\n".join(qna.export_json(b) for b in boards) + "]"
+        response = HttpResponse(body, content_type="application/json")
+    else:
+        body = "".join(qna.export_csv(b) for b in boards)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    name = "qna." + ("json" if as_json else "csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@admin.register(QnaBoard)
+class QnaBoardAdmin(admin.ModelAdmin):
+    """A session's Q&A board: its switches and settings; a change goes through polls.qna
+    (Redis's copy, the pages' snapshot)."""
+
+    list_display = ("session", "enabled", "asking_open", "upvoting_open", "moderation", "names",
+                    "archived", "questions")  # fmt: skip
+    list_filter = ("enabled", "asking_open", "moderation")
+    fields = ("session", "enabled", "asking_open", "upvoting_open", "moderation",
+              "filter_refuses", "names", "archived", "highlighted")  # fmt: skip
+    readonly_fields = ("highlighted",)
+    raw_id_fields = ("session",)
+    actions = ("close_boards", "open_boards", "export_csv", "export_json")
+
+    @admin.display(description="questions")
+    def questions(self, board: QnaBoard) -> int:
+        return board.questions.count()
+
+    def save_model(self, request: HttpRequest, obj: QnaBoard, form: Any, change: bool) -> None:
+        names = ("moderation", "names", "filter_refuses", "asking_open", "upvoting_open")
+        options = {name: getattr(obj, name) for name in names}
+        board = qna.enable(obj.session, enabled=obj.enabled, **options)
+        if obj.archived != board.archived:
+            board = qna.archive(board, archived=obj.archived)
+        obj.pk = board.pk
+
+    @admin.action(description="Close for questions and upvotes")
+    def close_boards(self, request: HttpRequest, queryset: QuerySet[QnaBoard]) -> None:
+        for board in queryset:
+            qna.close(board)
+        messages.success(request, f"{queryset.count()} closed.")
+
+    @admin.action(description="Open for questions and upvotes")
+    def open_boards(self, request: HttpRequest, queryset: QuerySet[QnaBoard]) -> None:
+        for board in queryset:
+            qna.set_open(board, asking=True, upvoting=True)
+        messages.success(request, f"{queryset.count()} opened.")
+
+    @admin.action(description="Export the questions (CSV)")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[QnaBoard]) -> HttpResponse:
+        return _qna_export(queryset, as_json=False)
+
+    @admin.action(description="Export the questions (JSON)")
+    def export_json(self, request: HttpRequest, queryset: QuerySet[QnaBoard]) -> HttpResponse:
+        return _qna_export(queryset, as_json=True)
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    """The audience's questions: moderators approve, hide, restore and correct them (the
+    original kept); the presenter's marks. Upvotes are the worker's, read only."""
+
+    list_display = ("text", "board", "state", "flagged", "upvotes", "answered_at", "pinned",
+                    "withdrawn_at")  # fmt: skip
+    list_filter = ("state", "flagged", "pinned")
+    search_fields = ("text", "name")
+    fields = ("board", "text", "original", "name", "state", "flagged", "upvotes", "pinned",
+              "answered_at", "asked_at", "withdrawn_at", "archived_at")  # fmt: skip
+    readonly_fields = ("board", "original", "name", "state", "flagged", "upvotes", "pinned",
+                       "answered_at", "asked_at", "withdrawn_at", "archived_at")  # fmt: skip
+    actions = ("approve", "hide", "restore", "mark_answered")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # questions come from the audience, through the pipeline
+
+    def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
+        if "text" in form.changed_data:  # a typo corrected: the original is kept
+            stored = Question.objects.get(pk=obj.pk)
+            qna.correct_question(stored, obj.text)
+
+    @admin.action(description="Approve (show on the board)")
+    def approve(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+        for question in queryset:
+            qna.approve_question(question)
+
+    @admin.action(description="Hide from the board")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+        for question in queryset:
+            qna.hide_question(question)
+
+    @admin.action(description="Restore (show again)")
+    def restore(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+        for question in queryset:
+            qna.restore_question(question)
+
+    @admin.action(description="Mark answered")
+    def mark_answered(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+        for question in queryset:
+            qna.mark_answered(question)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from polls import openness, quiz, ratelimits
 from polls.live import publisher
-from polls.models import LiveSession, Poll, SessionPoll, VotingWindow
+from polls.models import LiveSession, Poll, QnaBoard, SessionPoll, VotingWindow
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +59,24 @@ def may_present(user: Any, session: LiveSession) -> bool:
     return bool(user.is_staff or user.pk == session.owner_id or user.has_perm(PERMISSION))
 
 
-def create_session(*, title: str, owner: Any, polls: Sequence[Poll]) -> LiveSession:
-    """A draft session of these polls, in this order."""
-    if not polls:
-        raise SessionError(_("A session needs at least one poll."))
+def create_session(
+    *, title: str, owner: Any, polls: Sequence[Poll], qna: bool = False
+) -> LiveSession:
+    """A draft session of these polls, in this order; with `qna`, a Q&A board too (the
+    board's own settings: polls.qna.enable). A session of a board alone has no polls."""
+    if not polls and not qna:
+        raise SessionError(_("A session needs at least one poll or a Q&A board."))
     with transaction.atomic():
         session = LiveSession.objects.create(title=title.strip(), owner=owner)
         for position, poll in enumerate(polls):
             SessionPoll.objects.create(session=session, poll=poll, position=position)
+        if qna:
+            QnaBoard.objects.create(session=session)
     return session
+
+
+def has_board(session: LiveSession) -> bool:
+    return QnaBoard.objects.filter(session=session).exists()
 
 
 def add_poll(session: LiveSession, poll: Poll) -> SessionPoll:
@@ -99,8 +108,8 @@ def go_live(session: LiveSession) -> LiveSession:
         if locked.state == LiveSession.State.LIVE:
             return locked
         polls = ordered_polls(locked)
-        if not polls:
-            raise SessionError(_("A session needs at least one poll."))
+        if not polls and not has_board(locked):
+            raise SessionError(_("A session needs at least one poll or a Q&A board."))
         busy = SessionPoll.objects.filter(
             poll__in=polls, session__state=LiveSession.State.LIVE
         ).exclude(session=locked)
@@ -112,9 +121,9 @@ def go_live(session: LiveSession) -> LiveSession:
         )
         locked.state = LiveSession.State.LIVE
         locked.live_since = now
-        locked.current_poll = polls[0]
+        locked.current_poll = polls[0] if polls else None  # a Q&A board alone: no poll
         locked.locked = locked.reveal = False
-        locked.locked = _waits_for_start(polls[0])
+        locked.locked = bool(polls) and _waits_for_start(polls[0])
         locked.code = _free_code(locked.code_digits)
         _save(locked, ["state", "live_since", "current_poll", "locked", "reveal", "code"])
         _apply(locked)
@@ -128,8 +137,13 @@ def move(session: LiveSession, *, to: Poll | None = None, step: int = 0) -> Live
     with transaction.atomic():
         locked = _live(session)
         polls = ordered_polls(locked)
+        if not polls:
+            raise SessionError(_("This session has no polls: only its Q&A board."))
         if to is None:
-            index = next(i for i, p in enumerate(polls) if p.pk == locked.current_poll_id)
+            index = next(
+                (i for i, p in enumerate(polls) if p.pk == locked.current_poll_id),
+                -1 if step > 0 else len(polls),
+            )
             index += step
             if not 0 <= index < len(polls):
                 raise SessionError(

@@ -721,3 +721,119 @@ class TermDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} {self.key}: {self.decision}"
+
+
+class QnaBoard(models.Model):
+    """A live session's Q&A board (issue 35): the audience asks and upvotes, the presenter
+    answers. Whether it admits questions and upvotes also lives in Redis, where the Q&A
+    admission script reads it (polls.qna, polls.pipeline.qna_admission)."""
+
+    class Moderation(models.TextChoices):
+        OFF = "off", "Off: every question is shown at once, unfiltered"
+        AFTER = "after", "After: shown at once, the filter's catches held for review"
+        BEFORE = "before", "Before: every question waits for a moderator"
+
+    class Names(models.TextChoices):
+        ANONYMOUS = "anonymous", "Anonymous: no names"
+        ALLOWED = "allowed", "A name is allowed"
+        REQUIRED = "required", "A name is required"
+
+    session = models.OneToOneField(LiveSession, on_delete=models.CASCADE, related_name="qna_board")
+    enabled = models.BooleanField(default=True, help_text="The audience sees the board.")
+    asking_open = models.BooleanField(default=True, help_text="New questions are taken.")
+    upvoting_open = models.BooleanField(default=True, help_text="Upvotes are taken.")
+    moderation = models.CharField(
+        max_length=8, choices=Moderation.choices, default=Moderation.AFTER
+    )
+    filter_refuses = models.BooleanField(
+        default=False,
+        help_text="Refuse a question the profanity filter catches (else hold it for review).",
+    )
+    names = models.CharField(max_length=10, choices=Names.choices, default=Names.ANONYMOUS)
+    highlighted = models.ForeignKey(
+        "Question", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archived = models.BooleanField(default=False, help_text="Put away: closed and not shown.")
+    version = models.BigIntegerField(default=0)  # Redis's copy is written in this order
+    seq = models.BigIntegerField(default=0)  # grows with every change the pages must see
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Q&A board"
+
+    def __str__(self) -> str:
+        return f"Q&A of {self.session_id}"
+
+
+class Question(models.Model):
+    """An audience question on a Q&A board, stored by the worker (its `uuid` was given at
+    admission: storing it twice changes nothing). `upvotes` is kept in the worker's
+    transaction from the QnaUpvote rows."""
+
+    class State(models.TextChoices):
+        SHOWN = "shown", "Shown"
+        PENDING = "pending", "Pending review"
+        HIDDEN = "hidden", "Hidden"
+
+    board = models.ForeignKey(QnaBoard, on_delete=models.CASCADE, related_name="questions")
+    uuid = models.UUIDField(unique=True)
+    voter_key = models.CharField(max_length=64)
+    name = models.CharField(max_length=160, blank=True)
+    text = models.TextField()
+    original = models.TextField(blank=True, help_text="As asked, before a typo was corrected.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.SHOWN)
+    flagged = models.BooleanField(default=False, help_text="The profanity filter caught it.")
+    pinned = models.BooleanField(default=False)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    upvotes = models.IntegerField(default=0)
+    asked_at = models.DateTimeField()  # the web host's clock
+    admitted_ms = models.BigIntegerField()  # Redis's clock at admission
+    stored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        # The snapshot's two lists read the first 50 rows of these (a board of any size).
+        indexes = [
+            models.Index(
+                models.F("board"),
+                models.F("pinned").desc(),
+                models.F("answered_at").asc(nulls_first=True),
+                models.F("upvotes").desc(),
+                models.F("id").desc(),
+                condition=models.Q(state="shown", withdrawn_at=None, archived_at=None),
+                name="question_top",
+            ),
+            models.Index(
+                fields=["board", "-id"],
+                condition=models.Q(state="shown", withdrawn_at=None, archived_at=None),
+                name="question_newest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class QnaUpvote(models.Model):
+    """A voter's latest upvote action on a question: up or not (never a toggle), the
+    latest by admission time (then action id) kept by the worker."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="upvote_rows")
+    voter_key = models.CharField(max_length=64)
+    up = models.BooleanField()
+    admitted_ms = models.BigIntegerField()
+    action_id = models.UUIDField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "voter_key"], name="one_upvote_per_voter_and_question"
+            )
+        ]
+        indexes = [models.Index(fields=["voter_key"], name="upvote_by_voter")]
+
+    def __str__(self) -> str:
+        return f"{self.voter_key} {'up' if self.up else 'not'} {self.question_id}"

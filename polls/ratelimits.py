@@ -72,6 +72,18 @@ def vote_limits(*, voter_key: str, client_ip: str = "") -> list[Limit]:
     return limits
 
 
+def qna_limits(*, asking: bool, voter_key: str, client_ip: str = "") -> list[Limit]:
+    """The limits a Q&A action counts against: its voter's (questions per minute, or
+    upvote actions per second), and its address's by the venue rule (a session's)."""
+    rate = settings.QNA_QUESTION_RATE_PER_VOTER if asking else settings.QNA_UPVOTE_RATE_PER_VOTER
+    what = "ask" if asking else "upvote"
+    limits = [Limit(f"{what}-voter", voter_key, rate)]
+    if client_ip:
+        where = address_block(client_ip)
+        limits.append(Limit(f"{what}-ip", where, settings.VOTE_RATE_PER_IP_IN_SESSION))
+    return limits
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or X-Forwarded-For behind N trusted proxies."""
     return client_address(

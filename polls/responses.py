@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from .live_sessions import SessionError
 from .pipeline import submit
+from .qna import QnaError
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +147,11 @@ def store_unavailable(request: HttpRequest, exception: BaseException) -> HttpRes
 def session_refused(error: SessionError) -> JsonResponse:
     """A presenter's action the session's rules refuse (the last poll, not live...)."""
     return json_error(409, error, code="session_refused")
+
+
+def qna_refused(request: HttpRequest, error: QnaError) -> HttpResponse:
+    """A refused Q&A request (polls.qna): its status and code, Retry-After on 429 and 503;
+    JSON on the API and for scripts, else the designed page."""
+    return error_response(
+        request, error.status, str(error), code=error.code, retry_after=error.retry_after
+    )

@@ -18,7 +18,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import displays, live_sessions, qr, quiz, ratelimits, receipts, selectors, snapshots
+from . import (
+    displays,
+    live_sessions,
+    qna_reads,
+    qr,
+    quiz,
+    ratelimits,
+    receipts,
+    selectors,
+    snapshots,
+)
 from .live.pages import kind_scripts
 from .models import LiveSession
 from .pipeline import ballots
@@ -132,6 +142,7 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
         context |= _quiz_audience(session, poll, voter_key)
     if request.GET.get("part") == "poll":
         return render(request, "polls/_session_poll.html", context)
+    context |= _qna(session, request.voter_key, request.GET.get("qna", "top"))  # type: ignore[attr-defined]
     if quiz.has_quiz(session) and request.voter_key is not None:  # type: ignore[attr-defined]
         context["nickname"] = quiz.nickname_of(session, request.voter_key)  # type: ignore[attr-defined]
         context["nickname_open"] = not quiz.quiz_started(session)
@@ -198,6 +209,7 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     context = {"session": session, **_stage(session), **kind_scripts()}
     if request.GET.get("part") == "poll":
         return render(request, "polls/_present_poll.html", context)
+    context |= _qna(session, None, "top", presenter=True)
     join_link = live_sessions.public_url(reverse("polls:session", args=[session.code]))
     context |= {
         "join_link": join_link,
@@ -208,6 +220,29 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
         "qr": qr.svg(join_link, title=_("Scan to join: %(link)s") % {"link": join_link}),
     }
     return render(request, "polls/present.html", context)
+
+
+def _qna(
+    session: LiveSession, voter_key: str | None, sort: str, *, presenter: bool = False
+) -> dict[str, Any]:
+    """The session's Q&A board as the page draws it without JavaScript: its snapshot,
+    the questions in the chosen order (top or newest), each marked with this voter's own
+    question and upvote; the presenter also sees the questions held for review."""
+    board = qna_reads.board_of(session)
+    if board is None or not (board.enabled or presenter):
+        return {}
+    snapshot = qna_reads.snapshot(board)
+    sort = "newest" if sort == "newest" else "top"
+    mine = qna_reads.mine(board, voter_key)
+    asked, upvoted = set(mine["asked"]), set(mine["upvoted"])
+    questions = [
+        {**q, "mine": q["id"] in asked, "upvoted": q["id"] in upvoted} for q in snapshot[sort]
+    ]
+    context = {"qna": board, "qna_snapshot": snapshot, "qna_sort": sort,
+               "qna_questions": questions, "qna_mine": mine}  # fmt: skip
+    if presenter:
+        context["qna_pending"] = [qna_reads.item(q) for q in qna_reads.pending(board)]
+    return context
 
 
 def _stage(session: LiveSession) -> dict[str, Any]:

@@ -21,8 +21,10 @@ from django.conf import settings
 from django.db import connection
 
 from polls import openness
-from polls.pipeline import ballots, ledger, metrics
+from polls.pipeline import ballots, ledger, metrics, qna_admission, qna_store
 from polls.pipeline.message import TASK_NAME, QueuedVote
+from polls.pipeline.qna_message import TASK_NAME as QNA_TASK_NAME
+from polls.pipeline.qna_message import QnaAction
 from polls.pipeline.store import store_with_retry
 from votingsite.redis_client import redis_client
 
@@ -144,11 +146,34 @@ def _requeue(messages: list[dict[str, Any]]) -> None:
     record_votes.apply_async(args=(messages,), retry=True)
 
 
+@shared_task(name=QNA_TASK_NAME, acks_late=True)
+def record_qna(messages: list[Any]) -> None:
+    """Store Q&A actions (questions, upvote actions) in one transaction, then strike them
+    off the Q&A ledger (polls.pipeline.qna_admission); storing twice changes nothing."""
+    actions = []
+    for data in messages if isinstance(messages, list) else []:
+        try:
+            actions.append(QnaAction.from_message(data))
+        except ValueError as exc:
+            logger.error("dropping malformed Q&A message: %s", exc)
+    if actions:
+        qna_store.store_with_retry(actions)
+    try:
+        qna_admission.mark_handled(actions)
+    except redis.RedisError as exc:  # the sweeper queues them again; storing is idempotent
+        logger.warning("could not strike %d Q&A actions off the ledger: %r", len(actions), exc)
+
+
+def _requeue_qna(messages: list[dict[str, Any]]) -> None:
+    record_qna.apply_async(args=(messages,), retry=True)
+
+
 def _sweep_forever() -> None:
     while True:
         time.sleep(settings.VOTE_LEDGER_SWEEP_SECONDS)
         try:
             ledger.sweep(_requeue)
+            qna_admission.sweep(_requeue_qna)
         except Exception:
             logger.exception("ledger sweep failed; trying again later")
 

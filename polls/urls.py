@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from . import moderation_views, session_views, views
+from . import moderation_views, qna_views, session_views, views
 
 app_name = "polls"
 
@@ -20,7 +20,13 @@ urlpatterns = [
     path("join", session_views.join, name="join"),
     path("s/<str:code>/", session_views.audience, name="session"),
     path("s/<str:code>/nickname", session_views.nickname, name="session-nickname"),
+    path("s/<str:code>/qna/ask", qna_views.ask, name="qna-ask"),
+    path("s/<str:code>/qna/upvote", qna_views.upvote, name="qna-upvote"),
+    path("s/<str:code>/qna/withdraw", qna_views.withdraw, name="qna-withdraw"),
     path("present/<str:code>/", session_views.present, name="present"),
+    path("present/<str:code>/qna", qna_views.control, name="qna-control"),
+    path("present/<str:code>/qna.csv", qna_views.export, {"fmt": "csv"}, name="qna-export-csv"),
+    path("present/<str:code>/qna.json", qna_views.export, {"fmt": "json"}, name="qna-export-json"),
     path("present/<str:code>/control", session_views.control, name="present-control"),
     path("embed/polls/<slug:slug>/", session_views.embed_poll, name="embed-poll"),
     path("embed/s/<str:code>/", session_views.embed_session, name="embed-session"),
@@ -49,6 +55,17 @@ urlpatterns = [
     path("moderate/polls/<slug:slug>/", moderation_views.moderate_poll, name="moderate-poll"),
     path("moderate/polls/<slug:slug>/act", moderation_views.act, name="moderate-act"),
     path("moderate/s/<str:code>/", moderation_views.moderate_session, name="moderate-session"),
+    path(
+        "api/sessions/<str:code>/questions",
+        read_only(qna_views.api_questions),
+        name="api-qna-questions",
+    ),
+    path("api/sessions/<str:code>/questions/ask", qna_views.api_ask, name="api-qna-ask"),
+    path(
+        "api/sessions/<str:code>/questions/<str:question>/upvote",
+        qna_views.api_upvote,
+        name="api-qna-upvote",
+    ),
     re_path(
         r"^api/", read_only(views.api_not_found)
     ),  # last: any other path under /api/ (newlines too)

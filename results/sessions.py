@@ -349,6 +349,15 @@ class SessionConsumer(LiveConsumer):
     async def poll_changed(self, event: dict[str, Any]) -> None:
         await self.results_update(event)
 
+    async def qna_update(self, event: dict[str, Any]) -> None:
+        """A Q&A board's snapshot (polls.live.events.qna_update), the same for every
+        socket; older than the one this socket was sent: dropped. A voter's own marks
+        are the page's (it knows what it asked and upvoted)."""
+        if event["seq"] <= getattr(self, "qna_seq", -1):
+            return
+        self.qna_seq = event["seq"]
+        await self.send(text_data=event["text"])
+
     async def _show(self, state: dict[str, Any], text: str | None = None) -> None:
         """Send the session's state, then follow its current poll's results if allowed.
 

@@ -175,6 +175,7 @@ def _live_events_sent() -> Iterator[None]:
     yield
     publisher._publisher.drain(timeout=5)
     publisher._sessions.drain(timeout=5)
+    publisher._qna.drain(timeout=5)
 
 
 @pytest.fixture(autouse=True)

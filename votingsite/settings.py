@@ -241,6 +241,9 @@ VOTE_RATE_PER_VOTER = env.str("VOTE_RATE_PER_VOTER", default="30/m")
 VOTE_RATE_PER_IP = env.str("VOTE_RATE_PER_IP", default="1200/m")
 # A live session's room puts hundreds of phones behind one address.
 VOTE_RATE_PER_IP_IN_SESSION = env.str("VOTE_RATE_PER_IP_IN_SESSION", default="30000/m")
+# Q&A (issue 35): generous for a person, small for a script; per address the venue rule.
+QNA_QUESTION_RATE_PER_VOTER = env.str("QNA_QUESTION_RATE_PER_VOTER", default="3/m")
+QNA_UPVOTE_RATE_PER_VOTER = env.str("QNA_UPVOTE_RATE_PER_VOTER", default="5/s")
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
 # Guesses at one account's password from one address: a slow-down, never a lock-out.
 LOGIN_RATE_PER_ACCOUNT_ADDRESS = env.str("LOGIN_RATE_PER_ACCOUNT_ADDRESS", default="5/5m")

@@ -95,3 +95,12 @@ def rules_of(event: dict[str, Any], *, poll_id: int) -> Poll:
         if rules[name]:
             rules[name] = datetime.fromisoformat(rules[name])
     return Poll(pk=poll_id, **rules)
+
+
+QNA_UPDATE = "qna.update"
+
+
+def qna_update(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A Q&A board changed (a question stored or moved, upvotes counted): its bounded
+    snapshot (polls.qna_reads.snapshot), serialised once; sent to the session's sockets."""
+    return {"type": QNA_UPDATE, "seq": snapshot["seq"], "text": json.dumps(snapshot)}

@@ -22,8 +22,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
-from polls import quiz, snapshots
-from polls.models import LiveSession, Poll
+from polls import qna_reads, quiz, snapshots
+from polls.models import LiveSession, Poll, QnaBoard
 from polls.selectors import poll_results, session_state
 from votingsite.redis_client import redis_client
 
@@ -247,3 +247,84 @@ _sessions = _SessionSender()
 def announce_rules_after_commit(poll_id: int) -> None:
     """Re-check open pages against the poll's rules once this transaction has committed."""
     transaction.on_commit(lambda: poll_rules_changed(poll_id))
+
+
+def publish_qna_now(board_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Read the board's snapshot and send it to its session's audience and presenters."""
+    board = QnaBoard.objects.filter(pk=board_id).select_related("highlighted").first()
+    if board is None:
+        return
+    event = events.qna_update(qna_reads.snapshot(board))
+    coroutine = get_channel_layer().group_send(events.session_group(board.session_id), event)
+    if loop is None:
+        asyncio.run(coroutine)
+    else:
+        loop.run_until_complete(coroutine)
+
+
+class _QnaPublisher(_Sender):
+    """Q&A boards' snapshots, coalesced like results: a board is pushed at most once per
+    RESULTS_PUSH_INTERVAL across every process (a Redis gate, `qna:gate:<board id>`, with
+    that TTL); one changed while its gate is shut is pushed when it opens."""
+
+    thread_name = "qna-publisher"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._dirty: set[int] = set()
+
+    def _queued(self) -> bool:
+        return bool(self._dirty)
+
+    def mark(self, board_ids: Iterable[int]) -> None:
+        with self._cond:
+            self._dirty.update(board_ids)
+            self._wake()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        gate = redis_client()
+        while True:
+            interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
+            with self._cond:
+                while not self._dirty:
+                    if not self._cond.wait(_IDLE_CLOSE_SECONDS):
+                        connection.close()
+                pending = sorted(self._dirty)
+            waits: list[int] = []
+            for board_id in pending:
+                key = f"qna:gate:{board_id}"
+                try:
+                    if not gate.set(key, 1, nx=True, px=interval_ms):
+                        waits.append(max(1, gate.pttl(key)))
+                        continue
+                    with self._cond:
+                        self._dirty.discard(board_id)
+                        self._busy += 1
+                    try:
+                        close_old_connections()
+                        publish_qna_now(board_id, loop)
+                    finally:
+                        with self._cond:
+                            self._busy -= 1
+                except Exception:
+                    logger.exception("could not push Q&A board %s", board_id)
+                    with self._cond:
+                        self._dirty.add(board_id)
+                    waits.append(interval_ms)
+            if waits:
+                time.sleep(min(waits) / 1000)
+
+
+_qna = _QnaPublisher()
+
+
+def qna_changed(board_ids: Iterable[int]) -> None:
+    """The boards changed (committed): push their snapshots; returns at once."""
+    _qna.mark(board_ids)
+
+
+def announce_qna_after_commit(board_ids: Iterable[int]) -> None:
+    """Push the boards' new snapshots once this transaction has committed."""
+    changed = frozenset(board_ids)
+    transaction.on_commit(lambda: qna_changed(changed))

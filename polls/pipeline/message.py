@@ -258,11 +258,12 @@ def queue_name() -> str:
     return str(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
-def build(messages: list[dict[str, Any]]) -> str:
-    """What kombu's Redis transport would LPUSH for record_votes.apply_async((messages,))."""
+def build(messages: list[dict[str, Any]], task_name: str = TASK_NAME) -> str:
+    """What kombu's Redis transport would LPUSH for record_votes.apply_async((messages,))
+    (or another task's, named: the Q&A actions', polls.pipeline.qna_message)."""
     headers, properties, body, _ = current_app.amqp.as_task_v2(
         message_id(),
-        TASK_NAME,
+        task_name,
         args=(messages,),
         kwargs={},
         reply_to=current_app.thread_oid,

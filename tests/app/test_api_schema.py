@@ -38,6 +38,8 @@ def test_the_document_is_served_and_valid_openapi_3_1() -> None:
         "/api/polls/{slug}/votes/{vote_id}", "/api/polls/{slug}/results/rctab.json",
         "/api/polls/{slug}/board", "/api/polls/{slug}/receipts/{code}",
         "/api/polls/{slug}/terms", "/api/polls/{slug}/entries",
+        "/api/sessions/{join_code}/questions", "/api/sessions/{join_code}/questions/ask",
+        "/api/sessions/{join_code}/questions/{question_id}/upvote",
     }  # fmt: skip
 
 
@@ -83,3 +85,31 @@ def test_every_kinds_poll_vote_and_results_answers_fit_the_document(kind) -> Non
     if kinds.kind_for(poll).stores_entries:  # beyond the snapshot: the pages
         fits(document, "TermsPage", client.get(f"/api/polls/{poll.slug}/terms").json())
         fits(document, "EntriesPage", client.get(f"/api/polls/{poll.slug}/entries").json())
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_the_qna_answers_fit_the_document(django_user_model) -> None:
+    from polls import live_sessions, qna, qna_reads
+
+    document = schema()
+    owner = django_user_model.objects.create_user("doc-qna")
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Doc", owner=owner, polls=[], qna=True)
+    )
+    board = qna_reads.board_of(session)
+    assert board is not None
+    qna.write_copy(board)
+    client = Client()
+    base = f"/api/sessions/{session.code}/questions"
+    asked = client.post(f"{base}/ask", {"text": "Why?"}, content_type="application/json")
+    assert asked.status_code == 202
+    fits(document, "QnaQueued", asked.json())
+    fits(document, "Ask", {"text": "Why?", "name": "Ann"})
+    fits(document, "QuestionsPage", client.get(base).json())
+    refused = client.post(f"{base}/ask", {"text": ""}, content_type="application/json")
+    fits(document, "Error", refused.json())
+    unknown = client.post(f"{base}/{uuid.uuid4()}/upvote", {"up": True},
+                          content_type="application/json")  # fmt: skip
+    assert unknown.status_code == 404
+    fits(document, "Error", unknown.json())

@@ -47,6 +47,15 @@ PUBLIC = {
     "/s/x/nickname",  # a quiz player's nickname
     "/present/x/",
     "/present/x/control",
+    "/s/x/qna/ask",  # a session's Q&A board: the audience's forms
+    "/s/x/qna/upvote",
+    "/s/x/qna/withdraw",
+    "/present/x/qna",  # the presenter's board controls and exports
+    "/present/x/qna.csv",
+    "/present/x/qna.json",
+    "/api/sessions/x/questions",
+    "/api/sessions/x/questions/ask",
+    "/api/sessions/x/questions/x/upvote",
     "/moderate/polls/x/",  # moderators' pages (log-in required)
     "/moderate/polls/x/act",
     "/moderate/s/x/",

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.utils import timezone
 
 from polls import organising
 from polls.models import Poll, Vote
@@ -68,7 +69,24 @@ def contract_polls() -> list[Poll]:
     return polls
 
 
-def contract_config(site: Any, polls: list[Poll]) -> str:
+@pytest.fixture
+def contract_board(django_user_model: Any) -> str:
+    """A live session of a Q&A board alone, with a question: its join code."""
+    from polls import live_sessions, qna_reads
+    from polls.models import Question
+
+    owner = django_user_model.objects.create_user(f"contract-{uuid.uuid4().hex[:6]}")
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Contract", owner=owner, polls=[], qna=True)
+    )
+    board = qna_reads.board_of(session)
+    assert board is not None
+    Question.objects.create(board=board, uuid=uuid.uuid4(), voter_key="anon:contract",
+                            text="Why?", asked_at=timezone.now(), admitted_ms=1)  # fmt: skip
+    return session.code
+
+
+def contract_config(site: Any, polls: list[Poll], codes: tuple[str, ...] = ()) -> str:
     """schemathesis.toml for this run: where the site is, the polls and choices to name
     more often than random ones (so the vote rules are reached, not only 404s)."""
     choice_ids = [c.pk for p in polls for c in p.choices.all()]
@@ -88,18 +106,23 @@ def contract_config(site: Any, polls: list[Poll]) -> str:
         [parameters.slug]
         dictionary = "slugs"
         probability = 0.8
+        [dictionaries.codes]
+        values = [{", ".join(f'"{c}"' for c in codes)}]
+        [parameters.join_code]
+        dictionary = "codes"
+        probability = 0.8
         [checks.positive_data_acceptance]
         expected-statuses = {VALID_BUT_REFUSED}
     """)
 
 
 def test_every_answer_is_documented_and_no_request_gets_a_server_error(
-    site: Any, contract_polls: list[Poll], tmp_path: Path
+    site: Any, contract_polls: list[Poll], contract_board: str, tmp_path: Path
 ) -> None:
     # schemathesis's own runner, not its pytest loader (which pytest 9's nodes break):
     # every phase, every check, a report of each failure.
     config = tmp_path / "schemathesis.toml"
-    config.write_text(contract_config(site, contract_polls))
+    config.write_text(contract_config(site, contract_polls, (contract_board,)))
     token = secrets.token_hex(16)  # a CSRF secret of our own: cookie and header agree
     run = subprocess.run(
         [str(Path(sys.executable).with_name("schemathesis")), "--no-color",

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polls import openness, organising, quiz
-from polls.models import Poll
+from polls import openness, organising, qna, quiz
+from polls.models import Poll, QnaBoard
 
 from ._common import poll_or_error
 
@@ -57,6 +57,8 @@ class Command(BaseCommand):
             openness.reconcile()
         if check and copies:
             drifted += 1
+        if not options["slug"]:
+            drifted += self._boards(check=check)
         if check and drifted:
             raise CommandError(
                 f"{drifted} poll(s) have tallies (or a sealed chain) that differ from their "
@@ -66,3 +68,17 @@ class Command(BaseCommand):
             )
         if not check:
             self.stdout.write(self.style.SUCCESS(f"Recount done: {drifted} poll(s) fixed."))
+
+    def _boards(self, *, check: bool) -> int:
+        """Q&A boards: each question's upvotes from its stored actions. Boards that differ."""
+        drifted = 0
+        for board in QnaBoard.objects.order_by("pk"):
+            wrong = qna.recount(board, fix=not check)
+            for question, (kept, counted) in wrong.items():
+                verb = "differs" if check else "fixed"
+                self.stdout.write(
+                    f"Q&A board {board.pk}: question {question} {verb}: upvotes stored "
+                    f"{kept}, counted {counted}"
+                )
+            drifted += bool(wrong)
+        return drifted

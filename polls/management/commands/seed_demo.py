@@ -4,14 +4,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from polls import live_sessions, organising
+from polls import live_sessions, organising, qna, qna_reads
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo: the classic poll (cats-vs-dogs), one poll of each other kind, "
-        "a live session of four polls of its own (the last a word cloud) and a live quiz of "
-        "three questions, owned by the first superuser. "
+        "a live session of four polls of its own (the last a word cloud) with a Q&A board, and "
+        "a live quiz of three questions, owned by the first superuser. "
         "Prints the session's links. Running it again changes nothing."
     )
 
@@ -24,7 +24,10 @@ class Command(BaseCommand):
             self.stdout.write("No superuser yet: the demo session waits for one (ensure_admin).")
             return
         polls = organising.seed_demo_session_polls()
-        self._links(live_sessions.seed_demo_session(polls=polls, owner=owner))
+        session = live_sessions.seed_demo_session(polls=polls, owner=owner)
+        if qna_reads.board_of(session) is None:  # its Q&A board (issue 35), once
+            qna.enable(session)
+        self._links(session)
         quiz = organising.seed_demo_quiz_polls()  # three quiz questions (issue 36)
         self._links(
             live_sessions.seed_demo_session(

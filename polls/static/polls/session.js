@@ -563,6 +563,8 @@
         stateSeq = -1;
       }
       onMessage(msg);
+      // Other parts of the page (the Q&A board: qna.js) listen too.
+      document.dispatchEvent(new CustomEvent("live:message", { detail: { msg: msg, fresh: !!fresh } }));
     },
     onRefused: function (code, say) {
       if (code === 4404) {

@@ -1,0 +1,189 @@
+"""Admitting a Q&A action (a question, an upvote) in one round trip to Redis, as a vote is
+admitted (polls.pipeline.admission), with a script of its own:
+
+  1. refuses it, writing nothing, past its deadline (Redis's clock), when Redis holds no
+     copy of its board's state (503 until polls.qna writes it again), or when that copy
+     says the board does not take it now (off or archived; asking or upvoting closed);
+  2. counts it against its rate limits (fixed windows, each counter expiring with its
+     window);
+  3. admits it: stamps Redis's time into its message, enters it in the Q&A ledger
+     (`qna:pending`, below) and pushes its Celery message (`polls.record_qna`) onto the
+     votes' queue. Admitted, it is in Redis to stay: queued, or in the ledger.
+
+The board's copy, `qna:admit:<board id>`, is `version|enabled|asking|upvoting` (1 or 0),
+written compare-and-set on the version (a late write changes nothing); no TTL, one per
+board (bounded by the boards' table), deleted with the board. The ledger holds each
+admitted action until the worker has stored it; the worker's sweeper queues again those
+older than VOTE_LEDGER_GRACE_SECONDS (a duplicate is harmless: storing is idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from polls.ratelimits import Limit, parse_rate
+from votingsite.redis_client import redis_client
+
+from . import message as task_message
+from .qna_message import ASK, TASK_NAME, QnaAction, member
+
+logger = logging.getLogger(__name__)
+
+PENDING_KEY = "qna:pending"
+_SWEEP_BATCH = 1000
+
+# What the script answers besides 0 (admitted) and N > 0 (wait N seconds).
+REFUSED_UNKNOWN_STATE = -1  # no copy of the board's state: nothing written
+REFUSED_LATE = -2  # run after the action's deadline: nothing written
+REFUSED_BOARD_CLOSED = -3  # the board is off or archived
+REFUSED_ASKING_CLOSED = -4  # the board takes no new questions
+REFUSED_UPVOTING_CLOSED = -5  # the board takes no upvotes
+
+_ADMIT = """
+-- KEYS: the queue, the ledger, the board's copy, then per counter its key.
+-- ARGV: kind ('ask'|'upvote'), the queue message, the ledger member, the deadline (ms),
+-- then per counter its limit and the seconds left in its window.
+-- Returns {code, Redis's time in ms}.
+local clock = redis.call('TIME')
+local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if now_ms > tonumber(ARGV[4]) then return {-2, now_ms} end
+local copy = redis.call('GET', KEYS[3])
+if not copy then return {-1, now_ms} end
+local ver, enabled, asking, upvoting = string.match(copy, '^(%d+)|(%d)|(%d)|(%d)$')
+if enabled ~= '1' then return {-3, now_ms} end
+if ARGV[1] == 'ask' and asking ~= '1' then return {-4, now_ms} end
+if ARGV[1] ~= 'ask' and upvoting ~= '1' then return {-5, now_ms} end
+local code, a = 0, 5
+for k = 4, #KEYS do
+  local count = redis.call('INCR', KEYS[k])
+  if count == 1 then redis.call('EXPIRE', KEYS[k], ARGV[a + 1]) end
+  if count > tonumber(ARGV[a]) then code = math.max(code, redis.call('TTL', KEYS[k]), 1) end
+  a = a + 2
+end
+if code ~= 0 then return {code, now_ms} end
+local stamp = tostring(now_ms)
+local function stamped(text)
+  return (string.gsub(text, '\\\\?"@t@\\\\?"', stamp))
+end
+redis.call('ZADD', KEYS[2], now_ms / 1000, stamped(ARGV[3]))
+redis.call('LPUSH', KEYS[1], stamped(ARGV[2]))
+return {0, now_ms}
+"""
+
+# Compare-and-set of a board's copy: kept only when not older than the one held.
+_WRITE = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local version = tonumber(string.match(held, '^(%d+)|'))
+  if version and version > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+@cache
+def _client() -> redis.Redis:
+    # As the votes' admission: no retry (a second run could admit twice), and a timeout
+    # past the deadline by the clock margin (then "nothing was recorded" is true).
+    timeout = (
+        settings.VOTE_ADMISSION_DEADLINE_SECONDS + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS
+    )
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=min(2.0, timeout),
+        retry=Retry(NoBackoff(), 0),
+    )  # fmt: skip
+
+
+@cache
+def _script() -> Script:
+    return _client().register_script(_ADMIT)
+
+
+@cache
+def _write_script() -> Script:
+    return redis_client().register_script(_WRITE)
+
+
+def key(board_id: int) -> str:
+    return f"qna:admit:{board_id}"
+
+
+@dataclass(frozen=True)
+class BoardCopy:
+    version: int
+    enabled: bool
+    asking: bool
+    upvoting: bool
+
+    def text(self) -> str:
+        flags = (int(self.enabled), int(self.asking), int(self.upvoting))
+        return f"{self.version}|{flags[0]}|{flags[1]}|{flags[2]}"
+
+
+def write_copy(board_id: int, copy: BoardCopy) -> bool:
+    """Write Redis's copy of a board's state unless Redis holds a newer one."""
+    return bool(_write_script()(keys=[key(board_id)], args=[copy.version, copy.text()]))
+
+
+def forget_copy(board_id: int) -> None:
+    redis_client().delete(key(board_id))
+
+
+def admit_and_queue(action: QnaAction, limits: Sequence[Limit], deadline: float) -> tuple[int, int]:
+    """Admit one action and queue it: (0 or N > 0 seconds to wait or a REFUSED_* code,
+    Redis's time in ms). Raises redis.RedisError when Redis does not answer in time."""
+    now = int(time.time())
+    admission = action.to_admission_message()
+    keys = [task_message.queue_name(), PENDING_KEY, key(action.board_id)]
+    args: list[str | int] = [
+        ASK if action.kind == ASK else "upvote",
+        task_message.build([admission], task_name=TASK_NAME),
+        member(admission),
+        int(deadline * 1000),
+    ]
+    for limit in limits if settings.RATELIMIT_ENABLE else []:
+        count, period = parse_rate(limit.rate)
+        window_end = (now // period + 1) * period
+        digest = hashlib.sha256(limit.value.encode()).hexdigest()[:32]
+        keys.append(f"rl:qna-{limit.name}:{period}:{window_end}:{digest}")
+        args += [count, window_end - now + 1]
+    code, admitted_ms = (int(item) for item in _script()(keys=keys, args=args))
+    return code, admitted_ms
+
+
+# --- The worker's side of the ledger -----------------------------------------------
+
+
+def mark_handled(actions: Sequence[QnaAction]) -> None:
+    """After the actions' transaction committed (stored or dropped): off the ledger."""
+    if actions:
+        redis_client().zrem(PENDING_KEY, *[member(a.to_message()) for a in actions])
+
+
+def sweep(requeue: Callable[[list[dict[str, Any]]], None], now: float | None = None) -> int:
+    """Queue again the actions admitted longer ago than the grace and still not stored."""
+    client = redis_client()
+    now = time.time() if now is None else now
+    cutoff = now - settings.VOTE_LEDGER_GRACE_SECONDS
+    found = client.zrangebyscore(PENDING_KEY, "-inf", cutoff, 0, _SWEEP_BATCH)
+    members = [m.decode() if isinstance(m, bytes) else str(m) for m in found]
+    if not members:
+        return 0
+    requeue([json.loads(m) for m in members])
+    client.zadd(PENDING_KEY, dict.fromkeys(members, now), xx=True)
+    logger.warning("re-queued %d Q&A actions that were queued but never stored", len(members))
+    return len(members)

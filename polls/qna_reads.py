@@ -1,0 +1,122 @@
+"""What pages, sockets and the API read of a Q&A board: its snapshot (bounded: the top 50
+and the newest 50 shown questions, whatever the board's size), a voter's own questions
+and upvotes, and pages of questions for the API. Writes are polls.qna's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from polls.models import QnaBoard, QnaUpvote, Question
+
+SNAPSHOT_TOP = 50
+_UNANSWERED_FIRST = F("answered_at").asc(nulls_first=True)
+SNAPSHOT_NEWEST = 50
+PAGE_MAX = 100
+
+
+def shown(board: QnaBoard) -> QuerySet[Question]:
+    """The questions the audience sees: shown, neither withdrawn nor archived."""
+    return board.questions.filter(state=Question.State.SHOWN, withdrawn_at=None, archived_at=None)
+
+
+def item(question: Question) -> dict[str, Any]:
+    return {
+        "id": str(question.uuid),
+        "text": question.text,
+        "name": question.name,
+        "upvotes": question.upvotes,
+        "answered": question.answered_at is not None,
+        "pinned": question.pinned,
+        "asked_at": question.asked_at.isoformat(),
+    }
+
+
+def pending(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> list[Question]:
+    """Questions waiting for a moderator, oldest first."""
+    live = board.questions.filter(state=Question.State.PENDING, withdrawn_at=None, archived_at=None)
+    return list(live.order_by("id")[:limit])
+
+
+def top(board: QnaBoard, limit: int = SNAPSHOT_TOP) -> list[Question]:
+    """Pinned first, then unanswered before answered, most upvoted, newest."""
+    return list(shown(board).order_by("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id")[:limit])
+
+
+def newest(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> list[Question]:
+    return list(shown(board).order_by("-id")[:limit])
+
+
+def counts(board: QnaBoard) -> dict[str, int]:
+    """Questions shown, waiting for review, answered; upvotes on shown questions."""
+    shown_state = Q(state=Question.State.SHOWN)
+    found = board.questions.filter(withdrawn_at=None, archived_at=None).aggregate(
+        questions=Count("pk", filter=shown_state),
+        pending=Count("pk", filter=Q(state=Question.State.PENDING)),
+        answered=Count("pk", filter=shown_state & Q(answered_at__isnull=False)),
+        upvotes=Sum("upvotes", filter=shown_state, default=0),
+    )
+    return {name: int(value) for name, value in found.items()}
+
+
+def snapshot_head(board: QnaBoard) -> dict[str, Any]:
+    """Whether the board is shown and open, without its questions."""
+    return {
+        "enabled": board.enabled and not board.archived,
+        "asking": board.asking_open,
+        "upvoting": board.upvoting_open,
+        "names": board.names,
+        "counts": counts(board),
+    }
+
+
+def snapshot(board: QnaBoard) -> dict[str, Any]:
+    """The board as every page draws it; `seq` orders snapshots."""
+    highlighted = board.highlighted
+    on_screen = (
+        item(highlighted)
+        if highlighted is not None and highlighted.state == Question.State.SHOWN
+        and highlighted.withdrawn_at is None and highlighted.archived_at is None
+        else None
+    )  # fmt: skip
+    return {
+        "type": "qna",
+        "board": board.pk,
+        "seq": board.seq,
+        "enabled": board.enabled and not board.archived,
+        "asking": board.asking_open,
+        "upvoting": board.upvoting_open,
+        "names": board.names,
+        "top": [item(q) for q in top(board)],
+        "newest": [item(q) for q in newest(board)],
+        "highlight": on_screen,
+        "counts": counts(board),
+    }
+
+
+def mine(board: QnaBoard, voter_key: str | None) -> dict[str, list[str]]:
+    """A voter's own questions (not withdrawn) and the questions they upvote (stored)."""
+    if not voter_key:
+        return {"asked": [], "upvoted": []}
+    asked = board.questions.filter(voter_key=voter_key, withdrawn_at=None)
+    upvoted = QnaUpvote.objects.filter(question__board=board, voter_key=voter_key, up=True)
+    return {
+        "asked": [str(u) for u in asked.values_list("uuid", flat=True)],
+        "upvoted": [str(u) for u in upvoted.values_list("question__uuid", flat=True)],
+    }
+
+
+def page(
+    board: QnaBoard, *, sort: str = "top", limit: int = PAGE_MAX, offset: int = 0
+) -> dict[str, Any]:
+    """A page of shown questions for the API (`sort`: top or newest)."""
+    found = shown(board)
+    order = ("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id") if sort == "top" else ("-id",)
+    rows = list(found.order_by(*order)[offset : offset + limit])
+    return {"questions": [item(q) for q in rows], "total": found.count(), "offset": offset}
+
+
+def board_of(session: Any) -> QnaBoard | None:
+    """The session's board, if it has one."""
+    return QnaBoard.objects.filter(session=session).select_related("highlighted").first()

@@ -1,0 +1,196 @@
+"""Q&A upvotes through the real roles (voting under gunicorn, a real Celery worker, a
+private Redis): upvote actions streamed while the worker is killed are counted exactly
+once, the latest action of each voter on each question wins, and `recount --check`
+(which covers upvotes) agrees. The board's Redis copy starts missing (a fresh Redis):
+the first admission writes it again from Postgres."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import signal
+import subprocess
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from polls import live_sessions, qna_reads
+from polls.models import LiveSession, QnaBoard, Question
+from polls.voters import signed_voter_cookie
+from tests.support import processes
+from tests.support.stores import PrivateRedis
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
+
+NO_LIMITS = {"RATELIMIT_ENABLE": "0"}  # one loopback address sends everything
+CSRF = "q" * 32
+VOTERS, ACTIONS_EACH = 120, 8
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    store = PrivateRedis().start()
+    yield store
+    store.cleanup()
+
+
+@pytest.fixture
+def board() -> QnaBoard:
+    owner = User.objects.create_user(f"qna-roles-{uuid.uuid4().hex[:6]}")
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Roles", owner=owner, polls=[], qna=True)
+    )
+    found = qna_reads.board_of(session)
+    assert found is not None
+    for n in range(3):
+        Question.objects.create(board=found, uuid=uuid.uuid4(), voter_key=f"anon:asker{n}",
+                                text=f"Question {n}?", asked_at=timezone.now(),
+                                admitted_ms=n)  # fmt: skip
+    return found
+
+
+def test_upvotes_streamed_while_the_worker_is_killed_are_counted_once_each_last_action_winning(
+    board: QnaBoard, private_redis: PrivateRedis
+) -> None:
+    session: LiveSession = board.session
+    questions = [str(q.uuid) for q in board.questions.all()]
+    env = {**NO_LIMITS, "REDIS_URL": private_redis.url}
+    voting = processes.voting_server(env=env).start().wait_ready()
+    worker = processes.Worker(env=env).start().wait_ready()
+    replacement: processes.Worker | None = None
+    accepted: list[tuple[str, str, bool]] = []  # per voter in the order each one sent
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    a_third = threading.Event()
+    rng = random.Random(35)
+    plans = {
+        secrets.token_urlsafe(9): [
+            (rng.choice(questions), rng.random() < 0.7) for _ in range(ACTIONS_EACH)
+        ]
+        for _ in range(VOTERS)
+    }
+    voters = list(plans)
+
+    def send(chunk: list[str]) -> None:
+        http = requests.Session()
+        for voter in chunk:
+            cookies = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}; csrftoken={CSRF}"
+            for question, up in plans[voter]:
+                answer = http.post(
+                    f"{voting.url}/api/sessions/{session.code}/questions/{question}/upvote",
+                    json={"up": up}, headers={"Cookie": cookies, "X-CSRFToken": CSRF}, timeout=15,
+                )  # fmt: skip
+                with lock:
+                    statuses[answer.status_code] += 1
+                    if answer.status_code == 202:
+                        accepted.append((voter, question, up))
+                    if len(accepted) >= VOTERS * ACTIONS_EACH // 3:
+                        a_third.set()
+
+    try:
+        senders = [threading.Thread(target=send, args=(voters[i::6],)) for i in range(6)]
+        for thread in senders:
+            thread.start()
+        assert a_third.wait(120)
+        worker.kill(signal.SIGKILL)
+        replacement = processes.Worker(env=env).start().wait_ready()
+        for thread in senders:
+            thread.join()
+        assert statuses == Counter({202: VOTERS * ACTIONS_EACH})
+        last: dict[tuple[str, str], bool] = {}
+        for voter, question, up in accepted:
+            last[(voter, question)] = up
+        want = {q: sum(1 for (v, qq), up in last.items() if qq == q and up) for q in questions}
+
+        def counted() -> dict[str, int]:
+            return {str(q.uuid): q.upvotes for q in board.questions.all()}
+
+        processes.wait_for(lambda: counted() == want, timeout=90, interval=0.5,
+                           what=lambda: f"upvotes counted: {counted()} != {want}")  # fmt: skip
+        env_check = processes.role_env(REDIS_URL=private_redis.url)
+        check: subprocess.CompletedProcess[str] = processes.manage(
+            "recount", "--check", env=env_check
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        voting.stop()
+        worker.stop()
+        if replacement:
+            replacement.stop()
+
+
+def send_upvotes(url: str, code: str, actions: list[tuple[str, str, bool]]) -> list[int]:
+    """Each action in turn (a voter's in the order given); the statuses answered."""
+    http = requests.Session()
+    statuses = []
+    for voter, question, up in actions:
+        cookies = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}; csrftoken={CSRF}"
+        try:
+            answer = http.post(
+                f"{url}/api/sessions/{code}/questions/{question}/upvote",
+                json={"up": up}, headers={"Cookie": cookies, "X-CSRFToken": CSRF}, timeout=15,
+            )  # fmt: skip
+            statuses.append(answer.status_code)
+        except requests.RequestException:
+            statuses.append(0)
+    return statuses
+
+
+def test_upvotes_across_a_redis_restart_are_refused_with_503_or_counted_once(
+    board: QnaBoard, private_redis: PrivateRedis
+) -> None:
+    """While Redis is away an upvote is a 503 (nothing recorded); what was admitted before
+    survives the restart (append-only file) and is stored once; afterwards it takes
+    upvotes again; the counts are the last accepted action of each voter."""
+    code = board.session.code
+    questions = [str(q.uuid) for q in board.questions.all()]
+    env = {**NO_LIMITS, "REDIS_URL": private_redis.url}
+    voting = processes.voting_server(env=env).start().wait_ready()
+    worker = processes.Worker(env=env).start().wait_ready()
+    rng = random.Random(36)
+    voters = [secrets.token_urlsafe(9) for _ in range(40)]
+
+    def batch(n: int) -> list[tuple[str, str, bool]]:
+        return [(rng.choice(voters), rng.choice(questions), rng.random() < 0.7) for _ in range(n)]
+
+    accepted: list[tuple[str, str, bool]] = []
+    try:
+        worker.stop()  # the first actions wait in Redis for the restart
+        before = batch(120)
+        assert set(send_upvotes(voting.url, code, before)) == {202}
+        accepted += before
+        private_redis.stop()
+        during = batch(10)
+        assert set(send_upvotes(voting.url, code, during)) == {503}
+        private_redis.start()
+        after = batch(120)
+        processes.wait_for(lambda: send_upvotes(voting.url, code, after[:1]) == [202],
+                           timeout=30, what="upvotes taken again")  # fmt: skip
+        accepted.append(after[0])
+        statuses = send_upvotes(voting.url, code, after[1:])
+        assert set(statuses) == {202}
+        accepted += after[1:]
+        worker = processes.Worker(env=env).start().wait_ready()
+        last: dict[tuple[str, str], bool] = {}
+        for voter, question, up in accepted:
+            last[(voter, question)] = up
+        want = {q: sum(1 for (_v, qq), up in last.items() if qq == q and up) for q in questions}
+
+        def counted() -> dict[str, int]:
+            return {str(q.uuid): q.upvotes for q in board.questions.all()}
+
+        processes.wait_for(lambda: counted() == want, timeout=90, interval=0.5,
+                           what=lambda: f"upvotes counted: {counted()} != {want}")  # fmt: skip
+        env_check = processes.role_env(REDIS_URL=private_redis.url)
+        check = processes.manage("recount", "--check", env=env_check)
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        voting.stop()
+        worker.stop()
