@@ -200,17 +200,38 @@ def reveal_words() -> dict[str, str]:
     }
 
 
-def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
-    """One phone's result from the reveal's row for it (revealed) and the words."""
-    if row is None:
-        return {"right": False, "text": words["none"], "standing": ""}
-    points, right, answered, score, rank = row
-    text = words["right"] % {"points": points} if right else words["wrong" if answered else "none"]
+def final_words(players: int) -> dict[str, str]:
+    """The phone's words at the end of the quiz (the last quiz question revealed), in the
+    active language: its final place (or its score alone with the leaderboard off)."""
     return {
-        "right": bool(right),
-        "text": text,
-        "standing": words["standing"] % {"score": score, "rank": rank} if rank else "",
+        "final": _(
+            "The quiz is over: you finished in place %(rank)s of %(players)s with %(score)s points."
+        ),
+        "final_score": _("The quiz is over: your score is %(score)s points."),
+        "players": str(players),
     }
+
+
+def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
+    """One phone's result from the reveal's row for it (revealed) and the words; at the
+    end of the quiz also its final place and the podium (rendered once per language)."""
+    if row is None:
+        mine: dict[str, Any] = {"right": False, "text": words["none"], "standing": ""}
+        score, rank = 0, 0
+    else:
+        points, right, answered, score, rank = row
+        said = words["wrong" if answered else "none"]
+        text = words["right"] % {"points": points} if right else said
+        mine = {
+            "right": bool(right),
+            "text": text,
+            "standing": words["standing"] % {"score": score, "rank": rank} if rank else "",
+        }
+    if "final" in words:
+        filled = {"rank": rank, "score": score, "players": words["players"]}
+        mine["final"] = words["final" if rank else "final_score"] % filled
+        mine["podium"] = words.get("podium", "")
+    return mine
 
 
 def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing | None:
@@ -263,6 +284,58 @@ def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, objec
             }
         )
     return board
+
+
+# --- The end of a quiz: the podium and the final ranking --------------------------------------
+
+PODIUM_NAMES = 5  # names on one step of the podium (a shared place); the rest are counted
+
+
+def last_question(session: LiveSession) -> bool:
+    """Whether the current question is the session's last quiz question and was played:
+    its reveal ends the quiz (the podium and the final ranking)."""
+    poll = session.current_poll
+    if poll is None or settings_of(poll) is None or not started(poll):
+        return False
+    later = SessionPoll.objects.filter(session=session).order_by("position", "id")
+    order = [entry.poll for entry in later.select_related("poll")]
+    quizzes = [p.pk for p in order if settings_of(p) is not None]
+    return bool(quizzes) and quizzes[-1] == poll.pk
+
+
+def podium(session: LiveSession, table: Sequence[rules.Standing] | None = None) -> dict[str, Any]:
+    """The top three places (ties share a place, as the tie rule says: 1, 1, 3), each with
+    its players' names (at most PODIUM_NAMES, the others counted) and score; players with
+    no points stand on no step. `players`: everyone ranked (the final ranking's length)."""
+    rows = list(standings(session) if table is None else table)
+    top = [row for row in rows if row.rank <= 3 and row.score > 0]
+    names = nicknames(session, [row.player for row in top])
+    steps: list[dict[str, Any]] = []
+    for row in top:
+        if not steps or steps[-1]["rank"] != row.rank:
+            steps.append({"rank": row.rank, "score": row.score, "names": [], "more": 0})
+        step = steps[-1]
+        if len(step["names"]) < PODIUM_NAMES:
+            step["names"].append(names.get(row.player) or player_name(row.player))
+        else:
+            step["more"] += 1
+    return {"steps": steps, "players": len(rows)}
+
+
+def final_of(session: LiveSession, voter_key: str | None) -> dict[str, Any] | None:
+    """A phone's end of the quiz as a reload draws it (the socket brings the same at the
+    reveal: own_result): its final words, and the podium unless the leaderboard is off."""
+    if not session.reveal or not last_question(session):
+        return None
+    table = standings(session)
+    mine = None if voter_key is None else rank_of(table, voter_key)
+    rank = mine.rank if mine and session.quiz_leaderboard else 0
+    words = final_words(len(table))
+    said = {"rank": rank, "score": mine.score if mine else 0, "players": len(table)}
+    return {
+        "text": words["final" if rank else "final_score"] % said,
+        "podium": podium(session, table) if session.quiz_leaderboard else None,
+    }
 
 
 def move(places: dict[str, int] | None, player: str, rank: int) -> int | str | None:
