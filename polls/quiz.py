@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -268,7 +269,7 @@ def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, objec
     if not session.quiz_leaderboard:
         return []
     rows = standings(session)[:top]
-    names = nicknames(session, [row.player for row in rows])
+    names = shown_names(session, [row.player for row in rows])
     before = _standings_before(session, session.current_poll)
     places = None if before is None else {row.player: row.rank for row in before}
     board: list[dict[str, object]] = []
@@ -277,7 +278,7 @@ def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, objec
         board.append(
             {
                 "rank": row.rank,
-                "name": names.get(row.player) or player_name(row.player),
+                "name": names[row.player],
                 "score": row.score,
                 "move": moved,
                 "places": abs(moved) if isinstance(moved, int) else 0,  # for the words
@@ -309,14 +310,14 @@ def podium(session: LiveSession, table: Sequence[rules.Standing] | None = None) 
     no points stand on no step. `players`: everyone ranked (the final ranking's length)."""
     rows = list(standings(session) if table is None else table)
     top = [row for row in rows if row.rank <= 3 and row.score > 0]
-    names = nicknames(session, [row.player for row in top])
+    names = shown_names(session, [row.player for row in top])
     steps: list[dict[str, Any]] = []
     for row in top:
         if not steps or steps[-1]["rank"] != row.rank:
             steps.append({"rank": row.rank, "score": row.score, "names": [], "more": 0})
         step = steps[-1]
         if len(step["names"]) < PODIUM_NAMES:
-            step["names"].append(names.get(row.player) or player_name(row.player))
+            step["names"].append(names[row.player])
         else:
             step["more"] += 1
     return {"steps": steps, "players": len(rows)}
@@ -363,6 +364,18 @@ def nicknames(session: LiveSession, voter_keys: Sequence[str]) -> dict[str, str]
             "voter_key", "nickname"
         )
     )
+
+
+def shown_names(session: LiveSession, voter_keys: Sequence[str]) -> dict[str, str]:
+    """Each player's name on the leaderboard, the podium and the export: their nickname,
+    else a logged-in voter's account name (they play under their account), else an
+    anonymous #number."""
+    names = nicknames(session, voter_keys)
+    unnamed = [key for key in voter_keys if key not in names and voters.is_user_key(key)]
+    users = {int(key.split(":", 1)[1]): key for key in unnamed}
+    accounts = get_user_model().objects.filter(pk__in=list(users)).values_list("pk", "username")
+    names |= {users[pk]: username for pk, username in accounts}
+    return {key: names.get(key) or player_name(key) for key in voter_keys}
 
 
 def nickname_of(session: LiveSession, voter_key: str) -> str:
@@ -432,11 +445,11 @@ def has_quiz(session: LiveSession) -> bool:
 def export_rows(session: LiveSession) -> list[dict[str, Any]]:
     """The full ranking for an export: place, name, score, total time of correct answers."""
     rows = standings(session)
-    names = nicknames(session, [row.player for row in rows])
+    names = shown_names(session, [row.player for row in rows])
     return [
         {
             "rank": row.rank,
-            "name": names.get(row.player) or player_name(row.player),
+            "name": names[row.player],
             "score": row.score,
             "correct_time_ms": row.time_ms,
         }

@@ -711,3 +711,20 @@ def test_with_the_leaderboard_off_the_end_shows_no_podium_and_each_phone_its_sco
     reveal = parts.quiz_reveal(session, {"reveal": True, "quiz": quiz.state_of(session)})
     assert reveal is not None
     assert "podium" not in reveal["words"]["en"]
+
+
+def test_a_logged_in_voter_plays_under_their_account_unless_they_pick_a_nickname(
+    redis_client, session, owner
+) -> None:
+    first, _second = live_sessions.ordered_polls(session)
+    ada = User.objects.create_user("ada-lovelace", password="pw-ada-12345")
+    bob = User.objects.create_user("bob-builder", password="pw-bob-12345")
+    quiz.set_nickname(session, f"user:{bob.pk}", "Bobby")
+    session = live_sessions.start(session)
+    answer(first, f"user:{ada.pk}", "Right", 0)
+    answer(first, f"user:{bob.pk}", "Right", 10_000)
+    answer(first, "anon:c", "Right", 15_000)
+    session = live_sessions.reveal(session)
+    board = quiz.leaderboard(LiveSession.objects.get(pk=session.pk))
+    assert [row["name"] for row in board] == ["ada-lovelace", "Bobby", quiz.player_name("anon:c")]
+    assert [row["name"] for row in quiz.export_rows(session)][:2] == ["ada-lovelace", "Bobby"]
