@@ -53,6 +53,12 @@ def correct_ids(poll: Poll, settings: QuizSettings) -> tuple[int, ...]:
     return tuple(ids[p - 1] for p in settings.correct_positions if 0 < p <= len(ids))
 
 
+def revealed_key(poll: Poll) -> tuple[int, ...]:
+    """The correct choices' ids a revealed question's chart marks (none if no quiz)."""
+    settings = settings_of(poll)
+    return () if settings is None else correct_ids(poll, settings)
+
+
 def _started(poll_id: int) -> AdmissionChange | None:
     return (
         AdmissionChange.objects.filter(poll_id=poll_id, limit_ms__isnull=False)

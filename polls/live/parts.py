@@ -31,6 +31,7 @@ def session_parts(session: LiveSession, state: dict[str, Any]) -> dict[str, dict
         context: dict[str, Any] = {
             "poll": poll,
             **displays.results_context(poll, snapshots.results(poll=poll)),
+            "quiz_correct_ids": quiz.revealed_key(poll),  # a quiz's chart marks its key
         }
         return _each_language("results_part", "polls/_session_results.html", context)
     if wanted["status"] != "open" or poll.login_required:

@@ -53,6 +53,10 @@ def session(owner: User, redis_client: Any) -> LiveSession:
     )
 
 
+def first_poll(session: LiveSession) -> Poll:
+    return live_sessions.ordered_polls(session)[0]
+
+
 def vote(poll: Poll, client: Client, *labels: str) -> Any:
     ids = [poll.choices.get(label=label).pk for label in labels]
     body: dict[str, Any] = {"choices": ids} if poll.kind == "multiple" else {"choice": ids[0]}
@@ -283,8 +287,14 @@ def test_the_pages_show_the_countdown_and_after_the_reveal_the_answer_and_places
     assert "Correct answer:" in page
     assert "<strong>Right</strong>" in page
     assert "Leaderboard" in page
+    right = first_poll(session).choices.get(label="Right").pk
+    assert f'<li class="choice quiz-right" data-choice="{right}">' in page, "the chart marks it"
+    assert page.count("quiz-right") == 1
     phone = Client().get(f"/s/{session.code}/").content.decode()
     assert "No answer in time: 0 points." in phone
+    assert f'<li class="choice quiz-right" data-choice="{right}">' in phone
+    live = parts.session_parts(session, {"reveal": True, "poll": {}})["en"]["results_part"]
+    assert f'<li class="choice quiz-right" data-choice="{right}">' in live
 
 
 def test_redis_losing_the_copy_mid_countdown_gets_the_same_deadline_back(

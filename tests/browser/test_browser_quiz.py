@@ -148,6 +148,8 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     slow.on("request", lambda r: fetched.append(r.url) if "part=" in r.url else None)
     presenter.keyboard.press("r")
     expect(presenter.locator(".quiz-correct")).to_contain_text("Paris")
+    for p in (presenter, fast, slow):  # the chart marks the correct choice
+        expect(p.locator("#results .quiz-right")).to_contain_text("Paris ✓ correct answer")
     expect(fast.locator(".quiz-result.right")).to_contain_text("Correct! +")
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-result.wrong")).to_have_text("Not correct: 0 points.")
