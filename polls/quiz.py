@@ -310,12 +310,18 @@ def last_question(session: LiveSession) -> bool:
     return bool(quizzes) and quizzes[-1] == poll.pk
 
 
+def on_podium(row: rules.Standing | dict[str, Any]) -> bool:
+    """Places 1 to 3 with points stand on the podium (a leaderboard row or a standing)."""
+    rank, score = (row["rank"], row["score"]) if isinstance(row, dict) else (row.rank, row.score)
+    return rank <= 3 and score > 0
+
+
 def podium(session: LiveSession, table: Sequence[rules.Standing] | None = None) -> dict[str, Any]:
     """The top three places (ties share a place, as the tie rule says: 1, 1, 3), each with
     its players' names (at most PODIUM_NAMES, the others counted) and score; players with
     no points stand on no step. `players`: everyone ranked (the final ranking's length)."""
     rows = list(standings(session) if table is None else table)
-    top = [row for row in rows if row.rank <= 3 and row.score > 0]
+    top = [row for row in rows if on_podium(row)]
     names = shown_names(session, [row.player for row in top])
     steps: list[dict[str, Any]] = []
     for row in top:

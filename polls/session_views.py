@@ -235,8 +235,10 @@ def _quiz_stage(session: LiveSession, poll: Any) -> dict[str, Any]:
         context["quiz_correct_ids"] = correct  # the chart marks them
         context["leaderboard"] = quiz.leaderboard(session) if session.quiz_leaderboard else None
         if context["leaderboard"] is not None and quiz.last_question(session):
-            context["podium"] = quiz.podium(session)  # the quiz's end: the podium, then 4-10
-            context["final_rest"] = [row for row in context["leaderboard"] if row["rank"] > 3]
+            # The quiz's end: the podium, then the top ten's others.
+            context["podium"] = quiz.podium(session)
+            board = context["leaderboard"]
+            context["final_rest"] = [row for row in board if not quiz.on_podium(row)]
     return context
 
 

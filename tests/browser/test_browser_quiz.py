@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
 from polls import live_sessions, organising, quiz
-from polls.models import LiveSession, Vote
+from polls.models import LiveSession, Poll, Vote
 from tests.browser.test_accessibility import audit
 from tests.browser.test_browser_sessions import (
     PHONE,
@@ -129,6 +130,8 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     vote(fast, "Paris")
     vote(slow, "Nice")
     wait_out(session)
+    # Eight more players, all wrong (stored as the worker would): the leaderboard is full.
+    stored_answers(first, [f"anon:extra-{n}" for n in range(8)], "Lyon")
     for p in (presenter, fast, slow):
         expect(p.locator("[data-time-up]")).to_be_visible()
     # Time is up: each phone's answer is in (a 202 is counted): no "being stored", and no
@@ -185,7 +188,7 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
 
     # The leaderboard orders by score, as the scores computed from stored answers say.
     table = quiz.standings(LiveSession.objects.get(pk=session.pk))
-    assert [row.score > 0 for row in table] == [True, True]
+    assert [row.score > 0 for row in table] == [True, True] + [False] * 8
     fast_key = Vote.objects.get(poll=first, choice__label="Paris").voter_key
     assert table[0].player == fast_key, "1,000-point question right beats 500-point one"
     # The last quiz question ends the quiz: the podium on the projector (the fast phone
@@ -197,7 +200,10 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     expect(steps.nth(0)).to_contain_text(f"{table[0].score} points")
     expect(steps.nth(1)).to_contain_text("Place 2")
     expect(steps.nth(1)).to_contain_text(quiz.player_name(table[1].player))
-    expect(presenter.locator(".podium-players")).to_have_text("2 players in all.")
+    expect(presenter.locator(".podium-players")).to_have_text("10 players in all.")
+    # The players off the podium (no points) follow it, with their shared place.
+    expect(presenter.locator(".final-rest li")).to_have_count(8)
+    expect(presenter.locator(".final-rest li").first).to_contain_text("3.")
     for size in (PROJECTOR, SMALL_PROJECTOR):
         presenter.set_viewport_size(size)
         for box in ("#podium-box", "#results"):
@@ -211,9 +217,9 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-standing")).to_contain_text("place 2")
     expect(fast.locator(".quiz-final")).to_have_text(
-        f"The quiz is over: you finished in place 1 of 2 with {table[0].score} points."
+        f"The quiz is over: you finished in place 1 of 10 with {table[0].score} points."
     )
-    expect(slow.locator(".quiz-final")).to_contain_text("place 2 of 2")
+    expect(slow.locator(".quiz-final")).to_contain_text("place 2 of 10")
     expect(slow.locator(".podium .step").first).to_contain_text("Speedy")
     assert fetched == [], "the podium comes with the reveal's message too"
     slow.screenshot(path=str(SCREENSHOTS / "quiz-phone-podium.png"), animations="disabled")
@@ -228,10 +234,20 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     # The session ends: the phones keep their final place and the podium.
     live_sessions.end(LiveSession.objects.get(pk=session.pk))
     expect(slow.get_by_text("This session has ended. Thank you!")).to_be_visible()
-    expect(slow.locator(".quiz-final")).to_contain_text("place 2 of 2")
+    expect(slow.locator(".quiz-final")).to_contain_text("place 2 of 10")
     expect(slow.locator(".podium")).to_be_visible()
     assert violations == []
     assert errors == [[], [], []]
+
+
+def stored_answers(poll: Poll, voter_keys: list[str], label: str) -> None:
+    """Answers stored one second into the countdown, as the worker stores them."""
+    clock = quiz.countdown(poll)
+    assert clock is not None
+    choice = poll.choices.get(label=label).pk
+    for key in voter_keys:
+        Vote.objects.create(poll=poll, voter_key=key, choice_id=choice, ballot=[choice],
+                            cast_at=timezone.now(), admitted_ms=clock.opens_ms + 1000)  # fmt: skip
 
 
 def assert_on_screen(page: Page, selector: str) -> None:
