@@ -26,7 +26,7 @@ from . import db, loadgen, phases, plots, roles
 
 PHASES = (
     "references", "intake", "persistence", "freshness", "fanout", "sessions", "history", "kinds",
-    "reads",
+    "reads", "quiz",
 )  # fmt: skip
 
 

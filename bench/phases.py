@@ -48,6 +48,7 @@ class Sizes:
     # Viewers over two results processes (0: not measured).
     fanout_two_processes: int = 10_000
     redis_benchmark_requests: int = 200_000
+    quiz_phones: tuple[int, ...] = (1_000, 5_000)  # issue 36: bench/quiz_phase.py
 
 
 QUICK = Sizes(
@@ -69,6 +70,7 @@ QUICK = Sizes(
     freshness_runs=2,
     fanout_two_processes=2_000,
     redis_benchmark_requests=50_000,
+    quiz_phones=(200,),
 )
 
 
@@ -834,6 +836,37 @@ def sessions(run: Run) -> None:
             " Redis round trips/s"
         )
     run.figures["sessions"] = out
+
+
+def quiz(run: Run) -> None:
+    """Issue 36: N phones, each with its audience socket, answer a quiz question within its
+    20 s countdown; the leaderboard after the deadline, each phone's own rank after the
+    reveal (bench/quiz_phase.py)."""
+    from django.contrib.auth.models import User
+
+    from . import quiz_phase
+
+    _, results_role = run.web()
+    run.start_worker()
+    owner = User.objects.create_user(f"bench-quizmaster-{time.monotonic_ns()}")
+    out: dict[str, Any] = {}
+    for phones in run.sizes.quiz_phones:
+        run.set_phase(f"quiz-{phones}")
+
+        def clients(code: str, phones: int = phones) -> list[Any]:
+            ws_url = results_role.url.replace("http://", "ws://") + f"/ws/s/{code}/"
+            targets = [(ws_url, results_role.url)]
+            return _viewer_clients(targets, phones, run.sizes.fanout_clients, "session")
+
+        result = quiz_phase.run_one(phones, owner, clients, sys.modules[__name__])
+        out[f"p{phones}"] = result
+        print(
+            f"  {phones} phones: {result['accepted_before_deadline']} accepted in time,"
+            f" {result['late_refused_time_up']}/{result['late_sent']} late refused;"
+            f" leaderboard {result['leaderboard_ready_after_deadline_ms']} ms after the"
+            f" deadline; own rank p99 {result['own_rank_p99_ms']} ms after the reveal"
+        )
+    run.figures["quiz"] = out
 
 
 def _act(live_sessions: Any, session: Any, action: str) -> Any:

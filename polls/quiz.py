@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,12 @@ def correct_ids(poll: Poll, settings: QuizSettings) -> tuple[int, ...]:
     """The correct choices' ids: positions count the choices in their order, from 1."""
     ids = list(poll.choices.order_by("position", "id").values_list("id", flat=True))
     return tuple(ids[p - 1] for p in settings.correct_positions if 0 < p <= len(ids))
+
+
+def revealed_key(poll: Poll) -> tuple[int, ...]:
+    """The correct choices' ids a revealed question's chart marks (none if no quiz)."""
+    settings = settings_of(poll)
+    return () if settings is None else correct_ids(poll, settings)
 
 
 def _started(poll_id: int) -> AdmissionChange | None:
@@ -200,17 +207,38 @@ def reveal_words() -> dict[str, str]:
     }
 
 
-def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
-    """One phone's result from the reveal's row for it (revealed) and the words."""
-    if row is None:
-        return {"right": False, "text": words["none"], "standing": ""}
-    points, right, answered, score, rank = row
-    text = words["right"] % {"points": points} if right else words["wrong" if answered else "none"]
+def final_words(players: int) -> dict[str, str]:
+    """The phone's words at the end of the quiz (the last quiz question revealed), in the
+    active language: its final place (or its score alone with the leaderboard off)."""
     return {
-        "right": bool(right),
-        "text": text,
-        "standing": words["standing"] % {"score": score, "rank": rank} if rank else "",
+        "final": _(
+            "The quiz is over: you finished in place %(rank)s of %(players)s with %(score)s points."
+        ),
+        "final_score": _("The quiz is over: your score is %(score)s points."),
+        "players": str(players),
     }
+
+
+def own_result(words: dict[str, str], row: list[int] | None) -> dict[str, Any]:
+    """One phone's result from the reveal's row for it (revealed) and the words; at the
+    end of the quiz also its final place and the podium (rendered once per language)."""
+    if row is None:
+        mine: dict[str, Any] = {"right": False, "text": words["none"], "standing": ""}
+        score, rank = 0, 0
+    else:
+        points, right, answered, score, rank = row
+        said = words["wrong" if answered else "none"]
+        text = words["right"] % {"points": points} if right else said
+        mine = {
+            "right": bool(right),
+            "text": text,
+            "standing": words["standing"] % {"score": score, "rank": rank} if rank else "",
+        }
+    if "final" in words:
+        filled = {"rank": rank, "score": score, "players": words["players"]}
+        mine["final"] = words["final" if rank else "final_score"] % filled
+        mine["podium"] = words.get("podium", "")
+    return mine
 
 
 def rank_of(table: Sequence[rules.Standing], voter_key: str) -> rules.Standing | None:
@@ -247,7 +275,7 @@ def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, objec
     if not session.quiz_leaderboard:
         return []
     rows = standings(session)[:top]
-    names = nicknames(session, [row.player for row in rows])
+    names = shown_names(session, [row.player for row in rows])
     before = _standings_before(session, session.current_poll)
     places = None if before is None else {row.player: row.rank for row in before}
     board: list[dict[str, object]] = []
@@ -256,13 +284,71 @@ def leaderboard(session: LiveSession, *, top: int = TOP) -> list[dict[str, objec
         board.append(
             {
                 "rank": row.rank,
-                "name": names.get(row.player) or player_name(row.player),
+                "name": names[row.player],
                 "score": row.score,
                 "move": moved,
                 "places": abs(moved) if isinstance(moved, int) else 0,  # for the words
             }
         )
     return board
+
+
+# --- The end of a quiz: the podium and the final ranking --------------------------------------
+
+PODIUM_NAMES = 5  # names on one step of the podium (a shared place); the rest are counted
+
+
+def last_question(session: LiveSession) -> bool:
+    """Whether the current question is the session's last quiz question and was played:
+    its reveal ends the quiz (the podium and the final ranking)."""
+    poll = session.current_poll
+    if poll is None or settings_of(poll) is None or not started(poll):
+        return False
+    later = SessionPoll.objects.filter(session=session).order_by("position", "id")
+    order = [entry.poll for entry in later.select_related("poll")]
+    quizzes = [p.pk for p in order if settings_of(p) is not None]
+    return bool(quizzes) and quizzes[-1] == poll.pk
+
+
+def on_podium(row: rules.Standing | dict[str, Any]) -> bool:
+    """Places 1 to 3 with points stand on the podium (a leaderboard row or a standing)."""
+    rank, score = (row["rank"], row["score"]) if isinstance(row, dict) else (row.rank, row.score)
+    return rank <= 3 and score > 0
+
+
+def podium(session: LiveSession, table: Sequence[rules.Standing] | None = None) -> dict[str, Any]:
+    """The top three places (ties share a place, as the tie rule says: 1, 1, 3), each with
+    its players' names (at most PODIUM_NAMES, the others counted) and score; players with
+    no points stand on no step. `players`: everyone ranked (the final ranking's length)."""
+    rows = list(standings(session) if table is None else table)
+    top = [row for row in rows if on_podium(row)]
+    names = shown_names(session, [row.player for row in top])
+    steps: list[dict[str, Any]] = []
+    for row in top:
+        if not steps or steps[-1]["rank"] != row.rank:
+            steps.append({"rank": row.rank, "score": row.score, "names": [], "more": 0})
+        step = steps[-1]
+        if len(step["names"]) < PODIUM_NAMES:
+            step["names"].append(names[row.player])
+        else:
+            step["more"] += 1
+    return {"steps": steps, "players": len(rows)}
+
+
+def final_of(session: LiveSession, voter_key: str | None) -> dict[str, Any] | None:
+    """A phone's end of the quiz as a reload draws it (the socket brings the same at the
+    reveal: own_result): its final words, and the podium unless the leaderboard is off."""
+    if not session.reveal or not last_question(session):
+        return None
+    table = standings(session)
+    mine = None if voter_key is None else rank_of(table, voter_key)
+    rank = mine.rank if mine and session.quiz_leaderboard else 0
+    words = final_words(len(table))
+    said = {"rank": rank, "score": mine.score if mine else 0, "players": len(table)}
+    return {
+        "text": words["final" if rank else "final_score"] % said,
+        "podium": podium(session, table) if session.quiz_leaderboard else None,
+    }
 
 
 def move(places: dict[str, int] | None, player: str, rank: int) -> int | str | None:
@@ -290,6 +376,18 @@ def nicknames(session: LiveSession, voter_keys: Sequence[str]) -> dict[str, str]
             "voter_key", "nickname"
         )
     )
+
+
+def shown_names(session: LiveSession, voter_keys: Sequence[str]) -> dict[str, str]:
+    """Each player's name on the leaderboard, the podium and the export: their nickname,
+    else a logged-in voter's account name (they play under their account), else an
+    anonymous #number."""
+    names = nicknames(session, voter_keys)
+    unnamed = [key for key in voter_keys if key not in names and voters.is_user_key(key)]
+    users = {int(key.split(":", 1)[1]): key for key in unnamed}
+    accounts = get_user_model().objects.filter(pk__in=list(users)).values_list("pk", "username")
+    names |= {users[pk]: username for pk, username in accounts}
+    return {key: names.get(key) or player_name(key) for key in voter_keys}
 
 
 def nickname_of(session: LiveSession, voter_key: str) -> str:
@@ -359,11 +457,11 @@ def has_quiz(session: LiveSession) -> bool:
 def export_rows(session: LiveSession) -> list[dict[str, Any]]:
     """The full ranking for an export: place, name, score, total time of correct answers."""
     rows = standings(session)
-    names = nicknames(session, [row.player for row in rows])
+    names = shown_names(session, [row.player for row in rows])
     return [
         {
             "rank": row.rank,
-            "name": names.get(row.player) or player_name(row.player),
+            "name": names[row.player],
             "score": row.score,
             "correct_time_ms": row.time_ms,
         }

@@ -267,7 +267,13 @@ def _quiz_stage(session: LiveSession, poll: Any) -> dict[str, Any]:
         settings = quiz.settings_of(poll)
         correct = quiz.correct_ids(poll, settings) if settings else ()
         context["quiz_correct"] = [c.label for c in poll.choices.all() if c.pk in correct]
+        context["quiz_correct_ids"] = correct  # the chart marks them
         context["leaderboard"] = quiz.leaderboard(session) if session.quiz_leaderboard else None
+        if context["leaderboard"] is not None and quiz.last_question(session):
+            # The quiz's end: the podium, then the top ten's others.
+            context["podium"] = quiz.podium(session)
+            board = context["leaderboard"]
+            context["final_rest"] = [row for row in board if not quiz.on_podium(row)]
     return context
 
 
@@ -280,10 +286,17 @@ def _quiz_audience(session: LiveSession, poll: Any, voter_key: str | None) -> di
     context: dict[str, Any] = {"quiz": state}
     if not state["running"]:
         context["is_open"] = False
+    if state["started"] and not state["running"]:
+        # Time is up: an answer admitted (202) is counted, so no "being stored" and no
+        # form to send again; the part says the answers are closed.
+        context |= {"quiz_closed": True, "storing": False}
+    if session.reveal:
+        context["quiz_correct_ids"] = quiz.revealed_key(poll)  # the chart marks them
     if session.reveal and voter_key is not None:
         context["quiz_result"] = quiz.result_of(poll, voter_key)
         if session.quiz_leaderboard:  # the organiser may keep places off the phones
             context["quiz_standing"] = quiz.rank_of(quiz.standings(session), voter_key)
+        context["quiz_final"] = quiz.final_of(session, voter_key)
     return context
 
 

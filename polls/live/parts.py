@@ -31,6 +31,7 @@ def session_parts(session: LiveSession, state: dict[str, Any]) -> dict[str, dict
         context: dict[str, Any] = {
             "poll": poll,
             **displays.results_context(poll, snapshots.results(poll=poll)),
+            "quiz_correct_ids": quiz.revealed_key(poll),  # a quiz's chart marks its key
         }
         return _each_language("results_part", "polls/_session_results.html", context)
     if wanted["status"] != "open" or poll.login_required:
@@ -50,10 +51,19 @@ def quiz_reveal(session: LiveSession, state: dict[str, Any]) -> dict[str, Any] |
     results = quiz.revealed(poll, session)
     if results is None:
         return None
+    # The last quiz question ends the quiz: each phone also gets its final place and the
+    # podium, rendered here once per language (no phone fetches it).
+    final = quiz.last_question(session)
+    podium = quiz.podium(session) if final and session.quiz_leaderboard else None
     words = {}
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             words[language] = quiz.reveal_words()
+            if final:
+                words[language] |= quiz.final_words(len(results))
+            if podium is not None:
+                html = render_to_string("polls/_quiz_podium.html", {"podium": podium})
+                words[language]["podium"] = html.strip()
     return {"results": results, "words": words}
 
 

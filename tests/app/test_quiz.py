@@ -17,6 +17,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from polls import gates, live_sessions, openness, organising, profanity, quiz, voters
+from polls.live import parts
 from polls.models import AdmissionChange, LiveSession, Poll, QuizPlayer, Vote
 from polls.pipeline import admission
 from polls.pipeline.message import QueuedVote
@@ -50,6 +51,10 @@ def session(owner: User, redis_client: Any) -> LiveSession:
     return live_sessions.go_live(
         live_sessions.create_session(title="Pub quiz", owner=owner, polls=polls)
     )
+
+
+def first_poll(session: LiveSession) -> Poll:
+    return live_sessions.ordered_polls(session)[0]
 
 
 def vote(poll: Poll, client: Client, *labels: str) -> Any:
@@ -282,8 +287,14 @@ def test_the_pages_show_the_countdown_and_after_the_reveal_the_answer_and_places
     assert "Correct answer:" in page
     assert "<strong>Right</strong>" in page
     assert "Leaderboard" in page
+    right = first_poll(session).choices.get(label="Right").pk
+    assert f'<li class="choice quiz-right" data-choice="{right}">' in page, "the chart marks it"
+    assert page.count("quiz-right") == 1
     phone = Client().get(f"/s/{session.code}/").content.decode()
     assert "No answer in time: 0 points." in phone
+    assert f'<li class="choice quiz-right" data-choice="{right}">' in phone
+    live = parts.session_parts(session, {"reveal": True, "poll": {}})["en"]["results_part"]
+    assert f'<li class="choice quiz-right" data-choice="{right}">' in live
 
 
 def test_redis_losing_the_copy_mid_countdown_gets_the_same_deadline_back(
@@ -563,8 +574,13 @@ def test_the_leaderboard_shows_each_players_change_of_place_since_the_previous_q
     """Question 1 (1,000 points, 20 s): a right at 0 s (1,000), b right at 10 s (750), c
     wrong (0): places a 1, b 2, c 3. Question 2 (multiple, key Right+Also): c at 0 s
     (1,000), d, new, at 10 s (750). Totals: a 1,000 and c 1,000 (both in 0 ms) share 1;
-    b 750 and d 750 (both in 10 s) share 3."""
-    first, second = live_sessions.ordered_polls(session)
+    b 750 and d 750 (both in 10 s) share 3. A third question follows (the last one's
+    reveal shows the podium instead)."""
+    polls = [quiz_poll(1), quiz_poll(2, correct="1,3", kind="multiple"), quiz_poll(3)]
+    session = live_sessions.go_live(
+        live_sessions.create_session(title="Longer quiz", owner=owner, polls=polls)
+    )
+    first, second, _third = live_sessions.ordered_polls(session)
     session = live_sessions.start(session)
     answer(first, "anon:a", "Right", 0)  # 1,000
     answer(first, "anon:b", "Right", 10_000)  # 750
@@ -618,3 +634,107 @@ def test_an_organiser_can_turn_the_leaderboard_off_for_projector_and_phones(
     assert revealed == {voters.voter_tag(phone_key): [1000, 1, 1, 1000, 0]}
     words = quiz.reveal_words()
     assert quiz.own_result(words, revealed[voters.voter_tag(phone_key)])["standing"] == ""
+
+
+# --- A phone after the deadline ---------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("own_queue")
+@override_settings(RATELIMIT_ENABLE=False)
+def test_after_the_deadline_a_phone_says_its_answer_is_in_and_offers_no_change(session) -> None:
+    """A 202 is counted: once the time is up the phone's part no longer says "being
+    stored" (the worker has not stored it yet here) nor offers to change the answer."""
+    first, _ = live_sessions.ordered_polls(session)
+    session = live_sessions.start(session)
+    phone = Client()
+    assert vote(first, phone, "Right").status_code == 202
+    running = phone.get(f"/s/{session.code}/?part=poll").content.decode()
+    assert "being stored" in running, "while the clock runs the answer is being stored"
+    assert "Change my vote" in running
+    session = live_sessions.lock(session)  # the presenter ends the countdown early
+    closed = phone.get(f"/s/{session.code}/?part=poll").content.decode()
+    assert "Time is up: your answer is in." in closed
+    assert "being stored" not in closed
+    assert "Change my vote" not in closed
+    assert '<button type="submit">' not in closed
+    silent = Client().get(f"/s/{session.code}/?part=poll").content.decode()
+    assert "your answer is in" not in silent, "a phone that did not answer is told nothing"
+
+
+# --- The end of the quiz: the podium and the final ranking ----------------------------------
+
+
+def test_the_last_questions_reveal_shows_the_podium_with_shared_places(
+    redis_client, session, owner
+) -> None:
+    """Question 1 (20 s, 1,000 points): a and b right at 0 s, c right at 10 s, d wrong.
+    Question 2 (multiple, the last): nobody answers. a and b share place 1 (equal score,
+    equal time), c is 3 (the tie rule: 1, 1, 3), d with no points stands on no step."""
+    first, _second = live_sessions.ordered_polls(session)
+    session = live_sessions.start(session)
+    for key, labels, after in (("anon:a", "Right", 0), ("anon:b", "Right", 0),
+                               ("anon:c", "Right", 10_000), ("anon:d", "Wrong", 0)):  # fmt: skip
+        answer(first, key, labels, after)
+    session = live_sessions.reveal(session)
+    assert not quiz.last_question(session), "the quiz goes on: no podium yet"
+    assert quiz.final_of(session, "anon:a") is None
+    session = live_sessions.start(live_sessions.move(session, step=1))
+    session = live_sessions.reveal(session)
+    assert quiz.last_question(session)
+    a, b, c = (quiz.player_name(k) for k in ("anon:a", "anon:b", "anon:c"))
+    assert quiz.podium(session) == {
+        "steps": [
+            {"rank": 1, "score": 1000, "names": sorted([a, b], key=lambda n: n != a), "more": 0},
+            {"rank": 3, "score": 750, "names": [c], "more": 0},
+        ],
+        "players": 4,
+    }
+    presenter = Client()
+    presenter.force_login(owner)
+    page = presenter.get(f"/present/{session.code}/").content.decode()
+    assert "Final ranking" in page
+    assert 'class="step step-1"' in page
+    assert 'class="step step-3"' in page
+    assert "step-2" not in page
+    final = quiz.final_of(session, "anon:c")
+    assert final is not None
+    assert final["text"] == "The quiz is over: you finished in place 3 of 4 with 750 points."
+    # Each phone gets the same from the reveal's message (its socket picks its row).
+    reveal = parts.quiz_reveal(session, {"reveal": True, "quiz": quiz.state_of(session)})
+    assert reveal is not None
+    mine = quiz.own_result(reveal["words"]["fr"], reveal["results"][voters.voter_tag("anon:d")])
+    assert mine["final"] == "Le quiz est terminé : vous finissez à la place 4 sur 4 avec 0 points."
+    assert "Classement final" in mine["podium"]
+
+
+def test_with_the_leaderboard_off_the_end_shows_no_podium_and_each_phone_its_score(
+    redis_client, session
+) -> None:
+    first, _second = live_sessions.ordered_polls(session)
+    LiveSession.objects.filter(pk=session.pk).update(quiz_leaderboard=False)
+    session = live_sessions.start(LiveSession.objects.get(pk=session.pk))
+    answer(first, "anon:a", "Right", 0)
+    session = live_sessions.start(live_sessions.move(session, step=1))
+    session = live_sessions.reveal(session)
+    final = quiz.final_of(session, "anon:a")
+    assert final == {"text": "The quiz is over: your score is 1000 points.", "podium": None}
+    reveal = parts.quiz_reveal(session, {"reveal": True, "quiz": quiz.state_of(session)})
+    assert reveal is not None
+    assert "podium" not in reveal["words"]["en"]
+
+
+def test_a_logged_in_voter_plays_under_their_account_unless_they_pick_a_nickname(
+    redis_client, session, owner
+) -> None:
+    first, _second = live_sessions.ordered_polls(session)
+    ada = User.objects.create_user("ada-lovelace", password="pw-ada-12345")
+    bob = User.objects.create_user("bob-builder", password="pw-bob-12345")
+    quiz.set_nickname(session, f"user:{bob.pk}", "Bobby")
+    session = live_sessions.start(session)
+    answer(first, f"user:{ada.pk}", "Right", 0)
+    answer(first, f"user:{bob.pk}", "Right", 10_000)
+    answer(first, "anon:c", "Right", 15_000)
+    session = live_sessions.reveal(session)
+    board = quiz.leaderboard(LiveSession.objects.get(pk=session.pk))
+    assert [row["name"] for row in board] == ["ada-lovelace", "Bobby", quiz.player_name("anon:c")]
+    assert [row["name"] for row in quiz.export_rows(session)][:2] == ["ada-lovelace", "Bobby"]

@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import BrowserContext, Page, expect
+from django.utils import timezone
+from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
 from polls import live_sessions, organising, quiz
-from polls.models import LiveSession, Vote
+from polls.models import LiveSession, Poll, Vote
 from tests.browser.test_accessibility import audit
 from tests.browser.test_browser_sessions import (
     PHONE,
+    PROJECTOR,
     SCREENSHOTS,
     ballot,
     phone,
@@ -34,6 +36,7 @@ from tests.support.browser import watch_errors
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
 SECONDS = 5  # the shortest countdown: the test waits for two of them
+SMALL_PROJECTOR: ViewportSize = {"width": 1280, "height": 720}
 
 
 @pytest.fixture
@@ -127,9 +130,17 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     vote(fast, "Paris")
     vote(slow, "Nice")
     wait_out(session)
+    # Eight more players, all wrong (stored as the worker would): the leaderboard is full.
+    stored_answers(first, [f"anon:extra-{n}" for n in range(8)], "Lyon")
     for p in (presenter, fast, slow):
         expect(p.locator("[data-time-up]")).to_be_visible()
-    expect(fast.get_by_role("button", name="Vote")).to_be_disabled()
+    # Time is up: each phone's answer is in (a 202 is counted): no "being stored", and no
+    # button to change it.
+    for p in (fast, slow):
+        expect(p.locator(".your-vote")).to_contain_text("Time is up: your answer is in.")
+        expect(p.get_by_text("being stored")).to_have_count(0)
+        expect(p.locator("form.vote button[type=submit]")).to_be_hidden()
+    fast.screenshot(path=str(SCREENSHOTS / "quiz-phone-time-up.png"), animations="disabled")
     # The late answer: refused at admission, with the message.
     plain.locator("form.vote").get_by_label("Paris").check()
     plain.get_by_role("button", name="Vote").click()
@@ -140,6 +151,8 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     slow.on("request", lambda r: fetched.append(r.url) if "part=" in r.url else None)
     presenter.keyboard.press("r")
     expect(presenter.locator(".quiz-correct")).to_contain_text("Paris")
+    for p in (presenter, fast, slow):  # the chart marks the correct choice
+        expect(p.locator("#results .quiz-right")).to_contain_text("Paris ✓ correct answer")
     expect(fast.locator(".quiz-result.right")).to_contain_text("Correct! +")
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-result.wrong")).to_have_text("Not correct: 0 points.")
@@ -149,6 +162,16 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     assert fetched == [], "each phone's result comes with the reveal's message, no fetch"
     fast.screenshot(path=str(SCREENSHOTS / "quiz-phone-right.png"), animations="disabled")
     slow.screenshot(path=str(SCREENSHOTS / "quiz-phone-wrong.png"), animations="disabled")
+    # The projector: the leaderboard beside the chart, both above the fold on either screen.
+    for size in (PROJECTOR, SMALL_PROJECTOR):
+        presenter.set_viewport_size(size)
+        for box in ("#leaderboard-box", "#results", ".quiz-correct"):
+            assert_on_screen(presenter, box)
+        presenter.screenshot(
+            path=str(SCREENSHOTS / f"quiz-presenter-leaderboard-{size['width']}.png"),
+            animations="disabled",
+        )
+    presenter.set_viewport_size(PROJECTOR)
 
     # Question 2: "next" before nothing else; the slow phone is right this time.
     presenter.keyboard.press("PageDown")
@@ -160,33 +183,80 @@ def test_two_phones_play_two_questions_against_the_servers_clock(
     vote(slow, "Jupiter")
     vote(fast, "Mars")
     wait_out(session)
+    fetched.clear()
     presenter.keyboard.press("r")
 
     # The leaderboard orders by score, as the scores computed from stored answers say.
     table = quiz.standings(LiveSession.objects.get(pk=session.pk))
-    assert [row.score > 0 for row in table] == [True, True]
+    assert [row.score > 0 for row in table] == [True, True] + [False] * 8
     fast_key = Vote.objects.get(poll=first, choice__label="Paris").voter_key
     assert table[0].player == fast_key, "1,000-point question right beats 500-point one"
-    rows = presenter.locator("#leaderboard li")
-    expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_contain_text("Speedy")
-    expect(rows.nth(1)).to_contain_text(quiz.player_name(table[1].player))
-    expect(rows.nth(0)).to_contain_text(str(table[0].score))
-    # The fast phone kept place 1; the slow one kept place 2: no change of place.
-    expect(rows.nth(0).locator(".move")).to_have_text("")
-    expect(rows.nth(1)).to_contain_text(str(table[1].score))
+    # The last quiz question ends the quiz: the podium on the projector (the fast phone
+    # first, the slow one second, as the scores computed from stored answers say)...
+    steps = presenter.locator(".podium .step")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("Place 1")
+    expect(steps.nth(0)).to_contain_text("Speedy")
+    expect(steps.nth(0)).to_contain_text(f"{table[0].score} points")
+    expect(steps.nth(1)).to_contain_text("Place 2")
+    expect(steps.nth(1)).to_contain_text(quiz.player_name(table[1].player))
+    expect(presenter.locator(".podium-players")).to_have_text("10 players in all.")
+    # The players off the podium (no points) follow it, with their shared place.
+    expect(presenter.locator(".final-rest li")).to_have_count(8)
+    expect(presenter.locator(".final-rest li").first).to_contain_text("3.")
+    for size in (PROJECTOR, SMALL_PROJECTOR):
+        presenter.set_viewport_size(size)
+        for box in ("#podium-box", "#results"):
+            assert_on_screen(presenter, box)
+        presenter.screenshot(
+            path=str(SCREENSHOTS / f"quiz-presenter-podium-{size['width']}.png"),
+            animations="disabled",
+        )
+    presenter.set_viewport_size(PROJECTOR)
+    # ... and on each phone its own final place, with the podium, from the reveal's message.
     expect(fast.locator(".quiz-standing")).to_contain_text("place 1")
     expect(slow.locator(".quiz-standing")).to_contain_text("place 2")
-    presenter.screenshot(
-        path=str(SCREENSHOTS / "quiz-presenter-leaderboard.png"), animations="disabled"
+    expect(fast.locator(".quiz-final")).to_have_text(
+        f"The quiz is over: you finished in place 1 of 10 with {table[0].score} points."
     )
-    # T hides the leaderboard (the answer alone on the projector), and shows it again.
+    expect(slow.locator(".quiz-final")).to_contain_text("place 2 of 10")
+    expect(slow.locator(".podium .step").first).to_contain_text("Speedy")
+    assert fetched == [], "the podium comes with the reveal's message too"
+    slow.screenshot(path=str(SCREENSHOTS / "quiz-phone-podium.png"), animations="disabled")
+    # T hides the board (the answer alone on the projector), and shows it again.
     presenter.keyboard.press("t")
-    expect(presenter.locator("#leaderboard")).to_be_hidden()
+    expect(presenter.locator("#podium-box")).to_be_hidden()
     expect(presenter.locator(".quiz-correct")).to_be_visible()
     presenter.keyboard.press("t")
-    expect(presenter.locator("#leaderboard")).to_be_visible()
+    expect(presenter.locator("#podium-box")).to_be_visible()
 
     violations = before_start + audit(presenter, "quiz presenter") + audit(fast, "quiz phone")
+    # The session ends: the phones keep their final place and the podium.
+    live_sessions.end(LiveSession.objects.get(pk=session.pk))
+    expect(slow.get_by_text("This session has ended. Thank you!")).to_be_visible()
+    expect(slow.locator(".quiz-final")).to_contain_text("place 2 of 10")
+    expect(slow.locator(".podium")).to_be_visible()
     assert violations == []
     assert errors == [[], [], []]
+
+
+def stored_answers(poll: Poll, voter_keys: list[str], label: str) -> None:
+    """Answers stored one second into the countdown, as the worker stores them."""
+    clock = quiz.countdown(poll)
+    assert clock is not None
+    choice = poll.choices.get(label=label).pk
+    for key in voter_keys:
+        Vote.objects.create(poll=poll, voter_key=key, choice_id=choice, ballot=[choice],
+                            cast_at=timezone.now(), admitted_ms=clock.opens_ms + 1000)  # fmt: skip
+
+
+def assert_on_screen(page: Page, selector: str) -> None:
+    """The element is wholly within the window, not below the fold (nor beside it)."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    assert box is not None, selector
+    assert size is not None
+    assert box["y"] >= 0, (selector, box)
+    assert box["y"] + box["height"] <= size["height"], (selector, box, size)
+    assert box["x"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= size["width"], (selector, box, size)

@@ -100,7 +100,7 @@
     var words = [];
     if (was.locked !== now.locked) words.push(now.locked ? gettext("Voting is locked.") : gettext("Voting is open again."));
     if (was.reveal !== now.reveal) words.push(now.reveal ? gettext("The results are shown.") : gettext("The results are hidden."));
-    if (now.reveal && !was.reveal && now.quiz_mine) words.push(now.quiz_mine.text, now.quiz_mine.standing);
+    if (now.reveal && !was.reveal && now.quiz_mine) words.push(now.quiz_mine.text, now.quiz_mine.standing, now.quiz_mine.final || "");
     return words.join(" ");
   }
 
@@ -165,11 +165,37 @@
     if (up && left === 0 && up.hidden) {
       up.hidden = false;
       say(gettext("Time is up."));
-      var fieldset = part().querySelector("form.vote fieldset");
-      if (fieldset) fieldset.disabled = true;
+      quizClosed();
     }
   }
   setInterval(tick, 250);
+
+  // Time is up: an answer this phone sent (202) is in and counted, so the page no longer
+  // says "being stored" nor offers to send it again (as a reload draws it, quiz_closed).
+  function quizClosed() {
+    var p = part();
+    if (role !== "audience" || !document.getElementById("quiz")) return;
+    var fieldset = p.querySelector("form.vote fieldset");
+    if (fieldset) fieldset.disabled = true;
+    var button = p.querySelector("form.vote button[type=submit]");
+    if (button) button.hidden = true;
+    Array.prototype.forEach.call(p.querySelectorAll(".storing"), function (node) {
+      node.parentNode.removeChild(node);
+    });
+    var mine = p.querySelector(".your-vote");
+    if (mine) {
+      var ballot = mine.querySelector(".your-ballot");
+      mine.className = "your-vote";
+      mine.textContent = gettext("Time is up: your answer is in.");
+      if (ballot) {
+        mine.appendChild(document.createTextNode(" "));
+        mine.appendChild(ballot);
+        mine.appendChild(document.createTextNode("."));
+      }
+    }
+    var received = document.getElementById("messages"); // "Vote received… being stored"
+    if (received) received.parentNode.removeChild(received);
+  }
 
   function stateOf(s) {
     return { slug: s.poll ? s.poll.slug : "", locked: s.locked, reveal: s.reveal };
@@ -317,6 +343,7 @@
   function drawOwnResult(mine) {
     var box = document.getElementById("quiz");
     if (!box) return;
+    quizClosed();
     var old = box.querySelectorAll(".quiz-result, .quiz-standing");
     for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
     var result = document.createElement("p");
@@ -329,16 +356,38 @@
       standing.textContent = mine.standing;
       box.appendChild(standing);
     }
+    if (mine.final) drawFinal(box, mine);
+  }
+
+  // The last quiz question revealed: the quiz is over. This phone's final place, and the
+  // podium the server rendered in the page's language (the same markup as a reload).
+  function drawFinal(box, mine) {
+    var old = box.querySelectorAll(".quiz-final, #podium-box");
+    for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
+    var line = document.createElement("p");
+    line.className = "quiz-final";
+    line.textContent = mine.final;
+    box.appendChild(line);
+    if (!mine.podium) return;
+    var holder = document.createElement("template");
+    holder.innerHTML = mine.podium;
+    var podium = holder.content.querySelector("#podium-box");
+    if (podium) box.appendChild(podium);
   }
 
   function ended() {
     var p = part();
+    // A quiz's end stays on the phone (its final place and the podium) after the session.
+    var podium = p.querySelector("#podium-box");
+    var final = p.querySelector(".quiz-final");
     p.dataset.slug = "";
     p.textContent = "";
     var heading = document.createElement("h1");
     heading.id = "question";
     heading.textContent = gettext("This session has ended. Thank you!");
     p.appendChild(heading);
+    if (final) p.appendChild(final);
+    if (podium) p.appendChild(podium);
     view = null;
   }
 
@@ -404,6 +453,7 @@
     if (startButton && now.quiz) {
       startButton.textContent = now.quiz.running ? gettext("End countdown") : gettext("Start countdown");
       startButton.value = now.quiz.running ? "lock" : "start";
+      startButton.hidden = now.quiz.started && !now.quiz.running; // played once, never again
     }
   }
 
