@@ -369,7 +369,9 @@ class SessionConsumer(LiveConsumer):
                 return  # disconnected meanwhile
             try:
                 await self._follow(self.wanted_poll)
-            except Exception:  # a socket that closed meanwhile, a store briefly away
+            except fanout.GONE as error:  # the phone left meanwhile: churn
+                fanout.count_gone("its poll's results", error)
+            except Exception:  # a store briefly away
                 logger.warning("session socket could not follow its poll", exc_info=True)
 
     async def _follow(self, slug: str | None) -> None:
