@@ -92,7 +92,5 @@ async def test_a_send_failing_for_another_reason_is_still_an_error(
     assert len(got) == 2
     assert gone_count() == before
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert [r.getMessage() for r in errors] == [
-        "could not send a results.update event to a viewer"
-    ]
+    assert [r.getMessage() for r in errors] == ["could not send a results.update event to a viewer"]
     assert errors[0].exc_info is not None
