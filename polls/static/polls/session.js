@@ -236,6 +236,12 @@
   }
 
   function replacePart(fresh) {
+    // A page loads the scripts of its session's kinds only: a poll of another kind,
+    // added while the session is live, needs the page loaded again (rare).
+    if (fresh.dataset.kind && !kindOf(fresh.dataset.kind).draw) {
+      window.location.reload();
+      return;
+    }
     var old = part();
     var hadFocus = old.contains(document.activeElement);
     var sameQuestion = old.dataset.slug === fresh.dataset.slug;
