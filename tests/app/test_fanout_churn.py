@@ -14,6 +14,7 @@ import pytest
 from autobahn.exception import Disconnected
 
 from results import fanout
+from results.guard import SocketGuard
 from tests.support.live import run_async
 
 
@@ -94,3 +95,30 @@ async def test_a_send_failing_for_another_reason_is_still_an_error(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in errors] == ["could not send a results.update event to a viewer"]
     assert errors[0].exc_info is not None
+
+
+@run_async
+async def test_a_phone_gone_while_its_socket_sends_its_first_state_is_counted_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The consumer's own sends (the state on connect) meet the same churn: the guard in
+    front of every socket counts it, and daphne logs no "Exception inside application"."""
+
+    async def consumer(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing is sent")
+
+    scope = {"type": "websocket", "client": ("127.0.0.1", 5000), "headers": []}
+    guard = SocketGuard(consumer)
+    before = gone_count()
+    with caplog.at_level(logging.DEBUG, logger="results.fanout"):
+        await guard(scope, receive, send)  # raises nothing
+    assert gone_count() == before + 1
+    assert not guard.open, "the socket is no longer counted as open"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
