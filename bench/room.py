@@ -13,6 +13,7 @@ generator's own CPU."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,7 +25,7 @@ from typing import Any
 
 import psutil
 
-from . import roles
+from . import roles, roomclient
 from .phases import QUICK, Run, pct
 
 
@@ -164,6 +165,10 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
     session = live_sessions.go_live(
         live_sessions.create_session(title=f"Room {size.phones}", owner=owner, polls=polls)
     )
+    pages = [f"/s/{session.code}/", "/join", f"/polls/{polls[0].slug}/",
+             f"/polls/{polls[0].slug}/results/", "/"]  # fmt: skip
+    first_load = asyncio.run(roomclient.first_load(door.url, pages))
+    print(f"  first load, bytes: {first_load}")
     role_pids = {"voting": [voting.pid], "results": [r.pid for r in results],
                  "door": [door.pid], "worker": [run.start_worker().pid]}  # fmt: skip
     cpu_before = {name: _cpu(pids) for name, pids in role_pids.items()}
@@ -216,9 +221,11 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
         live_sessions.end(session)
         for role in (door, *results, voting):
             role.stop()
-    return _figures(size, joins, failed, votes, accepted, stored, stored_after, sent, reports,
-                    {n: round(cpu_after[n] - cpu_before[n], 1) for n in cpu_before}, client_cpu,
-                    run.memory.peaks.get(f"room-{size.phones}", {}))  # fmt: skip
+    cpu = {n: round(cpu_after[n] - cpu_before[n], 1) for n in cpu_before}
+    memory = run.memory.peaks.get(f"room-{size.phones}", {})
+    figures = _figures(size, joins, failed, votes, accepted, stored, stored_after, sent, reports,
+                       cpu, client_cpu, memory)  # fmt: skip
+    return {"first_load_bytes_by_page": first_load, **figures}
 
 
 def _figures(  # noqa: PLR0917 (the phase's figures, gathered in one place)
@@ -261,6 +268,7 @@ def _figures(  # noqa: PLR0917 (the phase's figures, gathered in one place)
         "join_p50_ms": round(pct([j["join"] for j in joins], 50) * 1000, 1),
         "join_p99_ms": round(pct([j["join"] for j in joins], 99) * 1000, 1),
         "page_p99_ms": round(pct([j["page"] for j in joins], 99) * 1000, 1),
+        "socket_retries": sum(j["retries"] for j in joins),
         "votes": len(votes), "votes_accepted": len(accepted),
         "vote_errors": len(votes) - len(accepted),
         "vote_p50_ms": round(pct([v[1] for v in votes], 50) * 1000, 1),

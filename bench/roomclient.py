@@ -35,10 +35,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import uvloop
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from .roles import raise_nofile_limit
 
+SOCKET_ATTEMPTS = 8
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
@@ -186,6 +187,7 @@ class Phone:
         self.closed = False
         self.transport: WSTransport | None = None
         self.static_requests = 0
+        self.retries = 0  # socket handshakes tried again
 
     async def join(self) -> dict[str, Any]:
         began = time.monotonic()
@@ -207,16 +209,26 @@ class Phone:
             self.cache[asset] = self.use_cache and ("immutable" in kept or "max-age" in kept)
         statics_done = time.monotonic()
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
-        self.transport, _listener = await ws_connect(
-            lambda: _Socket(self),
-            f"ws://{self.host}:{self.port}/ws/s/{self.code}/",
-            extra_headers={"Origin": self.door, "Cookie": cookie},
-            websocket_handshake_timeout=120,
-            read_buffer_init_size=4096,
-            socket_factory=lambda _url: _connected(self.source, self.host, self.port),
-        )
+        # As socket.js does: a refused or dropped handshake is tried again after a random
+        # delay up to min(10 s, 0.5 s x 2^attempt) (full jitter).
+        for attempt in range(SOCKET_ATTEMPTS):
+            try:
+                self.transport, _listener = await ws_connect(
+                    lambda: _Socket(self),
+                    f"ws://{self.host}:{self.port}/ws/s/{self.code}/",
+                    extra_headers={"Origin": self.door, "Cookie": cookie},
+                    websocket_handshake_timeout=120,
+                    read_buffer_init_size=4096,
+                    socket_factory=lambda _url: _connected(self.source, self.host, self.port),
+                )
+                break
+            except (OSError, WSError) as error:
+                self.retries += 1
+                if attempt == SOCKET_ATTEMPTS - 1:
+                    raise ConnectionError(f"the socket, {SOCKET_ATTEMPTS} times: {error!r}")
+                await asyncio.sleep(random.uniform(0, min(10.0, 0.5 * 2**attempt)))
         joined = await asyncio.wait_for(self.joined, 120)
-        return {"join": joined - began, "page": page_done - began,
+        return {"join": joined - began, "page": page_done - began, "retries": self.retries,
                 "statics": statics_done - page_done, "http_bytes": self.http.received}  # fmt: skip
 
     async def vote(self, choice: str) -> tuple[int, float, float]:
@@ -239,6 +251,21 @@ async def _connected(source: str, host: str, port: int) -> socket.socket:
     sock.bind((source, 0))
     await asyncio.get_running_loop().sock_connect(sock, (host, port))
     return sock
+
+
+async def first_load(door: str, paths: list[str], source: str = "127.0.0.1") -> dict[str, int]:
+    """Bytes off the wire (compressed where the door compresses) of each page's first load
+    with an empty cache: the page and every static file it names, from a new client."""
+    url = urlsplit(door)
+    sizes = {}
+    for path in paths:
+        http = Http(url.hostname or "127.0.0.1", url.port or 80, source)
+        _status, _headers, page = await http.request("GET", path)
+        for asset in dict.fromkeys(_ASSETS.findall(page.decode())):
+            await http.request("GET", asset)
+        sizes[path] = http.received
+        http.close()
+    return sizes
 
 
 async def _vote(
