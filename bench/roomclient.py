@@ -225,7 +225,7 @@ class Phone:
             except (OSError, WSError) as error:
                 self.retries += 1
                 if attempt == SOCKET_ATTEMPTS - 1:
-                    raise ConnectionError(f"the socket, {SOCKET_ATTEMPTS} times: {error!r}")
+                    raise ConnectionError(f"the socket, {SOCKET_ATTEMPTS} times") from error
                 await asyncio.sleep(random.uniform(0, min(10.0, 0.5 * 2**attempt)))
         joined = await asyncio.wait_for(self.joined, 120)
         return {"join": joined - began, "page": page_done - began, "retries": self.retries,
