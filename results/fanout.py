@@ -128,6 +128,13 @@ async def watch(group: str, viewer: Viewer) -> None:
         await hub.ready.wait()
 
 
+def subscription(group: str) -> object | None:
+    """This process's live subscription to the group, if any: the same object for as long
+    as it has stayed subscribed (what was kept from its events is current while it is)."""
+    hub = _hubs.get(group)
+    return hub if hub is not None and hub.ready.is_set() and hub.tasks else None
+
+
 async def unwatch(group: str, viewer: Viewer) -> None:
     hub = _hubs.get(group)
     if hub is None:
