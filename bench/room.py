@@ -45,7 +45,7 @@ FULL: tuple[RoomSize, ...] = (
 )
 QUICK_SIZES: tuple[RoomSize, ...] = (RoomSize(1_000, 1, 2, 10, 10),)
 ACTIONS = ("next", "lock", "reveal", "previous", "reveal", "hide")
-SETTLE_SECONDS = 3.0  # between actions: a slow delivery finishes before the next
+SETTLE_SECONDS = 5.0  # between actions: a slow delivery finishes before the next
 
 
 def room(run: Run) -> None:
@@ -53,7 +53,10 @@ def room(run: Run) -> None:
     # BENCH_ROOM_PHONES=200,500: other sizes (one results process each), for a look.
     wanted = os.environ.get("BENCH_ROOM_PHONES", "")
     if wanted:
-        sizes = tuple(RoomSize(int(n), 1, 2, 10, 10) for n in wanted.split(","))
+        sizes = tuple(
+            RoomSize(int(n), 1, 4 if int(n) >= 5_000 else 2, 30 if int(n) >= 5_000 else 10, 10)
+            for n in wanted.split(",")
+        )
     run.figures["room"] = {f"p{size.phones}": measure(run, size) for size in sizes}
 
 
@@ -279,6 +282,9 @@ def _figures(  # noqa: PLR0917 (the phase's figures, gathered in one place)
         "delivered_fraction": round(len(all_delays) / max(1, phones * len(sent)), 4),
         "reveal_results_p99_ms": round(pct(reveal_results, 99) * 1000, 1),
         "reveal_results_delivered": len(reveal_results),
+        "results_messages_per_phone": round(
+            sum(len(times) for times in results_times) / max(1, len(results_times)), 2
+        ),
         "reveals": sum(1 for action, _ in sent.values() if action == "reveal"),
         "per_action": per_action,
         "first_load_bytes_per_phone": round(
