@@ -109,3 +109,32 @@ async def test_phones_joining_a_followed_session_cost_no_read_each(
     assert (await state_of(again))["position"] == 2
     assert reads["state"] == 2
     await again.disconnect()
+
+
+@run_async
+async def test_a_reveal_to_a_room_reads_the_poll_once_for_all_its_phones(
+    session: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every phone starts following the poll's results at the reveal: they share one
+    lookup of the poll (results.sessions._poll_id), then get the results."""
+    lookups: list[str] = []
+    real = sessions._read_poll_id
+
+    async def counted(slug: str) -> int | None:
+        lookups.append(slug)
+        return await real(slug)
+
+    monkeypatch.setattr(sessions, "_read_poll_id", counted)
+    sessions._poll_ids.clear()
+    room = [phone(session.code) for _ in range(8)]
+    for ws in room:
+        assert (await ws.connect(timeout=15))[0]
+        await state_of(ws)
+    await sync_to_async(live_sessions.reveal)(session)
+    for ws in room:
+        assert (await state_of(ws))["reveal"] is True
+        results = json.loads(await ws.receive_from(timeout=15))
+        assert (results["type"], results["question"]) == ("results", "Question 1?")
+    assert lookups == [session.current_poll.slug]
+    for ws in room:
+        await ws.disconnect()
