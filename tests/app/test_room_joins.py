@@ -135,6 +135,8 @@ async def test_a_reveal_to_a_room_reads_the_poll_once_for_all_its_phones(
         assert (await state_of(ws))["reveal"] is True
         results = json.loads(await ws.receive_from(timeout=15))
         assert (results["type"], results["question"]) == ("results", "Question 1?")
-    assert lookups == [session.current_poll.slug]
+    current = session.current_poll
+    assert current is not None
+    assert lookups == [current.slug]
     for ws in room:
         await ws.disconnect()
