@@ -180,9 +180,11 @@ STORAGES = {
 # The scripts' translations as static files, one per language (django-statici18n),
 # instead of Django's per-request JavaScriptCatalog view: written by compilejsi18n (run by
 # collectstatic, votingsite/management/commands/collectstatic.py; scripts/setup.sh for a
-# checkout) into polls' static folder, then hashed and compressed like any script.
-STATICI18N_ROOT = BASE_DIR / "polls" / "static"
+# checkout) into .jsi18n/polls/jsi18n/<language>/djangojs.js, then collected, hashed and
+# compressed like any script. A hidden folder: makemessages does not read it back.
+STATICI18N_ROOT = BASE_DIR / ".jsi18n"
 STATICI18N_OUTPUT_DIR = "polls/jsi18n"
+STATICFILES_DIRS = [STATICI18N_ROOT]
 # Only the site's own words (LOCALE_PATHS), not the admin's date pickers' (django.conf):
 # a phone loads this catalogue, so it stays small.
 STATICI18N_PACKAGES = "polls"

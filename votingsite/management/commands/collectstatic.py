@@ -1,5 +1,5 @@
 """collectstatic, with the scripts' translations written first (django-statici18n's
-compilejsi18n): one catalogue per language, polls/static/polls/jsi18n/<language>/djangojs.js,
+compilejsi18n): one catalogue per language, .jsi18n/polls/jsi18n/<language>/djangojs.js,
 collected, hashed and compressed with every other static file. So wherever static files
 are collected (the image, scripts/run, the benchmark) the pages' catalogue exists and
 matches the compiled translations (compilemessages first)."""
