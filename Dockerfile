@@ -49,7 +49,7 @@ COPY . .
 COPY deploy/k8s/base/front-door/ /etc/front-door/
 # The translations are compiled, then static files are collected (hashed and compressed:
 # the front door serves them from disk, WhiteNoise too), the scripts' catalogue per
-# language with them (collectstatic writes it from the compiled translations first).
+# language with them (written from the compiled translations first: votingsite's command).
 # Settings refuse to load without a secret key when DEBUG is off: this one exists only
 # for this command and is not kept in any layer's environment.
 RUN DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
