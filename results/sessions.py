@@ -324,8 +324,12 @@ class SessionConsumer(LiveConsumer):
             state = await _state(session.pk)
             if state is not None:
                 _states.keep(session.pk, state)
-        if state is not None:
-            await self._show(state, self._with_part(state))
+        if state is None or state["state"] != LiveSession.State.LIVE:
+            # Ended since the code was looked up (or since this process kept it): as an
+            # unknown code, so the page says "ended" (disconnect cleans up).
+            await self.close(code=CLOSE_UNKNOWN_SESSION)
+            return
+        await self._show(state, self._with_part(state))
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:

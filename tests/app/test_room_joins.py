@@ -140,3 +140,21 @@ async def test_a_reveal_to_a_room_reads_the_poll_once_for_all_its_phones(
     assert lookups == [current.slug]
     for ws in room:
         await ws.disconnect()
+
+
+@run_async
+async def test_a_phone_back_just_after_the_end_hears_the_session_is_over(
+    session: LiveSession, reads: dict[str, int]
+) -> None:
+    """Its code was looked up a moment ago (kept), but the session has ended since: the
+    socket closes with 4404, as for an unknown code, and the page says "ended"."""
+    first = phone(session.code)
+    assert (await first.connect(timeout=15))[0]
+    await state_of(first)
+    await first.disconnect()
+    await sync_to_async(live_sessions.end)(session)
+    back = phone(session.code)
+    await back.connect(timeout=15)
+    assert reads["session"] == 1, "the kept code was used"
+    closed = await back.receive_output(timeout=15)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4404)
