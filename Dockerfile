@@ -47,12 +47,15 @@ WORKDIR /app
 COPY . .
 # The door's configuration (Kubernetes mounts its own copy, from the same files, here).
 COPY deploy/k8s/base/front-door/ /etc/front-door/
-# Static files are collected (hashed and compressed for WhiteNoise) into the image.
+# The translations are compiled, then static files are collected (hashed and compressed:
+# the front door serves them from disk, WhiteNoise too), the scripts' catalogue per
+# language with them (written from the compiled translations first: votingsite's command).
 # Settings refuse to load without a secret key when DEBUG is off: this one exists only
 # for this command and is not kept in any layer's environment.
 RUN DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
+    python manage.py compilemessages --ignore=staticfiles -v 0 \
+    && DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
     python manage.py collectstatic --noinput \
-    && python manage.py compilemessages --ignore=staticfiles -v 0 \
     && python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8080 8000 8001 9808

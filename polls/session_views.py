@@ -29,7 +29,7 @@ from . import (
     selectors,
     snapshots,
 )
-from .live.pages import kind_scripts
+from .live.pages import kind_scripts, session_kinds
 from .models import LiveSession
 from .pipeline import ballots
 from .responses import error_response, json_error, session_refused, wants_json
@@ -109,7 +109,7 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "session": session,
         "state": selectors.session_state(session=session),
-        **kind_scripts(),
+        **kind_scripts(session_kinds(session)),
     }
     if session.current_poll is not None:
         poll = selectors.poll_for_voting(slug=session.current_poll.slug, fresh=True)
@@ -206,7 +206,7 @@ def present(request: HttpRequest, code: str) -> HttpResponse:
     session = _presenter(request, code)
     if isinstance(session, HttpResponse):
         return session
-    context = {"session": session, **_stage(session), **kind_scripts()}
+    context = {"session": session, **_stage(session), **kind_scripts(session_kinds(session))}
     if request.GET.get("part") == "poll":
         return render(request, "polls/_present_poll.html", context)
     context |= _qna(session, None, "top", presenter=True)
@@ -366,7 +366,7 @@ def embed_poll(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(_("No public results."))
     snapshot = snapshots.results(poll=poll)
     context = {"poll": poll, **displays.results_context(poll, snapshot), **_embed(request),
-               **kind_scripts()}  # fmt: skip
+               **kind_scripts([poll.kind])}  # fmt: skip
     return _framable(render(request, "polls/embed.html", context))
 
 
@@ -379,7 +379,8 @@ def embed_session(request: HttpRequest, code: str) -> HttpResponse:
     session = _live(request, code)
     context: dict[str, Any] = {"session": session, "poll": session.current_poll,
                                "state": selectors.session_state(session=session),
-                               **_embed(request), **kind_scripts()}  # fmt: skip
+                               **_embed(request),
+                               **kind_scripts(session_kinds(session))}  # fmt: skip
     if session.current_poll is not None and session.reveal:
         snapshot = snapshots.results(poll=session.current_poll)
         context |= displays.results_context(session.current_poll, snapshot)

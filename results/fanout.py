@@ -17,9 +17,25 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.layers import get_channel_layer
+from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
+
+# A phone that leaves while an update is on its way to it: daphne has not yet seen the
+# close, autobahn has (Disconnected), or the connection reset under the write. Churn is
+# normal in a room; it is counted, not logged as an error.
+GONE = (Disconnected, ConnectionError)
+VIEWERS_GONE = Counter(
+    "results_viewers_gone_during_send",
+    "Sends to a viewer whose socket had just closed (normal churn, not an error)",
+)
+
+
+def count_gone(what: str, error: BaseException) -> None:
+    VIEWERS_GONE.inc()
+    logger.debug("a viewer left while %s was sent to it (%s)", what, type(error).__name__)
 
 
 # A viewer's way in: the consumer's typed dispatch (PollResultsConsumer.handle_live_event).
@@ -72,6 +88,8 @@ class _Hub:
         for viewer in list(self.viewers):
             try:
                 await viewer(event)
+            except GONE as error:
+                count_gone(f"a {event.get('type')} event", error)
             except Exception:  # one broken socket must not stop the others' updates
                 logger.exception("could not send a %s event to a viewer", event.get("type"))
 
@@ -108,6 +126,13 @@ async def watch(group: str, viewer: Viewer) -> None:
     else:
         hub.viewers.add(viewer)
         await hub.ready.wait()
+
+
+def subscription(group: str) -> object | None:
+    """This process's live subscription to the group, if any: the same object for as long
+    as it has stayed subscribed (what was kept from its events is current while it is)."""
+    hub = _hubs.get(group)
+    return hub if hub is not None and hub.ready.is_set() and hub.tasks else None
 
 
 async def unwatch(group: str, viewer: Viewer) -> None:

@@ -23,6 +23,8 @@ from django.conf import settings
 
 from polls.ratelimits import address_block, scope_address
 
+from . import fanout
+
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_MANY = 4429  # too many sockets from this address, or messages on this socket
@@ -84,6 +86,8 @@ class SocketGuard:
 
         try:
             await self.inner(scope, guarded_receive, send)
+        except fanout.GONE as error:  # the phone left while its consumer sent (its first
+            fanout.count_gone("a socket's own message", error)  # state): churn, as in the hub
         finally:
             self.open[address] -= 1
             if self.open[address] <= 0:

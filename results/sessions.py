@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -66,6 +67,61 @@ def _session(code: str, user: Any, address: str, join_pass: str | None) -> LiveS
     ):
         return live_sessions.by_code(code)
     return live_sessions.join(code, address=address, join_pass=join_pass)
+
+
+class _Codes:
+    """Join codes this process looked up lately, for phones holding the code's join pass
+    (the page gives it: they reached the session before): a room joining at once costs a
+    lookup per code and second here, not one per phone on the one database thread. A
+    visitor without the pass is looked up (and counted) every time."""
+
+    SECONDS = 1.0
+    MOST = 256
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[float, LiveSession]] = {}
+
+    def get(self, code: str, join_pass: str | None) -> LiveSession | None:
+        held = self.held.get(code)
+        if held is None or time.monotonic() - held[0] > self.SECONDS:
+            return None
+        return held[1] if ratelimits.holds_join_pass(join_pass, held[1].code) else None
+
+    def keep(self, code: str, session: LiveSession) -> None:
+        if len(self.held) >= self.MOST:
+            self.held.clear()
+        self.held[code] = (time.monotonic(), session)
+
+
+_codes = _Codes()
+
+
+class _States:
+    """The newest session state this process has, per session, from its events and its
+    reads, with the subscription it came through: while that subscription lasts no newer
+    state can have passed this process by, so a socket that connects is sent it without
+    a read (a room joining at once costs no read per phone)."""
+
+    MOST = 256
+
+    def __init__(self) -> None:
+        self.held: dict[int, tuple[object, dict[str, Any]]] = {}
+
+    def keep(self, session_id: int, state: dict[str, Any]) -> None:
+        through = fanout.subscription(events.session_group(session_id))
+        held = self.held.get(session_id)
+        if through is None or (held and held[0] is through and held[1]["seq"] >= state["seq"]):
+            return
+        if len(self.held) >= self.MOST and session_id not in self.held:
+            del self.held[next(iter(self.held))]
+        self.held[session_id] = (through, state)
+
+    def get(self, session_id: int, through: object | None) -> dict[str, Any] | None:
+        held = self.held.get(session_id)
+        return held[1] if held is not None and through is not None and held[0] is through else None
+
+
+_states = _States()
 
 
 @database_sync_to_async
@@ -237,7 +293,11 @@ class SessionConsumer(LiveConsumer):
         join_pass = (self.scope.get("cookies") or {}).get(ratelimits.JOIN_PASS_COOKIE)
         user, address = self.scope.get("user"), ratelimits.scope_address(self.scope)
         try:
-            session = await _session(code, user, address, join_pass)
+            session = None if self.presenter else _codes.get(code, join_pass)
+            if session is None:
+                session = await _session(code, user, address, join_pass)
+                if session is not None and not self.presenter:
+                    _codes.keep(code, session)
         except live_sessions.JoinRefused:
             await self.accept()
             await self.close(code=CLOSE_TOO_MANY)
@@ -252,14 +312,24 @@ class SessionConsumer(LiveConsumer):
         self.session_id = session.pk
         self.language = page_language(self.scope)
         self.voter_tag = None if self.presenter else self._voter_tag()
-        await fanout.watch(events.session_group(session.pk), self.handle_live_event)
+        group = events.session_group(session.pk)
+        already = fanout.subscription(group)  # subscribed before this socket came
+        await fanout.watch(group, self.handle_live_event)
         if self.presenter:
             self.counter = asyncio.get_running_loop().create_task(self._send_audience())
         else:
             _audience.join(session.pk, +1)
-        state = await _state(session.pk)
-        if state is not None:
-            await self._show(state, self._with_part(state))
+        state = _states.get(session.pk, already)
+        if state is None:
+            state = await _state(session.pk)
+            if state is not None:
+                _states.keep(session.pk, state)
+        if state is None or state["state"] != LiveSession.State.LIVE:
+            # Ended since the code was looked up (or since this process kept it): as an
+            # unknown code, so the page says "ended" (disconnect cleans up).
+            await self.close(code=CLOSE_UNKNOWN_SESSION)
+            return
+        await self._show(state, self._with_part(state))
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
@@ -291,6 +361,7 @@ class SessionConsumer(LiveConsumer):
         if "_state" not in event:
             event["_state"] = json.loads(event["text"])
             if self.session_id is not None:
+                _states.keep(self.session_id, event["_state"])
                 _parts.keep(
                     self.session_id, event["seq"], event.get("parts") or {}, event.get("quiz")
                 )
@@ -378,7 +449,9 @@ class SessionConsumer(LiveConsumer):
                 return  # disconnected meanwhile
             try:
                 await self._follow(self.wanted_poll)
-            except Exception:  # a socket that closed meanwhile, a store briefly away
+            except fanout.GONE as error:  # the phone left meanwhile: churn
+                fanout.count_gone("its poll's results", error)
+            except Exception:  # a store briefly away
                 logger.warning("session socket could not follow its poll", exc_info=True)
 
     async def _follow(self, slug: str | None) -> None:
@@ -424,14 +497,26 @@ class PresenterConsumer(SessionConsumer):
 
 
 _poll_ids: dict[str, int] = {}
+_looking: dict[str, asyncio.Task[int | None]] = {}  # lookups under way, one per slug
+
+
+@database_sync_to_async
+def _read_poll_id(slug: str) -> int | None:
+    found: int | None = Poll.objects.filter(slug=slug).values_list("pk", flat=True).first()
+    return found
 
 
 async def _poll_id(slug: str) -> int | None:
-    if slug not in _poll_ids:
-        found = await database_sync_to_async(
-            lambda: Poll.objects.filter(slug=slug).values_list("pk", flat=True).first()
-        )()
-        if found is None:
-            return None
+    """The poll's id, read once per process: the sockets that start following a poll at
+    once (a reveal to a room) share one lookup, not one each on the one database thread
+    (at 1,000 phones that queue held the results up for seconds)."""
+    if slug in _poll_ids:
+        return _poll_ids[slug]
+    task = _looking.get(slug)
+    if task is None:
+        task = _looking[slug] = asyncio.ensure_future(_read_poll_id(slug))
+        task.add_done_callback(lambda _done: _looking.pop(slug, None))
+    found = await asyncio.shield(task)
+    if found is not None:
         _poll_ids[slug] = found
-    return _poll_ids[slug]
+    return found

@@ -27,5 +27,9 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         hidden = {"poll": poll, "reason": results_hidden_reason(poll)}
         return render(request, "polls/results_hidden.html", hidden, status=403)
-    context = {"poll": poll, **results_context(poll, results(poll=poll)), **kind_scripts()}
+    context = {
+        "poll": poll,
+        **results_context(poll, results(poll=poll)),
+        **kind_scripts([poll.kind]),
+    }
     return render(request, "polls/results/page.html", context)

@@ -142,6 +142,9 @@ compile_messages() {
   # GNU gettext's msgfmt does it (compilemessages calls it).
   command -v msgfmt >/dev/null 2>&1 || apt_install gettext
   "$ROOT/.venv/bin/python" "$ROOT/manage.py" compilemessages --ignore=.venv --ignore=staticfiles -v 0
+  # The scripts' catalogue per language (django-statici18n), from what was just compiled:
+  # the pages load it as a static file (collectstatic writes it again when it collects).
+  "$ROOT/.venv/bin/python" "$ROOT/manage.py" compilejsi18n -v 0
 }
 
 setup_judges() {

@@ -1,16 +1,18 @@
 """The front door's configuration for a local run: the shipped nginx.conf, as it is, with
-the four files it includes written for loopback addresses.
+the files it includes written for loopback addresses (and static-files.conf as shipped).
 
 deploy/k8s/base/front-door/ holds the door's configuration as Kubernetes (and the image) use
 it; `scripts/run` and the tests (tests/support/processes.py) put a copy of nginx.conf in a
 directory of their own beside a listen.conf and an upstreams.conf naming local ports, a
 clients.conf trusting no proxy (visitors connect to it directly: each connection's own
 address is the one the door counts) and a metrics.conf putting the door's own numbers on
-a socket in that directory (`metrics.sock`: no port to collide with), and start
+a socket in that directory (`metrics.sock`: no port to collide with) and a static.conf
+serving collectstatic's directory from disk (`--static`; without it the voting role
+serves static files, as in the tests' debug mode), and start
 Debian's nginx on it with the Procfile's `door` line.
 
     python -m votingsite.front_door DIR --listen 127.0.0.1:8000 \\
-        --voting 127.0.0.1:8001 --results 127.0.0.1:8002
+        --voting 127.0.0.1:8001 --results 127.0.0.1:8002 [--static staticfiles]
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "k8s" / "base" / "front-door"
 SHARED = "nginx.conf"
+STATIC_FILES = "static-files.conf"
+IMAGE_STATIC_ROOT = "/app/staticfiles"  # the Dockerfile's DJANGO_STATIC_ROOT
 METRICS_SOCKET = "metrics.sock"
 
 
@@ -38,13 +42,19 @@ def address(value: str) -> str:
     return value
 
 
-def prepare(directory: Path, *, listen: str, voting: str, results: str) -> Path:
+def prepare(
+    directory: Path, *, listen: str, voting: str, results: str, static: Path | None = None
+) -> Path:
     """Writes the door's configuration into `directory` (made if missing) and returns the
-    path of its nginx.conf; `directory` is also nginx's -p directory (pid, temp files)."""
+    path of its nginx.conf; `directory` is also nginx's -p directory (pid, temp files).
+    `static`: collectstatic's directory, served from disk as in the image; None: the
+    voting role serves static files (the tests, which run it in debug mode)."""
     for value in (listen, voting, results):
         address(value)
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(CONFIG / SHARED, directory / SHARED)
+    shutil.copyfile(CONFIG / STATIC_FILES, directory / STATIC_FILES)
+    (directory / "static.conf").write_text(static_conf(static), encoding="utf-8")
     (directory / "listen.conf").write_text(f"listen {listen};\n", encoding="utf-8")
     (directory / "upstreams.conf").write_text(
         f"upstream voting_role {{\n    server {voting};\n}}\n"
@@ -63,14 +73,36 @@ def prepare(directory: Path, *, listen: str, voting: str, results: str) -> Path:
     return directory / SHARED
 
 
+def static_conf(static: Path | None) -> str:
+    """The shipped static.conf with this run's directory, or none (the voting role's)."""
+    if static is None:
+        return "# No static files on disk: the voting role serves them (WhiteNoise).\n"
+    shipped = (CONFIG / "static.conf").read_text(encoding="utf-8")
+    line = f"    alias {IMAGE_STATIC_ROOT}/;"
+    if line not in shipped:
+        raise ValueError("static.conf no longer names the image's directory")
+    if any(c in str(static) for c in " ;{}\"'#"):
+        raise ValueError(f"{static} cannot be written into nginx's configuration as it is")
+    return shipped.replace(line, f"    alias {static.resolve()}/;")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the front door's local configuration.")
     parser.add_argument("directory", type=Path)
     parser.add_argument("--listen", type=address, default="127.0.0.1:8000")
     parser.add_argument("--voting", type=address, default="127.0.0.1:8001")
     parser.add_argument("--results", type=address, default="127.0.0.1:8002")
+    parser.add_argument(
+        "--static", type=Path, help="collectstatic's directory, served from disk by the door"
+    )
     args = parser.parse_args(argv)
-    prepare(args.directory.resolve(), listen=args.listen, voting=args.voting, results=args.results)
+    prepare(
+        args.directory.resolve(),
+        listen=args.listen,
+        voting=args.voting,
+        results=args.results,
+        static=args.static,
+    )
 
 
 if __name__ == "__main__":

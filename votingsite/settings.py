@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "statici18n",
     "django.contrib.postgres",
     "channels",
     "polls",
@@ -175,6 +176,18 @@ STORAGES = {
         )
     },
 }
+
+# The scripts' translations as static files, one per language (django-statici18n),
+# instead of Django's per-request JavaScriptCatalog view: written by compilejsi18n (run by
+# collectstatic, votingsite/management/commands/collectstatic.py; scripts/setup.sh for a
+# checkout) into .jsi18n/polls/jsi18n/<language>/djangojs.js, then collected, hashed and
+# compressed like any script. A hidden folder: makemessages does not read it back.
+STATICI18N_ROOT = BASE_DIR / ".jsi18n"
+STATICI18N_OUTPUT_DIR = "polls/jsi18n"
+STATICFILES_DIRS = [STATICI18N_ROOT]
+# Only the site's own words (LOCALE_PATHS), not the admin's date pickers' (django.conf):
+# a phone loads this catalogue, so it stays small.
+STATICI18N_PACKAGES = "polls"
 
 # Sessions live in Postgres, so that logging out (or changing the password) ends them:
 # a signed cookie stays valid until it expires whatever the server says. Only a log-in

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from polls.kinds import KINDS
+from polls.models import LiveSession, Poll
 
 
-def kind_scripts() -> dict[str, list[str]]:
-    """Each kind's script (polls/static/polls/kinds/<kind>.js): a session's page may show
-    any kind next, and they register themselves (window.PollKinds)."""
-    return {"kind_scripts": [kind.script for kind in KINDS.values()]}
+def kind_scripts(kinds: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """The scripts of these kinds (polls/static/polls/kinds/<kind>.js; all when None):
+    a page loads only those it may show (a phone's first load stays small). They
+    register themselves (window.PollKinds)."""
+    # single.js is the bars every bar kind's script builds on (multiple.js says its
+    # summary with it): always there, and half a kilobyte.
+    wanted = set(KINDS) if kinds is None else {*kinds, "single"}
+    return {"kind_scripts": [kind.script for name, kind in KINDS.items() if name in wanted]}
+
+
+def session_kinds(session: LiveSession) -> list[str]:
+    """The kinds a session's pages may show next: its polls'. A poll of another kind
+    added while it is live makes the pages load again when it is shown (session.js)."""
+    return list(
+        Poll.objects.filter(session_entries__session=session)
+        .values_list("kind", flat=True)
+        .distinct()
+    )

@@ -73,6 +73,7 @@ def test_a_vote_in_one_page_moves_the_bars_in_another_without_a_reload(
     expect(viewer.locator("#total")).to_have_text("0")
     assert bar_share(viewer, poll, "Cats") == 0
     viewer.evaluate("window.__marker = 'the same page'")
+    first_seal = viewer.locator("#seal-hash").get_attribute("data-hash")
 
     alice = open_page(f"{voting.url}/polls/{poll.slug}/")
     results_link = alice.get_by_role("link", name="See the live results")
@@ -84,6 +85,8 @@ def test_a_vote_in_one_page_moves_the_bars_in_another_without_a_reload(
     expect(viewer.locator("#total")).to_have_text("1")
     expect(viewer.locator("#total-unit")).to_have_text("vote")
     wait_for_share(viewer, poll, "Cats", 1.0)
+    # The poll's seal moves with the ballot, in the same update (seal.js).
+    expect(viewer.locator("#seal-hash")).not_to_have_attribute("data-hash", first_seal or "")
 
     bob = open_page(f"{voting.url}/polls/{poll.slug}/")
     vote_in_page(bob, "Dogs")

@@ -257,7 +257,9 @@ class FrontDoor(WebServer):
     """Debian's nginx with the shipped front-door configuration (deploy/k8s/base/front-door),
     started by the Procfile's `door` line, in front of a voting and a results role."""
 
-    def __init__(self, *, voting: str, results: str, url: str | None = None) -> None:
+    def __init__(
+        self, *, voting: str, results: str, url: str | None = None, static: Path | None = None
+    ) -> None:
         url = url or f"http://127.0.0.1:{free_port()}"
         LOGS.mkdir(parents=True, exist_ok=True)
         self.directory = Path(tempfile.mkdtemp(prefix="front-door-", dir=LOGS))
@@ -266,6 +268,7 @@ class FrontDoor(WebServer):
             listen=url.removeprefix("http://"),
             voting=voting.removeprefix("http://"),
             results=results.removeprefix("http://"),
+            static=static,
         )
         program, *args = command("door", {"FRONT_DOOR_DIR": str(self.directory)})
         assert program == "nginx"

@@ -135,6 +135,8 @@
       }
       var draw = kindOf(kind).draw;
       if (draw) draw(view, msg);
+      // For what else the page shows of a snapshot (seal.js: the poll's seal).
+      document.dispatchEvent(new CustomEvent("results:rendered", { detail: msg }));
     }
 
     // Draw the bars from the numbers the server rendered, then switch the page to them.

@@ -10,6 +10,15 @@
 // Without this script every page is still right on reload.
 (function () {
   "use strict";
+  // This script loads before the kinds' scripts (polls/_session_base.html), so it sees the
+  // part as the server drew it, before a kind's script set its form up: kept, a lock or a
+  // step back is drawn from it (below). The rest runs once every script has loaded.
+  var loadedPart = document.getElementById("session-poll");
+  var loadedHtml = loadedPart ? loadedPart.outerHTML : "";
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
+
+  function start() {
   // Django's JavaScript catalogue (jsi18n), English without it (polls/i18n.js).
   var gettext = window.gettext;
   var interpolate = window.interpolate;
@@ -109,7 +118,8 @@
     stateSeq = now.seq;
     var was = state ? stateOf(state) : shown();
     state = now;
-    var stale = needsPart(shown(), now); // before the flags below are drawn on the part
+    var before = shown(); // before the flags below are drawn on the part
+    var stale = needsPart(before, now);
     if (role === "present") drawControls(now);
     drawLock(now);
     if (!stale) quizTold(now);
@@ -117,8 +127,14 @@
       ended();
     } else if (stale && canDraw(shown(), now)) {
       drawQuestion(now);
+    } else if (stale && canRecall(before, now) && drawKept(now)) {
+      // a question shown before, as this visitor last had it
     } else if (stale && canReveal(shown(), now)) {
       drawResults(now);
+    } else if (stale && canHide(before, now)) {
+      hideResults(now);
+    } else if (stale && canRelock(before, now)) {
+      drawKept(now);
     } else if (stale && !loading) {
       loadPart();
     }
@@ -239,10 +255,19 @@
     holder.innerHTML = html.trim();
     var fresh = holder.content.querySelector("#session-poll");
     // Older than what the page shows (drawn here meanwhile): keep the page's.
-    if (fresh && parseInt(fresh.dataset.seq, 10) >= shown().seq) replacePart(fresh);
+    if (fresh && parseInt(fresh.dataset.seq, 10) >= shown().seq) {
+      keep(fresh.dataset.slug, fresh.outerHTML);
+      replacePart(fresh);
+    }
   }
 
   function replacePart(fresh) {
+    // A page loads the scripts of its session's kinds only: a poll of another kind,
+    // added while the session is live, needs the page loaded again (rare).
+    if (fresh.dataset.kind && !kindOf(fresh.dataset.kind).draw) {
+      window.location.reload();
+      return;
+    }
     var old = part();
     var hadFocus = old.contains(document.activeElement);
     var sameQuestion = old.dataset.slug === fresh.dataset.slug;
@@ -305,11 +330,159 @@
     holder.innerHTML = now.ballot;
     var fresh = holder.content.querySelector("#session-poll");
     if (!fresh) return loadPart();
-    var token = document.getElementById("session-csrf").value;
-    Array.prototype.forEach.call(fresh.querySelectorAll("[name=csrfmiddlewaretoken]"), function (input) {
-      input.value = token;
-    });
+    keep(fresh.dataset.slug, now.ballot);
+    withToken(fresh);
     replacePart(fresh);
+  }
+
+  function withToken(fresh) {
+    var token = document.getElementById("session-csrf");
+    Array.prototype.forEach.call(fresh.querySelectorAll("[name=csrfmiddlewaretoken]"), function (input) {
+      if (token && token.value) input.value = token.value;
+    });
+  }
+
+  // --- A question shown before, a lock, results hidden: drawn from what the page holds --
+  // The part of each question as the server last drew it for this visitor (with their vote
+  // marked: a vote is a form post, so the page that follows is drawn with it), kept for
+  // this tab (sessionStorage: across those reloads), and the note that results come later.
+  // Going back to a question, a lock of a form a kind's script set up (set up again from
+  // the server's markup, the voter's picks carried over) and results hidden again are
+  // drawn from them: no request from every phone. Without them, the part is fetched.
+
+  var keptKey = "session-parts:" + main.dataset.code;
+  var KEEP = 12; // questions kept (a few kilobytes each)
+
+  function kept() {
+    try {
+      var value = JSON.parse(sessionStorage.getItem(keptKey) || "null");
+      if (value && Array.isArray(value.parts)) return value;
+    } catch (e) {
+      /* unreadable: nothing kept */
+    }
+    return { parts: [], note: "" };
+  }
+
+  var memory = kept(); // the same, for a tab whose storage refuses it (private mode)
+
+  function keep(slug, html) {
+    if (!slug || !html) return;
+    memory.parts = memory.parts.filter(function (pair) {
+      return pair[0] !== slug;
+    });
+    memory.parts.push([slug, html]);
+    if (memory.parts.length > KEEP) memory.parts.shift();
+    var holder = document.createElement("template");
+    holder.innerHTML = html;
+    var note = holder.content.querySelector(".results-later");
+    if (note) memory.note = note.outerHTML;
+    try {
+      sessionStorage.setItem(keptKey, JSON.stringify(memory));
+    } catch (e) {
+      /* full or refused: kept in memory for this page */
+    }
+  }
+
+  function keptPart(slug) {
+    for (var i = 0; i < memory.parts.length; i++) {
+      if (memory.parts[i][0] === slug) {
+        var holder = document.createElement("template");
+        holder.innerHTML = memory.parts[i][1];
+        return holder.content.querySelector("#session-poll");
+      }
+    }
+    return null;
+  }
+
+  function fromHtml(html, selector) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html || "";
+    return holder.content.querySelector(selector);
+  }
+
+  function canRecall(was, now) {
+    var poll = now.poll;
+    return (
+      role === "audience" && !!poll && was.slug !== poll.slug && poll.status === "open" &&
+      !now.quiz && !!keptPart(poll.slug) && (!now.reveal || typeof now.results_part === "string")
+    );
+  }
+
+  function canRelock(was, now) {
+    return (
+      role === "audience" && !!now.poll && was.slug === now.poll.slug && !now.quiz &&
+      was.locked !== now.locked && was.reveal === now.reveal && !!keptPart(now.poll.slug)
+    );
+  }
+
+  function canHide(was, now) {
+    return (
+      role !== "present" && !!now.poll && was.slug === now.poll.slug && was.reveal && !now.reveal &&
+      !now.quiz && !!memory.note && !!document.getElementById("results")
+    );
+  }
+
+  // The kept part with this state's flags, its results (the message's section, or the one
+  // the page shows) or the note; false when it cannot be drawn (then it is fetched).
+  function drawKept(now) {
+    var fresh = keptPart(now.poll.slug);
+    var old = part();
+    var same = old.dataset.slug === now.poll.slug;
+    if (same) carryPicks(old.querySelector("form.vote"), fresh.querySelector("form.vote"));
+    withToken(fresh);
+    fresh.dataset.seq = String(now.seq);
+    fresh.dataset.locked = now.locked ? "1" : "0";
+    fresh.dataset.reveal = now.reveal ? "1" : "0";
+    var note = fresh.querySelector("#locked-note");
+    if (note) note.hidden = !now.locked;
+    var fieldset = fresh.querySelector("form.vote fieldset");
+    if (fieldset) fieldset.disabled = now.locked || fieldset.dataset.open !== "1";
+    var results = fresh.querySelector("#results");
+    var later = fresh.querySelector(".results-later");
+    var showing = document.getElementById("results");
+    if (now.reveal) {
+      var section = same && showing ? showing : fromHtml(now.results_part, "#results");
+      if (!section) return false;
+      if (results || later) (results || later).parentNode.replaceChild(section, results || later);
+      else fresh.appendChild(section);
+    } else if (results) {
+      var back = fromHtml(memory.note, ".results-later");
+      if (!back) return false;
+      results.parentNode.replaceChild(back, results);
+    }
+    replacePart(fresh);
+    return true;
+  }
+
+  // What the voter picked on the form being replaced, on the same question's new form.
+  function carryPicks(from, to) {
+    if (!from || !to) return;
+    var taken = {};
+    Array.prototype.forEach.call(to.elements, function (input) {
+      if (!input.name || input.type === "hidden" || input.type === "submit" || input.type === "button") return;
+      var olds = Array.prototype.filter.call(from.elements, function (other) {
+        return other.name === input.name;
+      });
+      if (input.type === "checkbox" || input.type === "radio") {
+        input.checked = olds.some(function (other) {
+          return other.value === input.value && other.checked;
+        });
+      } else {
+        var index = taken[input.name] || 0;
+        taken[input.name] = index + 1;
+        if (olds[index]) input.value = olds[index].value;
+      }
+    });
+  }
+
+  function hideResults(now) {
+    var section = document.getElementById("results");
+    section.parentNode.replaceChild(fromHtml(memory.note, ".results-later"), section);
+    var p = part();
+    p.dataset.reveal = "0";
+    p.dataset.seq = String(now.seq);
+    view = null;
+    document.dispatchEvent(new CustomEvent("session:swapped"));
   }
 
   // The results shown: their section comes in the message too (rendered once per
@@ -329,6 +502,7 @@
     if (!section) return loadPart();
     var p = part();
     var later = p.querySelector(".results-later");
+    if (later && !memory.note) memory.note = later.outerHTML;
     if (later) later.parentNode.replaceChild(section, later);
     else p.appendChild(section);
     p.dataset.reveal = "1";
@@ -599,6 +773,7 @@
   }
 
   attachResults();
+  if (role === "audience" && loadedPart) keep(loadedPart.dataset.slug, loadedHtml);
   markSeen(); // its kind's script set the form up as it loaded
   socket = window.LiveSocket.open({
     path: main.dataset.socket,
@@ -629,4 +804,5 @@
       return false; // 4429 (too many wrong codes from here): tried again later
     },
   });
+  }
 })();

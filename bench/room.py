@@ -1,0 +1,305 @@
+"""The "room" phase (issue 42): a room of phones through the front door, as phones do it.
+
+`python -m bench --only room` runs 1,000, 5,000 and 10,000 phones (10,000 on two results
+processes); `--quick` the smallest. For each size: a live session of three questions, the
+door (Debian's nginx with the shipped configuration, static files from disk) in front of
+a voting and one or two results processes, and room clients (bench/roomclient.py) whose
+phones each join from a loopback address of their own within the join window (the page,
+every static file it names, the socket), vote by form in a burst, and follow the
+presenter's next, lock, reveal, a step back and a hide. Reported: join p50/p99, vote p99
+and errors, all stored after the last accepted vote, action → every phone p99, reveal →
+every phone has the results p99, bytes per phone, CPU and memory per role and the load
+generator's own CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from . import roles, roomclient
+from .phases import QUICK, Run, pct
+
+
+@dataclass(frozen=True)
+class RoomSize:
+    phones: int
+    results_processes: int
+    clients: int
+    join_seconds: float
+    vote_seconds: float
+
+
+FULL: tuple[RoomSize, ...] = (
+    RoomSize(1_000, 1, 2, 10, 10),
+    RoomSize(5_000, 1, 4, 30, 10),
+    RoomSize(10_000, 2, 4, 30, 10),
+)
+QUICK_SIZES: tuple[RoomSize, ...] = (RoomSize(1_000, 1, 2, 10, 10),)
+ACTIONS = ("next", "lock", "reveal", "previous", "reveal", "hide")
+SETTLE_SECONDS = 5.0  # between actions: a slow delivery finishes before the next
+
+
+def room(run: Run) -> None:
+    sizes = QUICK_SIZES if run.sizes is QUICK else FULL
+    # BENCH_ROOM_PHONES=200,500: other sizes (one results process each), for a look.
+    wanted = os.environ.get("BENCH_ROOM_PHONES", "")
+    if wanted:
+        sizes = tuple(
+            RoomSize(int(n), 1, 4 if int(n) >= 5_000 else 2, 30 if int(n) >= 5_000 else 10, 10)
+            for n in wanted.split(",")
+        )
+    run.figures["room"] = {f"p{size.phones}": measure(run, size) for size in sizes}
+
+
+class Door(roles.WebRole):
+    """The front door as scripts/run runs it (votingsite.front_door), static files from
+    the bench's collectstatic, in front of the given roles (every results process an
+    upstream server of the door's, as a Service's endpoints are)."""
+
+    def __init__(self, port: int, voting: roles.WebRole, results: list[roles.WebRole]) -> None:
+        from votingsite import front_door
+
+        directory = roles.OUT / f"door-{port}"
+        front_door.prepare(
+            directory,
+            listen=f"127.0.0.1:{port}",
+            voting=voting.url.removeprefix("http://"),
+            results=results[0].url.removeprefix("http://"),
+            static=roles.OUT / "static",
+        )
+        servers = "".join(f"    server {r.url.removeprefix('http://')};\n" for r in results)
+        (directory / "upstreams.conf").write_text(
+            f"upstream voting_role {{\n    server {voting.url.removeprefix('http://')};\n}}\n"
+            f"upstream results_role {{\n{servers}}}\n",
+            encoding="utf-8",
+        )
+        argv = ["/usr/sbin/nginx", "-p", f"{directory}/", "-c", str(directory / "nginx.conf"),
+                "-e", "stderr", "-g", "daemon off;"]  # fmt: skip
+        super().__init__("door", argv, port, roles.role_env())
+
+
+def _roles(size: RoomSize) -> tuple[roles.WebRole, list[roles.WebRole], Door]:
+    # The door is the one proxy in front: the roles see each phone's own address, and
+    # take sockets from pages of the door's origin.
+    port = roles.free_port()
+    env = {"DJANGO_TRUSTED_PROXY_HOPS": "1",
+           "DJANGO_PUBLIC_ORIGINS": f"http://127.0.0.1:{port}"}  # fmt: skip
+    voting = roles.voting(name="room-voting", **env)
+    results = [
+        roles.results(name=f"room-results-{n}", **env) for n in range(size.results_processes)
+    ]
+    for role in (voting, *results):
+        role.start()
+    for role in (voting, *results):
+        role.wait_ready()
+    door = Door(port, voting, results)
+    door.start()
+    door.wait_ready()
+    return voting, results, door
+
+
+def _cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            for p in [process, *process.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+    return total
+
+
+def _read(client: subprocess.Popen[str]) -> dict[str, Any]:
+    line = roles.pipe(client.stdout).readline()
+    if not line:
+        raise RuntimeError("a room client exited early (bench-results/logs/)")
+    answer: dict[str, Any] = json.loads(line)
+    return answer
+
+
+def _tell(clients: list[subprocess.Popen[str]], line: str) -> list[dict[str, Any]]:
+    for client in clients:
+        roles.pipe(client.stdin).write(line + "\n")
+        roles.pipe(client.stdin).flush()
+    return [_read(client) for client in clients]
+
+
+def start_clients(
+    door_url: str, code: str, phones: int, n_clients: int, join_seconds: float
+) -> list[subprocess.Popen[str]]:
+    clients = []
+    for c in range(n_clients):
+        share = phones // n_clients + (1 if c < phones % n_clients else 0)
+        first = c * (phones // n_clients + 1)
+        clients.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.roomclient", "--door", door_url, "--code", code,
+                 "--count", str(share), "--first", str(first), "--join-seconds", str(join_seconds)],
+                cwd=roles.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                start_new_session=True,
+            )
+        )  # fmt: skip
+    return clients
+
+
+def measure(run: Run, size: RoomSize) -> dict[str, Any]:
+    from django.contrib.auth.models import User
+
+    from polls import live_sessions
+    from polls.models import Poll, Vote
+
+    from .phases import _act
+
+    run.set_phase(f"room-{size.phones}")
+    voting, results, door = _roles(size)
+    owner = User.objects.create_user(f"bench-room-{time.monotonic_ns()}")
+    made = [run.poll(f"room-{size.phones}-{n}") for n in range(3)]
+    polls = list(Poll.objects.filter(pk__in=[p.id for p in made]).order_by("pk"))
+    session = live_sessions.go_live(
+        live_sessions.create_session(title=f"Room {size.phones}", owner=owner, polls=polls)
+    )
+    pages = [f"/s/{session.code}/", "/join", f"/polls/{polls[0].slug}/",
+             f"/polls/{polls[0].slug}/results/", "/"]  # fmt: skip
+    first_load = asyncio.run(roomclient.first_load(door.url, pages))
+    print(f"  first load, bytes: {first_load}")
+    role_pids = {"voting": [voting.pid], "results": [r.pid for r in results],
+                 "door": [door.pid], "worker": [run.start_worker().pid]}  # fmt: skip
+    cpu_before = {name: _cpu(pids) for name, pids in role_pids.items()}
+    began = time.monotonic()
+    clients = start_clients(door.url, session.code, size.phones, size.clients, size.join_seconds)
+    try:
+        joined = [_read(c) for c in clients]
+        join_took = time.monotonic() - began
+        joins = [j for answer in joined for j in answer["joins"]]
+        failed = sum(a["failed"] for a in joined)
+        print(f"  {len(joins)}/{size.phones} phones joined in {join_took:.1f} s ({failed} failed)"
+              + (f": {joined[0]['failures'][:3]}" if failed else ""))  # fmt: skip
+
+        # The vote burst on the first question, then every vote stored.
+        ids = ",".join(str(c) for c in polls[0].choices.values_list("pk", flat=True))
+        voted = _tell(clients, f"VOTE {size.vote_seconds} {ids}")
+        votes = [v for answer in voted for v in answer["votes"]]
+        accepted = [v for v in votes if v[0] in (202, 303)]
+        last_accept = max((v[2] for v in accepted), default=time.monotonic())
+        deadline = time.monotonic() + 120
+        while Vote.objects.filter(poll=polls[0]).count() < len(accepted):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        stored = Vote.objects.filter(poll=polls[0]).count()
+        stored_after = time.monotonic() - last_accept
+        print(f"  {len(accepted)}/{len(votes)} votes accepted, vote p99"
+              f" {pct([v[1] for v in votes], 99) * 1000:.0f} ms; {stored} stored"
+              f" {stored_after:.1f} s after the last")  # fmt: skip
+
+        sent: dict[int, tuple[str, float]] = {}
+        for action in ACTIONS:
+            t0 = time.monotonic()
+            if action == "hide":
+                session = live_sessions.reveal(session, shown=False)
+            else:
+                session = _act(live_sessions, session, action)
+            sent[session.seq] = (action, t0)
+            time.sleep(SETTLE_SECONDS)
+        cpu_after = {name: _cpu(pids) for name, pids in role_pids.items()}
+        client_cpu = _cpu([c.pid for c in clients])
+        reports = _tell(clients, "REPORT")
+    finally:
+        for client in clients:
+            try:
+                client.wait(15)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait(5)
+        live_sessions.end(session)
+        for role in (door, *results, voting):
+            role.stop()
+    cpu = {n: round(cpu_after[n] - cpu_before[n], 1) for n in cpu_before}
+    memory = run.memory.peaks.get(f"room-{size.phones}", {})
+    figures = _figures(size, joins, failed, votes, accepted, stored, stored_after, sent, reports,
+                       cpu, client_cpu, memory)  # fmt: skip
+    return {"first_load_bytes_by_page": first_load, **figures}
+
+
+def _figures(  # noqa: PLR0917 (the phase's figures, gathered in one place)
+    size: RoomSize, joins: list[dict[str, Any]], failed: int, votes: list[Any],
+    accepted: list[Any], stored: int, stored_after: float, sent: dict[int, tuple[str, float]],
+    reports: list[dict[str, Any]], cpu: dict[str, float], client_cpu: float,
+    memory: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    arrivals: dict[str, list[float]] = {}
+    for report in reports:
+        for key, times in report["arrivals"].items():
+            arrivals.setdefault(key, []).extend(times)
+    phones = len(joins)
+    per_action = []
+    reveal_results: list[float] = []
+    results_times = [times for report in reports for times in report["results_times"]]
+    for seq, (action, t0) in sent.items():
+        delays = [t - t0 for t in arrivals.get(f"session:{seq}", [])]
+        row = {"action": action, "delivered": len(delays),
+               "p50_ms": round(pct(delays, 50) * 1000, 1),
+               "p99_ms": round(pct(delays, 99) * 1000, 1),
+               "all_ms": round(max(delays, default=0) * 1000, 1)}  # fmt: skip
+        if action == "reveal":
+            # Each phone's first results snapshot after the reveal (it follows the poll).
+            got = [min(later) - t0 for times in results_times
+                   if (later := [t for t in times if t0 <= t < t0 + SETTLE_SECONDS])]  # fmt: skip
+            row["results_delivered"] = len(got)
+            row["results_p99_ms"] = round(pct(got, 99) * 1000, 1)
+            reveal_results += got
+        per_action.append(row)
+    all_delays = [
+        t - t0 for seq, (_, t0) in sent.items() for t in arrivals.get(f"session:{seq}", [])
+    ]
+    http_bytes = sum(r["http_bytes"] for r in reports)
+    socket_bytes = sum(r["socket_bytes"] for r in reports)
+    figures = {
+        "phones": size.phones, "joined": phones, "join_failed": failed,
+        "results_processes": size.results_processes,
+        "join_window_s": size.join_seconds,
+        "join_p50_ms": round(pct([j["join"] for j in joins], 50) * 1000, 1),
+        "join_p99_ms": round(pct([j["join"] for j in joins], 99) * 1000, 1),
+        "page_p99_ms": round(pct([j["page"] for j in joins], 99) * 1000, 1),
+        "socket_retries": sum(j["retries"] for j in joins),
+        "votes": len(votes), "votes_accepted": len(accepted),
+        "vote_errors": len(votes) - len(accepted),
+        "vote_p50_ms": round(pct([v[1] for v in votes], 50) * 1000, 1),
+        "vote_p99_ms": round(pct([v[1] for v in votes], 99) * 1000, 1),
+        "stored": stored, "stored_after_last_s": round(stored_after, 2),
+        "action_p50_ms": round(pct(all_delays, 50) * 1000, 1),
+        "action_p99_ms": round(pct(all_delays, 99) * 1000, 1),
+        "delivered_fraction": round(len(all_delays) / max(1, phones * len(sent)), 4),
+        "reveal_results_p99_ms": round(pct(reveal_results, 99) * 1000, 1),
+        "reveal_results_delivered": len(reveal_results),
+        "results_messages_per_phone": round(
+            sum(len(times) for times in results_times) / max(1, len(results_times)), 2
+        ),
+        "reveals": sum(1 for action, _ in sent.values() if action == "reveal"),
+        "per_action": per_action,
+        "first_load_bytes_per_phone": round(
+            sum(j["http_bytes"] for j in joins) / max(1, phones)
+        ),
+        "http_bytes_per_phone": round(http_bytes / max(1, phones)),
+        "socket_bytes_per_phone": round(socket_bytes / max(1, phones)),
+        "sockets_closed": sum(r["closed"] for r in reports),
+        "cpu_seconds": cpu, "load_generator_cpu_seconds": round(client_cpu, 1),
+        "memory_mb": memory,
+    }  # fmt: skip
+    print(f"  action → every phone p50 {figures['action_p50_ms']} ms,"
+          f" p99 {figures['action_p99_ms']} ms, delivered {figures['delivered_fraction']:.2%};"
+          f" reveal → results p99 {figures['reveal_results_p99_ms']} ms"
+          f" ({len(reveal_results)} of {phones} x reveals); join p99 {figures['join_p99_ms']} ms;"
+          f" first load {figures['first_load_bytes_per_phone']} B/phone;"
+          f" CPU s {cpu}, load generator {client_cpu:.1f}")  # fmt: skip
+    return figures

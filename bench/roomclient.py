@@ -1,0 +1,345 @@
+"""One room client process: N phones of a live session, through the front door
+(python -m bench.roomclient). The "room" phase (bench/room.py) runs several, and
+tests/roles/test_room.py one.
+
+Each phone, from a loopback address of its own (127.<a>.<b>.<c>: the door's and the
+roles' limits per address see a room of phones, not one machine), at a random moment in
+the join window: loads the audience page with its own cookies, then every static file
+the page names (script src, link href) that its cache does not hold (a file answered
+with an immutable or max-age Cache-Control is kept for the run: no request the second
+time), opens the session's socket, and is "joined" at its first session message. It
+records every later message's arrival (time.monotonic: one clock for every process on
+Linux) by type and seq. Commands on stdin (one a line), each answered by one JSON line:
+
+    JOINED                  once every phone has joined or failed: join times, bytes
+    VOTE <seconds> <ids>    every phone posts the current question's form (the page's
+                            CSRF token, one of the comma-separated choice ids) at a
+                            random moment within <seconds>: statuses, latencies, the
+                            last accepted answer's time
+    REPORT                  the arrivals of every session and results message; exits
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import random
+import re
+import socket
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import uvloop
+from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from .roles import raise_nofile_limit
+
+SOCKET_ATTEMPTS = 8
+_SEQ = re.compile(rb'"seq":\s*(\d+)')
+_TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
+_SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
+_ASSETS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/static/[^"]+)"')
+_CSRF = re.compile(r'id="session-csrf" value="([^"]+)"')
+
+
+def address(index: int) -> str:
+    """Phone `index`'s loopback address: 127.1.0.1, 127.1.0.2, ... 254 a block."""
+    return f"127.{1 + index // 64516}.{index // 254 % 254}.{1 + index % 254}"
+
+
+class Http:
+    """A keep-alive HTTP/1.1 connection from one source address: just enough client for
+    a phone (Content-Length or chunked bodies, Set-Cookie kept), cheap per request."""
+
+    def __init__(self, host: str, port: int, source: str) -> None:
+        self.host, self.port, self.source = host, port, source
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.cookies: dict[str, str] = {}
+        self.received = 0  # bytes off the wire (headers and body as sent)
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        for attempt in (0, 1):  # a keep-alive connection the door closed: once more
+            try:
+                return await self._request(method, path, body, headers or {})
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, local_addr=(self.source, 0)
+            )
+        if self.reader is None:
+            raise ConnectionError("not connected")
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                 "Accept-Encoding: gzip", "Accept-Language: en"]  # fmt: skip
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if body:
+            lines.append(f"Content-Length: {len(body)}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        self.received += len(head)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split()[1])
+        got: dict[str, str] = {}
+        for line in header_lines:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                name = name.strip().lower()
+                if name == "set-cookie":
+                    pair = value.strip().split(";", 1)[0]
+                    key, _, val = pair.partition("=")
+                    self.cookies[key] = val
+                got[name] = value.strip()
+        if "content-length" in got:
+            data = await self.reader.readexactly(int(got["content-length"]))
+            self.received += len(data)
+        elif got.get("transfer-encoding") == "chunked":
+            data = await self._chunked()
+        else:
+            data = b""
+        if got.get("connection") == "close":
+            self.close()
+        if got.get("content-encoding") == "gzip":
+            data = gzip.decompress(data)
+        return status, got, data
+
+    async def _chunked(self) -> bytes:
+        if self.reader is None:
+            raise ConnectionError("not connected")
+        parts: list[bytes] = []
+        while True:
+            line = await self.reader.readuntil(b"\r\n")
+            size = int(line.split(b";")[0], 16)
+            chunk = await self.reader.readexactly(size + 2)
+            self.received += len(line) + len(chunk)
+            if size == 0:
+                return b"".join(parts)
+            parts.append(chunk[:-2])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+class _Socket(WSListener):
+    def __init__(self, phone: Phone) -> None:
+        self.phone = phone
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        now = time.monotonic()
+        if frame.msg_type != WSMsgType.TEXT:
+            return
+        payload = frame.get_payload_as_bytes()
+        self.phone.received += len(payload)
+        kind = _TYPE.search(payload)
+        seq = _SEQ.search(payload)
+        if kind is None or seq is None:
+            return
+        name = kind.group(1).decode()
+        if name == "results":
+            self.phone.results_times.append(now)
+        if name == "session":
+            slug = _SLUG.search(payload)
+            self.phone.slug = slug.group(1).decode() if slug else ""
+            if not self.phone.joined.done():
+                self.phone.joined.set_result(now)
+                return
+        self.phone.arrivals[f"{name}:{int(seq.group(1))}"] = now
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.phone.closed = True
+        if not self.phone.joined.done():
+            self.phone.joined.set_exception(ConnectionError("closed before the session state"))
+
+
+class Phone:
+    def __init__(self, index: int, door: str, code: str, cache: bool) -> None:
+        url = urlsplit(door)
+        self.door, self.code = door, code
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self.source = address(index)
+        self.http = Http(self.host, self.port, self.source)
+        self.cache: dict[str, bool] = {}
+        self.use_cache = cache
+        self.joined: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.arrivals: dict[str, float] = {}
+        self.results_times: list[float] = []  # every results snapshot's arrival
+        self.received = 0  # socket bytes
+        self.slug = ""
+        self.csrf = ""
+        self.closed = False
+        self.transport: WSTransport | None = None
+        self.static_requests = 0
+        self.retries = 0  # socket handshakes tried again
+
+    async def join(self) -> dict[str, Any]:
+        began = time.monotonic()
+        status, _headers, page = await self.http.request("GET", f"/s/{self.code}/")
+        if status != 200:
+            raise RuntimeError(f"the audience page answered {status}")
+        html = page.decode()
+        token = _CSRF.search(html)
+        self.csrf = token.group(1) if token else ""
+        page_done = time.monotonic()
+        for asset in dict.fromkeys(_ASSETS.findall(html)):
+            if self.cache.get(asset):
+                continue
+            got, headers, _ = await self.http.request("GET", asset)
+            self.static_requests += 1
+            if got != 200:
+                raise RuntimeError(f"{asset} answered {got}")
+            kept = headers.get("cache-control", "")
+            self.cache[asset] = self.use_cache and ("immutable" in kept or "max-age" in kept)
+        statics_done = time.monotonic()
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        # As socket.js does: a refused or dropped handshake is tried again after a random
+        # delay up to min(10 s, 0.5 s x 2^attempt) (full jitter).
+        for attempt in range(SOCKET_ATTEMPTS):
+            try:
+                self.transport, _listener = await ws_connect(
+                    lambda: _Socket(self),
+                    f"ws://{self.host}:{self.port}/ws/s/{self.code}/",
+                    extra_headers={"Origin": self.door, "Cookie": cookie},
+                    websocket_handshake_timeout=120,
+                    read_buffer_init_size=4096,
+                    socket_factory=lambda _url: _connected(self.source, self.host, self.port),
+                )
+                break
+            except (OSError, WSError) as error:
+                self.retries += 1
+                if attempt == SOCKET_ATTEMPTS - 1:
+                    raise ConnectionError(f"the socket, {SOCKET_ATTEMPTS} times") from error
+                await asyncio.sleep(random.uniform(0, min(10.0, 0.5 * 2**attempt)))
+        joined = await asyncio.wait_for(self.joined, 120)
+        return {"join": joined - began, "page": page_done - began, "retries": self.retries,
+                "statics": statics_done - page_done, "http_bytes": self.http.received}  # fmt: skip
+
+    async def vote(self, choice: str) -> tuple[int, float, float]:
+        body = urlencode({"csrfmiddlewaretoken": self.csrf, "choice": choice,
+                          "next": f"/s/{self.code}/"}).encode()  # fmt: skip
+        began = time.monotonic()
+        status, _headers, _ = await self.http.request(
+            "POST", f"/polls/{self.slug}/vote/", body,
+            {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.door,
+             "Referer": f"{self.door}/s/{self.code}/"},
+        )  # fmt: skip
+        done = time.monotonic()
+        return status, done - began, done
+
+
+async def _connected(source: str, host: str, port: int) -> socket.socket:
+    """The socket's TCP connection, from the phone's own address."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    sock.bind((source, 0))
+    await asyncio.get_running_loop().sock_connect(sock, (host, port))
+    return sock
+
+
+async def first_load(door: str, paths: list[str], source: str = "127.0.0.1") -> dict[str, int]:
+    """Bytes off the wire (compressed where the door compresses) of each page's first load
+    with an empty cache: the page and every static file it names, from a new client."""
+    url = urlsplit(door)
+    sizes = {}
+    for path in paths:
+        http = Http(url.hostname or "127.0.0.1", url.port or 80, source)
+        _status, _headers, page = await http.request("GET", path)
+        for asset in dict.fromkeys(_ASSETS.findall(page.decode())):
+            await http.request("GET", asset)
+        sizes[path] = http.received
+        http.close()
+    return sizes
+
+
+async def _vote(
+    phone: Phone, rng: random.Random, seconds: float, ids: list[str]
+) -> tuple[int, float, float]:
+    """One phone's vote at a random moment of the burst: (status, seconds, when done);
+    status 0 when the connection failed."""
+    await asyncio.sleep(rng.uniform(0, seconds))
+    try:
+        return await phone.vote(rng.choice(ids))
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        return 0, 0.0, time.monotonic()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    rng = random.Random(args.first)
+    phones = [
+        Phone(args.first + i, args.door, args.code, not args.no_cache) for i in range(args.count)
+    ]
+    joins: list[dict[str, Any]] = []
+    failures: list[str] = []
+    gate = asyncio.Semaphore(args.parallel)
+
+    async def join(phone: Phone) -> None:
+        await asyncio.sleep(rng.uniform(0, args.join_seconds))
+        try:
+            async with gate:
+                joins.append(await phone.join())
+        except Exception as exc:
+            failures.append(repr(exc))
+
+    await asyncio.gather(*(join(p) for p in phones))
+    static_requests = sum(p.static_requests for p in phones)
+    print(json.dumps({"joins": joins, "failures": failures[:20], "failed": len(failures),
+                      "static_requests": static_requests}), flush=True)  # fmt: skip
+    while True:
+        line = (await asyncio.to_thread(sys.stdin.readline)).split()
+        if not line or line[0] == "REPORT":
+            break
+        if line[0] == "VOTE":
+            seconds, ids = float(line[1]), line[2].split(",")
+            voting = [p for p in phones if p.transport is not None]
+            done = await asyncio.gather(*(_vote(p, rng, seconds, ids) for p in voting))
+            print(json.dumps({"votes": done}), flush=True)
+    arrivals: dict[str, list[float]] = defaultdict(list)
+    for phone in phones:
+        for key, at in phone.arrivals.items():
+            arrivals[key].append(at)
+    print(json.dumps({
+        "arrivals": arrivals,
+        "results_times": [p.results_times for p in phones],
+        "closed": sum(p.closed for p in phones),
+        "socket_bytes": sum(p.received for p in phones),
+        "http_bytes": sum(p.http.received for p in phones),
+    }), flush=True)  # fmt: skip
+    for phone in phones:
+        if phone.transport is not None:
+            phone.transport.disconnect()
+        phone.http.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--door", required=True, help="the front door, http://host:port")
+    parser.add_argument("--code", required=True, help="the session's join code")
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--first", type=int, default=0, help="the first phone's index")
+    parser.add_argument("--join-seconds", type=float, default=5.0)
+    parser.add_argument("--parallel", type=int, default=200)
+    parser.add_argument("--no-cache", action="store_true", help="fetch statics every time")
+    args = parser.parse_args()
+    raise_nofile_limit()
+    uvloop.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
