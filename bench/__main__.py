@@ -22,12 +22,14 @@ from typing import Any
 
 import psutil
 
-from . import db, loadgen, phases, plots, roles
+from . import db, loadgen, moderation_phase, phases, plots, qna_phase, roles, text_phase
 
 PHASES = (
     "references", "intake", "persistence", "freshness", "fanout", "sessions", "history", "kinds",
-    "reads", "quiz",
+    "reads", "quiz", "words", "moderation", "qna",
 )  # fmt: skip
+# Phases in modules of their own, called with the run and whether sizes are quick.
+MODULE_PHASES = {"words": text_phase.run, "moderation": moderation_phase.run, "qna": qna_phase.run}
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -81,7 +83,10 @@ def main() -> int:
             if name in only:
                 print(f"[{name}]")
                 try:
-                    getattr(phases, name)(run)
+                    if name in MODULE_PHASES:
+                        MODULE_PHASES[name](run, quick=args.quick)
+                    else:
+                        getattr(phases, name)(run)
                 except Exception as exc:
                     # One failed phase must not lose the others' figures.
                     print(f"  {name} failed: {exc!r} (see bench-results/logs/)", file=sys.stderr)
