@@ -20,7 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from . import phases
+from . import phases, profile
+
+STORE_BOUND_SECONDS = 420  # waiting for the worker to store every action
 
 
 def run(run_: phases.Run, *, quick: bool) -> None:
@@ -87,6 +89,9 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         expected: dict[tuple[int, str], bool] = {}
         ok = 0
         voting_began = time.monotonic()
+        spy = None
+        if run_.profile and run_.worker is not None:  # the worker while it stores the upvotes
+            spy = profile.start(run_.worker, f"worker-qna-{phones}", seconds)
         for r, step in enumerate(plan):
             due = voting_began + r * seconds * 0.8 / rounds  # within 80 % of the minute
             time.sleep(max(0.0, due - time.monotonic()))
@@ -103,13 +108,14 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         for (_, q), up in expected.items():
             want[q] += up
         # Stored: every question's count is what the phones last wanted (or 60 s pass).
-        while time.monotonic() - last < 60:
+        while time.monotonic() - last < STORE_BOUND_SECONDS:
             if _counts(board) == want:
                 break
             time.sleep(0.05)
         stored_s = time.monotonic() - last
         got = _counts(board)
         final_seq = QnaBoard.objects.get(pk=board.pk).seq
+        profiled = profile.finish(spy) if spy else None
         time.sleep(5)  # the final snapshot reaches every phone
         arrivals = phases._collect(clients, {final_seq})
         reported = True
@@ -139,6 +145,8 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         "questions_shown": Question.objects.filter(board=board, state="shown").count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    if profiled:
+        result["worker_profile"] = profiled
     run_.figures["qna"] = result
     print(
         f"  {phones} phones, {asked} questions, {ok}/{rounds * phones} upvote actions in"

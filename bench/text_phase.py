@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from . import db, phases, roles
+from . import db, phases, profile, roles
 
 SECONDS = 30
 
@@ -27,7 +27,7 @@ def run(run_: phases.Run, *, quick: bool) -> None:
     voters = 1_000 if quick else 10_000
     seconds = 10 if quick else SECONDS
     voting, results_role = run_.web()
-    run_.start_worker()
+    worker = run_.start_worker()
     run_.set_phase("words")
     run_.polls_made += 1
     made = organising.create_poll(
@@ -51,6 +51,8 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         )
     ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{made.slug}/"
     rate = voters / seconds
+    spy = profile.start(worker, "worker-words", seconds) if run_.profile else None
+    spy_results = profile.start(results_role, "results-words", seconds) if run_.profile else None
     raw = asyncio.run(phases._freshness(voting.url, ws_url, results_role.url, requests, rate))
     accepted: list[float] = raw["accepted"]
     # Stored: the counter counts every accepted voter and nothing waits in the queue.
@@ -83,8 +85,20 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         "shown_p50_ms": round(phases.pct(delays, 50) * 1000, 1),
         "shown_p99_ms": round(phases.pct(delays, 99) * 1000, 1),
         "shown_max_ms": round(max(delays, default=0.0) * 1000, 1),
+        # p50 per tenth of the run: growing when the worker or the publisher falls behind.
+        "shown_p50_ms_by_tenth": [
+            round(
+                phases.pct(delays[i * len(delays) // 10 : (i + 1) * len(delays) // 10], 50) * 1000,
+                1,
+            )
+            for i in range(10)
+        ],
+        "ws_messages_per_second": round(len(raw["messages"]) / raw["sent_seconds"], 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    for name, one in (("worker_profile", spy), ("results_profile", spy_results)):
+        if one:
+            result[name] = profile.finish(one)
     run_.figures["words"] = result
     print(
         f"  {voters} voters x 3 words in {result['sent_seconds']} s: {result['statuses']};"
