@@ -3,7 +3,7 @@
 P audience sockets of a live session with a Q&A board (bench.wsclient, picows, recording
 the board's `qna` snapshots by seq). Questions and upvotes are admitted by polls.qna.ask
 and polls.qna.upvote, the functions the views and the API call (one Redis round trip
-each, then queued; not HTTP), from 16 threads. Upvotes come in rounds: in each round every
+each, then queued; not HTTP), from 8 threads. Upvotes come in rounds: in each round every
 phone sends one action, the wanted state of one question (up, or, one time in five, taken
 back: down on a question it upvoted before); the last action of each (phone, question)
 wins. Figures: every 202 counted once (each question's count equals the phones' last
@@ -22,11 +22,13 @@ from typing import Any
 
 from . import phases, profile
 
+THREADS = 8
 STORE_BOUND_SECONDS = 420  # waiting for the worker to store every action
 
 
 def run(run_: phases.Run, *, quick: bool) -> None:
     from django.contrib.auth.models import User
+    from django.db import connections
 
     from polls import live_sessions, qna
     from polls.models import QnaBoard, Question
@@ -59,12 +61,13 @@ def run(run_: phases.Run, *, quick: bool) -> None:
             return False
         return True
 
+    # One pool for the whole phase: each thread holds a Postgres connection (shared server).
+    pool = ThreadPoolExecutor(THREADS)
     try:
         connected = phases._ready(clients)
         print(f"  {connected}/{phones} phones connected")
         began = time.monotonic()
-        with ThreadPoolExecutor(16) as pool:
-            asked = sum(pool.map(lambda i: admitted(lambda: qna.ask(
+        asked = sum(pool.map(lambda i: admitted(lambda: qna.ask(
                 board, voter_key=keys[i % phones], text=f"Question {i}: what about part {i}?"
             )), range(questions)))  # fmt: skip
         while board.questions.count() < asked and time.monotonic() - began < 60:
@@ -73,18 +76,20 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         # The plan: `rounds` rounds, one action a phone each; the wanted states kept here.
         rounds = actions // phones
         rng = random.Random(35)
-        wanted: dict[tuple[int, str], bool] = {}
+        ups: list[set[str]] = [set() for _ in range(phones)]  # each phone's upvoted, planned
         plan: list[list[tuple[int, str, bool]]] = []
         for _ in range(rounds):
             step = []
             for p in range(phones):
-                mine = [q for (v, q), up in wanted.items() if v == p and up]
-                if mine and rng.random() < 0.2:
-                    step.append((p, rng.choice(mine), False))
+                if ups[p] and rng.random() < 0.2:
+                    back = rng.choice(sorted(ups[p]))
+                    ups[p].discard(back)
+                    step.append((p, back, False))
                 else:
-                    step.append(
-                        (p, ids[min(len(ids) - 1, int(len(ids) * rng.random() ** 2))], True)
-                    )
+                    # The first questions far more often, as a room upvotes.
+                    chosen = ids[min(len(ids) - 1, int(len(ids) * rng.random() ** 2))]
+                    ups[p].add(chosen)
+                    step.append((p, chosen, True))
             plan.append(step)
         expected: dict[tuple[int, str], bool] = {}
         ok = 0
@@ -95,8 +100,7 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         for r, step in enumerate(plan):
             due = voting_began + r * seconds * 0.8 / rounds  # within 80 % of the minute
             time.sleep(max(0.0, due - time.monotonic()))
-            with ThreadPoolExecutor(16) as pool:
-                done = list(pool.map(lambda a: admitted(lambda: qna.upvote(
+            done = list(pool.map(lambda a: admitted(lambda: qna.upvote(
                     board, voter_key=keys[a[0]], question=a[1], up=a[2])), step))  # fmt: skip
             for (p, q, up), accepted in zip(step, done, strict=True):
                 if accepted:
@@ -122,6 +126,8 @@ def run(run_: phases.Run, *, quick: bool) -> None:
     finally:
         phases._close(clients, reported)
         live_sessions.end(session)
+        list(pool.map(lambda _: connections.close_all(), range(THREADS)))
+        pool.shutdown()
     delays = [t - last for t in arrivals[final_seq]]
     mismatched = qna.recount(board)
     result = {
