@@ -22,12 +22,16 @@ from typing import Any
 
 import psutil
 
-from . import db, loadgen, phases, plots, roles, room
+from . import db, loadgen, moderation_phase, phases, plots, qna_phase, roles, room, text_phase
 
 PHASES = (
     "references", "intake", "persistence", "freshness", "fanout", "sessions", "history", "kinds",
-    "reads", "quiz", "room",
+    "reads", "quiz", "room", "words", "moderation", "qna",
 )  # fmt: skip
+# Phases in modules of their own, called with the run and whether sizes are quick.
+MODULE_PHASES = {"words": text_phase.run, "moderation": moderation_phase.run, "qna": qna_phase.run}
+# Left out of a plain --quick (named with --only they run): their smallest size adds > 30 s.
+NOT_QUICK = ("qna",)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -44,7 +48,9 @@ def main() -> int:
         "--freshness-rate", type=float, help="votes/s of the freshness phase (default 500)"
     )
     args = parser.parse_args()
-    only = [p.strip() for p in args.only.split(",") if p.strip()] or list(PHASES)
+    only = [p.strip() for p in args.only.split(",") if p.strip()] or [
+        p for p in PHASES if not (args.quick and p in NOT_QUICK)
+    ]
     unknown = set(only) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
@@ -81,7 +87,12 @@ def main() -> int:
             if name in only:
                 print(f"[{name}]")
                 try:
-                    (room.room if name == "room" else getattr(phases, name))(run)
+                    if name in MODULE_PHASES:
+                        MODULE_PHASES[name](run, quick=args.quick)
+                    elif name == "room":
+                        room.room(run)
+                    else:
+                        getattr(phases, name)(run)
                 except Exception as exc:
                     # One failed phase must not lose the others' figures.
                     print(f"  {name} failed: {exc!r} (see bench-results/logs/)", file=sys.stderr)
