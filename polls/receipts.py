@@ -142,34 +142,48 @@ _COOKIE_SALT = "polls.receipt"
 COOKIE_MAX_AGE = 86400  # a day: the receipt is shown again from the stored vote anyway
 
 
-def cookie_value(*, poll_id: int, vote_id: str, receipt: str) -> str:
-    """A signed cookie carrying the receipt of the vote just cast from the form to the page
-    it is redirected to (no database read: the vote is not stored yet)."""
-    return signing.dumps([poll_id, vote_id, receipt], salt=_COOKIE_SALT, compress=False)
+def cookie_value(*, poll_id: int, vote_id: str, receipt: str, nonce: str = "") -> str:
+    """A signed cookie carrying the receipt (and seal key) of the vote just cast from the
+    form to the page it is redirected to (no database read: the vote is not stored yet)."""
+    return signing.dumps([poll_id, vote_id, receipt, nonce], salt=_COOKIE_SALT, compress=False)
+
+
+@dataclass(frozen=True)
+class Yours:
+    """The voter's own receipt as a page shows it, and the vote's nonce: their seal key,
+    which with their ballot opens the commitment the sealed chain holds (never published)."""
+
+    code: str = ""  # grouped
+    seal_key: str = ""
+
+    def context(self) -> dict[str, str]:
+        return {"your_receipt": self.code, "your_seal_key": self.seal_key}
 
 
 def yours(
     *, poll: Poll, voter_key: str | None, vote_id: str, storing: bool, cookie: str | None
-) -> str:
-    """The receipt a page shows as the voter's, grouped: while their vote is being stored,
-    the cookie's (if it is that vote's); once stored, the stored vote's. "" for none, and
+) -> Yours:
+    """The receipt a page shows as the voter's: while their vote is being stored, the
+    cookie's (if it is that vote's); once stored, the stored vote's. Empty for none, and
     while Postgres cannot say."""
     if storing:
         try:
             held = signing.loads(cookie or "", salt=_COOKIE_SALT, max_age=COOKIE_MAX_AGE)
         except signing.BadSignature:
-            return ""
+            return Yours()
         if isinstance(held, list) and held[:2] == [poll.pk, vote_id]:
-            return codes.grouped(str(held[2]))
-        return ""
+            # A cookie of the release before carries no nonce.
+            return Yours(codes.grouped(str(held[2])), str(held[3]) if len(held) > 3 else "")
+        return Yours()
     if voter_key is None:
-        return ""
+        return Yours()
     try:
         stored = (
             Vote.objects.filter(poll=poll, voter_key=voter_key)
-            .values_list("receipt", flat=True)
+            .values_list("receipt", "nonce")
             .first()
         )
     except DatabaseError:
-        return ""
-    return codes.grouped(stored or "")
+        return Yours()
+    receipt, nonce = stored or ("", "")
+    return Yours(codes.grouped(receipt or ""), nonce or "")

@@ -130,13 +130,14 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             "is_open": poll.state == "open" and not needs_login and not session.locked,
             **displays.voting_form(poll, ballot=None if shown is None else shown.ballot),
         }
-        context["your_receipt"] = receipts.yours(
+        yours = receipts.yours(
             poll=poll,
             voter_key=voter_key,
             vote_id=shown.vote_id if shown else "",
             storing=bool(shown and shown.storing),
             cookie=request.COOKIES.get(receipts.COOKIE),
         )
+        context.update(yours.context())
         if session.reveal:
             context |= displays.results_context(poll, snapshots.results(poll=poll))
         context |= _quiz_audience(session, poll, voter_key)

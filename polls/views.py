@@ -111,13 +111,14 @@ def _render_poll(
         else ballots.Shown(None)
     )
     context.update(storing=current.storing, refused=current.refused, vote_id=current.vote_id)
-    context["your_receipt"] = receipts.yours(
+    yours = receipts.yours(
         poll=poll,
         voter_key=voter_key,
         vote_id=current.vote_id,
         storing=current.storing,
         cookie=request.COOKIES.get(receipts.COOKIE),
     )
+    context.update(yours.context())
     # After a refused form, show what the voter sent rather than make them start over.
     sent = _posted_ballot(poll, request.POST) if request.method == "POST" else None
     context.update(displays.voting_form(poll, ballot=current.ballot, shown=sent))
@@ -173,7 +174,9 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     # The page it goes to shows the receipt before the vote is stored (then from the row).
     response.set_cookie(
         receipts.COOKIE,
-        receipts.cookie_value(poll_id=poll.pk, vote_id=str(queued.vote_id), receipt=queued.receipt),
+        receipts.cookie_value(
+            poll_id=poll.pk, vote_id=str(queued.vote_id), receipt=queued.receipt, nonce=queued.nonce
+        ),
         max_age=receipts.COOKIE_MAX_AGE,
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
@@ -277,6 +280,7 @@ def api_vote(request: HttpRequest, slug: str) -> JsonResponse:
             "vote_id": str(queued.vote_id),
             "status": "queued",
             "receipt": receipt_codes.grouped(queued.receipt),
+            "seal_key": queued.nonce,
         },
         status=202,
     )

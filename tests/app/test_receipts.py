@@ -19,8 +19,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from polls.counting import chain as chain_codes
 from polls.counting import receipts as codes
-from polls.models import Poll, UncountedReceipt, Vote
+from polls.models import ChainBatch, Poll, UncountedReceipt, Vote
 from polls.pipeline.message import QueuedVote, canonical_json
 from polls.pipeline.store import record_votes
 from polls.receipts import check
@@ -187,6 +188,8 @@ def test_the_202_carries_the_receipt_the_message_carries_and_it_recomputes(
     assert message["receipt"] == codes.receipt_for(
         poll.pk, message["vote_id"], f"[{choice}]", message["nonce"]
     )
+    # The voter alone gets the vote's nonce, their seal key (it opens the chain's commitment).
+    assert answer.json()["seal_key"] == message["nonce"]
 
 
 @pytest.mark.usefixtures("own_queue")
@@ -202,13 +205,24 @@ def test_without_javascript_the_page_after_the_vote_shows_the_receipt_then_from_
     shown = codes.grouped(message["receipt"])
     assert f'Your receipt: <code class="receipt-code">{shown}</code>' in page
     assert f'href="/polls/{poll.slug}/receipt/?code={shown}"' in page
+    key = f'<code class="seal-key-code">{message["nonce"]}</code>'
+    assert key in page
     # Stored: the page reads it from the vote, whatever the cookie says.
     record_votes([QueuedVote.from_message(message)])
     redis_client.delete(f"ballot:{poll.pk}:anon:form")
     del client.cookies["receipt"]
-    assert shown in client.get(f"/polls/{poll.slug}/").content.decode()
-    # Another voter sees no receipt.
-    assert "Your receipt" not in voter("other").get(f"/polls/{poll.slug}/").content.decode()
+    stored_page = client.get(f"/polls/{poll.slug}/").content.decode()
+    assert shown in stored_page
+    assert key in stored_page
+    # The seal key opens the commitment the sealed chain holds for this secret ballot.
+    (event,) = [e for b in ChainBatch.objects.filter(poll=poll) for e in b.events
+                if e.get("receipt") == message["receipt"]]  # fmt: skip
+    cast = list(QueuedVote.from_message(message).ballot)
+    assert event["commitment"] == chain_codes.commitment(message["nonce"], cast)
+    # Another voter sees no receipt and no key.
+    other = voter("other").get(f"/polls/{poll.slug}/").content.decode()
+    assert "Your receipt" not in other
+    assert "seal-key-code" not in other
 
 
 # --- The board and the check --------------------------------------------------------------
