@@ -74,7 +74,7 @@ def test_the_demo_session_has_a_moderated_word_cloud_and_a_qna_board(
     board = qna_reads.board_of(session)
     assert board is not None
     assert board.enabled
-    cloud = session.entries.order_by("position").last().poll
+    cloud = live_sessions.ordered_polls(session)[-1]
     assert cloud.kind == Poll.Kind.WORDCLOUD
     assert text_entries.mode_of(cloud) == "after"
     checked = kinds.kind_for(cloud).normalise(cloud, [], ["Python", "Arschloch"])
