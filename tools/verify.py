@@ -652,7 +652,7 @@ def verify(doc: dict[str, Any], lines: Lines) -> str:
         count_scale(doc, ballots)
     elif text:
         count_text(doc)
-    else:  # a new kind (Q&A, issue 35: its upvotes in result["qna"]) extends this file
+    else:  # a new kind extends this file (Q&A boards have an export of their own)
         raise Misfit("poll", f"a kind this verifier does not know: {kind!r}")
     if doc["result"].get("qna") is not None:
         raise Misfit("result: qna", "Q&A upvotes this verifier cannot count yet")
