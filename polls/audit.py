@@ -10,6 +10,12 @@ it holds, by the poll's ballot secrecy:
 - secret: the board's receipts only, and the counted ballots apart, sorted (the ballot
   box: each ballot, but not whose or which receipt's); the chain has commitments;
 - a text poll: its entries (text, counting key, state), never who gave them.
+
+A session's Q&A board has an export of its own (`export_audit --board CODE`,
+QNA_FORMAT): its questions with the upvotes they publish, and the upvote actions kept
+(each voter's latest per question; voters as v1, v2, ... numbered in this export only,
+never their cookies). Boards have no sealed chain: the verifier counts the upvotes
+again from the actions, it cannot prove none was left out.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from django.utils import timezone
 from polls import chain, kinds, quiz, selectors, text_entries
 from polls.counting import chain as encoding
 from polls.counting import quiz as quiz_rules
-from polls.models import BallotImport, Poll, Vote
+from polls.models import BallotImport, Poll, QnaBoard, QnaUpvote, Vote
 
 FORMAT = "votingsite-audit/1"
+QNA_FORMAT = "votingsite-qna-audit/1"
 
 
 def _line(value: Any) -> str:
@@ -178,3 +185,48 @@ def _list(out: IO[str], name: str, items: Iterable[Any]) -> int:
         count += 1
     out.write("\n],\n" if count else "],\n")
     return count
+
+
+# --- A Q&A board ----------------------------------------------------------------------
+
+
+def write_board(board: QnaBoard, out: IO[str]) -> dict[str, Any]:
+    """Write a Q&A board's audit export to `out`; what it holds, in numbers."""
+    session = board.session
+    head = {
+        "format": QNA_FORMAT,
+        "exported_at": timezone.now().isoformat(),
+        "session": {"id": session.pk, "title": session.title},
+        "board": {"id": board.pk, "moderation": board.moderation},
+    }
+    out.write("{\n")
+    for key, value in head.items():
+        out.write(f"{_line(key)}: {_line(value)},\n")
+    counts = {
+        "questions": _list(out, "questions", _questions(board)),
+        "upvotes": _list(out, "upvotes", _upvotes(board)),
+    }
+    total = sum(board.questions.values_list("upvotes", flat=True))
+    out.write(f'"result": {_line({"questions": counts["questions"], "upvotes": total})}\n}}\n')
+    return counts
+
+
+def _questions(board: QnaBoard) -> Iterator[dict[str, Any]]:
+    rows = board.questions.order_by("id").values_list("uuid", "text", "state", "upvotes",
+                                                      "withdrawn_at", "archived_at")  # fmt: skip
+    for uuid, text, state, upvotes, withdrawn_at, archived_at in rows.iterator(5000):
+        shown = "withdrawn" if withdrawn_at else "archived" if archived_at else state
+        yield {"id": str(uuid), "text": text, "state": shown, "upvotes": upvotes}
+
+
+def _upvotes(board: QnaBoard) -> Iterator[dict[str, Any]]:
+    rows = (
+        QnaUpvote.objects.filter(question__board=board)
+        .order_by("admitted_ms", "action_id")
+        .values_list("question__uuid", "voter_key", "up", "admitted_ms", "action_id")
+    )
+    voters: dict[str, str] = {}
+    for question, voter_key, up, admitted_ms, action_id in rows.iterator(5000):
+        voter = voters.setdefault(voter_key, f"v{len(voters) + 1}")
+        yield {"question": str(question), "voter": voter, "up": up,
+               "admitted_ms": admitted_ms, "action": str(action_id)}  # fmt: skip

@@ -1,10 +1,12 @@
 """The moderator's pages (issue 34): a poll's or a live session's audience text, the
 queue live, approve / hide / restore by keyboard and by click (thin: polls.moderation
-decides). Who: staff, presenters and the "Moderators" group (polls.moderate_entries);
-others log in or get a 403. Every page works without JavaScript (each button a form)."""
+decides); a session's page also holds its Q&A board's questions (polls.qna decides).
+Who: staff, presenters and the "Moderators" group (polls.moderate_entries); others log
+in or get a 403. Every page works without JavaScript (each button a form)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -15,9 +17,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import live_sessions, moderation, ratelimits, selectors, text_entries
-from .models import LiveSession, Poll
-from .responses import error_response, json_error, wants_json
+from . import live_sessions, moderation, qna, qna_reads, ratelimits, selectors, text_entries
+from .models import LiveSession, Poll, Question
+from .responses import error_response, json_error, qna_refused, wants_json
 
 
 def _refused(
@@ -66,10 +68,11 @@ def moderate_poll(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, _queues([poll]), title=poll.question)
 
 
-@require_GET
-def moderate_session(request: HttpRequest, code: str) -> HttpResponse:
-    """Every text poll of a live session, in its order."""
+def _session(request: HttpRequest, code: str) -> LiveSession | HttpResponse:
+    """The session a moderator names by its code, or the response refusing them."""
     if not request.user.is_authenticated:
+        if wants_json(request):
+            return json_error(403, _("Log in to moderate."), code="login_required")
         return redirect_to_login(request.get_full_path())
     if moderation.may_moderate(request.user):
         session = live_sessions.by_code(code)  # a moderator's lookups are not guesses
@@ -88,17 +91,88 @@ def moderate_session(request: HttpRequest, code: str) -> HttpResponse:
             return error_response(request, 429, message, retry_after=wait)
     if session is None:
         raise Http404(_("No live session has that code."))
-    refused = _refused(request, session=session)
-    if refused is not None:
-        return refused
+    return _refused(request, session=session) or session
+
+
+@require_GET
+def moderate_session(request: HttpRequest, code: str) -> HttpResponse:
+    """Every text poll of a live session, in its order, and its Q&A board's questions
+    (`?part=qna` that section alone)."""
+    session = _session(request, code)
+    if isinstance(session, HttpResponse):
+        return session
+    board = qna_reads.board_of(session)
+    qna_queue = qna_reads.for_moderator(board) if board is not None else None
+    if request.GET.get("part") == "qna":
+        if qna_queue is None:
+            return HttpResponse(status=204)
+        return render(request, "polls/_moderation_qna.html", {"qna": qna_queue, "session": session})
     polls = [e.poll for e in session.entries.select_related("poll") if moderation.moderated(e.poll)]
-    return _page(request, _queues(polls), title=session.title, session=session)
+    return _page(request, _queues(polls), title=session.title, session=session, qna_queue=qna_queue)
+
+
+_QUESTION_ACTIONS: dict[str, Callable[[Question], Question]] = {
+    "approve": qna.approve_question,
+    "hide": qna.hide_question,
+    "restore": qna.restore_question,
+}
+
+
+@require_POST
+def act_question(request: HttpRequest, code: str) -> HttpResponse:
+    """One action on a Q&A question: `action` (approve, hide, restore, correct), `question`
+    (its id) and, to correct a typo, `text` (the original is kept). JSON for the script
+    (the board's new counts, or an error with its `code`); a plain form goes back."""
+    session = _session(request, code)
+    if isinstance(session, HttpResponse):
+        return session
+    board = qna_reads.board_of(session)
+    if board is None:
+        raise Http404(_("This session has no Q&A board."))
+    action = request.POST.get("action", "")
+    try:
+        question = qna._question(board, request.POST.get("question", ""))
+        if action == "correct":
+            qna.correct_question(question, request.POST.get("text", ""))
+            said = _("Corrected; the question as asked is kept.")
+        elif action in _QUESTION_ACTIONS:
+            _QUESTION_ACTIONS[action](question)
+            said = {
+                "approve": _("Approved: the question is shown."),
+                "hide": _("Hidden: the question is off the board."),
+                "restore": _("Restored: the question is shown."),
+            }[action]
+        else:
+            raise qna.QnaError(_("Unknown action."), status=400, code="bad_action")
+    except qna.QnaError as error:
+        if wants_json(request):
+            return qna_refused(request, error)
+        messages.error(request, str(error))
+        return _back_to_session(request, session)
+    if wants_json(request):
+        found = qna_reads.for_moderator(board, limit=0)
+        return JsonResponse({"message": said, "pending": found["pending"],
+                             "hidden": found["hidden"]})  # fmt: skip
+    messages.success(request, said)
+    return _back_to_session(request, session)
+
+
+def _back_to_session(request: HttpRequest, session: LiveSession) -> HttpResponse:
+    back = request.POST.get("next", "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return redirect(back)
+    return redirect("polls:moderate-session", code=session.code)
 
 
 def _page(
-    request: HttpRequest, queues: list[dict[str, Any]], *, title: str, session: Any = None
+    request: HttpRequest,
+    queues: list[dict[str, Any]],
+    *,
+    title: str,
+    session: Any = None,
+    qna_queue: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    context = {"queues": queues, "title": title, "session": session}
+    context = {"queues": queues, "title": title, "session": session, "qna": qna_queue}
     part = request.GET.get("part")
     if part == "queue" and len(queues) == 1:
         return render(request, "polls/_moderation_queue.html", {"queue": queues[0]})

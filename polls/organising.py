@@ -127,6 +127,8 @@ _DEMO_SESSION_POLLS: list[dict[str, Any]] = [
         "kind": Poll.Kind.WORDCLOUD,
         "labels": [],
         "max_entries": 3,
+        # Moderated (issue 34): words show at once, the filter's catches wait for approval.
+        "options": {"moderation": "after", "filter_action": "hold"},
     },
 ]
 

@@ -39,6 +39,24 @@ def pending(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> list[Question]:
     return list(live.order_by("id")[:limit])
 
 
+def for_moderator(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> dict[str, Any]:
+    """The moderator's view of a board: questions waiting (oldest first), shown and hidden
+    (newest first), `limit` of each, and the counts of each state."""
+    live = board.questions.filter(withdrawn_at=None, archived_at=None)
+    found = live.aggregate(
+        pending=Count("pk", filter=Q(state=Question.State.PENDING)),
+        hidden=Count("pk", filter=Q(state=Question.State.HIDDEN)),
+        shown=Count("pk", filter=Q(state=Question.State.SHOWN)),
+    )
+    return {
+        "board": board,
+        **{name: int(value) for name, value in found.items()},
+        "waiting": pending(board, limit),
+        "shown_questions": newest(board, limit),
+        "hidden_questions": list(live.filter(state=Question.State.HIDDEN).order_by("-id")[:limit]),
+    }
+
+
 def top(board: QnaBoard, limit: int = SNAPSHOT_TOP) -> list[Question]:
     """Pinned first, then unanswered before answered, most upvoted, newest."""
     return list(shown(board).order_by("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id")[:limit])

@@ -55,6 +55,7 @@ urlpatterns = [
     path("moderate/polls/<slug:slug>/", moderation_views.moderate_poll, name="moderate-poll"),
     path("moderate/polls/<slug:slug>/act", moderation_views.act, name="moderate-act"),
     path("moderate/s/<str:code>/", moderation_views.moderate_session, name="moderate-session"),
+    path("moderate/s/<str:code>/qna", moderation_views.act_question, name="moderate-question"),
     path(
         "api/sessions/<str:code>/questions",
         read_only(qna_views.api_questions),

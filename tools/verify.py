@@ -23,6 +23,10 @@ the entry named; 0 and "OK" when everything fits; 2 when the file cannot be read
    elimination, until two remain) and Borda points, a scale's mean, median and NPS, a
    text poll's counts per word, a quiz question's points per answer.
 
+A Q&A board's export (format votingsite-qna-audit/1) is checked apart: each question's
+upvotes counted again from its upvote actions (each voter's latest per question, by
+admission time), the first question whose published count does not fit named.
+
 The format is docs/verification.md's; the site's own encoding is polls/counting/chain.py.
 """
 
@@ -38,6 +42,7 @@ from typing import Any
 
 GENESIS_PREFIX = "votingsite-chain/1"
 FORMAT = "votingsite-audit/1"
+QNA_FORMAT = "votingsite-qna-audit/1"
 DEFAULT_TIE = "previous_then_position"
 
 
@@ -573,10 +578,57 @@ def count_ranked(
     )
 
 
+# --- A Q&A board's export ------------------------------------------------------------------
+
+
+def verify_qna(doc: dict[str, Any], lines: Lines) -> str:
+    """Each question's upvotes counted again: of each voter's actions on a question the
+    latest by admission time (then action id) stands; a question counts the voters whose
+    standing action is up. Boards have no chain: this catches a count that does not
+    follow from the actions, not an action left out of both."""
+    questions: dict[str, int] = {}
+    for index, question in enumerate(doc["questions"]):
+        where = f"question {index + 1}{lines.of('questions', index)}"
+        if question["id"] in questions:
+            raise Misfit(where, f"{question['id']} is listed twice")
+        if not isinstance(question["upvotes"], int) or question["upvotes"] < 0:
+            raise Misfit(where, f"upvotes {question['upvotes']!r} is not a count")
+        questions[question["id"]] = index
+    standing: dict[tuple[str, str], tuple[int, str, bool]] = {}
+    for index, action in enumerate(doc["upvotes"]):
+        where = f"upvote {index + 1}{lines.of('upvotes', index)}"
+        if action["question"] not in questions:
+            raise Misfit(where, f"names no question of the board ({action['question']})")
+        if not isinstance(action["up"], bool) or not isinstance(action["admitted_ms"], int):
+            raise Misfit(where, "up must be true or false and admitted_ms a whole number")
+        key = (action["voter"], action["question"])
+        latest = (action["admitted_ms"], str(action["action"]), action["up"])
+        if key not in standing or latest[:2] > standing[key][:2]:
+            standing[key] = latest
+    counted: Counter[str] = Counter(q for (_voter, q), (_at, _id, up) in standing.items() if up)
+    for index, question in enumerate(doc["questions"]):
+        where = f"question {index + 1}{lines.of('questions', index)}"
+        if counted[question["id"]] != question["upvotes"]:
+            raise Misfit(
+                where,
+                f"publishes {question['upvotes']} upvotes, its actions count "
+                f"{counted[question['id']]}",
+            )
+    total = sum(q["upvotes"] for q in doc["questions"])
+    compare("result: the questions", doc["result"].get("questions"), len(questions))
+    compare("result: the upvotes", doc["result"].get("upvotes"), total)
+    return (
+        f"OK: the Q&A board of session {doc['session']['id']}: {len(questions)} questions, "
+        f"{len(doc['upvotes'])} upvote actions, {total} upvotes counted again and equal"
+    )
+
+
 # --- The whole check ----------------------------------------------------------------------
 
 
 def verify(doc: dict[str, Any], lines: Lines) -> str:
+    if doc.get("format") == QNA_FORMAT:
+        return verify_qna(doc, lines)
     if doc.get("format") != FORMAT:
         raise Misfit("format", f"not {FORMAT}: {doc.get('format')!r}")
     poll = doc["poll"]
@@ -600,7 +652,7 @@ def verify(doc: dict[str, Any], lines: Lines) -> str:
         count_scale(doc, ballots)
     elif text:
         count_text(doc)
-    else:  # a new kind (Q&A, issue 35: its upvotes in result["qna"]) extends this file
+    else:  # a new kind extends this file (Q&A boards have an export of their own)
         raise Misfit("poll", f"a kind this verifier does not know: {kind!r}")
     if doc["result"].get("qna") is not None:
         raise Misfit("result: qna", "Q&A upvotes this verifier cannot count yet")

@@ -8,6 +8,7 @@ import io
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import load_command_class
@@ -51,6 +52,36 @@ def test_seed_demo_is_idempotent() -> None:
     poll = Poll.objects.get(slug="cats-vs-dogs")
     assert poll.choices.count() == 2
     assert poll.results_visibility == Poll.ResultsVisibility.ALWAYS
+
+
+@pytest.mark.django_db
+def test_the_demo_session_has_a_moderated_word_cloud_and_a_qna_board(
+    django_user_model: Any,
+) -> None:
+    """Issue 34's demo: a caught word waits for a moderator's approval, a clean one shows
+    at once; issue 35's: the session takes questions."""
+    import uuid
+
+    from polls import kinds, live_sessions, qna_reads, text_entries
+    from polls.models import LiveSession, TextEntry
+    from polls.pipeline.message import QueuedVote
+    from polls.pipeline.store import record_votes
+
+    django_user_model.objects.create_superuser("admin", password="pw-admin-1234")
+    run("seed_demo")
+    run("seed_demo")
+    session = LiveSession.objects.get(title=live_sessions.DEMO_TITLE)
+    board = qna_reads.board_of(session)
+    assert board is not None
+    assert board.enabled
+    cloud = live_sessions.ordered_polls(session)[-1]
+    assert cloud.kind == Poll.Kind.WORDCLOUD
+    assert text_entries.mode_of(cloud) == "after"
+    checked = kinds.kind_for(cloud).normalise(cloud, [], ["Python", "Arschloch"])
+    live_sessions.move(session, to=cloud)  # the presenter reaches the word cloud
+    record_votes([QueuedVote(uuid.uuid4(), cloud.pk, None, "anon:new", timezone.now(), checked)])
+    states = dict(TextEntry.objects.filter(poll=cloud).values_list("shown", "state"))
+    assert states == {"Python": "shown", "Arschloch": "pending"}
 
 
 @pytest.mark.django_db

@@ -134,18 +134,19 @@ def test_a_question_text_holding_the_scripts_placeholder_is_stored_as_typed(
     assert question(question_id).text == 'Is "@t@" a placeholder? | @v1@'
 
 
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [("", "question_empty"), ("\u200b  ", "question_empty"), ("x" * 281, "question_too_long"),
-     ("👍🏽" * 281, "question_too_long")],
-)  # fmt: skip
+BAD_QUESTIONS = [("", "question_empty"), ("\u200b  ", "question_empty"),
+                 ("x" * 281, "question_too_long"), ("👍🏽" * 281, "question_too_long")]  # fmt: skip
+
+
 def test_a_bad_question_is_refused_at_admission_with_its_code(
-    board, qna_queue, redis_client, text, code
+    board, qna_queue, redis_client
 ) -> None:
-    with pytest.raises(qna.QnaError) as refused:
-        ask(board, text)
-    assert (refused.value.status, refused.value.code) == (400, code)
-    assert redis_client.llen(qna_queue) == 0
+    """Each case in turn on one board (one board's setup, not one per case)."""
+    for text, code in BAD_QUESTIONS:
+        with pytest.raises(qna.QnaError) as refused:
+            ask(board, text)
+        assert (refused.value.status, refused.value.code) == (400, code), text[:10]
+        assert redis_client.llen(qna_queue) == 0
 
 
 def test_280_graphemes_are_taken_whatever_their_code_points(board, qna_queue, redis_client) -> None:
@@ -282,32 +283,36 @@ def test_moderators_approve_hide_restore_and_correct_keeping_the_original(board,
 # --- Upvotes: the wanted state, the latest action kept ---------------------------------
 
 
-@pytest.mark.parametrize(
-    ("actions", "upvotes", "row"),
-    [
-        ([("a", True, 10)], 1, True),
-        ([("a", True, 10), ("a", True, 11)], 1, True),  # up twice: still one
-        ([("a", True, 10), ("a", False, 11)], 0, False),  # taken back
-        ([("a", False, 11), ("a", True, 10)], 0, False),  # older action arriving late: ignored
-        ([("a", True, 10), ("a", False, 12), ("a", True, 11)], 0, False),
-        ([("a", False, 10)], 0, False),  # taking back what was never given
-        ([("a", True, 10), ("b", True, 10), ("c", True, 12), ("b", False, 13)], 2, None),
-    ],
-)
+LATEST_WINS = [
+    ([("a", True, 10)], 1, True),
+    ([("a", True, 10), ("a", True, 11)], 1, True),  # up twice: still one
+    ([("a", True, 10), ("a", False, 11)], 0, False),  # taken back
+    ([("a", False, 11), ("a", True, 10)], 0, False),  # older action arriving late: ignored
+    ([("a", True, 10), ("a", False, 12), ("a", True, 11)], 0, False),
+    ([("a", False, 10)], 0, False),  # taking back what was never given
+    ([("a", True, 10), ("b", True, 10), ("c", True, 12), ("b", False, 13)], 2, None),
+]
+
+
 @pytest.mark.parametrize("batches", ["one batch", "one each"])
-def test_the_latest_action_per_voter_and_question_wins_whatever_the_order(
-    board, stored, actions, upvotes, row, batches
-) -> None:
-    made = [up_action(board, stored, f"anon:{v}", up, at) for v, up, at in actions]
-    if batches == "one batch":
-        qna_store.record(made)
-    else:
-        for action in made:
-            qna_store.record([action])
-    stored.refresh_from_db()
-    assert stored.upvotes == upvotes
-    if row is not None:
-        assert QnaUpvote.objects.get(question=stored, voter_key="anon:a").up is row
+def test_the_latest_action_per_voter_and_question_wins_whatever_the_order(board, batches) -> None:
+    """Each case on a question of its own, on one board (one setup for all the cases)."""
+    for number, (actions, upvotes, row) in enumerate(LATEST_WINS):
+        asked = QnaAction(ASK, uuid.uuid4(), board.pk, f"anon:author{number}", timezone.now(),
+                          admitted_ms=1, text=f"Case {number}?")  # fmt: skip
+        qna_store.record([asked])
+        target = question(str(asked.id))
+        made = [up_action(board, target, f"anon:{v}", up, at) for v, up, at in actions]
+        if batches == "one batch":
+            qna_store.record(made)
+        else:
+            for action in made:
+                qna_store.record([action])
+        target.refresh_from_db()
+        assert target.upvotes == upvotes, f"case {number}: {actions}"
+        if row is not None:
+            kept = QnaUpvote.objects.get(question=target, voter_key="anon:a").up
+            assert kept is row, f"case {number}: {actions}"
     assert qna.recount(board) == {}
 
 
@@ -468,18 +473,17 @@ def test_the_api_asks_upvotes_and_lists(session, board, qna_queue, redis_client)
     assert listed["mine"] == {"asked": [question_id], "upvoted": [question_id]}
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "status", "code"),
-    [("ask", {"text": ""}, 400, "question_empty"), ("ask", {"text": 5}, 400, "invalid_body"),
-     ("ask", [1], 400, "invalid_body"), ("nope/upvote", {"up": True}, 404, "unknown_question"),
-     ("{q}/upvote", {"up": "yes"}, 400, "invalid_body")],
-)  # fmt: skip
-def test_the_api_refuses_bad_input_with_a_code(
-    session, board, stored, qna_queue, path, body, status, code
-) -> None:
-    url = f"/api/sessions/{session.code}/questions/" + path.format(q=stored.uuid)
-    answer = Client().post(url, body, content_type="application/json")
-    assert (answer.status_code, answer.json()["code"]) == (status, code)
+BAD_API_INPUT = [("ask", {"text": ""}, 400, "question_empty"),
+                 ("ask", {"text": 5}, 400, "invalid_body"), ("ask", [1], 400, "invalid_body"),
+                 ("nope/upvote", {"up": True}, 404, "unknown_question"),
+                 ("{q}/upvote", {"up": "yes"}, 400, "invalid_body")]  # fmt: skip
+
+
+def test_the_api_refuses_bad_input_with_a_code(session, board, stored, qna_queue) -> None:
+    for path, body, status, code in BAD_API_INPUT:
+        url = f"/api/sessions/{session.code}/questions/" + path.format(q=stored.uuid)
+        answer = Client().post(url, body, content_type="application/json")
+        assert (answer.status_code, answer.json()["code"]) == (status, code), (path, body)
 
 
 @override_settings(QNA_QUESTION_RATE_PER_VOTER="1/m", LANGUAGE_CODE="en")

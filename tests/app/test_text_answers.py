@@ -606,6 +606,9 @@ def test_seed_demo_puts_a_word_cloud_in_the_demo_session() -> None:
     polls = organising.seed_demo_session_polls()
     assert polls[-1].kind == "wordcloud"
     assert kinds.rules(polls[-1]) == {"max_entries": 3, "max_length": 25}
+    # Moderated (issue 34): a caught word waits for a moderator, the rest shows at once.
+    assert polls[-1].options["moderation"] == "after"
+    assert polls[-1].options["filter_action"] == "hold"
 
 
 @pytest.mark.parametrize("secrecy", ["secret", "public"])

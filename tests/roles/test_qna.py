@@ -31,7 +31,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
 NO_LIMITS = {"RATELIMIT_ENABLE": "0"}  # one loopback address sends everything
 CSRF = "q" * 32
-VOTERS, ACTIONS_EACH = 120, 8
+# The worker-kill run: 960 actions with --slow, 240 in CI (the same path: a third sent,
+# the worker killed, the rest sent to its replacement).
+SLOW_RUN, CI_RUN = (120, 8), (40, 6)
+# A killed worker's actions come back by the ledger's sweep: sooner than by default.
+FAST_SWEEP = {"VOTE_LEDGER_GRACE_SECONDS": "3", "VOTE_LEDGER_SWEEP_SECONDS": "0.5"}
 
 
 @pytest.fixture
@@ -57,11 +61,12 @@ def board() -> QnaBoard:
 
 
 def test_upvotes_streamed_while_the_worker_is_killed_are_counted_once_each_last_action_winning(
-    board: QnaBoard, private_redis: PrivateRedis
+    board: QnaBoard, private_redis: PrivateRedis, slow: bool
 ) -> None:
     session: LiveSession = board.session
     questions = [str(q.uuid) for q in board.questions.all()]
-    env = {**NO_LIMITS, "REDIS_URL": private_redis.url}
+    voters_n, each = SLOW_RUN if slow else CI_RUN
+    env = {**NO_LIMITS, **FAST_SWEEP, "REDIS_URL": private_redis.url}
     voting = processes.voting_server(env=env).start().wait_ready()
     worker = processes.Worker(env=env).start().wait_ready()
     replacement: processes.Worker | None = None
@@ -71,10 +76,8 @@ def test_upvotes_streamed_while_the_worker_is_killed_are_counted_once_each_last_
     a_third = threading.Event()
     rng = random.Random(35)
     plans = {
-        secrets.token_urlsafe(9): [
-            (rng.choice(questions), rng.random() < 0.7) for _ in range(ACTIONS_EACH)
-        ]
-        for _ in range(VOTERS)
+        secrets.token_urlsafe(9): [(rng.choice(questions), rng.random() < 0.7) for _ in range(each)]
+        for _ in range(voters_n)
     }
     voters = list(plans)
 
@@ -91,7 +94,7 @@ def test_upvotes_streamed_while_the_worker_is_killed_are_counted_once_each_last_
                     statuses[answer.status_code] += 1
                     if answer.status_code == 202:
                         accepted.append((voter, question, up))
-                    if len(accepted) >= VOTERS * ACTIONS_EACH // 3:
+                    if len(accepted) >= voters_n * each // 3:
                         a_third.set()
 
     try:
@@ -103,7 +106,7 @@ def test_upvotes_streamed_while_the_worker_is_killed_are_counted_once_each_last_
         replacement = processes.Worker(env=env).start().wait_ready()
         for thread in senders:
             thread.join()
-        assert statuses == Counter({202: VOTERS * ACTIONS_EACH})
+        assert statuses == Counter({202: voters_n * each})
         last: dict[tuple[str, str], bool] = {}
         for voter, question, up in accepted:
             last[(voter, question)] = up
@@ -144,7 +147,7 @@ def send_upvotes(url: str, code: str, actions: list[tuple[str, str, bool]]) -> l
 
 
 def test_upvotes_across_a_redis_restart_are_refused_with_503_or_counted_once(
-    board: QnaBoard, private_redis: PrivateRedis
+    board: QnaBoard, private_redis: PrivateRedis, slow: bool
 ) -> None:
     """While Redis is away an upvote is a 503 (nothing recorded); what was admitted before
     survives the restart (append-only file) and is stored once; afterwards it takes
@@ -156,6 +159,7 @@ def test_upvotes_across_a_redis_restart_are_refused_with_503_or_counted_once(
     worker = processes.Worker(env=env).start().wait_ready()
     rng = random.Random(36)
     voters = [secrets.token_urlsafe(9) for _ in range(40)]
+    size = 120 if slow else 40  # actions before and after the restart
 
     def batch(n: int) -> list[tuple[str, str, bool]]:
         return [(rng.choice(voters), rng.choice(questions), rng.random() < 0.7) for _ in range(n)]
@@ -163,14 +167,14 @@ def test_upvotes_across_a_redis_restart_are_refused_with_503_or_counted_once(
     accepted: list[tuple[str, str, bool]] = []
     try:
         worker.stop()  # the first actions wait in Redis for the restart
-        before = batch(120)
+        before = batch(size)
         assert set(send_upvotes(voting.url, code, before)) == {202}
         accepted += before
         private_redis.stop()
         during = batch(10)
         assert set(send_upvotes(voting.url, code, during)) == {503}
         private_redis.start()
-        after = batch(120)
+        after = batch(size)
         processes.wait_for(lambda: send_upvotes(voting.url, code, after[:1]) == [202],
                            timeout=30, what="upvotes taken again")  # fmt: skip
         accepted.append(after[0])

@@ -10,7 +10,8 @@ from polls import live_sessions, organising, qna, qna_reads
 class Command(BaseCommand):
     help = (
         "Create the demo: the classic poll (cats-vs-dogs), one poll of each other kind, "
-        "a live session of four polls of its own (the last a word cloud) with a Q&A board, and "
+        "a live session of four polls of its own (the last a moderated word cloud: the filter's "
+        "catches wait for a moderator) with a Q&A board, and "
         "a live quiz of three questions, owned by the first superuser. "
         "Prints the session's links. Running it again changes nothing."
     )

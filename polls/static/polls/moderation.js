@@ -1,7 +1,8 @@
 // The moderator's page and the presenter's moderation panel (issue 34): each poll's queue
 // kept live (its results socket says when the poll changed; the server renders the queue
 // again), actions sent without leaving the page, and keys: ↓ ↑ (or J K) move between
-// entries, A approve, H hide, R restore, V hide a voter's answers. Without this script
+// entries, A approve, H hide, R restore, V hide a voter's answers, C correct a Q&A
+// question's typo. Without this script
 // every button is a plain form.
 (function () {
   "use strict";
@@ -40,7 +41,10 @@
     var busy = false;
     function run() {
       timer = null;
-      if (busy) { timer = setTimeout(run, 200); return; }
+      // Busy, or a correction being typed here: a fresh copy would drop it; later, then.
+      var typing = document.activeElement && document.activeElement.matches("input[data-key]") &&
+        holder.contains(document.activeElement);
+      if (busy || typing) { timer = setTimeout(run, 200); return; }
       busy = true;
       var focused = document.activeElement && document.activeElement.closest
         ? document.activeElement.closest(".mod-row") : null;
@@ -90,6 +94,13 @@
       if (next) next.focus();
       return;
     }
+    var field = row.querySelector('input[data-key="' + key + '"]');
+    if (field) { // C: correct a question's typo (Enter saves it)
+      event.preventDefault();
+      field.focus();
+      field.select();
+      return;
+    }
     var button = row.querySelector('button[data-key="' + key + '"]');
     if (!button) return;
     event.preventDefault();
@@ -104,6 +115,8 @@
       var form = event.target;
       if (!form.matches(".mod-actions, .mod-all")) return;
       event.preventDefault();
+      var row = form.closest(".mod-row");
+      if (row && form.contains(document.activeElement)) row.focus(); // done typing
       send(form, event.submitter).then(refresh);
     });
   }
