@@ -59,6 +59,7 @@ PUBLIC = {
     "/moderate/polls/x/",  # moderators' pages (log-in required)
     "/moderate/polls/x/act",
     "/moderate/s/x/",
+    "/moderate/s/x/qna",
     "/embed/polls/x/",
     "/embed/s/x/",
     "/favicon.ico",
