@@ -227,12 +227,12 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
     """
     now = int(time.time())
     messages = [e.vote.to_admission_message(n) for n, e in enumerate(entries, start=1)]
+    try:
+        body = task_message.build(messages)
+    except redis.RedisError as exc:  # its first build connects: nothing was sent
+        raise AdmissionUnreached(f"Redis not reached: {exc!r}") from exc
     keys: list[str] = [task_message.queue_name(), ledger.PENDING_KEY]
-    args: list[str | int | float] = [
-        len(entries),
-        task_message.build(messages),
-        settings.VOTE_BALLOT_PENDING_SECONDS,
-    ]
+    args: list[str | int | float] = [len(entries), body, settings.VOTE_BALLOT_PENDING_SECONDS]
     for entry, vote_message in zip(entries, messages, strict=True):
         limits = entry.limits if settings.RATELIMIT_ENABLE else []
         vote = entry.vote

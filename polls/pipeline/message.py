@@ -51,8 +51,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import redis
 from celery import current_app
 from django.conf import settings
+from kombu.exceptions import OperationalError
 from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as json_dumps
 from kombu.utils.uuid import uuid as message_id
@@ -234,7 +236,12 @@ def canonical_json(value: Any) -> str:
 @cache
 def _channel() -> Any:
     # Only shapes messages (priority, body encoding, delivery tag), as its publish would.
-    return current_app.connection_for_write().default_channel
+    # Its first use connects: a Redis that is down then is a RedisError like any other
+    # (kombu says OperationalError), raised before anything was sent.
+    try:
+        return current_app.connection_for_write().default_channel
+    except OperationalError as exc:
+        raise redis.ConnectionError(f"the broker is not reachable: {exc}") from exc
 
 
 @cache

@@ -120,3 +120,34 @@ def test_a_redis_that_cannot_be_reached_records_nothing_and_says_so_at_once(
     assert answer.status_code == 503
     assert answer.json()["code"] == "votes_unavailable"
     assert ran == [], "the script is never sent to a Redis that was not reached"
+
+
+def test_a_process_whose_first_vote_cannot_reach_the_broker_records_nothing_and_says_so(
+    make_poll: Callable[..., Poll], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web process builds its first queue message on a channel it connects then: a Redis
+    that is down is "nothing was recorded" (it was a 500 for a Q&A upvote)."""
+    from kombu import Connection
+
+    from polls.pipeline import message
+
+    poll = make_poll(labels=("Cats", "Dogs"))
+    ran: list[bool] = []
+    monkeypatch.setattr(admission, "_script", lambda: lambda **_: ran.append(True))
+    monkeypatch.setattr(
+        message.current_app,
+        "connection_for_write",
+        lambda: Connection("redis://127.0.0.1:1//", connect_timeout=1),
+    )
+    looked: list[Any] = []
+    monkeypatch.setattr(ballots, "read", lambda *key: looked.append(key))
+    message._channel.cache_clear()
+    try:
+        answer = vote(voter("alice"), poll, "Cats")
+    finally:
+        message._channel.cache_clear()
+
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "votes_unavailable"
+    assert ran == []
+    assert looked == [], "known not sent: nothing to look for"
