@@ -1,0 +1,110 @@
+"""The worker stores Q&A actions in batches, as votes: the messages buffered by
+polls.tasks.record_qna go into one transaction per board, whatever their order and
+however often one was delivered, then come off the Q&A ledger."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import redis
+from celery_batches import SimpleRequest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from polls import live_sessions, qna, qna_reads
+from polls.models import QnaBoard, QnaUpvote, Question
+from polls.pipeline import qna_admission, qna_store
+from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction, member
+from polls.tasks import record_qna
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def live_board(owner: User, title: str) -> QnaBoard:
+    made = live_sessions.create_session(title=title, owner=owner, polls=[], qna=True)
+    found = qna_reads.board_of(live_sessions.go_live(made))
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def owner() -> User:
+    return User.objects.create_user("bea", password="pw-bea-12345")
+
+
+@pytest.fixture
+def board(owner: User) -> QnaBoard:
+    return live_board(owner, "Batches")
+
+
+def asked(board: QnaBoard, at: int) -> QnaAction:
+    return QnaAction(ASK, uuid.uuid4(), board.pk, "anon:author", timezone.now(),
+                     admitted_ms=at, text=f"Question {at}?")  # fmt: skip
+
+
+def up(board: QnaBoard, q: QnaAction, voter: str, is_up: bool, at: int) -> QnaAction:
+    return QnaAction(UPVOTE, uuid.uuid4(), board.pk, voter, timezone.now(), admitted_ms=at,
+                     question=q.id, up=is_up)  # fmt: skip
+
+
+def request(action: QnaAction) -> SimpleRequest:
+    """One queued message as the worker's buffer holds it: one argument, a list of one."""
+    return SimpleRequest(str(uuid.uuid4()), "polls.record_qna", ([action.to_message()],), {},
+                         {}, "test", False, None, None, {})  # fmt: skip
+
+
+def test_a_batch_of_many_actions_on_one_board_is_stored_in_one_transaction_with_exact_counts(
+    board, redis_client: redis.Redis
+) -> None:
+    old = asked(board, 1)
+    qna_store.record([old, up(board, old, "anon:b", True, 5)])  # stored before the batch
+    new = asked(board, 100)
+    crowd = [up(board, old, f"anon:c{n}", True, 200 + n) for n in range(40)]
+    crowd += [up(board, new, f"anon:c{n}", True, 300 + n) for n in range(25)]
+    a_last = up(board, old, "anon:a", False, 30)
+    batch: list[QnaAction] = [
+        *crowd,
+        a_last,  # anon:a ends down: its later actions arrive first
+        up(board, old, "anon:a", True, 20),
+        up(board, old, "anon:a", True, 10),
+        up(board, old, "anon:b", False, 3),  # older than what is stored: ignored
+        up(board, new, "anon:d", True, 150),  # before its question in the buffer
+        new,
+        crowd[0],  # redelivered by the broker
+        up(board, new, "anon:d", False, 160),
+        up(board, new, "anon:d", True, 170),
+    ]
+    redis_client.zadd(qna_admission.PENDING_KEY, {member(a.to_message()): 1 for a in batch})
+
+    with CaptureQueriesContext(connection) as queries:
+        record_qna([request(a) for a in batch])
+
+    locks = [q["sql"] for q in queries.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
+    assert len(locks) == 1  # one transaction took the board's lock, once
+    counts = dict(Question.objects.filter(board=board).values_list("uuid", "upvotes"))
+    assert counts == {old.id: 40 + 1, new.id: 25 + 1}  # the crowd, anon:b kept; anon:d up
+    assert QnaUpvote.objects.get(question__uuid=old.id, voter_key="anon:a").up is False
+    assert qna.recount(board) == {}
+    pending: list[Any] = redis_client.zrange(qna_admission.PENDING_KEY, 0, -1)
+    assert not {member(a.to_message()) for a in batch} & {m.decode() for m in pending}
+
+    record_qna([request(a) for a in batch])  # the whole batch delivered again
+    again = dict(Question.objects.filter(board=board).values_list("uuid", "upvotes"))
+    assert again == counts
+
+
+def test_boards_are_stored_apart_and_a_malformed_message_drops_alone(board, owner) -> None:
+    other = live_board(owner, "Other")
+    q1, q2 = asked(board, 1), asked(other, 2)
+    broken = SimpleRequest("bad", "polls.record_qna", ([{"a": "up"}],), {}, {}, "test", False,
+                           None, None, {})  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        record_qna([request(q1), broken, request(q2), request(up(board, q1, "anon:x", True, 5))])
+    locks = [q["sql"] for q in queries.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
+    assert len(locks) == 2  # a transaction per board
+    assert Question.objects.get(uuid=q1.id).upvotes == 1
+    assert Question.objects.filter(uuid=q2.id, board=other).exists()
