@@ -169,6 +169,19 @@ def _flush_outlasts_a_deadlock() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _join_budgets_fresh(request: pytest.FixtureRequest) -> None:
+    """Wrong join codes count against a site-wide budget for ten minutes
+    (JOIN_MISS_RATE_SITE): one test's misses (a fuzz run's unknown codes) must not refuse
+    the next test's phones with 429, since the session's roles share one Redis database."""
+    if not {"site", "voting", "results"} & set(request.fixturenames):
+        return
+    client = request.getfixturevalue("redis_client")
+    spent = client.keys("rl:join-miss:*")
+    if spent:
+        client.delete(*spent)
+
+
+@pytest.fixture(autouse=True)
 def _live_events_sent() -> Iterator[None]:
     """After each test, this process's live-event threads finish what its commits asked
     (bounded), so none of them reads the test database while it is being cleared."""
