@@ -49,7 +49,9 @@
       var focused = document.activeElement && document.activeElement.closest
         ? document.activeElement.closest(".mod-row") : null;
       var key = focused && holder.contains(focused) ? focused.dataset.value : null;
-      fetch(url(), { credentials: "same-origin" }).then(function (response) {
+      var target = url();
+      if (!target) { busy = false; return; }  // the question left the stage meanwhile
+      fetch(target, { credentials: "same-origin" }).then(function (response) {
         if (response.status === 204) return "";
         return response.ok ? response.text() : null;
       }).then(function (html) {
@@ -158,7 +160,7 @@
       return poll ? poll.dataset.slug : "";
     };
     var refreshPanel = refresher(panel, function () {
-      return panel.dataset.part.replace("SLUG", encodeURIComponent(slug()));
+      return slug() ? panel.dataset.part.replace("SLUG", encodeURIComponent(slug())) : "";
     }, function (html) {
       body.innerHTML = html;
       panel.hidden = !html;
