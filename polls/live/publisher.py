@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -36,6 +37,15 @@ _IDLE_CLOSE_SECONDS = 5.0
 _COST_SHARE = 5
 
 
+def _send(group: str, event: dict[str, Any], loop: asyncio.AbstractEventLoop | None) -> None:
+    """Send one event to a channel-layer group, on the sender thread's loop if it has one."""
+    coroutine = get_channel_layer().group_send(group, event)
+    if loop is None:
+        asyncio.run(coroutine)
+    else:
+        loop.run_until_complete(coroutine)
+
+
 def publish_now(
     poll_id: int, loop: asyncio.AbstractEventLoop | None = None, *, rules: bool = False
 ) -> None:
@@ -47,11 +57,7 @@ def publish_now(
     snapshot = poll_results(poll=poll)
     snapshots.store(poll_id, snapshot)  # every reader's copy of this change
     event = events.poll_changed(poll, snapshot) if rules else events.results_update(snapshot)
-    coroutine = get_channel_layer().group_send(events.group_name(poll_id), event)
-    if loop is None:
-        asyncio.run(coroutine)
-    else:
-        loop.run_until_complete(coroutine)
+    _send(events.group_name(poll_id), event, loop)
 
 
 def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -64,11 +70,7 @@ def publish_session_now(session_id: int, loop: asyncio.AbstractEventLoop | None 
     event = events.session_state(
         state, parts.session_parts(session, state), parts.quiz_reveal(session, state)
     )
-    coroutine = get_channel_layer().group_send(events.session_group(session_id), event)
-    if loop is None:
-        asyncio.run(coroutine)
-    else:
-        loop.run_until_complete(coroutine)
+    _send(events.session_group(session_id), event, loop)
 
 
 class _Sender:
@@ -105,21 +107,30 @@ class _Sender:
                 self._cond.wait(0.05)
 
 
-class _Publisher(_Sender):
-    thread_name = "results-publisher"
+class _GatedPublisher(_Sender):
+    """Coalesced pushes: each id is pushed at most once per RESULTS_PUSH_INTERVAL across
+    every process (a Redis gate, `<gate_prefix>:<id>`, with that TTL, or _COST_SHARE times
+    what the push took when longer); one marked while its gate is shut is pushed when it
+    opens."""
+
+    gate_prefix = ""
+    what = ""  # for the log: what is pushed
 
     def __init__(self) -> None:
         super().__init__()
-        self._dirty: dict[int, bool] = {}  # poll id -> whether its rules changed too
+        self._dirty: dict[int, bool] = {}  # id -> its flag (results: its rules changed too)
 
     def _queued(self) -> bool:
         return bool(self._dirty)
 
-    def mark(self, poll_ids: Iterable[int], *, rules: bool = False) -> None:
+    def mark(self, ids: Iterable[int], *, rules: bool = False) -> None:
         with self._cond:
-            for poll_id in poll_ids:
-                self._dirty[poll_id] = self._dirty.get(poll_id, False) or rules
+            for marked in ids:
+                self._dirty[marked] = self._dirty.get(marked, False) or rules
             self._wake()
+
+    def _push(self, marked: int, rules: bool, loop: asyncio.AbstractEventLoop) -> None:
+        raise NotImplementedError
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -138,15 +149,15 @@ class _Publisher(_Sender):
                     self._cond.wait()
                 pending = sorted(self._dirty)
             waits: list[int] = []
-            for poll_id in pending:
-                key = f"results:gate:{poll_id}"
+            for marked in pending:
+                key = f"{self.gate_prefix}:{marked}"
                 rules = False
                 try:
                     if not gate.set(key, 1, nx=True, px=interval_ms):
                         waits.append(max(1, gate.pttl(key)))
                         continue
                     with self._cond:
-                        rules = self._dirty.pop(poll_id, False)
+                        rules = self._dirty.pop(marked, False)
                         self._busy += 1
                     try:
                         close_old_connections()
@@ -154,27 +165,35 @@ class _Publisher(_Sender):
                         # waits for cores, Redis and Postgres, and counting that wait as
                         # its cost shut the gate for up to a second (the freshness tail).
                         began = time.thread_time()
-                        if rules:
-                            publish_now(poll_id, loop, rules=True)
-                        else:
-                            publish_now(poll_id, loop)
+                        self._push(marked, rules, loop)
                         took_ms = int((time.thread_time() - began) * 1000)
                         if took_ms * _COST_SHARE > interval_ms:
-                            # A costly snapshot (a big ranked poll) is pushed less often, so
-                            # pushes take at most 1/_COST_SHARE of this process's time.
-                            # SET, not PEXPIRE: the gate has usually expired by now.
+                            # A costly snapshot (a big ranked poll, a big board) is pushed
+                            # less often, so pushes take at most 1/_COST_SHARE of this
+                            # process's time. SET, not PEXPIRE: the gate has usually expired.
                             gate.set(key, 1, px=took_ms * _COST_SHARE)
                     finally:
                         with self._cond:
                             self._busy -= 1
                 except Exception:
-                    # Keep the poll dirty and try again; viewers also re-sync on reconnect.
-                    logger.exception("could not push results of poll %s", poll_id)
+                    # Keep it marked and try again; viewers also re-sync on reconnect.
+                    logger.exception("could not push %s %s", self.what, marked)
                     with self._cond:
-                        self._dirty[poll_id] = self._dirty.get(poll_id, False) or rules
+                        self._dirty[marked] = self._dirty.get(marked, False) or rules
                     waits.append(interval_ms)
             if waits:
                 time.sleep(min(waits) / 1000)
+
+
+class _Publisher(_GatedPublisher):
+    """Polls' results."""
+
+    thread_name = "results-publisher"
+    gate_prefix = "results:gate"
+    what = "results of poll"
+
+    def _push(self, marked: int, rules: bool, loop: asyncio.AbstractEventLoop) -> None:
+        publish_now(marked, loop, rules=rules)
 
 
 _publisher = _Publisher()
@@ -255,72 +274,18 @@ def publish_qna_now(board_id: int, loop: asyncio.AbstractEventLoop | None = None
     if board is None:
         return
     event = events.qna_update(qna_reads.snapshot(board))
-    coroutine = get_channel_layer().group_send(events.session_group(board.session_id), event)
-    if loop is None:
-        asyncio.run(coroutine)
-    else:
-        loop.run_until_complete(coroutine)
+    _send(events.session_group(board.session_id), event, loop)
 
 
-class _QnaPublisher(_Sender):
-    """Q&A boards' snapshots, coalesced like results: a board is pushed at most once per
-    RESULTS_PUSH_INTERVAL across every process (a Redis gate, `qna:gate:<board id>`, with
-    that TTL, or _COST_SHARE times what the snapshot took when longer); one changed while
-    its gate is shut is pushed when it opens."""
+class _QnaPublisher(_GatedPublisher):
+    """Q&A boards' snapshots, coalesced like results (`qna:gate:<board id>`)."""
 
     thread_name = "qna-publisher"
+    gate_prefix = "qna:gate"
+    what = "Q&A board"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._dirty: set[int] = set()
-
-    def _queued(self) -> bool:
-        return bool(self._dirty)
-
-    def mark(self, board_ids: Iterable[int]) -> None:
-        with self._cond:
-            self._dirty.update(board_ids)
-            self._wake()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        gate = redis_client()
-        while True:
-            interval_ms = max(1, int(settings.RESULTS_PUSH_INTERVAL * 1000))
-            with self._cond:
-                while not self._dirty:
-                    if not self._cond.wait(_IDLE_CLOSE_SECONDS):
-                        connection.close()
-                pending = sorted(self._dirty)
-            waits: list[int] = []
-            for board_id in pending:
-                key = f"qna:gate:{board_id}"
-                try:
-                    if not gate.set(key, 1, nx=True, px=interval_ms):
-                        waits.append(max(1, gate.pttl(key)))
-                        continue
-                    with self._cond:
-                        self._dirty.discard(board_id)
-                        self._busy += 1
-                    try:
-                        close_old_connections()
-                        began = time.thread_time()
-                        publish_qna_now(board_id, loop)
-                        took_ms = int((time.thread_time() - began) * 1000)
-                        if took_ms * _COST_SHARE > interval_ms:
-                            # As results: a costly snapshot (a big board) is pushed less
-                            # often (seen: every 30 ms, half the worker's CPU).
-                            gate.set(key, 1, px=took_ms * _COST_SHARE)
-                    finally:
-                        with self._cond:
-                            self._busy -= 1
-                except Exception:
-                    logger.exception("could not push Q&A board %s", board_id)
-                    with self._cond:
-                        self._dirty.add(board_id)
-                    waits.append(interval_ms)
-            if waits:
-                time.sleep(min(waits) / 1000)
+    def _push(self, marked: int, rules: bool, loop: asyncio.AbstractEventLoop) -> None:
+        publish_qna_now(marked, loop)
 
 
 _qna = _QnaPublisher()
