@@ -17,10 +17,10 @@ from django.utils import timezone, translation
 
 from polls import chain, organising
 from polls.counting import chain as encoding
-from polls.counting import receipts as codes
 from polls.models import ChainBatch, ChainHead, Poll, PollCounter, Tally, Vote
-from polls.pipeline.message import QueuedVote, canonical_json
+from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
+from tests.support.votes import receipted_ballot
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +28,8 @@ T0 = timezone.now()
 
 
 def ballot(poll: Poll, voter_key: str, label: str, seconds: int, **fields: Any) -> QueuedVote:
-    choice = poll.choices.get(label=label).pk
-    vote_id, nonce = uuid.uuid4(), codes.new_nonce()
-    receipt = codes.receipt_for(poll.pk, str(vote_id), canonical_json([choice]), nonce)
-    return QueuedVote(
-        vote_id,
-        poll.pk,
-        choice,
-        voter_key,
-        T0 + timedelta(seconds=seconds),
-        receipt=receipt,
-        nonce=nonce,
-        **fields,
-    )
+    """A ballot with its receipt, cast `seconds` after T0, as the web side would queue it."""
+    return receipted_ballot(poll, voter_key, label, T0 + timedelta(seconds=seconds), **fields)
 
 
 def events(poll: Poll) -> list[list[dict[str, Any]]]:

@@ -22,10 +22,11 @@ from django.utils import timezone
 from polls.counting import chain as chain_codes
 from polls.counting import receipts as codes
 from polls.models import ChainBatch, Poll, UncountedReceipt, Vote
-from polls.pipeline.message import QueuedVote, canonical_json
+from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
 from polls.receipts import check
 from polls.voters import signed_voter_cookie
+from tests.support.votes import receipted_ballot
 
 pytestmark = pytest.mark.django_db
 
@@ -52,19 +53,7 @@ def queued(redis_client: Any, queue: str) -> list[dict[str, Any]]:
 
 def ballot(poll: Poll, voter_key: str, label: str, seconds: int, **fields: Any) -> QueuedVote:
     """A ballot with its receipt, cast `seconds` after T0, as the web side would queue it."""
-    choice = poll.choices.get(label=label).pk
-    vote_id, nonce = uuid.uuid4(), codes.new_nonce()
-    receipt = codes.receipt_for(poll.pk, str(vote_id), canonical_json([choice]), nonce)
-    return QueuedVote(
-        vote_id,
-        poll.pk,
-        choice,
-        voter_key,
-        T0 + timedelta(seconds=seconds),
-        receipt=receipt,
-        nonce=nonce,
-        **fields,
-    )
+    return receipted_ballot(poll, voter_key, label, T0 + timedelta(seconds=seconds), **fields)
 
 
 def fate(poll: Poll, vote: QueuedVote) -> str:

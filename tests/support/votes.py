@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import redis
 from django.utils import timezone
 
+from polls.counting import receipts as codes
 from polls.models import Poll, Tally
 from polls.pipeline.ledger import PENDING_KEY, queued_messages
-from polls.pipeline.message import QueuedVote
+from polls.pipeline.message import QueuedVote, canonical_json
 from polls.pipeline.store import record_votes
 
 
@@ -44,3 +46,15 @@ def pipeline_drained(client: redis.Redis, poll: Poll) -> bool:
         return False
     members: list[Any] = client.zrange(PENDING_KEY, 0, -1)
     return not any(json.loads(m).get("poll_id") == poll.pk for m in members)
+
+
+def receipted_ballot(
+    poll: Poll, voter_key: str, label: str, cast_at: datetime, **fields: Any
+) -> QueuedVote:
+    """A single-choice ballot with its receipt and nonce, as the web side would queue it."""
+    choice = poll.choices.get(label=label).pk
+    vote_id, nonce = uuid.uuid4(), codes.new_nonce()
+    receipt = codes.receipt_for(poll.pk, str(vote_id), canonical_json([choice]), nonce)
+    return QueuedVote(
+        vote_id, poll.pk, choice, voter_key, cast_at, receipt=receipt, nonce=nonce, **fields
+    )
