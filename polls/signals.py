@@ -12,7 +12,8 @@ from django.dispatch import receiver
 from . import chain, gates, openness, selectors, snapshots
 from .counting import chain as chain_events
 from .live import publisher
-from .models import Choice, Poll, PollCounter, Tally
+from .models import Choice, Poll, PollCounter, QnaBoard, Tally
+from .pipeline import qna_admission
 
 PRESENTERS_GROUP = "Presenters"
 
@@ -45,6 +46,13 @@ def create_choice_tally(
 ) -> None:
     if created:
         Tally.objects.get_or_create(choice=instance, defaults={"poll_id": instance.poll_id})
+
+
+@receiver(post_delete, sender=QnaBoard)
+def forget_board_copy(sender: type[QnaBoard], instance: QnaBoard, **kwargs: Any) -> None:
+    # Redis's copy of a board has no TTL: one per board, so it goes with its board.
+    board_id = instance.pk
+    transaction.on_commit(lambda: qna_admission.forget_copy(board_id))
 
 
 @receiver(post_delete, sender=Choice)

@@ -599,3 +599,12 @@ async def test_a_stored_question_reaches_the_audiences_and_the_presenters_socket
     await get_channel_layer().group_send(events.session_group(session.pk), stale)
     assert await phone.receive_nothing(timeout=1)
     await phone.disconnect()
+
+
+def test_a_deleted_boards_copy_in_redis_goes_with_it(
+    session: LiveSession, board: QnaBoard, redis_client: redis.Redis
+) -> None:
+    key = qna_admission.key(board.pk)
+    assert redis_client.exists(key)
+    session.delete()  # its board with it
+    assert not redis_client.exists(key)
