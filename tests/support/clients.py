@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -75,6 +77,23 @@ def results_socket(base: str, slug: str, origin: str | None = None) -> ClientCon
 def next_results(ws: ClientConnection, timeout: float = 30) -> dict[str, Any]:
     message: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
     return message
+
+
+def results_until(
+    ws: ClientConnection, wanted: Callable[[dict[str, Any]], bool], timeout: float = 30
+) -> dict[str, Any]:
+    """The first results message `wanted` accepts, skipping earlier ones (an update for a
+    change made before may still be on its way); fails with the last one seen."""
+    deadline = time.monotonic() + timeout
+    latest: dict[str, Any] = {}
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            latest = next_results(ws, timeout=left)
+        except TimeoutError:
+            break
+        if wanted(latest):
+            return latest
+    raise AssertionError(f"no wanted results message within {timeout} s; the last: {latest}")
 
 
 def same_value(name: str, one: str, other: str) -> bool:

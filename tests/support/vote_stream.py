@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import requests
@@ -54,30 +55,35 @@ class VoteStream:
         return votes
 
     def run(self, on_progress: threading.Event | None = None, progress_at: int = 0) -> None:
-        """Send every planned vote; set on_progress once progress_at votes were sent."""
+        """Send every planned vote; set on_progress once progress_at votes were sent.
+
+        The second votes go once every first vote is answered: a first vote answered late
+        (a slow reply) may have been cast after a second vote sent later, and the site
+        keeps the one cast last, which the stream could not know."""
         queue = self.plan()
-        cursor = iter(range(len(queue)))
         started = time.monotonic()
+        for wave in (range(self.voters), range(self.voters, len(queue))):
+            cursor = iter(wave)
 
-        def send_loop() -> None:
-            http = requests.Session()
-            while True:
-                with self._lock:
-                    index = next(cursor, None)
-                if index is None:
-                    return
-                if self.rate:
-                    time.sleep(max(0.0, started + index / self.rate - time.monotonic()))
-                voter, choice = queue[index]
-                self._send(http, voter, choice)
-                if on_progress is not None and len(self.sent) >= progress_at:
-                    on_progress.set()
+            def send_loop(cursor: Iterator[int] = cursor) -> None:
+                http = requests.Session()
+                while True:
+                    with self._lock:
+                        index = next(cursor, None)
+                    if index is None:
+                        return
+                    if self.rate:
+                        time.sleep(max(0.0, started + index / self.rate - time.monotonic()))
+                    voter, choice = queue[index]
+                    self._send(http, voter, choice)
+                    if on_progress is not None and len(self.sent) >= progress_at:
+                        on_progress.set()
 
-        workers = [threading.Thread(target=send_loop) for _ in range(self.threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+            workers = [threading.Thread(target=send_loop) for _ in range(self.threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
 
     def _send(self, http: requests.Session, voter: str, choice: int) -> None:
         cookies = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}; csrftoken={CSRF}"
@@ -102,9 +108,8 @@ class VoteStream:
     def expected_tallies(self) -> Counter[int]:
         """Per choice, the voters whose last *accepted* vote is that choice.
 
-        Votes of one voter are sent in plan order only within one thread, so this counts
-        the accepted vote sent last; record_votes keeps the one cast last, which is the same
-        because the second vote of a voter is planned after every first vote.
+        A voter's second vote is sent after its first was answered (run's waves), so the
+        vote sent last is the one cast last, which record_votes keeps.
         """
         last: dict[str, int] = {}
         for sent in self.sent:
