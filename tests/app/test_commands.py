@@ -69,8 +69,10 @@ def test_the_demo_session_has_a_moderated_word_cloud_and_a_qna_board(
 
     django_user_model.objects.create_superuser("admin", password="pw-admin-1234")
     run("seed_demo")
-    run("seed_demo")
+    printed = run("seed_demo")
     session = LiveSession.objects.get(title=live_sessions.DEMO_TITLE)
+    # Where the moderator works is printed with the session's other links.
+    assert f"moderator: http://127.0.0.1:8000/moderate/s/{session.code}/" in printed
     board = qna_reads.board_of(session)
     assert board is not None
     assert board.enabled

@@ -45,3 +45,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  presenter: {live_sessions.public_url(reverse('polls:present', args=[code]))}"
         )
+        self.stdout.write(
+            "  moderator: "
+            + live_sessions.public_url(reverse("polls:moderate-session", args=[code]))
+        )
