@@ -66,10 +66,13 @@ def vote(client: Client, page: str, poll: Poll, label: str, code: str) -> int:
 def test_a_new_phone_joining_a_kept_page_reads_no_postgres(session: LiveSession) -> None:
     join(session)  # the first phone's join draws the page and keeps it
     with CaptureQueriesContext(connection) as queries:
-        _client, page = join(session)
+        client, page = join(session)
     assert [q["sql"] for q in queries.captured_queries] == []
     assert "Question 1?" in page
     assert audience.CSRF_PLACEHOLDER not in page  # every token is this phone's own
+    # Its cookies as any page's: the voter, the CSRF token, and the code's join pass (its
+    # socket's join then reads nothing either: tests/app/test_room_joins.py).
+    assert {"voter", "csrftoken", "join_pass"} <= set(client.cookies)
 
 
 def test_each_phone_gets_its_own_token_and_only_its_own_works(session: LiveSession) -> None:
