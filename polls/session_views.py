@@ -115,10 +115,12 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
 
     A new visitor (nothing of theirs can be on the page) is served the page kept for the
     session's code, language and seq (polls.live.audience) with its own CSRF token: a
-    room's joins render nothing and read no Postgres. Anyone else's is rendered for them."""
+    room's joins render nothing and read no Postgres. So is a visitor who has been here
+    with nothing of theirs on it (a look at their ballot). Anyone else's is rendered for
+    them."""
     new = _new_visitor(request)
-    if new:
-        page = _kept_page(request, code)
+    if new or _plain_visitor(request):
+        page = _kept_page(request, code, returning=not new)
         if page is not None:
             return page
     session = _live(request, code)
@@ -142,14 +144,12 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "polls/session.html", context)
 
 
-def _new_visitor(request: HttpRequest) -> bool:
-    """Whether nothing of this visitor's can be on the page: its voter cookie was given by
-    this very request (VoterMiddleware), it is not logged in, has no message or receipt
-    cookie waiting, and asks for the whole page as it is."""
+def _plain_visitor(request: HttpRequest) -> bool:
+    """Whether only a ballot of this visitor's can be on the page: not logged in, no
+    message or receipt cookie waiting, the whole page asked for as it is."""
     cookies = request.COOKIES
     return (
-        settings.VOTER_COOKIE_NAME not in cookies
-        and settings.SESSION_COOKIE_NAME not in cookies
+        settings.SESSION_COOKIE_NAME not in cookies
         and CookieStorage.cookie_name not in cookies
         and receipts.COOKIE not in cookies
         and not request.GET
@@ -157,11 +157,17 @@ def _new_visitor(request: HttpRequest) -> bool:
     )
 
 
-def _kept_page(request: HttpRequest, code: str) -> HttpResponse | None:
+def _new_visitor(request: HttpRequest) -> bool:
+    """Whether nothing of this visitor's can be on the page: plain, and its voter cookie
+    given by this very request (VoterMiddleware)."""
+    return settings.VOTER_COOKIE_NAME not in request.COOKIES and _plain_visitor(request)
+
+
+def _kept_page(request: HttpRequest, code: str, *, returning: bool) -> HttpResponse | None:
     """The kept page for a right code, with this visitor's CSRF token; None when none is
-    kept (or the code is not one as typed). The join rules as live_sessions.join applies
-    them to a right code: refused from an address that spent its budget, unless it holds
-    this code's pass."""
+    kept (or the code is not one as typed), or a visitor who has been here has something
+    of theirs on it. The join rules as live_sessions.join applies them to a right code:
+    refused from an address that spent its budget, unless it holds this code's pass."""
     language = translation.get_language()
     if not (code.isascii() and code.isdigit()) or language not in dict(settings.LANGUAGES):
         return None
@@ -172,8 +178,26 @@ def _kept_page(request: HttpRequest, code: str) -> HttpResponse | None:
         wait = ratelimits.join_wait(ratelimits.client_ip(request))
         if wait is not None:
             raise live_sessions.JoinRefused(wait)
+    if returning and _has_own(page, request.voter_key):  # type: ignore[attr-defined]
+        return None
     request._join_reached = code  # type: ignore[attr-defined]
     return HttpResponse(audience_cache.with_token(page.html, get_token(request)))
+
+
+def _has_own(page: audience_cache.Kept, voter_key: str) -> bool:
+    """Whether a visitor who has been here has a ballot (being stored, or stored: the
+    process's copy of the poll, then Redis and Postgres) or may have a question or an
+    upvote (an enabled Q&A board: drawn for them) on the kept page."""
+    if page.qna:
+        return True
+    if not page.poll_slug:
+        return False
+    try:
+        poll = selectors.poll_for_voting(slug=page.poll_slug)
+    except Http404:  # gone since: drawn for them, which says so
+        return True
+    shown = ballots.shown_ballot(poll=poll, voter_key=voter_key)
+    return shown.ballot is not None or shown.storing
 
 
 def _keep_page(request: HttpRequest, session: LiveSession) -> HttpResponse:
@@ -189,7 +213,10 @@ def _keep_page(request: HttpRequest, session: LiveSession) -> HttpResponse:
     html = render_to_string("polls/session.html", context, request=anyone)
     language = translation.get_language()
     if language in dict(settings.LANGUAGES):
-        kept = audience_cache.Kept(code=session.code, seq=session.seq, html=html)
+        poll = session.current_poll
+        kept = audience_cache.Kept(code=session.code, seq=session.seq, html=html,
+                                   poll_slug=poll.slug if poll else "",
+                                   qna="qna" in context)  # fmt: skip
         audience_cache.keep(session.pk, language, kept)
     return HttpResponse(audience_cache.with_token(html, get_token(request)))
 

@@ -5,7 +5,9 @@ Postgres (polls.session_views.audience; issue 42).
 Kept only what is the same for every new visitor: the page is rendered for a visitor
 with no cookies, its CSRF tokens the placeholder, and each visitor's own token is put in
 as it is served (with_token). A visitor who may have anything of theirs on the page (a
-ballot, a receipt, a nickname, a message, a log-in) gets the page rendered for them.
+ballot, a receipt, a message, a log-in, a question on the Q&A board) gets the page
+rendered for them; one who has been here before with none of these (a voter cookie from
+the join page) is served the kept page after a look at their ballot.
 
 Keys, each with a TTL (Django's cache, prefixed `:1:`):
   audience:code:<code>            the session id the code reached
@@ -44,6 +46,10 @@ class Kept:
     code: str
     seq: int
     html: str
+    # What a visitor who has been here before may have of their own on it: a ballot on
+    # this poll (its slug; "" for none), questions or upvotes on an enabled Q&A board.
+    poll_slug: str = ""
+    qna: bool = False
 
 
 def _code_key(code: str) -> str:

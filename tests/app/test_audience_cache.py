@@ -1,7 +1,8 @@
 """A room joining (issue 42): the audience's page a new visitor gets is kept per (join
 code, language, session seq) and served with the visitor's own CSRF token, reading no
-Postgres (polls.live.audience); anyone with something of theirs on the page (a ballot,
-a receipt, a message, a log-in) gets the page drawn for them; a presenter's change, a new
+Postgres (polls.live.audience); a phone whose voter cookie came from the join page gets
+it after a look at its ballot; anyone with something of theirs on the page (a ballot, a
+receipt, a message, a log-in) gets the page drawn for them; a presenter's change, a new
 code and the end of the session are never hidden by a kept page. Real Postgres and Redis."""
 
 from __future__ import annotations
@@ -111,18 +112,48 @@ def test_a_phone_that_voted_sees_its_ballot_and_the_next_phone_does_not(
 
 
 def test_the_kept_page_is_the_page_drawn_for_a_voter_with_nothing_yet(
-    session: LiveSession,
+    session: LiveSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     join(session)
     _new, kept = join(session)
+    monkeypatch.setattr(audience, "kept", lambda code, language: None)  # nothing kept
     returning = Client()
-    returning.get("/")  # a voter cookie from before: the page is drawn for this voter
+    returning.get("/join")  # a voter cookie from the join page: drawn for this voter
     _again, drawn = join(session, returning)
 
     def tokens_out(html: str) -> list[str]:
         return re.sub(r'value="[A-Za-z0-9]{64}"', 'value="token"', html).split()
 
     assert tokens_out(kept) == tokens_out(drawn)
+
+
+def test_a_phone_from_the_join_page_gets_the_kept_page_after_a_look_at_its_ballot(
+    session: LiveSession,
+) -> None:
+    join(session)
+    phone = Client(enforce_csrf_checks=True)
+    phone.get("/join")  # typed the code: its voter cookie comes from there
+    with CaptureQueriesContext(connection) as queries:
+        _same, page = join(session, phone)
+    read = [q["sql"] for q in queries.captured_queries]
+    assert read  # its ballot, and nothing else
+    assert all('FROM "polls_vote"' in sql for sql in read), read
+    assert "Question 1?" in page
+    assert 'class="your-vote' not in page
+
+
+def test_a_phone_that_voted_sees_its_ballot_after_its_receipt_cookie_has_gone(
+    session: LiveSession,
+) -> None:
+    first = polls_of(session)[0]
+    join(session)
+    alice, page = join(session)
+    assert vote(alice, page, first, "Yes", session.code) == 303
+    for name in ("receipt", "messages"):  # expired, or shown already
+        alice.cookies.pop(name, None)
+    _same, again = join(session, alice)
+    assert "Change my vote" in again
+    assert f'value="{first.choices.get(label="Yes").pk}" required checked' in again
 
 
 def test_each_language_has_its_page(session: LiveSession) -> None:
