@@ -10,10 +10,15 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render, resolve_url
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,7 +34,9 @@ from . import (
     selectors,
     snapshots,
 )
+from .live import audience as audience_cache
 from .live.pages import kind_scripts, session_kinds
+from .live.parts import CSRF_PLACEHOLDER
 from .models import LiveSession
 from .pipeline import ballots
 from .responses import error_response, json_error, session_refused, wants_json
@@ -104,8 +111,129 @@ def _live(request: HttpRequest, code: str) -> LiveSession:
 @_guarded
 def audience(request: HttpRequest, code: str) -> HttpResponse:
     """The current poll with its voting form (follows the presenter: live with JavaScript,
-    on reload without). `?part=poll` is the poll's part alone, which session.js swaps in."""
+    on reload without). `?part=poll` is the poll's part alone, which session.js swaps in.
+
+    A new visitor (nothing of theirs can be on the page) is served the page kept for the
+    session's code, language and seq (polls.live.audience) with its own CSRF token: a
+    room's joins render nothing and read no Postgres. So is a visitor who has been here
+    with nothing of theirs on it (a look at their ballot). Anyone else's is rendered for
+    them."""
+    new = _new_visitor(request)
+    if new or _plain_visitor(request):
+        page = _kept_page(request, code, returning=not new)
+        if page is not None:
+            return page
     session = _live(request, code)
+    if new and not quiz.has_quiz(session):
+        # Rendered once for every new visitor; a quiz's page is not kept (its countdown
+        # carries the server's clock, a revealed question each player's result).
+        return _keep_page(request, session)
+    voter_key = request.voter_key  # type: ignore[attr-defined]
+    part = request.GET.get("part") == "poll"
+    context = _audience_context(
+        session,
+        voter_key=voter_key,
+        # An unknown voter (log-in unreadable: VoterMiddleware) keeps the form; a vote gets 503.
+        authenticated=None if voter_key is None else request.user.is_authenticated,
+        receipt_cookie=request.COOKIES.get(receipts.COOKIE),
+        path=request.path,
+        sort=None if part else request.GET.get("qna", "top"),
+    )
+    if part:
+        return render(request, "polls/_session_poll.html", context)
+    return render(request, "polls/session.html", context)
+
+
+def _plain_visitor(request: HttpRequest) -> bool:
+    """Whether only a ballot of this visitor's can be on the page: not logged in, no
+    message or receipt cookie waiting, the whole page asked for as it is."""
+    cookies = request.COOKIES
+    return (
+        settings.SESSION_COOKIE_NAME not in cookies
+        and CookieStorage.cookie_name not in cookies
+        and receipts.COOKIE not in cookies
+        and not request.GET
+        and request.voter_key is not None  # type: ignore[attr-defined]
+    )
+
+
+def _new_visitor(request: HttpRequest) -> bool:
+    """Whether nothing of this visitor's can be on the page: plain, and its voter cookie
+    given by this very request (VoterMiddleware)."""
+    return settings.VOTER_COOKIE_NAME not in request.COOKIES and _plain_visitor(request)
+
+
+def _kept_page(request: HttpRequest, code: str, *, returning: bool) -> HttpResponse | None:
+    """The kept page for a right code, with this visitor's CSRF token; None when none is
+    kept (or the code is not one as typed), or a visitor who has been here has something
+    of theirs on it. The join rules as live_sessions.join applies them to a right code:
+    refused from an address that spent its budget, unless it holds this code's pass."""
+    language = translation.get_language()
+    if not (code.isascii() and code.isdigit()) or language not in dict(settings.LANGUAGES):
+        return None
+    page = audience_cache.kept(code, language)
+    if page is None:
+        return None
+    if not ratelimits.holds_join_pass(request.COOKIES.get(ratelimits.JOIN_PASS_COOKIE), code):
+        wait = ratelimits.join_wait(ratelimits.client_ip(request))
+        if wait is not None:
+            raise live_sessions.JoinRefused(wait)
+    if returning and _has_own(page, request.voter_key):  # type: ignore[attr-defined]
+        return None
+    request._join_reached = code  # type: ignore[attr-defined]
+    return HttpResponse(audience_cache.with_token(page.html, get_token(request)))
+
+
+def _has_own(page: audience_cache.Kept, voter_key: str) -> bool:
+    """Whether a visitor who has been here has a ballot (being stored, or stored: the
+    process's copy of the poll, then Redis and Postgres) or may have a question or an
+    upvote (an enabled Q&A board: drawn for them) on the kept page."""
+    if page.qna:
+        return True
+    if not page.poll_slug:
+        return False
+    try:
+        poll = selectors.poll_for_voting(slug=page.poll_slug)
+    except Http404:  # gone since: drawn for them, which says so
+        return True
+    shown = ballots.shown_ballot(poll=poll, voter_key=voter_key)
+    return shown.ballot is not None or shown.storing
+
+
+def _keep_page(request: HttpRequest, session: LiveSession) -> HttpResponse:
+    """The page as every new visitor gets it: rendered for a visitor with no cookies
+    (another HttpRequest: nothing of this one's gets in), kept, served with its token."""
+    path = reverse("polls:session", args=[session.code])
+    anyone = HttpRequest()
+    anyone.method, anyone.path, anyone.path_info = "GET", path, path
+    anyone.user = AnonymousUser()
+    context = _audience_context(session, voter_key=None, authenticated=False,
+                                receipt_cookie=None, path=path, sort="top")  # fmt: skip
+    context["csrf_token"] = CSRF_PLACEHOLDER
+    html = render_to_string("polls/session.html", context, request=anyone)
+    language = translation.get_language()
+    if language in dict(settings.LANGUAGES):
+        poll = session.current_poll
+        kept = audience_cache.Kept(code=session.code, seq=session.seq, html=html,
+                                   poll_slug=poll.slug if poll else "",
+                                   qna="qna" in context)  # fmt: skip
+        audience_cache.keep(session.pk, language, kept)
+    return HttpResponse(audience_cache.with_token(html, get_token(request)))
+
+
+def _audience_context(
+    session: LiveSession,
+    *,
+    voter_key: str | None,
+    authenticated: bool | None,
+    receipt_cookie: str | None,
+    path: str,
+    sort: str | None,
+) -> dict[str, Any]:
+    """What the audience's page (or its poll part: `sort` None) draws for this voter; a
+    voter_key of None draws it for a voter with nothing of theirs yet (no ballot, no
+    receipt, no nickname, no question asked). `authenticated` None: not known (no log-in
+    is asked for then)."""
     context: dict[str, Any] = {
         "session": session,
         "state": selectors.session_state(session=session),
@@ -113,11 +241,7 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
     }
     if session.current_poll is not None:
         poll = selectors.poll_for_voting(slug=session.current_poll.slug, fresh=True)
-        voter_key = request.voter_key  # type: ignore[attr-defined]
-        # An unknown voter (log-in unreadable: VoterMiddleware) keeps the form; a vote gets 503.
-        needs_login = bool(
-            poll.login_required and not request.user.is_authenticated and voter_key is not None
-        )
+        needs_login = bool(poll.login_required and authenticated is False)
         # The vote just cast while it is being stored (its pending ballot), else the stored
         # one: the mark says which, as the "vote received" message does.
         shown = None if voter_key is None else ballots.shown_ballot(poll=poll, voter_key=voter_key)
@@ -126,7 +250,7 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             "storing": bool(shown and shown.storing),
             "choices": poll.choices.all(),
             "needs_login": needs_login,
-            "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
+            "login_url": f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': path})}",
             "is_open": poll.state == "open" and not needs_login and not session.locked,
             **displays.voting_form(poll, ballot=None if shown is None else shown.ballot),
         }
@@ -135,20 +259,20 @@ def audience(request: HttpRequest, code: str) -> HttpResponse:
             voter_key=voter_key,
             vote_id=shown.vote_id if shown else "",
             storing=bool(shown and shown.storing),
-            cookie=request.COOKIES.get(receipts.COOKIE),
+            cookie=receipt_cookie,
         )
         context.update(yours.context())
         if session.reveal:
             context |= displays.results_context(poll, snapshots.results(poll=poll))
         context |= _quiz_audience(session, poll, voter_key)
-    if request.GET.get("part") == "poll":
-        return render(request, "polls/_session_poll.html", context)
-    context |= _qna(session, request.voter_key, request.GET.get("qna", "top"))  # type: ignore[attr-defined]
-    if quiz.has_quiz(session) and request.voter_key is not None:  # type: ignore[attr-defined]
-        context["nickname"] = quiz.nickname_of(session, request.voter_key)  # type: ignore[attr-defined]
+    if sort is None:
+        return context
+    context |= _qna(session, voter_key, sort)
+    if quiz.has_quiz(session) and voter_key is not None:
+        context["nickname"] = quiz.nickname_of(session, voter_key)
         context["nickname_open"] = not quiz.quiz_started(session)
         context["nickname_max"] = quiz.NICKNAME_MAX
-    return render(request, "polls/session.html", context)
+    return context
 
 
 @require_POST

@@ -1,6 +1,7 @@
 """Model hooks: every poll has a counter row and every choice a tally row, however it was
 created; a saved poll's admission state is recorded (polls.openness); a changed poll is
-forgotten by this process's poll copies and re-checked by open results pages."""
+forgotten by this process's poll copies and re-checked by open results pages; a changed
+live session's pages kept for new visitors are forgotten."""
 
 from typing import Any
 
@@ -11,8 +12,8 @@ from django.dispatch import receiver
 
 from . import chain, gates, openness, selectors, snapshots
 from .counting import chain as chain_events
-from .live import publisher
-from .models import Choice, Poll, PollCounter, QnaBoard, Tally
+from .live import audience, publisher
+from .models import Choice, LiveSession, Poll, PollCounter, QnaBoard, Tally
 from .pipeline import qna_admission
 
 PRESENTERS_GROUP = "Presenters"
@@ -79,6 +80,19 @@ def forget_cached_poll(sender: type[Any], instance: Poll | Choice, **kwargs: Any
         selectors.forget_cached_poll(poll.slug)
         poll_id = poll.pk  # its question or choices may be in the kept snapshot
         transaction.on_commit(lambda: snapshots.forget(poll_id))
+
+
+@receiver(post_save, sender=LiveSession)
+def forget_audience_pages(sender: type[LiveSession], instance: LiveSession, **kwargs: Any) -> None:
+    # Moved, locked, revealed, a new code, ended: the pages kept for new visitors go once
+    # it is committed (its seq read back by then: polls.live_sessions._save).
+    session_id = instance.pk
+
+    def forget() -> None:
+        seq = instance.seq if isinstance(instance.seq, int) else None
+        audience.forget(session_id, seq)
+
+    transaction.on_commit(forget)
 
 
 @receiver(post_save, sender=Poll)

@@ -4,11 +4,14 @@ a phone follows the next question, a step back to the question it voted on, a re
 lock and an unlock of a form its kind's script set up, and the results hidden again, all
 from what its socket delivers; the network log shows no request from the phone, and it
 shows the right question, its own vote and the right results. Without JavaScript a reload
-shows the same. Screenshot: test-artifacts/screenshots/audience-back-revealed-390x844.png."""
+shows the same. Screenshots: test-artifacts/screenshots/audience-back-voted-390x844.png
+(its vote stored, no "being stored" left from the page after the vote) and
+audience-back-revealed-390x844.png."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -89,10 +92,20 @@ def test_reveal_step_back_lock_and_hide_make_no_request_from_the_phone(
     expect(question(audience)).to_have_text(second.question)
     expect(ballot(audience, "The garden")).to_be_enabled()
 
-    # Back to the question it voted on: its vote is still marked, from what it kept.
+    # Back to the question it voted on: its vote is still marked, from what it kept, and
+    # stored by now (the part kept after the vote said it was being stored).
     presenter.keyboard.press("PageUp")
     expect(question(audience)).to_have_text(first.question)
-    expect(audience.locator(".your-vote")).to_be_visible()
+    expect(audience.locator(".your-vote")).to_have_text(re.compile(r"^Your vote is stored\."))
+    expect(audience.get_by_text("being stored")).to_have_count(0)
+    expect(audience.locator("em.current")).to_have_text(["(your vote)", "(your vote)"])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    audience.set_viewport_size(PHONE)
+    audience.screenshot(
+        path=str(SCREENSHOTS / "audience-back-voted-390x844.png"),
+        full_page=True,
+        animations="disabled",
+    )
     expect(ballot(audience, "Keynote")).to_be_checked()
     expect(ballot(audience, "Panel")).to_be_checked()
     expect(ballot(audience, "Workshop")).not_to_be_checked()

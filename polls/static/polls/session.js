@@ -426,6 +426,7 @@
   // the page shows) or the note; false when it cannot be drawn (then it is fetched).
   function drawKept(now) {
     var fresh = keptPart(now.poll.slug);
+    storedSince(fresh);
     var old = part();
     var same = old.dataset.slug === now.poll.slug;
     if (same) carryPicks(old.querySelector("form.vote"), fresh.querySelector("form.vote"));
@@ -452,6 +453,23 @@
     }
     replacePart(fresh);
     return true;
+  }
+
+  // A kept part is drawn again at least one presenter's action after it was kept: the
+  // vote it marks "being stored" was admitted then (its 202) and is stored since (the
+  // results count it; a page offers no change the worker refuses), so it says so, as a
+  // reload draws it.
+  function storedSince(fresh) {
+    Array.prototype.forEach.call(fresh.querySelectorAll(".storing"), function (node) {
+      node.parentNode.removeChild(node);
+    });
+    var mine = fresh.querySelector(".your-vote.storing-vote");
+    if (!mine) return;
+    mine.classList.remove("storing-vote");
+    var said = mine.firstChild;
+    if (said && said.nodeType === Node.TEXT_NODE) {
+      said.nodeValue = gettext("Your vote is stored.") + (/\s$/.test(said.nodeValue) ? " " : "");
+    }
   }
 
   // What the voter picked on the form being replaced, on the same question's new form.
