@@ -29,7 +29,9 @@ from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
 from tests.support.live import run_async
 from votingsite.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test in a transaction rolled back (the board's copy in Redis is written by the
+# fixture, as the change's on_commit would); the socket's test commits for real.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -379,7 +381,9 @@ def test_questions_per_voter_are_limited_with_retry_after(board, qna_queue) -> N
     ask(board, voter="anon:other")  # another voter is not held back
 
 
-@override_settings(QNA_UPVOTE_RATE_PER_VOTER="3/s")
+# An hour's window: the five actions fall in one window however slowly they go (a
+# per-second window can split them on a loaded machine); the counting is the same.
+@override_settings(QNA_UPVOTE_RATE_PER_VOTER="3/h")
 def test_upvote_actions_per_voter_are_limited(board, stored, qna_queue) -> None:
     codes = []
     for n in range(5):
@@ -388,8 +392,7 @@ def test_upvote_actions_per_voter_are_limited(board, stored, qna_queue) -> None:
             codes.append(202)
         except qna.QnaError as refused:
             codes.append(refused.status)
-    assert codes.count(429) >= 1
-    assert codes.count(202) <= 3
+    assert codes == [202, 202, 202, 429, 429]
 
 
 # --- Presenter, withdraw, snapshot ---------------------------------------------------------
@@ -579,6 +582,7 @@ def test_the_commands_close_export_and_recount(board, stored, session) -> None:
 # --- Live: the snapshot reaches the session's sockets --------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)
 @run_async
 async def test_a_stored_question_reaches_the_audiences_and_the_presenters_sockets(
     session: LiveSession, board: QnaBoard
@@ -602,9 +606,11 @@ async def test_a_stored_question_reaches_the_audiences_and_the_presenters_socket
 
 
 def test_a_deleted_boards_copy_in_redis_goes_with_it(
-    session: LiveSession, board: QnaBoard, redis_client: redis.Redis
-) -> None:
+    session: LiveSession, board: QnaBoard, redis_client: redis.Redis,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
     key = qna_admission.key(board.pk)
     assert redis_client.exists(key)
-    session.delete()  # its board with it
+    with django_capture_on_commit_callbacks(execute=True):
+        session.delete()  # its board with it
     assert not redis_client.exists(key)

