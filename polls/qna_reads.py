@@ -128,11 +128,14 @@ def mine(board: QnaBoard, voter_key: str | None) -> dict[str, list[str]]:
 def page(
     board: QnaBoard, *, sort: str = "top", limit: int = PAGE_MAX, offset: int = 0
 ) -> dict[str, Any]:
-    """A page of shown questions for the API (`sort`: top or newest)."""
-    found = shown(board)
+    """A page of shown questions for the API (`sort`: top or newest), with the board's
+    head (its switches and counts: `total` is its count of shown questions, so the
+    board's questions are counted once, the one read that grows with the board)."""
+    head = snapshot_head(board)
     order = ("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id") if sort == "top" else ("-id",)
-    rows = list(found.order_by(*order)[offset : offset + limit])
-    return {"questions": [item(q) for q in rows], "total": found.count(), "offset": offset}
+    rows = list(shown(board).order_by(*order)[offset : offset + limit])
+    total = head["counts"]["questions"]
+    return {"questions": [item(q) for q in rows], "total": total, "offset": offset, "board": head}
 
 
 def board_of(session: Any) -> QnaBoard | None:

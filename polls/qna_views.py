@@ -244,7 +244,7 @@ def api_questions(request: HttpRequest, code: str) -> HttpResponse:
         return json_error(400, message, code="invalid_query")
     answer = qna_reads.page(board, sort=sort, limit=limit, offset=offset)
     voter_key = request.voter_key  # type: ignore[attr-defined]
-    answer |= {"board": qna_reads.snapshot_head(board), "mine": qna_reads.mine(board, voter_key)}
+    answer["mine"] = qna_reads.mine(board, voter_key)
     return JsonResponse(answer)
 
 

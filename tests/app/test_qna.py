@@ -474,6 +474,8 @@ def test_the_api_asks_upvotes_and_lists(session, board, qna_queue, redis_client)
     listed = client.get(f"{base}?sort=newest").json()
     assert listed["questions"][0]["upvotes"] == 1
     assert listed["mine"] == {"asked": [question_id], "upvoted": [question_id]}
+    qna.hide_question(question(question_id))  # the total counts shown questions alone
+    assert (listed["total"], client.get(base).json()["total"]) == (1, 0)
 
 
 BAD_API_INPUT = [("ask", {"text": ""}, 400, "question_empty"),
