@@ -10,7 +10,13 @@ wins. Figures: every 202 counted once (each question's count equals the phones' 
 wanted states); the counts equal a recount from the stored actions (polls.qna.recount);
 each phone has the board's final snapshot (the seq after the last action is stored)
 p50/p99 after the last action's 202. The presenter's socket gets the same event
-(results/sessions.py: PresenterConsumer is a SessionConsumer); it is not measured apart."""
+(results/sessions.py: PresenterConsumer is a SessionConsumer); it is not measured apart.
+
+Then the cost of a board's size: boards of 100 and 10,000 shown questions (inserted
+directly), the snapshot every push computes (polls.qna_reads.snapshot, in this process)
+and the API's first page (GET /api/sessions/<code>/questions?limit=50 from the voting
+role over HTTP), p50 and p99 of SIZE_SAMPLES each, the two sizes sampled in turn; the
+issue asks for 10,000 within 2x of 100."""
 
 from __future__ import annotations
 
@@ -24,6 +30,8 @@ from . import phases, profile
 
 THREADS = 8
 STORE_BOUND_SECONDS = 420  # waiting for the worker to store every action
+BOARD_SIZES = (100, 10_000)
+SIZE_SAMPLES = 100
 
 
 def run(run_: phases.Run, *, quick: bool) -> None:
@@ -153,6 +161,7 @@ def run(run_: phases.Run, *, quick: bool) -> None:
     }
     if profiled:
         result["worker_profile"] = profiled
+    result["board_sizes"] = _board_sizes(run_, owner)
     run_.figures["qna"] = result
     print(
         f"  {phones} phones, {asked} questions, {ok}/{rounds * phones} upvote actions in"
@@ -161,6 +170,62 @@ def run(run_: phases.Run, *, quick: bool) -> None:
         f" after the last; final order on {len(delays)}/{connected} phones p50"
         f" {result['final_p50_ms']} ms, p99 {result['final_p99_ms']} ms"
     )
+
+
+def _board_sizes(run_: phases.Run, owner: Any) -> dict[str, Any]:
+    """The snapshot's and the API's cost on boards of BOARD_SIZES questions, sampled in
+    turn (one of each size, again and again) so that both sizes meet the same load."""
+    import uuid
+
+    from django.utils import timezone
+
+    from polls import live_sessions, qna_reads
+    from polls.models import Question
+
+    voting, _ = run_.web()
+    rng = random.Random(10)
+    boards = {}
+    for size in BOARD_SIZES:
+        made = live_sessions.create_session(
+            title=f"Bench board {size}", owner=owner, polls=[], qna=True
+        )
+        session = live_sessions.go_live(made)
+        now = timezone.now()
+        Question.objects.bulk_create(
+            [Question(board=session.qna_board, uuid=uuid.uuid4(), voter_key=f"anon:size{n}",
+                      text=f"Question {n} of {size}: what about part {n}?", asked_at=now,
+                      admitted_ms=n, upvotes=int(200 * rng.random() ** 3),
+                      answered_at=now if rng.random() < 0.1 else None)
+             for n in range(size)],
+            batch_size=2_000,
+        )  # fmt: skip
+        url = f"{voting.url}/api/sessions/{session.code}/questions?limit=50"
+        boards[size] = (session, url)
+        phases._time_api(url, 5)  # warm up
+    snapshot: dict[int, list[float]] = {size: [] for size in BOARD_SIZES}
+    api: dict[int, list[float]] = {size: [] for size in BOARD_SIZES}
+    for _ in range(SIZE_SAMPLES):
+        for size, (session, url) in boards.items():
+            start = time.perf_counter()
+            qna_reads.snapshot(session.qna_board)
+            snapshot[size].append(time.perf_counter() - start)
+            api[size] += phases._time_api(url, 1)
+    out: dict[str, Any] = {"load_average": [round(x, 2) for x in os.getloadavg()]}
+    for size, (session, _url) in boards.items():
+        live_sessions.end(session)
+        out[f"questions_{size}"] = {
+            "snapshot_p50_ms": round(phases.pct(snapshot[size], 50) * 1000, 2),
+            "snapshot_p99_ms": round(phases.pct(snapshot[size], 99) * 1000, 2),
+            "api_p50_ms": round(phases.pct(api[size], 50) * 1000, 2),
+            "api_p99_ms": round(phases.pct(api[size], 99) * 1000, 2),
+        }
+        print(f"  a board of {size} questions: snapshot p50"
+              f" {out[f'questions_{size}']['snapshot_p50_ms']} ms, API p50"
+              f" {out[f'questions_{size}']['api_p50_ms']} ms")  # fmt: skip
+    small, big = (out[f"questions_{n}"] for n in BOARD_SIZES)
+    out["ratio_snapshot_p50"] = round(big["snapshot_p50_ms"] / small["snapshot_p50_ms"], 2)
+    out["ratio_api_p50"] = round(big["api_p50_ms"] / small["api_p50_ms"], 2)
+    return out
 
 
 def _counts(board: Any) -> dict[str, int]:

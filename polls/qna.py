@@ -34,7 +34,7 @@ from polls import export, profanity, qna_reads, ratelimits
 from polls.counting import text as engine
 from polls.live import publisher
 from polls.models import LiveSession, QnaBoard, Question
-from polls.pipeline import qna_admission, qna_store
+from polls.pipeline import answers, qna_admission, qna_store
 from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class QnaError(Exception):
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.retry_after = status, code, retry_after
+        self.details: dict[str, str] = {}  # more fields for the API's answer
 
 
 # --- The board: on and off, open and closed -------------------------------------------
@@ -246,13 +247,14 @@ def _text_refused(problem: engine.EntryProblem, limit: int, what: str) -> QnaErr
 def _admit(board: QnaBoard, action: QnaAction, limits: list[ratelimits.Limit]) -> None:
     deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
     try:
-        code, _at = qna_admission.admit_and_queue(action, limits, deadline)
-        if code == qna_admission.REFUSED_UNKNOWN_STATE:  # Redis lost it: write it again
-            write_copy(board)
-            code, _at = qna_admission.admit_and_queue(action, limits, deadline)
-    except redis.RedisError as exc:
-        logger.warning("Q&A action %s not admitted: %r", action.id, exc)
-        code = qna_admission.REFUSED_LATE
+        code = _admission(board, action, limits, deadline)
+    except redis.RedisError as exc:  # never sent, no answer in time, or the answer lost
+        outcome = answers.after_failure(
+            exc, deadline, lambda: qna_admission.held(action.id), what=f"Q&A action {action.id}"
+        )
+        if outcome is answers.Outcome.UNKNOWN:
+            raise _outcome_unknown(action) from exc
+        code = 0 if outcome is answers.Outcome.ADMITTED else qna_admission.REFUSED_LATE
     if code == 0:
         return
     if code > 0:
@@ -266,6 +268,42 @@ def _admit(board: QnaBoard, action: QnaAction, limits: list[ratelimits.Limit]) -
         raise QnaError(_("This session takes no questions now."), status=409, code="board_closed")
     message = _("This is unavailable for a moment; nothing was recorded. Please try again.")
     raise QnaError(message, status=503, code="unavailable", retry_after=5)
+
+
+def _admission(
+    board: QnaBoard, action: QnaAction, limits: list[ratelimits.Limit], deadline: float
+) -> int:
+    """The admission script's code for the action; Redis's copy of the board is written
+    again from Postgres when Redis lost it (then the action is admitted once more)."""
+    code, _at = qna_admission.admit_and_queue(action, limits, deadline)
+    if code == qna_admission.REFUSED_UNKNOWN_STATE:
+        try:
+            write_copy(board)
+        except redis.RedisError as exc:  # nothing sent since the refusal: not recorded
+            logger.warning("Q&A board %s: its copy not written: %r", board.pk, exc)
+            return code
+        code, _at = qna_admission.admit_and_queue(action, limits, deadline)
+    return code
+
+
+def _outcome_unknown(action: QnaAction) -> QnaError:
+    """The answer was lost after the action was sent, and Redis cannot be asked whether it
+    took it. An upvote is safe to send again (it carries the wanted state); a question is
+    looked for on the board first."""
+    if action.kind == ASK:
+        message = _(
+            "The connection broke while your question was being sent, so we cannot tell"
+            " whether it was recorded. Look for it on the board in a moment before asking"
+            " again."
+        )
+    else:
+        message = _(
+            "The connection broke while your upvote was being sent, so we cannot tell"
+            " whether it was recorded. Send it again: the same upvote twice counts once."
+        )
+    error = QnaError(message, status=503, code="outcome_unknown", retry_after=5)
+    error.details = {"id": str(action.id)}
+    return error
 
 
 # --- The presenter ----------------------------------------------------------------------

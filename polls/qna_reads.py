@@ -21,16 +21,31 @@ def shown(board: QnaBoard) -> QuerySet[Question]:
     return board.questions.filter(state=Question.State.SHOWN, withdrawn_at=None, archived_at=None)
 
 
-def item(question: Question) -> dict[str, Any]:
+_ITEM_FIELDS = ("uuid", "text", "name", "upvotes", "answered_at", "pinned", "asked_at")
+
+
+def _as_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A question as pages and sockets read it, from its _ITEM_FIELDS in order."""
+    uuid, text, name, upvotes, answered_at, pinned, asked_at = row
     return {
-        "id": str(question.uuid),
-        "text": question.text,
-        "name": question.name,
-        "upvotes": question.upvotes,
-        "answered": question.answered_at is not None,
-        "pinned": question.pinned,
-        "asked_at": question.asked_at.isoformat(),
+        "id": str(uuid),
+        "text": text,
+        "name": name,
+        "upvotes": upvotes,
+        "answered": answered_at is not None,
+        "pinned": pinned,
+        "asked_at": asked_at.isoformat(),
     }
+
+
+def item(question: Question) -> dict[str, Any]:
+    return _as_item(tuple(getattr(question, field) for field in _ITEM_FIELDS))
+
+
+def _items(rows: QuerySet[Question]) -> list[dict[str, Any]]:
+    """item() of each row, read as values: no model instances (a snapshot is built at
+    every push of a busy board)."""
+    return [_as_item(row) for row in rows.values_list(*_ITEM_FIELDS)]
 
 
 def pending(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> list[Question]:
@@ -57,9 +72,13 @@ def for_moderator(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> dict[str, An
     }
 
 
+# Pinned first, then unanswered before answered, most upvoted, newest.
+_TOP_ORDER = ("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id")
+
+
 def top(board: QnaBoard, limit: int = SNAPSHOT_TOP) -> list[Question]:
     """Pinned first, then unanswered before answered, most upvoted, newest."""
-    return list(shown(board).order_by("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id")[:limit])
+    return list(shown(board).order_by(*_TOP_ORDER)[:limit])
 
 
 def newest(board: QnaBoard, limit: int = SNAPSHOT_NEWEST) -> list[Question]:
@@ -106,8 +125,8 @@ def snapshot(board: QnaBoard) -> dict[str, Any]:
         "asking": board.asking_open,
         "upvoting": board.upvoting_open,
         "names": board.names,
-        "top": [item(q) for q in top(board)],
-        "newest": [item(q) for q in newest(board)],
+        "top": _items(shown(board).order_by(*_TOP_ORDER)[:SNAPSHOT_TOP]),
+        "newest": _items(shown(board).order_by("-id")[:SNAPSHOT_NEWEST]),
         "highlight": on_screen,
         "counts": counts(board),
     }
@@ -128,11 +147,14 @@ def mine(board: QnaBoard, voter_key: str | None) -> dict[str, list[str]]:
 def page(
     board: QnaBoard, *, sort: str = "top", limit: int = PAGE_MAX, offset: int = 0
 ) -> dict[str, Any]:
-    """A page of shown questions for the API (`sort`: top or newest)."""
-    found = shown(board)
-    order = ("-pinned", _UNANSWERED_FIRST, "-upvotes", "-id") if sort == "top" else ("-id",)
-    rows = list(found.order_by(*order)[offset : offset + limit])
-    return {"questions": [item(q) for q in rows], "total": found.count(), "offset": offset}
+    """A page of shown questions for the API (`sort`: top or newest), with the board's
+    head (its switches and counts: `total` is its count of shown questions, so the
+    board's questions are counted once, the one read that grows with the board)."""
+    head = snapshot_head(board)
+    order = _TOP_ORDER if sort == "top" else ("-id",)
+    rows = _items(shown(board).order_by(*order)[offset : offset + limit])
+    total = head["counts"]["questions"]
+    return {"questions": rows, "total": total, "offset": offset, "board": head}
 
 
 def board_of(session: Any) -> QnaBoard | None:

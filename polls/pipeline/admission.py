@@ -35,15 +35,14 @@ from functools import cache
 
 import redis
 from django.conf import settings
-from redis.backoff import NoBackoff
 from redis.commands.core import Script
-from redis.retry import Retry
 
 from polls import gates
 from polls.ratelimits import Limit, parse_rate
 
-from . import ballots, ledger
+from . import answers, ballots, ledger
 from . import message as task_message
+from .answers import AdmissionUnreached
 from .message import QueuedVote
 
 logger = logging.getLogger(__name__)
@@ -160,41 +159,14 @@ return answer
 """
 
 
-@cache
-def _client() -> redis.Redis:
-    # No retry: a second copy of the script could run later. A timeout means the answer
-    # was lost, not the vote: the web side then looks whether Redis holds it, once every
-    # vote's deadline has passed by a margin (VOTE_ADMISSION_CLOCK_MARGIN_SECONDS).
-    timeout = (
-        settings.VOTE_ADMISSION_DEADLINE_SECONDS + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS
-    )
-    return redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=timeout,
-        socket_connect_timeout=min(2.0, timeout),
-        retry=Retry(NoBackoff(), 0),
-    )
+# The admission client (no retry; the deadline plus the margin to answer), shared with
+# the Q&A actions' admission; named here so that tests can put another in its place.
+_client = answers.admission_client
 
 
 @cache
 def _script() -> Script:
     return _client().register_script(_ADMIT)
-
-
-class AdmissionUnreached(redis.ConnectionError):
-    """Redis was not reached, so the script was never sent: no vote of the group was
-    admitted ("nothing was recorded" is true). Any other RedisError from `admit_and_queue`
-    may have lost the answer of a script that ran."""
-
-
-def _reach(client: redis.Redis) -> None:
-    """Connect before the script goes: a failure here means it never went."""
-    pool = client.connection_pool
-    try:
-        connection = pool.get_connection()
-    except redis.RedisError as exc:
-        raise AdmissionUnreached(f"Redis not reached: {exc!r}") from exc
-    pool.release(connection)  # the script's call takes it up again (the pool is LIFO)
 
 
 @dataclass(frozen=True)
@@ -253,7 +225,7 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
             counter = f"rl:vote-{limit.name}:{period}:{window_end}:{digest}"
             keys += [counter, counter + ":session"]
             args += [count, window_end - now + 1, _scaled(limit.in_session, period)]
-    _reach(_client())
+    answers.reach(_client())
     answer = [int(item) for item in _script()(keys=keys, args=args)]
     admitted_ms, codes = answer[0], answer[1::2]
     versions = dict(enumerate(answer[2::2], start=1))

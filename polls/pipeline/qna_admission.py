@@ -7,14 +7,20 @@ admitted (polls.pipeline.admission), with a script of its own:
   2. counts it against its rate limits (fixed windows, each counter expiring with its
      window);
   3. admits it: stamps Redis's time into its message, enters it in the Q&A ledger
-     (`qna:pending`, below) and pushes its Celery message (`polls.record_qna`) onto the
-     votes' queue. Admitted, it is in Redis to stay: queued, or in the ledger.
+     (`qna:pending`, below), pushes its Celery message (`polls.record_qna`) onto the
+     votes' queue, and marks it admitted (`qna:admitted:<action id>`, below). Admitted, it
+     is in Redis to stay: queued, or in the ledger.
 
 The board's copy, `qna:admit:<board id>`, is `version|enabled|asking|upvoting` (1 or 0),
 written compare-and-set on the version (a late write changes nothing); no TTL, one per
 board (bounded by the boards' table), deleted with the board. The ledger holds each
 admitted action until the worker has stored it; the worker's sweeper queues again those
 older than VOTE_LEDGER_GRACE_SECONDS (a duplicate is harmless: storing is idempotent).
+
+When the script's answer is lost (polls.pipeline.answers), the web side asks `held`: the
+mark says whether the script admitted the action. It lives until the action's deadline
+plus the clock margin plus MARK_SLACK_SECONDS, long enough for that look: at most the
+actions admitted in the last ~35 s (a few MB at the benchmark's rate).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -30,13 +37,12 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from redis.backoff import NoBackoff
 from redis.commands.core import Script
-from redis.retry import Retry
 
 from polls.ratelimits import Limit, parse_rate
 from votingsite.redis_client import redis_client
 
+from . import answers
 from . import message as task_message
 from .qna_message import ASK, TASK_NAME, QnaAction, member
 
@@ -44,6 +50,9 @@ logger = logging.getLogger(__name__)
 
 PENDING_KEY = "qna:pending"
 _SWEEP_BATCH = 1000
+# How long an action's admitted mark outlives its deadline and the clock margin: the web
+# side looks right after those, so this covers a slow look and Redis's clock lagging.
+MARK_SLACK_SECONDS = 30
 
 # What the script answers besides 0 (admitted) and N > 0 (wait N seconds).
 REFUSED_UNKNOWN_STATE = -1  # no copy of the board's state: nothing written
@@ -53,9 +62,11 @@ REFUSED_ASKING_CLOSED = -4  # the board takes no new questions
 REFUSED_UPVOTING_CLOSED = -5  # the board takes no upvotes
 
 _ADMIT = """
--- KEYS: the queue, the ledger, the board's copy, then per counter its key.
+-- KEYS: the queue, the ledger, the board's copy, the action's admitted mark, then per
+-- counter its key.
 -- ARGV: kind ('ask'|'upvote'), the queue message, the ledger member, the deadline (ms),
--- then per counter its limit and the seconds left in its window.
+-- the mark's life past the deadline (ms), then per counter its limit and the seconds
+-- left in its window.
 -- Returns {code, Redis's time in ms}.
 local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -66,8 +77,8 @@ local ver, enabled, asking, upvoting = string.match(copy, '^(%d+)|(%d)|(%d)|(%d)
 if enabled ~= '1' then return {-3, now_ms} end
 if ARGV[1] == 'ask' and asking ~= '1' then return {-4, now_ms} end
 if ARGV[1] ~= 'ask' and upvoting ~= '1' then return {-5, now_ms} end
-local code, a = 0, 5
-for k = 4, #KEYS do
+local code, a = 0, 6
+for k = 5, #KEYS do
   local count = redis.call('INCR', KEYS[k])
   if count == 1 then redis.call('EXPIRE', KEYS[k], ARGV[a + 1]) end
   if count > tonumber(ARGV[a]) then code = math.max(code, redis.call('TTL', KEYS[k]), 1) end
@@ -80,6 +91,7 @@ local function stamped(text)
 end
 redis.call('ZADD', KEYS[2], now_ms / 1000, stamped(ARGV[3]))
 redis.call('LPUSH', KEYS[1], stamped(ARGV[2]))
+redis.call('SET', KEYS[4], '1', 'PX', tonumber(ARGV[4]) + tonumber(ARGV[5]) - now_ms)
 return {0, now_ms}
 """
 
@@ -95,17 +107,8 @@ return 1
 """
 
 
-@cache
-def _client() -> redis.Redis:
-    # As the votes' admission: no retry (a second run could admit twice), and a timeout
-    # past the deadline by the clock margin (then "nothing was recorded" is true).
-    timeout = (
-        settings.VOTE_ADMISSION_DEADLINE_SECONDS + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS
-    )
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=min(2.0, timeout),
-        retry=Retry(NoBackoff(), 0),
-    )  # fmt: skip
+# The votes' admission client (no retry; the deadline plus the margin to answer).
+_client = answers.admission_client
 
 
 @cache
@@ -120,6 +123,16 @@ def _write_script() -> Script:
 
 def key(board_id: int) -> str:
     return f"qna:admit:{board_id}"
+
+
+def mark_key(action_id: uuid.UUID) -> str:
+    return f"qna:admitted:{action_id}"
+
+
+def held(action_id: uuid.UUID) -> answers.Outcome:
+    """Whether Redis admitted the action (its mark; a RedisError when it cannot be asked)."""
+    found = redis_client().exists(mark_key(action_id))
+    return answers.Outcome.ADMITTED if found else answers.Outcome.NOT_RECORDED
 
 
 @dataclass(frozen=True)
@@ -145,15 +158,23 @@ def forget_copy(board_id: int) -> None:
 
 def admit_and_queue(action: QnaAction, limits: Sequence[Limit], deadline: float) -> tuple[int, int]:
     """Admit one action and queue it: (0 or N > 0 seconds to wait or a REFUSED_* code,
-    Redis's time in ms). Raises redis.RedisError when Redis does not answer in time."""
+    Redis's time in ms). Raises as the votes' admission does (polls.pipeline.answers):
+    AdmissionUnreached when nothing was sent, redis.TimeoutError when no answer came by the
+    deadline plus the margin, another RedisError when the answer may have been lost."""
     now = int(time.time())
     admission = action.to_admission_message()
-    keys = [task_message.queue_name(), PENDING_KEY, key(action.board_id)]
+    try:
+        body = task_message.build([admission], task_name=TASK_NAME)
+    except redis.RedisError as exc:  # its first build connects: nothing was sent
+        raise answers.AdmissionUnreached(f"Redis not reached: {exc!r}") from exc
+    keys = [task_message.queue_name(), PENDING_KEY, key(action.board_id), mark_key(action.id)]
+    margin = settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS + MARK_SLACK_SECONDS
     args: list[str | int] = [
         ASK if action.kind == ASK else "upvote",
-        task_message.build([admission], task_name=TASK_NAME),
+        body,
         member(admission),
         int(deadline * 1000),
+        int(margin * 1000),
     ]
     for limit in limits if settings.RATELIMIT_ENABLE else []:
         count, period = parse_rate(limit.rate)
@@ -161,6 +182,7 @@ def admit_and_queue(action: QnaAction, limits: Sequence[Limit], deadline: float)
         digest = hashlib.sha256(limit.value.encode()).hexdigest()[:32]
         keys.append(f"rl:qna-{limit.name}:{period}:{window_end}:{digest}")
         args += [count, window_end - now + 1]
+    answers.reach(_client())
     code, admitted_ms = (int(item) for item in _script()(keys=keys, args=args))
     return code, admitted_ms
 

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 from django.conf import settings
 
 from .admission import Entry, admit_and_queue
+from .answers import Unsent
 
 # Longest a caller waits for a send that took its item (sends time out long before).
 _IN_FLIGHT_BACKSTOP_SECONDS = 60.0
@@ -29,7 +30,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class NotSent(TimeoutError):
+class NotSent(Unsent, TimeoutError):
     """No send took the item in time: it was withdrawn, never sent."""
 
 

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import QueryDict
@@ -38,11 +37,11 @@ from .admission import (
     REFUSED_SCHEDULED,
     REFUSED_TIME_UP,
     REFUSED_UNKNOWN_STATE,
-    AdmissionUnreached,
     Entry,
 )
+from .answers import Outcome, after_failure, answer_within
 from .message import QueuedVote, canonical_json
-from .sender import NotSent, queue_vote
+from .sender import queue_vote
 
 logger = logging.getLogger(__name__)
 
@@ -187,15 +186,14 @@ def submit_vote(
         deadline=deadline,
     )
     try:
-        code = queue_vote(entry, timeout=_answer_within(deadline))
-    except (AdmissionUnreached, NotSent, redis.TimeoutError) as exc:
-        # Never reached Redis; or no answer by the deadline plus the margin: a Redis that
-        # had not run the script by then refuses the vote as late when it does.
-        logger.warning("vote %s not queued: %r", vote.vote_id, exc)
-        raise VoteQueueUnavailable(_NOT_RECORDED) from exc
-    except Exception as exc:  # sent, but the answer was lost: Redis may hold it
-        logger.warning("vote %s: the admission's answer was lost: %r", vote.vote_id, exc)
-        code = _held_after_lost_answer(vote, deadline)
+        code = queue_vote(entry, timeout=answer_within(deadline))
+    except Exception as exc:  # never sent, no answer in time, or the answer lost (answers)
+        outcome = after_failure(exc, deadline, lambda: _held(vote), what=f"vote {vote.vote_id}")
+        if outcome is Outcome.UNKNOWN:
+            raise VoteOutcomeUnknown(vote.vote_id) from exc
+        if outcome is Outcome.NOT_RECORDED:
+            raise VoteQueueUnavailable(_NOT_RECORDED) from exc
+        code = 0
     if code == REFUSED_CHANGE:
         raise VoteChangeNotAllowed(_NO_CHANGE)
     if code == REFUSED_LATE:
@@ -212,25 +210,19 @@ def submit_vote(
     return vote
 
 
-def _held_after_lost_answer(vote: QueuedVote, deadline: float) -> int:
-    """0 when Redis holds the vote whose admission's answer was lost (admitted: it will be
-    stored); VoteQueueUnavailable when it does not (never admitted: it never will be);
-    VoteOutcomeUnknown when that cannot be told. Looks only once the deadline has passed
-    by the clock margin, when a script still on its way would refuse the vote as late."""
-    time.sleep(max(0.0, deadline + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS - time.time()))
-    try:
-        held = ballots.read(vote.poll_id, vote.voter_key)
-    except redis.RedisError as exc:
-        raise VoteOutcomeUnknown(vote.vote_id) from exc
+def _held(vote: QueuedVote) -> Outcome:
+    """Whether Redis holds the vote whose admission's answer was lost, from the voter's
+    ballot key (a RedisError when it cannot be asked)."""
+    held = ballots.read(vote.poll_id, vote.voter_key)
     if held is None or held.state == ballots.REFUSED:
-        raise VoteQueueUnavailable(_NOT_RECORDED)
+        return Outcome.NOT_RECORDED
     if held.vote_id == str(vote.vote_id) or held.ballot == tuple(vote.ballot):
         # Ours, or (a no-change poll keeps the first) the same ballot: what counts is ours.
-        return 0
+        return Outcome.ADMITTED
     if held.state == ballots.PENDING:
         # Another ballot of this voter's, admitted since, may have replaced ours.
-        raise VoteOutcomeUnknown(vote.vote_id)
-    raise VoteQueueUnavailable(_NOT_RECORDED)
+        return Outcome.UNKNOWN
+    return Outcome.NOT_RECORDED
 
 
 def _session_refusal(code: int) -> None:
@@ -315,9 +307,3 @@ _NOT_OPEN = {
     "closed": gettext_lazy("This poll is closed: it does not take votes now."),
     "scheduled": gettext_lazy("This poll is scheduled: it does not take votes now."),
 }
-
-
-def _answer_within(deadline: float) -> float:
-    """How long to wait for the admission's answer: past the deadline by the clock margin,
-    so that Redis (whose clock may lag ours by less than it) has refused the vote by then."""
-    return max(0.0, deadline + settings.VOTE_ADMISSION_CLOCK_MARGIN_SECONDS - time.time())

@@ -29,7 +29,9 @@ from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
 from tests.support.live import run_async
 from votingsite.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test in a transaction rolled back (the board's copy in Redis is written by the
+# fixture, as the change's on_commit would); the socket's test commits for real.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def qna_queue(own_queue: str, redis_client: redis.Redis) -> Iterator[str]:
 
 @pytest.fixture
 def owner() -> User:
-    return User.objects.create_user("quinn", password="pw-quinn-1234")
+    return User.objects.create_user("quinn")  # no password: each hash costs ~0.5 s of CPU
 
 
 @pytest.fixture
@@ -379,7 +381,9 @@ def test_questions_per_voter_are_limited_with_retry_after(board, qna_queue) -> N
     ask(board, voter="anon:other")  # another voter is not held back
 
 
-@override_settings(QNA_UPVOTE_RATE_PER_VOTER="3/s")
+# An hour's window: the five actions fall in one window however slowly they go (a
+# per-second window can split them on a loaded machine); the counting is the same.
+@override_settings(QNA_UPVOTE_RATE_PER_VOTER="3/h")
 def test_upvote_actions_per_voter_are_limited(board, stored, qna_queue) -> None:
     codes = []
     for n in range(5):
@@ -388,8 +392,7 @@ def test_upvote_actions_per_voter_are_limited(board, stored, qna_queue) -> None:
             codes.append(202)
         except qna.QnaError as refused:
             codes.append(refused.status)
-    assert codes.count(429) >= 1
-    assert codes.count(202) <= 3
+    assert codes == [202, 202, 202, 429, 429]
 
 
 # --- Presenter, withdraw, snapshot ---------------------------------------------------------
@@ -471,6 +474,8 @@ def test_the_api_asks_upvotes_and_lists(session, board, qna_queue, redis_client)
     listed = client.get(f"{base}?sort=newest").json()
     assert listed["questions"][0]["upvotes"] == 1
     assert listed["mine"] == {"asked": [question_id], "upvoted": [question_id]}
+    qna.hide_question(question(question_id))  # the total counts shown questions alone
+    assert (listed["total"], client.get(base).json()["total"]) == (1, 0)
 
 
 BAD_API_INPUT = [("ask", {"text": ""}, 400, "question_empty"),
@@ -502,8 +507,7 @@ def test_the_api_429_carries_retry_after_and_a_message_in_the_language(
 
 def test_only_presenters_act_on_the_board_and_export(session, board, stored, owner) -> None:
     stranger = Client()
-    User.objects.create_user("sam", password="pw-sam-12345")
-    stranger.login(username="sam", password="pw-sam-12345")
+    stranger.force_login(User.objects.create_user("sam"))
     url = f"/present/{session.code}/qna"
     answer = stranger.post(url, {"action": "answered", "question": str(stored.uuid)},
                            HTTP_ACCEPT="application/json")  # fmt: skip
@@ -546,7 +550,7 @@ def test_a_session_of_a_board_alone_goes_live_and_refuses_moving(session) -> Non
 
 
 def test_the_admin_lists_boards_and_questions_and_moderates(board, stored) -> None:
-    staff = User.objects.create_superuser("ada", password="pw-ada-12345")
+    staff = User.objects.create_superuser("ada")
     client = Client()
     client.force_login(staff)
     assert client.get("/admin/polls/qnaboard/").status_code == 200
@@ -579,6 +583,7 @@ def test_the_commands_close_export_and_recount(board, stored, session) -> None:
 # --- Live: the snapshot reaches the session's sockets --------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)
 @run_async
 async def test_a_stored_question_reaches_the_audiences_and_the_presenters_sockets(
     session: LiveSession, board: QnaBoard
@@ -602,9 +607,11 @@ async def test_a_stored_question_reaches_the_audiences_and_the_presenters_socket
 
 
 def test_a_deleted_boards_copy_in_redis_goes_with_it(
-    session: LiveSession, board: QnaBoard, redis_client: redis.Redis
-) -> None:
+    session: LiveSession, board: QnaBoard, redis_client: redis.Redis,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
     key = qna_admission.key(board.pk)
     assert redis_client.exists(key)
-    session.delete()  # its board with it
+    with django_capture_on_commit_callbacks(execute=True):
+        session.delete()  # its board with it
     assert not redis_client.exists(key)

@@ -33,7 +33,7 @@ def live_board(owner: User, title: str) -> QnaBoard:
 
 @pytest.fixture
 def owner() -> User:
-    return User.objects.create_user("bea", password="pw-bea-12345")
+    return User.objects.create_user("bea")
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 @pytest.fixture
 def session() -> LiveSession:
-    owner = User.objects.create_user(f"qnamod-{os.urandom(3).hex()}", password="pw-present-1")
+    owner = User.objects.create_user(f"qnamod-{os.urandom(3).hex()}")
     made = live_sessions.create_session(title="Ask the team", owner=owner, polls=[], qna=True)
     session = live_sessions.go_live(made)
     qna.enable(session, moderation="before")

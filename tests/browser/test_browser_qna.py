@@ -31,7 +31,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 @pytest.fixture
 def session() -> LiveSession:
-    owner = User.objects.create_user(f"qna-{os.urandom(3).hex()}", password="pw-present-1")
+    owner = User.objects.create_user(f"qna-{os.urandom(3).hex()}")  # logged in by its session
     made = live_sessions.create_session(title="Ask the team", owner=owner, polls=[], qna=True)
     return live_sessions.go_live(made)
 
