@@ -97,6 +97,8 @@ class SocketGuard:
 class _Bucket:
     """A token bucket: `rate` messages a second, `burst` at once."""
 
+    __slots__ = ("at", "burst", "rate", "tokens")  # one per socket
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
         self.tokens = float(burst)
