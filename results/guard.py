@@ -9,6 +9,8 @@
 
 Counted per results process: add processes (or pods) and the limits add up with them.
 Written here: Channels has no such limits, and daphne none per address.
+
+Then the socket's cookies, session and user in its scope (SocketScope).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from importlib import import_module
 from typing import Any
 
+from channels.auth import get_user
 from channels.routing import URLRouter
 from django.conf import settings
+from django.http import parse_cookie
 
 from polls.ratelimits import address_block, scope_address
 
@@ -92,6 +97,28 @@ class SocketGuard:
             self.open[address] -= 1
             if self.open[address] <= 0:
                 del self.open[address]
+
+
+class SocketScope:
+    """What Channels' AuthMiddlewareStack puts in a socket's scope (`cookies`, `session`,
+    `user`: CookieMiddleware, SessionMiddleware and AuthMiddleware, whose get_user it
+    calls), in one copy of the scope and one coroutine held for the socket's life instead
+    of three of each and a session wrapper: a room holds thousands of idle sockets
+    (docs/performance.md, "Memory per socket"). Nothing saves the session here, as
+    there: Channels' wrapper saves it only with an HTTP response."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        header = next((v for name, v in scope.get("headers", []) if name == b"cookie"), b"")
+        cookies = parse_cookie(header.decode("latin1"))
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        scope = dict(
+            scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME))
+        )
+        scope["user"] = await get_user(scope)
+        await self.inner(scope, receive, send)
 
 
 class _Bucket:

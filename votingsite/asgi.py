@@ -8,12 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "votingsite.settings")
 # Django must be set up before the consumers (and their models) are imported.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from results.guard import Routed, SocketGuard  # noqa: E402
+from results.guard import Routed, SocketGuard, SocketScope  # noqa: E402
 from results.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -22,9 +21,10 @@ application = ProtocolTypeRouter(
         # Only pages of the site's own origins, compared by scheme, host and port (Channels'
         # AllowedHostsOriginValidator ignores the port); then the limits per address and per
         # socket (results.guard); then the session's user (staff see hidden results) and the
-        # cookies (the voter) in scope. An unknown path is refused, not an error.
+        # cookies (the voter) in scope, as Channels' AuthMiddlewareStack puts them, in one
+        # scope copy (results.guard.SocketScope). An unknown path is refused, not an error.
         "websocket": OriginValidator(
-            SocketGuard(AuthMiddlewareStack(Routed(URLRouter(websocket_urlpatterns)))),
+            SocketGuard(SocketScope(Routed(URLRouter(websocket_urlpatterns)))),
             settings.PUBLIC_ORIGINS,
         ),
     }
