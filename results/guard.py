@@ -74,23 +74,8 @@ class SocketGuard:
             await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
             return
         self.open[address] += 1
-        bucket = _Bucket(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGES_BURST)
-        closed = False
-
-        async def guarded_receive() -> dict[str, Any]:
-            nonlocal closed
-            message: dict[str, Any] = await receive()
-            if message["type"] == "websocket.receive" and not bucket.take():
-                if not closed:
-                    closed = True
-                    logger.warning("closed a socket from %s: too many messages", address)
-                    await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
-                # The consumer hears the close as a disconnect, and stops.
-                return {"type": "websocket.disconnect", "code": CLOSE_TOO_MANY}
-            return message
-
         try:
-            await self.inner(scope, guarded_receive, send)
+            await self.inner(scope, _Limited(receive, send, address), send)
         except fanout.GONE as error:  # the phone left while its consumer sent (its first
             fanout.count_gone("a socket's own message", error)  # state): churn, as in the hub
         finally:
@@ -121,15 +106,30 @@ class SocketScope:
         await self.inner(scope, receive, send)
 
 
-class _Bucket:
-    """A token bucket: `rate` messages a second, `burst` at once."""
+class _Limited:
+    """A socket's `receive`, at most WS_MESSAGES_PER_SECOND messages a second with a burst
+    of WS_MESSAGES_BURST (a token bucket); past it the socket is closed with 4429 and its
+    consumer hears a disconnect. One small object per socket (slots, no closure)."""
 
-    __slots__ = ("at", "burst", "rate", "tokens")  # one per socket
+    __slots__ = ("address", "at", "burst", "closed", "rate", "receive", "send", "tokens")
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
+    def __init__(self, receive: Any, send: Any, address: str) -> None:
+        self.receive, self.send, self.address = receive, send, address
+        self.rate, self.burst = settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGES_BURST
+        self.tokens = float(self.burst)
         self.at = time.monotonic()
+        self.closed = False
+
+    async def __call__(self) -> dict[str, Any]:
+        message: dict[str, Any] = await self.receive()
+        if message["type"] == "websocket.receive" and not self.take():
+            if not self.closed:
+                self.closed = True
+                logger.warning("closed a socket from %s: too many messages", self.address)
+                await self.send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+            # The consumer hears the close as a disconnect, and stops.
+            return {"type": "websocket.disconnect", "code": CLOSE_TOO_MANY}
+        return message
 
     def take(self) -> bool:
         now = time.monotonic()

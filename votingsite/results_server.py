@@ -18,7 +18,7 @@ socket"), both small enough to go upstream into daphne:
 - a socket reads autobahn's options (autoPingTimeout, maxFramePayloadSize, ... 29 of
   them) from its factory, where daphne set them once, instead of autobahn copying them
   into every connection's attributes (it copies only what the protocol class lacks),
-  and drops the handshake's raw bytes once open.
+  and drops what only the handshake reads once open.
 """
 
 from __future__ import annotations
@@ -64,8 +64,12 @@ def server_class() -> type:
 
     class LeanProtocol(WebSocketProtocol):
         def onOpen(self) -> None:
-            # The handshake's raw request and answer are not read once the socket is open.
+            # Only the handshake reads these (autobahn's processHandshake, daphne's
+            # onConnect): its raw request and answer, its headers, the application's
+            # creation.
             self.http_request_data = self.http_response_data = b""
+            self.http_headers.clear()  # the same dict as self.request.headers
+            self.application_deferred = None
             super().onOpen()
 
     for name in WebSocketProtocol.CONFIG_ATTRS:  # read-only: only factories set them
