@@ -1,16 +1,21 @@
-"""Guards in front of every WebSocket of the results role, cheap and before any consumer:
+"""The way in of every WebSocket of the results role, cheap and before any consumer:
 
-- a path no route serves is refused (a 403 handshake), not a 500 with a traceback;
 - one address holds at most WS_SOCKETS_PER_ADDRESS sockets on this process (generous: a
   venue puts its whole room behind one address; the next is accepted and closed with
   4429), and a socket that sends more than
   WS_MESSAGES_PER_SECOND messages (with a burst of WS_MESSAGES_BURST) is closed with
-  4429. Honest pages send a message a minute at most ({"type": "sync"} after a hiccup).
+  4429. Honest pages send a message a minute at most ({"type": "sync"} after a hiccup);
+- the socket's cookies, session and user are put in its scope, as Channels'
+  AuthMiddlewareStack puts them (`identified`);
+- a path no route serves is refused (4404), not a 500 with a traceback.
 
 Counted per results process: add processes (or pods) and the limits add up with them.
 Written here: Channels has no such limits, and daphne none per address.
 
-Then the socket's cookies, session and user in its scope (SocketScope).
+One middleware, not one each: every layer of an ASGI stack stays suspended for the
+socket's life with its own coroutine and, for Channels' middlewares, its own copy of
+the scope, and a room holds thousands of idle sockets (docs/performance.md, "Memory
+per socket").
 """
 
 from __future__ import annotations
@@ -33,36 +38,34 @@ from . import fanout
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_MANY = 4429  # too many sockets from this address, or messages on this socket
+CLOSE_NO_ROUTE = 4404
 
 Scope = dict[str, Any]
 
 
-class Routed:
-    """A URLRouter that refuses an unknown path instead of raising."""
-
-    def __init__(self, router: URLRouter) -> None:
-        self.router = router
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        try:
-            await self.router(scope, receive, send)
-        except ValueError as exc:
-            if not str(exc).startswith("No route found for path"):
-                raise
-            await receive()  # the handshake's websocket.connect
-            await send({"type": "websocket.close", "code": 4404})
+async def identified(scope: Scope) -> Scope:
+    """The scope with what Channels' AuthMiddlewareStack adds (`cookies`, `session`,
+    `user`: CookieMiddleware, SessionMiddleware and AuthMiddleware, whose get_user this
+    calls), in one copy. Nothing saves the session here, as there: Channels' wrapper
+    saves it only with an HTTP response."""
+    header = next((v for name, v in scope.get("headers", []) if name == b"cookie"), b"")
+    cookies = parse_cookie(header.decode("latin1"))
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    scope = dict(scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME)))
+    scope["user"] = await get_user(scope)
+    return scope
 
 
 class SocketGuard:
-    """Limits sockets per address and messages per socket (see the module's notes)."""
+    """Limits, identity, routing (see the module's notes), in front of the router."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self, router: URLRouter) -> None:
+        self.router = router
         self.open: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "websocket":
-            await self.inner(scope, receive, send)
+            await self.router(scope, receive, send)
             return
         address = address_block(scope_address(scope))
         if self.open[address] >= settings.WS_SOCKETS_PER_ADDRESS:
@@ -74,36 +77,20 @@ class SocketGuard:
             await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
             return
         self.open[address] += 1
+        limited = _Limited(receive, send, address)
         try:
-            await self.inner(scope, _Limited(receive, send, address), send)
+            await self.router(await identified(scope), limited, send)
+        except ValueError as exc:  # URLRouter's for a path no route serves
+            if not str(exc).startswith("No route found for path"):
+                raise
+            await limited()  # the handshake's websocket.connect
+            await send({"type": "websocket.close", "code": CLOSE_NO_ROUTE})
         except fanout.GONE as error:  # the phone left while its consumer sent (its first
             fanout.count_gone("a socket's own message", error)  # state): churn, as in the hub
         finally:
             self.open[address] -= 1
             if self.open[address] <= 0:
                 del self.open[address]
-
-
-class SocketScope:
-    """What Channels' AuthMiddlewareStack puts in a socket's scope (`cookies`, `session`,
-    `user`: CookieMiddleware, SessionMiddleware and AuthMiddleware, whose get_user it
-    calls), in one copy of the scope and one coroutine held for the socket's life instead
-    of three of each and a session wrapper: a room holds thousands of idle sockets
-    (docs/performance.md, "Memory per socket"). Nothing saves the session here, as
-    there: Channels' wrapper saves it only with an HTTP response."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        header = next((v for name, v in scope.get("headers", []) if name == b"cookie"), b"")
-        cookies = parse_cookie(header.decode("latin1"))
-        store = import_module(settings.SESSION_ENGINE).SessionStore
-        scope = dict(
-            scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME))
-        )
-        scope["user"] = await get_user(scope)
-        await self.inner(scope, receive, send)
 
 
 class _Limited:
