@@ -79,7 +79,7 @@ class PollResultsConsumer(LiveConsumer):
 
     def _identify(self) -> None:
         """Who watches: the session's user (staff see hidden results), else the voter cookie."""
-        user = self.scope.get("user")  # AuthMiddlewareStack (votingsite.asgi)
+        user = self.scope.get("user")  # results.guard.identified
         user_id = user.pk if user is not None and user.is_authenticated else None
         cookie = self.scope.get("cookies", {}).get(settings.VOTER_COOKIE_NAME)
         self.voter_key = voter_key_from_cookie(signed_cookie=cookie, user_id=user_id)

@@ -1,14 +1,21 @@
-"""Guards in front of every WebSocket of the results role, cheap and before any consumer:
+"""The way in of every WebSocket of the results role, cheap and before any consumer:
 
-- a path no route serves is refused (a 403 handshake), not a 500 with a traceback;
 - one address holds at most WS_SOCKETS_PER_ADDRESS sockets on this process (generous: a
   venue puts its whole room behind one address; the next is accepted and closed with
   4429), and a socket that sends more than
   WS_MESSAGES_PER_SECOND messages (with a burst of WS_MESSAGES_BURST) is closed with
-  4429. Honest pages send a message a minute at most ({"type": "sync"} after a hiccup).
+  4429. Honest pages send a message a minute at most ({"type": "sync"} after a hiccup);
+- the socket's cookies, session and user are put in its scope, as Channels'
+  AuthMiddlewareStack puts them (`identified`);
+- a path no route serves is refused (4404), not a 500 with a traceback.
 
 Counted per results process: add processes (or pods) and the limits add up with them.
 Written here: Channels has no such limits, and daphne none per address.
+
+One middleware, not one each: every layer of an ASGI stack stays suspended for the
+socket's life with its own coroutine and, for Channels' middlewares, its own copy of
+the scope, and a room holds thousands of idle sockets (docs/performance.md, "Memory
+per socket").
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from importlib import import_module
 from typing import Any
 
+from channels.auth import get_user
 from channels.routing import URLRouter
 from django.conf import settings
+from django.http import parse_cookie
 
 from polls.ratelimits import address_block, scope_address
 
@@ -28,36 +38,34 @@ from . import fanout
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_MANY = 4429  # too many sockets from this address, or messages on this socket
+CLOSE_NO_ROUTE = 4404
 
 Scope = dict[str, Any]
 
 
-class Routed:
-    """A URLRouter that refuses an unknown path instead of raising."""
-
-    def __init__(self, router: URLRouter) -> None:
-        self.router = router
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        try:
-            await self.router(scope, receive, send)
-        except ValueError as exc:
-            if not str(exc).startswith("No route found for path"):
-                raise
-            await receive()  # the handshake's websocket.connect
-            await send({"type": "websocket.close", "code": 4404})
+async def identified(scope: Scope) -> Scope:
+    """The scope with what Channels' AuthMiddlewareStack adds (`cookies`, `session`,
+    `user`: CookieMiddleware, SessionMiddleware and AuthMiddleware, whose get_user this
+    calls), in one copy. Nothing saves the session here, as there: Channels' wrapper
+    saves it only with an HTTP response."""
+    header = next((v for name, v in scope.get("headers", []) if name == b"cookie"), b"")
+    cookies = parse_cookie(header.decode("latin1"))
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    scope = dict(scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME)))
+    scope["user"] = await get_user(scope)
+    return scope
 
 
 class SocketGuard:
-    """Limits sockets per address and messages per socket (see the module's notes)."""
+    """Limits, identity, routing (see the module's notes), in front of the router."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self, router: URLRouter) -> None:
+        self.router = router
         self.open: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "websocket":
-            await self.inner(scope, receive, send)
+            await self.router(scope, receive, send)
             return
         address = address_block(scope_address(scope))
         if self.open[address] >= settings.WS_SOCKETS_PER_ADDRESS:
@@ -69,23 +77,14 @@ class SocketGuard:
             await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
             return
         self.open[address] += 1
-        bucket = _Bucket(settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGES_BURST)
-        closed = False
-
-        async def guarded_receive() -> dict[str, Any]:
-            nonlocal closed
-            message: dict[str, Any] = await receive()
-            if message["type"] == "websocket.receive" and not bucket.take():
-                if not closed:
-                    closed = True
-                    logger.warning("closed a socket from %s: too many messages", address)
-                    await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
-                # The consumer hears the close as a disconnect, and stops.
-                return {"type": "websocket.disconnect", "code": CLOSE_TOO_MANY}
-            return message
-
+        limited = _Limited(receive, send, address)
         try:
-            await self.inner(scope, guarded_receive, send)
+            await self.router(await identified(scope), limited, send)
+        except ValueError as exc:  # URLRouter's for a path no route serves
+            if not str(exc).startswith("No route found for path"):
+                raise
+            await limited()  # the handshake's websocket.connect
+            await send({"type": "websocket.close", "code": CLOSE_NO_ROUTE})
         except fanout.GONE as error:  # the phone left while its consumer sent (its first
             fanout.count_gone("a socket's own message", error)  # state): churn, as in the hub
         finally:
@@ -94,13 +93,30 @@ class SocketGuard:
                 del self.open[address]
 
 
-class _Bucket:
-    """A token bucket: `rate` messages a second, `burst` at once."""
+class _Limited:
+    """A socket's `receive`, at most WS_MESSAGES_PER_SECOND messages a second with a burst
+    of WS_MESSAGES_BURST (a token bucket); past it the socket is closed with 4429 and its
+    consumer hears a disconnect. One small object per socket (slots, no closure)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
+    __slots__ = ("address", "at", "burst", "closed", "rate", "receive", "send", "tokens")
+
+    def __init__(self, receive: Any, send: Any, address: str) -> None:
+        self.receive, self.send, self.address = receive, send, address
+        self.rate, self.burst = settings.WS_MESSAGES_PER_SECOND, settings.WS_MESSAGES_BURST
+        self.tokens = float(self.burst)
         self.at = time.monotonic()
+        self.closed = False
+
+    async def __call__(self) -> dict[str, Any]:
+        message: dict[str, Any] = await self.receive()
+        if message["type"] == "websocket.receive" and not self.take():
+            if not self.closed:
+                self.closed = True
+                logger.warning("closed a socket from %s: too many messages", self.address)
+                await self.send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+            # The consumer hears the close as a disconnect, and stops.
+            return {"type": "websocket.disconnect", "code": CLOSE_TOO_MANY}
+        return message
 
     def take(self) -> bool:
         now = time.monotonic()

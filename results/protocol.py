@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # so a socket costs no Redis subscription and no receive task. An alias that names no
     # layer makes Channels skip it (get_channel_layer returns None).
     channel_layer_alias = "no-layer-per-viewer"
+    groups = ()  # none (Channels' default is a new list per socket)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """AsyncConsumer's, for a consumer with no channel layer: each message awaited
+        from `receive` in this task. Channels' await_many_dispatch runs every source in a
+        task of its own and waits on them all (a task, a future and their callbacks per
+        socket, ~2.5 kB), which only pays off with a second source, the layer's."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     def may_sync(self) -> bool:
         return False

@@ -284,9 +284,15 @@ class SessionConsumer(LiveConsumer):
     language = "en"  # the page's (page_language)
     voter_tag: str | None = None  # the audience's voter (polls.voters.voter_tag)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.following = asyncio.Lock()  # one change of poll at a time, the latest wins
+    _following: asyncio.Lock | None = None
+
+    @property
+    def following(self) -> asyncio.Lock:
+        """One change of poll at a time, the latest wins. Made on first use: most of a
+        room's sockets sit idle between changes (docs/performance.md, memory per socket)."""
+        if self._following is None:
+            self._following = asyncio.Lock()
+        return self._following
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]

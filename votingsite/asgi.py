@@ -8,23 +8,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "votingsite.settings")
 # Django must be set up before the consumers (and their models) are imported.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from results.guard import Routed, SocketGuard  # noqa: E402
+from results.guard import SocketGuard  # noqa: E402
 from results.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Only pages of the site's own origins, compared by scheme, host and port (Channels'
-        # AllowedHostsOriginValidator ignores the port); then the limits per address and per
-        # socket (results.guard); then the session's user (staff see hidden results) and the
-        # cookies (the voter) in scope. An unknown path is refused, not an error.
+        # AllowedHostsOriginValidator ignores the port); then, in one middleware
+        # (results.guard), the limits per address and per socket, the session's user
+        # (staff see hidden results) and the cookies (the voter) in scope as Channels'
+        # AuthMiddlewareStack puts them, and an unknown path refused, not an error.
         "websocket": OriginValidator(
-            SocketGuard(AuthMiddlewareStack(Routed(URLRouter(websocket_urlpatterns)))),
+            SocketGuard(URLRouter(websocket_urlpatterns)),
             settings.PUBLIC_ORIGINS,
         ),
     }

@@ -6,6 +6,7 @@ testing").
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -215,3 +216,29 @@ def test_an_event_no_socket_handles_is_logged_not_dropped_silently(
     with caplog.at_level("WARNING", logger="results.protocol"):
         run_async(hand)()
     assert "'no.such.event'" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_each_open_socket_is_one_task_which_awaits_its_own_messages(live_poll) -> None:
+    """A room holds thousands of idle sockets: each is its application's one task, which
+    awaits `receive` itself (results.protocol.LiveConsumer), not with a second task per
+    socket for it as Channels' await_many_dispatch makes (docs/performance.md, memory
+    per socket)."""
+
+    def pending() -> int:
+        return sum(not task.done() for task in asyncio.all_tasks())
+
+    first = viewer(live_poll.slug)  # the first one also starts the poll's hub
+    await first.connect(timeout=CONSUMER_TIMEOUT)
+    await received(first)
+    before = pending()
+    second = viewer(live_poll.slug)
+    await second.connect(timeout=CONSUMER_TIMEOUT)
+    await received(second)
+    assert pending() - before == 1
+    # and it still hears what the page sends, and its close
+    await second.send_to(text_data=json.dumps({"type": "sync"}))
+    assert (await received(second))["poll"] == live_poll.slug
+    for ws in (second, first):
+        await ws.disconnect()

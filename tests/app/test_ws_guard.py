@@ -4,6 +4,7 @@ address and messages per socket limited, honest viewers unaffected."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -76,3 +77,30 @@ async def test_a_flooding_socket_is_closed_and_other_viewers_keep_their_updates(
     update = await receive(honest)
     assert update["total"] == 1
     await honest.disconnect()
+
+
+@run_async
+async def test_a_socket_hears_of_its_cookies_and_its_sessions_user_as_channels_puts_them() -> None:
+    """results.guard.identified: what Channels' AuthMiddlewareStack gives a consumer
+    (`cookies`, `session`, `user`), in one copy of the scope; the server's is untouched."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from results.guard import identified
+
+    user = await sync_to_async(User.objects.create_user)("viewer-with-a-session")
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    session = client.cookies["sessionid"].value
+    seen: list[dict[str, Any]] = []
+    for cookie in (f"sessionid={session}; voter=v1", None):
+        headers = [ORIGIN] + ([(b"cookie", cookie.encode())] if cookie else [])
+        server_scope = {"type": "websocket", "path": "/ws/", "headers": headers}
+        seen.append(await identified(server_scope))
+        assert set(server_scope) == {"type", "path", "headers"}
+    logged_in, anonymous = seen
+    assert logged_in["cookies"] == {"sessionid": session, "voter": "v1"}
+    assert logged_in["user"].pk == user.pk
+    assert logged_in["session"].session_key == session
+    assert anonymous["cookies"] == {}
+    assert not anonymous["user"].is_authenticated

@@ -1,0 +1,111 @@
+"""The results role's server (votingsite/results_server.py): daphne with less kept per
+connection, and its command line the same in the Procfile and the Kubernetes manifest.
+What each change saves is measured in docs/performance.md ("Memory per socket"); these
+pin the behaviour, not sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from itertools import pairwise
+from pathlib import Path
+
+import yaml
+
+from votingsite.procfile import command
+from votingsite.results_server import Inbox
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_connections_inbox_hands_its_reader_every_message_in_order() -> None:
+    async def scenario() -> list[object]:
+        inbox = Inbox()
+        inbox.put_nowait({"type": "websocket.connect"})
+        got: list[object] = [await inbox.get()]
+        reader = asyncio.ensure_future(inbox.get())  # waits: nothing queued
+        await asyncio.sleep(0)
+        assert not reader.done()
+        inbox.put_nowait({"type": "websocket.receive", "text": "a"})
+        inbox.put_nowait({"type": "websocket.receive", "text": "b"})
+        got += [await reader, await inbox.get()]
+        # A reader cancelled while waiting (the server stopping it) takes nothing away.
+        cancelled = asyncio.ensure_future(inbox.get())
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        got.append(await inbox.get())
+        return got
+
+    assert asyncio.run(scenario()) == [
+        {"type": "websocket.connect"},
+        {"type": "websocket.receive", "text": "a"},
+        {"type": "websocket.receive", "text": "b"},
+        {"type": "websocket.disconnect", "code": 1000},
+    ]
+
+
+# Run apart: importing daphne.server installs Twisted's reactor in the process.
+_SERVER_PROBE = """
+import asyncio, json, uvloop
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+from votingsite.results_server import server_class
+ResultsServer = server_class()  # first: daphne installs its reactor
+from twisted.internet import reactor
+from twisted.internet.testing import StringTransport
+from twisted.web.http import HTTPChannel
+from daphne.ws_protocol import WebSocketFactory
+
+asyncio.set_event_loop(reactor._asyncioEventloop)  # as Server.run does
+server = ResultsServer(application=lambda **scope: asyncio.sleep(0), endpoints=["tcp:0"])
+server.connections = {}
+server.ws_factory = WebSocketFactory(server)  # as Server.run does
+server.ws_factory.setProtocolOptions(autoPingTimeout=30, maxFramePayloadSize=4096)
+socket = server.ws_factory.buildProtocol(None)
+transport = StringTransport()
+transport.registerProducer(HTTPChannel(), True)  # the channel that parsed the upgrade
+socket.makeConnection(transport)
+server.protocol_connected(socket)
+print(json.dumps({
+    "copied": sorted(set(vars(socket)) & set(socket.CONFIG_ATTRS)),
+    "options": [socket.autoPingTimeout, socket.maxFramePayloadSize],
+    "producer": repr(transport.producer),
+    "inbox": type(server.create_application(socket, {"type": "websocket"})).__name__,
+}))
+server.connections[socket]["application_instance"].cancel()
+"""
+
+
+def test_a_socket_keeps_no_copy_of_the_servers_options_nor_the_http_channel_it_came_from() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVER_PROBE],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    probe = json.loads(done.stdout.splitlines()[-1])
+    assert probe["copied"] == []  # read from the factory, where daphne set them once
+    assert probe["options"] == [30, 4096]
+    assert probe["producer"] == "None"  # the upgrade's HTTP channel can be collected
+    assert probe["inbox"] == "Inbox"
+
+
+def _flags(argv: list[str]) -> dict[str, str]:
+    """daphne's options that take a value, by name (binds and ports differ by design)."""
+    return {
+        flag: value
+        for flag, value in pairwise(argv)
+        if flag.startswith("--") and flag not in ("--bind", "--port")
+    }
+
+
+def test_the_procfile_and_the_manifest_start_daphne_with_the_same_options() -> None:
+    procfile = command("results", {})
+    documents = yaml.safe_load_all((ROOT / "deploy/k8s/base/results.yaml").read_text())
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    manifest = [*container["command"], *container["args"]]
+    assert procfile[:3] == manifest[:3] == ["python", "-m", "votingsite.results_server"]
+    assert _flags(procfile) == _flags(manifest)
+    # A join storm's handshakes wait in line rather than being dropped after daphne's 5 s.
+    assert int(_flags(procfile)["--websocket_connect_timeout"]) >= 30
