@@ -237,9 +237,11 @@ def canonical_json(value: Any) -> str:
 def _channel() -> Any:
     # Only shapes messages (priority, body encoding, delivery tag), as its publish would.
     # Its first use connects: a Redis that is down then is a RedisError like any other
-    # (kombu says OperationalError), raised before anything was sent.
+    # (kombu says OperationalError), raised before anything was sent. One try, no
+    # retries: kombu's default (about 6 s here) would hold the voter's 503 that long.
     try:
-        return current_app.connection_for_write().default_channel
+        connection = current_app.connection_for_write(transport_options={"max_retries": 0})
+        return connection.default_channel
     except OperationalError as exc:
         raise redis.ConnectionError(f"the broker is not reachable: {exc}") from exc
 
