@@ -208,33 +208,48 @@ def replace(ballots: Sequence[Ballot]) -> None:
     # In the order they were cast: an entry's id says how new it is (cards, /entries).
     for ballot in sorted(ballots, key=lambda b: (b.cast_at, str(b.vote_id))):
         for position, entry in enumerate(ballot.items):
+            term = digest(entry["key"])
             kept = hidden.get((ballot.poll_id, ballot.voter_key, entry["key"]))
             state = initial_state(
                 entry,
                 before=ballot.poll_id in before,
-                decision=decisions.get((ballot.poll_id, digest(entry["key"]))),
+                decision=decisions.get((ballot.poll_id, term)),
                 was_hidden=kept is not None,
             )
             rows.append(
-                TextEntry(
-                    poll_id=ballot.poll_id,
-                    voter_key=ballot.voter_key,
-                    vote_id=ballot.vote_id,
-                    position=position,
-                    shown=entry["text"],
-                    key=entry["key"],
-                    digest=digest(entry["key"]),
-                    state=state,
-                    flagged=bool(entry.get("held")),
-                    cast_at=ballot.cast_at,
-                    stored_at=now,
-                    moderated_by_id=kept[0] if kept else None,
-                    moderated_at=kept[1] if kept else None,
-                )
-            )
+                (ballot.poll_id, ballot.voter_key, str(ballot.vote_id), position, entry["text"],
+                 entry["key"], term, state, bool(entry.get("held")), ballot.cast_at, now,
+                 *(kept or (None, None)))
+            )  # fmt: skip
             changes.add(ballot.poll_id, entry["text"], entry["key"], state, +1)
-    TextEntry.objects.bulk_create(rows)
+    _insert_entries(rows)
     write_counts(changes)
+
+
+# TextEntry's columns as `replace` writes them, with their types.
+_ENTRY_COLUMNS = (
+    ("poll_id", "bigint"), ("voter_key", "text"), ("vote_id", "uuid"), ("position", "smallint"),
+    ("shown", "text"), ("key", "text"), ("digest", "text"), ("state", "text"),
+    ("flagged", "boolean"), ("cast_at", "timestamptz"), ("stored_at", "timestamptz"),
+    ("moderated_by_id", "integer"), ("moderated_at", "timestamptz"),
+)  # fmt: skip
+_INSERT_CHUNK = 1000  # rows a statement: a bounded statement whatever the batch
+
+
+def _insert_entries(rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT the entries' rows, in their order (their ids say how new they are). One
+    statement per chunk rather than bulk_create: building a model per entry and Django's
+    insert compiler were a fifth of the worker's time storing a word cloud's ballots."""
+    columns = ", ".join(name for name, _type in _ENTRY_COLUMNS)
+    one = "(" + ", ".join(f"%s::{kind}" for _name, kind in _ENTRY_COLUMNS) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[start : start + _INSERT_CHUNK]
+            cursor.execute(
+                f"INSERT INTO polls_textentry ({columns}) VALUES "  # noqa: S608 (our names)
+                + ", ".join([one] * len(chunk)),
+                [value for row in chunk for value in row],
+            )
 
 
 def _voters_by_poll(ballots: Iterable[Ballot]) -> dict[int, set[str]]:
