@@ -154,6 +154,12 @@ class Kind:
         return f"polls/kinds/{self.name}.js"
 
     @property
+    def scripts(self) -> tuple[str, ...]:
+        """What a page showing it loads, in order: the shared scripts its own builds on
+        (lower-layer static files, as polls/text-entries.js), then its own."""
+        return (self.script,)
+
+    @property
     def label(self) -> str:
         return str(Poll.Kind(self.name).label)
 

@@ -134,6 +134,11 @@ class TextKind(Kind):
     INPUT_FACTOR: ClassVar[int] = 2
     your_ballot_schema = {"your_entries": {"type": ["array", "null"], "items": {"type": "string"}}}
 
+    @property
+    def scripts(self) -> tuple[str, ...]:
+        # The character count as the voter types and the totals: both text kinds' own.
+        return ("polls/text-entries.js", self.script)
+
     def limits(self, poll: Poll) -> engine.Limits:
         raise NotImplementedError
 
