@@ -1233,9 +1233,9 @@ def _text_history(run: Run, kind: str) -> dict[str, Any]:
                 [poll.pk, count, per_voter],
             )
             cur.execute(
-                "INSERT INTO polls_termcount (poll_id, digest, key, shown, votes) SELECT %s,"
-                " digest, min(key), min(shown), count(*) FROM polls_textentry WHERE poll_id = %s"
-                " GROUP BY digest",
+                "INSERT INTO polls_termcount (poll_id, digest, key, shown, votes, newest) SELECT"
+                " %s, digest, min(key), min(shown), count(*), max(id) FROM polls_textentry"
+                " WHERE poll_id = %s GROUP BY digest",
                 [poll.pk, poll.pk],
             )
             cur.execute(

@@ -307,9 +307,10 @@ def write_counts(changes: _Changes) -> None:
 
 def _keep_spellings(terms: Sequence[tuple[int, str]]) -> None:
     """Each changed term's row keeps its most common spelling (a tie: the first in code
-    point order, as polls.counting.text.terms picks), so a read needs no other table. Its
-    row is locked already (the term counts come first): no other writer changes its
-    spellings meanwhile. One statement per poll, its terms found by the unique index."""
+    point order, as polls.counting.text.terms picks) and its newest shown entry's id, so a
+    read needs no other table. Its row is locked already (the term counts come first): no
+    other writer changes its spellings or entries meanwhile. One statement per poll, its
+    terms found by the unique index, each newest entry by one probe of its own index."""
     by_poll: dict[int, list[str]] = defaultdict(list)
     for poll_id, term in terms:
         by_poll[poll_id].append(term)
@@ -318,9 +319,12 @@ def _keep_spellings(terms: Sequence[tuple[int, str]]) -> None:
             cursor.execute(
                 "UPDATE polls_termcount t SET shown = COALESCE((SELECT s.shown FROM "
                 "polls_spellingcount s WHERE s.poll_id = t.poll_id AND s.term = t.digest AND "
-                's.votes > 0 ORDER BY s.votes DESC, s.shown COLLATE "C" LIMIT 1), t.shown) '
-                "WHERE t.poll_id = %s AND t.digest = ANY(%s)",
-                [poll_id, sorted(digests)],
+                's.votes > 0 ORDER BY s.votes DESC, s.shown COLLATE "C" LIMIT 1), t.shown), '
+                # Its newest shown entry (0: none), from the (poll, digest, id) index.
+                "newest = COALESCE((SELECT e.id FROM polls_textentry e WHERE e.poll_id = "
+                "t.poll_id AND e.state = %s AND e.digest = t.digest ORDER BY e.id DESC LIMIT 1), "
+                "0) WHERE t.poll_id = %s AND t.digest = ANY(%s)",
+                [SHOWN, poll_id, sorted(digests)],
             )
 
 
@@ -408,28 +412,25 @@ def cards_part(poll_id: int, candidates: int = CARD_CANDIDATES) -> dict[str, Any
             newest.setdefault(term, entry_id)
             if len(newest) == candidates:
                 break
-        common = {digest(t.key): t for t in _top_terms(cursor, poll_id, candidates)}
-        wanted = sorted(set(newest) - set(common))
+        # The most common keys, then those of the newest not among them: each term's row
+        # says how new its newest entry is (no probe of the entries per card).
+        row = "SELECT digest, key, shown, votes, newest FROM polls_termcount "
+        cursor.execute(
+            row + "WHERE poll_id = %s AND votes > 0 ORDER BY votes DESC, digest LIMIT %s",
+            [poll_id, candidates],
+        )
+        rows = cursor.fetchall()
+        wanted = sorted(set(newest) - {term for term, *_ in rows})
         if wanted:
             cursor.execute(
-                "SELECT key, shown, votes FROM polls_termcount "
-                "WHERE poll_id = %s AND digest = ANY(%s) AND votes > 0",
-                [poll_id, wanted],
+                row + "WHERE poll_id = %s AND digest = ANY(%s) AND votes > 0", [poll_id, wanted]
             )
-            for key, shown, count in cursor.fetchall():
-                common[digest(key)] = engine.Term(key, shown or key, count)
-        missing = sorted(set(common) - set(newest))
-        if missing:  # the most common keys' newest entries, one index probe each
-            cursor.execute(
-                "SELECT t.digest, (SELECT e.id FROM polls_textentry e WHERE e.poll_id = %s "
-                "AND e.state = %s AND e.digest = t.digest ORDER BY e.id DESC LIMIT 1) "
-                "FROM unnest(%s::text[]) AS t(digest)",
-                [poll_id, SHOWN, missing],
-            )
-            newest.update({term: entry_id or 0 for term, entry_id in cursor.fetchall()})
-    chosen = engine.select_cards(
-        engine.Card(t.key, t.shown, t.count, newest.get(term, 0)) for term, t in common.items()
-    )
+            rows += cursor.fetchall()
+    cards = {
+        term: engine.Card(key, shown or key, count, entry_id)
+        for term, key, shown, count, entry_id in rows
+    }
+    chosen = engine.select_cards(cards.values())
     return {
         "cards": [
             {"text": card.shown, "count": card.count, "newest": card.newest}
@@ -523,7 +524,7 @@ def lock(poll_id: int) -> None:
 def remove_all(poll_id: int) -> int:
     """Remove a poll's entries and zero its counts (a reset); how many entries went."""
     removed, _ = TextEntry.objects.filter(poll_id=poll_id).delete()
-    TermCount.objects.filter(poll_id=poll_id).update(votes=0)
+    TermCount.objects.filter(poll_id=poll_id).update(votes=0, newest=0)
     SpellingCount.objects.filter(poll_id=poll_id).update(votes=0)
     EntryCounter.objects.filter(poll_id=poll_id).update(
         entries=0, distinct_terms=0, pending=0, hidden=0
@@ -549,11 +550,15 @@ def recount(poll_id: int, *, fix: bool = False) -> list[Difference]:
     counted_spellings: Counter[str] = Counter()
     spelling_rows: dict[str, tuple[str, str]] = {}
     states: Counter[str] = Counter()
-    rows = TextEntry.objects.filter(poll_id=poll_id).values_list("shown", "key", "digest", "state")
-    for shown, key, term, state in rows.iterator(chunk_size=5000):
+    counted_newest: dict[str, int] = {}
+    rows = TextEntry.objects.filter(poll_id=poll_id).values_list(
+        "id", "shown", "key", "digest", "state"
+    )
+    for entry_id, shown, key, term, state in rows.iterator(chunk_size=5000):
         states[state] += 1
         if state != SHOWN:
             continue
+        counted_newest[term] = max(entry_id, counted_newest.get(term, 0))
         counted_terms[term] += 1
         term_keys[term] = key
         spelling = digest(shown)
@@ -565,6 +570,7 @@ def recount(poll_id: int, *, fix: bool = False) -> list[Difference]:
     )
     stored_keys = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "key"))
     stored_shown = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "shown"))
+    stored_newest = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "newest"))
     # Each counted term's most common spelling, as the worker keeps it on the term's row.
     best = {
         t.key: t.shown  # the term's digest: its spellings' rows are given by it
@@ -590,6 +596,10 @@ def recount(poll_id: int, *, fix: bool = False) -> list[Difference]:
         if stored_shown.get(term, "") != shown
     ]
     differences += [
+        Difference(f"term {term_keys.get(term) or stored_keys.get(term, term)!r} newest", s, n)
+        for term, s, n in _differing(stored_newest, Counter(counted_newest))
+    ]
+    differences += [
         Difference(f"{name} entries", getattr(found, name), getattr(counted, name))
         for name in ("entries", "distinct", "pending", "hidden")
         if getattr(found, name) != getattr(counted, name)
@@ -612,6 +622,8 @@ def recount(poll_id: int, *, fix: bool = False) -> list[Difference]:
             )
         for term, shown in best.items():
             TermCount.objects.filter(poll_id=poll_id, digest=term).update(shown=shown)
+        for term, _stored, n in _differing(stored_newest, Counter(counted_newest)):
+            TermCount.objects.filter(poll_id=poll_id, digest=term).update(newest=n)
         EntryCounter.objects.update_or_create(
             poll_id=poll_id,
             defaults={

@@ -262,6 +262,50 @@ def test_a_term_shows_its_most_given_spelling_as_the_entries_change() -> None:
     ]
 
 
+def newest_by_card(poll: Poll) -> dict[str, int]:
+    return {c["text"]: c["newest"] for c in text_entries.cards_part(poll.pk)["cards"]}
+
+
+def newest_entries(poll: Poll) -> dict[str, int]:
+    """Each key's newest shown entry, read from the entries themselves."""
+    found: dict[str, int] = {}
+    for entry in TextEntry.objects.filter(poll=poll, state="shown").order_by("id"):
+        found[entry.key] = entry.pk
+    return found
+
+
+def test_a_cards_newest_entry_follows_the_entries_as_they_come_go_and_are_hidden() -> None:
+    poll = answers()
+    store(ballot(poll, "a", ["Good talk"]), ballot(poll, "b", ["More demos"], when=1))
+    store(ballot(poll, "c", ["good talk"], when=2))
+    assert newest_by_card(poll) == {
+        "Good talk": newest_entries(poll)["good talk"],
+        "More demos": newest_entries(poll)["more demos"],
+    }
+    first, last = TextEntry.objects.filter(poll=poll, key="good talk").order_by("id")
+    assert newest_by_card(poll)["Good talk"] == last.pk
+    store(ballot(poll, "c", ["Too long"], when=3))  # the newest "good talk" goes
+    assert newest_by_card(poll)["Good talk"] == first.pk
+    moderation.apply(poll, moderation.HIDE, moderation.Target(moderation.ENTRY, first.pk))
+    assert "Good talk" not in newest_by_card(poll)
+    moderation.apply(poll, moderation.RESTORE, moderation.Target(moderation.ENTRY, first.pk))
+    assert newest_by_card(poll)["Good talk"] == first.pk
+    assert recounted(poll) == []
+
+
+def test_recount_finds_and_mends_a_terms_newest_entry() -> None:
+    poll = answers()
+    store(ballot(poll, "a", ["Good talk"]), ballot(poll, "b", ["good talk"], when=1))
+    text_entries.TermCount.objects.filter(poll=poll).update(newest=1)
+    newest = newest_entries(poll)["good talk"]
+    assert [(d.label, d.stored, d.counted) for d in recounted(poll)] == [
+        ("term 'good talk' newest", 1, newest)
+    ]
+    organising.recount_poll(poll)
+    assert recounted(poll) == []
+    assert newest_by_card(poll) == {"Good talk": newest}
+
+
 def test_one_batch_with_two_ballots_of_a_voter_keeps_the_last() -> None:
     poll = answers()
     outcome = store(
