@@ -1184,7 +1184,9 @@ def _text_history(run: Run, kind: str) -> dict[str, Any]:
     """A word cloud (3 entries a voter, 1 in 10 entries a new term) or open answers (1 in
     2 a new answer) with N entries, the terms' counts skewed as people's are (the first
     terms far more often), written straight into the tables with the counts to match;
-    then its results API, WebSocket snapshot and first page of terms timed."""
+    then each size's snapshot, results API, WebSocket snapshot and second page of terms
+    timed in turn, round by round: the figure is a ratio, and on a shared machine a busy
+    moment then falls on every size alike."""
     from django.db import connection, transaction
 
     from polls import organising, text_entries
@@ -1195,6 +1197,7 @@ def _text_history(run: Run, kind: str) -> dict[str, Any]:
     run.set_phase(f"kinds-{kind}-history")
     out: dict[str, Any] = {}
     cloud = kind == "wordcloud"
+    built = []
     for count in run.sizes.text_history:
         run.polls_made += 1
         poll = organising.create_poll(
@@ -1257,39 +1260,51 @@ def _text_history(run: Run, kind: str) -> dict[str, Any]:
         with answer_within(600), connection.cursor() as cur:
             cur.execute("ANALYZE polls_textentry, polls_termcount, polls_spellingcount")
         insert_seconds = time.monotonic() - started
-        n = run.sizes.history_samples
-        # The snapshot's own computation (the readers then share it from Redis).
-        from polls.selectors import poll_results
+        built.append((count, poll, distinct, insert_seconds))
+    from polls.selectors import poll_results
 
-        computed = []
-        for _ in range(max(10, n // 4)):
-            begun = time.perf_counter()
-            poll_results(poll=poll)
-            computed.append(time.perf_counter() - begun)
-        url = f"{voting.url}/api/polls/{poll.slug}/results"
-        _time_api(url, 5)
-        api = _time_api(url, n)
-        terms_url = f"{voting.url}/api/polls/{poll.slug}/terms?page=2"
-        _time_api(terms_url, 3)
-        terms = _time_api(terms_url, max(10, n // 4))
-        import requests
+    rounds = 10
+    n = run.sizes.history_samples
+    samples: dict[int, dict[str, list[float]]] = {
+        count: {"computed": [], "api": [], "terms": [], "ws": []} for count, *_ in built
+    }
+    for _ in range(rounds):
+        for count, poll, _distinct, _seconds in built:
+            took = samples[count]
+            # The snapshot's own computation (the readers then share it from Redis).
+            for _ in range(max(10, n // 4) // rounds):
+                begun = time.perf_counter()
+                poll_results(poll=poll)
+                took["computed"].append(time.perf_counter() - begun)
+            url = f"{voting.url}/api/polls/{poll.slug}/results"
+            _time_api(url, 1)
+            took["api"] += _time_api(url, n // rounds)
+            terms_url = f"{voting.url}/api/polls/{poll.slug}/terms?page=2"
+            _time_api(terms_url, 1)
+            took["terms"] += _time_api(terms_url, max(10, n // 4) // rounds)
+            ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+            took["ws"] += asyncio.run(
+                _time_ws_snapshot(ws_url, results_role.url, max(10, n // 4) // rounds)
+            )
+    import requests
 
-        size = len(requests.get(url, timeout=30).content)
-        ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
-        ws = asyncio.run(_time_ws_snapshot(ws_url, results_role.url, max(10, n // 4)))
+    for count, poll, distinct, insert_seconds in built:
+        took = samples[count]
+        size = len(requests.get(f"{voting.url}/api/polls/{poll.slug}/results", timeout=30).content)
         key = f"entries_{count}"
         out[key] = {
             "entries": count,
             "distinct": distinct,
             "insert_seconds": round(insert_seconds, 1),
             "snapshot_bytes": size,
-            "compute_p50_ms": round(pct(computed, 50) * 1000, 2),
-            "compute_p99_ms": round(pct(computed, 99) * 1000, 2),
-            "api_p50_ms": round(pct(api, 50) * 1000, 2),
-            "api_p99_ms": round(pct(api, 99) * 1000, 2),
-            "ws_snapshot_p50_ms": round(pct(ws, 50) * 1000, 2),
-            "ws_snapshot_p99_ms": round(pct(ws, 99) * 1000, 2),
-            "terms_page_p50_ms": round(pct(terms, 50) * 1000, 2),
+            "compute_p50_ms": round(pct(took["computed"], 50) * 1000, 2),
+            "compute_p99_ms": round(pct(took["computed"], 99) * 1000, 2),
+            "api_p50_ms": round(pct(took["api"], 50) * 1000, 2),
+            "api_p99_ms": round(pct(took["api"], 99) * 1000, 2),
+            "ws_snapshot_p50_ms": round(pct(took["ws"], 50) * 1000, 2),
+            "ws_snapshot_p99_ms": round(pct(took["ws"], 99) * 1000, 2),
+            "terms_page_p50_ms": round(pct(took["terms"], 50) * 1000, 2),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
         }
         print(
             f"  {kind}, {count} entries, {distinct} terms: snapshot computed p50"
