@@ -20,7 +20,10 @@ def voting_form(
     pending or stored one; or `shown`, the one a refused form posted), and whether the
     voter may (still) change it."""
     kind = kind_for(poll)
-    context: dict[str, Any] = {"ballot_template": kind.ballot_template}
+    context: dict[str, Any] = {
+        "ballot_template": kind.ballot_template,
+        "ballot_scripts": kind.scripts,
+    }
     context["has_ballot"] = ballot is not None
     context.update(ballot_context(poll, ballot or [], (ballot or []) if shown is None else shown))
     context["can_change"] = poll.allow_vote_change or not context["has_ballot"]

@@ -605,6 +605,9 @@ class TermCount(models.Model):
     # Its most common spelling among the shown entries (SpellingCount), kept with the count.
     shown = models.TextField(default="")
     votes = models.IntegerField(default=0)
+    # Its newest shown entry's id (0: none), kept with the count: open answers' cards say
+    # how new each is without a look at the entries.
+    newest = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

@@ -106,7 +106,8 @@ def board(*, poll: Poll, after: str = "", limit: int = BOARD_PAGE) -> Board:
     """Counted receipts in the order of their codes, `limit` after the receipt `after`
     (keyset paging: a page costs the same at the start and at the end of a big poll).
     A row shows its ballot in words on a public-ballot poll; the kind decides which rows
-    a board shows at all (Kind.board_entry: a text kind's hidden entries never)."""
+    a board shows at all and what a row says (Kind.board_ballots, board_entry: a text
+    kind's shown entries only)."""
     public = poll.ballot_secrecy == Poll.BallotSecrecy.PUBLIC
     kind = kinds.kind_for(poll)
     labels = {c.id: c.label for c in poll.choices.all()}
@@ -114,7 +115,7 @@ def board(*, poll: Poll, after: str = "", limit: int = BOARD_PAGE) -> Board:
     page = list(
         counted.filter(receipt__gt=after)
         .order_by("receipt", "id")
-        .values_list("receipt", "ballot")[: limit + 1]
+        .values_list("receipt", "voter_key", "ballot")[: limit + 1]
     )
     total = PollCounter.objects.filter(poll=poll).values_list("total", flat=True).first() or 0
     result = Board(
@@ -122,8 +123,11 @@ def board(*, poll: Poll, after: str = "", limit: int = BOARD_PAGE) -> Board:
         total=total,
         without_receipt=Vote.objects.filter(poll=poll, receipt="").count(),
     )
-    for receipt, ballot in page[:limit]:
-        entry = kind.board_entry(tuple(ballot), labels)
+    ballots = kind.board_ballots(
+        poll, [(voter_key, ballot) for _, voter_key, ballot in page[:limit]]
+    )
+    for (receipt, _voter_key, _stored), ballot in zip(page[:limit], ballots, strict=True):
+        entry = kind.board_entry(ballot, labels)
         if entry is None:
             continue
         row = {"receipt": codes.grouped(receipt)}

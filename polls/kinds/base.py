@@ -154,6 +154,12 @@ class Kind:
         return f"polls/kinds/{self.name}.js"
 
     @property
+    def scripts(self) -> tuple[str, ...]:
+        """What a page showing it loads, in order: the shared scripts its own builds on
+        (lower-layer static files, as polls/text-entries.js), then its own."""
+        return (self.script,)
+
+    @property
     def label(self) -> str:
         return str(Poll.Kind(self.name).label)
 
@@ -334,10 +340,15 @@ class Kind:
 
     # --- the receipts' board ------------------------------------------------------------
 
+    def board_ballots(self, poll: Poll, rows: Sequence[tuple[str, Any]]) -> list[tuple[Any, ...]]:
+        """The ballots of a page of the board, from its rows' (voter key, Vote.ballot): the
+        stored ballots as they are (a text kind reads its voters' entries instead)."""
+        return [tuple(ballot) for _voter_key, ballot in rows]
+
     def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
-        """What a board row shows of a counted ballot on a public-ballot poll, in words;
-        None leaves the row off every board (public or secret): a text kind's hidden
-        entries. polls.receipts.board asks it for every row."""
+        """What a board row shows of a counted ballot (board_ballots) on a public-ballot
+        poll, in words; None leaves the row off every board (public or secret).
+        polls.receipts.board asks it for every row."""
         return labels.get(ballot[0], "?")
 
 

@@ -31,6 +31,10 @@ from .base import BallotProblem, BallotShapeError, Counted, Kind, Option
 _UNSTORABLE = {chr(0), *map(chr, range(0xD800, 0xE000))}
 
 
+# Between a board row's entries (an entry may hold commas: an open answer is a sentence).
+BOARD_SEPARATOR = " · "
+
+
 # Moderation (issue 34, docs/moderation.md): each text poll's mode, what the profanity
 # filter's catch does, and whose lists apply; kept in Poll.options like every kind option.
 HOLD, REFUSE = "hold", "refuse"
@@ -129,6 +133,11 @@ class TextKind(Kind):
     # counts graphemes, and the page's script counts them as the voter types.
     INPUT_FACTOR: ClassVar[int] = 2
     your_ballot_schema = {"your_entries": {"type": ["array", "null"], "items": {"type": "string"}}}
+
+    @property
+    def scripts(self) -> tuple[str, ...]:
+        # The character count as the voter types and the totals: both text kinds' own.
+        return ("polls/text-entries.js", self.script)
 
     def limits(self, poll: Poll) -> engine.Limits:
         raise NotImplementedError
@@ -242,11 +251,20 @@ class TextKind(Kind):
     def row_ballot(self, ballot: Sequence[Any]) -> list[int]:
         return []
 
+    def board_ballots(self, poll: Poll, rows: Sequence[tuple[str, Any]]) -> list[tuple[Any, ...]]:
+        # The Vote row holds no ballot: the voters' entries are TextEntry rows (with states).
+        stored = text_entries.stored_ballots((poll.pk, voter_key) for voter_key, _ in rows)
+        return [stored.get((poll.pk, voter_key), ()) for voter_key, _ in rows]
+
     def board_entry(self, ballot: Sequence[Any], labels: dict[int, str]) -> str | None:
-        # The Vote row holds no ballot (the entries are TextEntry rows): a text ballot's
-        # receipt is on the board without its words, whether they are shown, pending or
-        # hidden (moderation, issue 34, decides what a public board may show of them).
-        return ""
+        """The shown entries' words, in the voter's order: an entry waiting for a moderator
+        or hidden is left out (what the board shows then recounts to the terms' counts).
+        The row is always there: its ballot is counted."""
+        return BOARD_SEPARATOR.join(
+            entry["text"]
+            for entry in ballot
+            if getattr(entry, "state", text_entries.SHOWN) == text_entries.SHOWN
+        )
 
     def counted(self, ballot: Sequence[Any]) -> Counted:
         return Counted(())  # counted per term by polls.text_entries

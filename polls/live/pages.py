@@ -9,13 +9,15 @@ from polls.models import LiveSession, Poll
 
 
 def kind_scripts(kinds: Iterable[str] | None = None) -> dict[str, list[str]]:
-    """The scripts of these kinds (polls/static/polls/kinds/<kind>.js; all when None):
-    a page loads only those it may show (a phone's first load stays small). They
-    register themselves (window.PollKinds)."""
+    """The scripts of these kinds (polls/static/polls/kinds/<kind>.js and the shared ones
+    they build on; all when None): a page loads only those it may show (a phone's first
+    load stays small). They register themselves (window.PollKinds)."""
     # single.js is the bars every bar kind's script builds on (multiple.js says its
     # summary with it): always there, and half a kilobyte.
     wanted = set(KINDS) if kinds is None else {*kinds, "single"}
-    return {"kind_scripts": [kind.script for name, kind in KINDS.items() if name in wanted]}
+    # Each once, a shared one before the first kind's that builds on it (Kind.scripts).
+    scripts = (script for name, kind in KINDS.items() if name in wanted for script in kind.scripts)
+    return {"kind_scripts": list(dict.fromkeys(scripts))}
 
 
 def session_kinds(session: LiveSession) -> list[str]:

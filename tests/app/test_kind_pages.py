@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import organising
+from polls import kinds, organising
 from polls.models import Poll
 from polls.pipeline.message import QueuedVote
 from polls.pipeline.store import record_votes
@@ -60,6 +60,7 @@ class Page(HTMLParser):
         self.inputs: list[dict[str, str | None]] = []
         self.selects: list[dict[str, Any]] = []
         self.csp_problems: list[str] = []
+        self.scripts: list[str] = []  # each script's src, in the page's order
         self._script_has_src = True
         self._in_switcher = False
         self.feed(html)
@@ -73,6 +74,7 @@ class Page(HTMLParser):
             self._in_switcher = True
         if tag == "script":
             self._script_has_src = "src" in found
+            self.scripts += [found["src"] or ""] if "src" in found else []
         elif self._in_switcher:
             pass
         elif tag == "input":
@@ -245,3 +247,24 @@ def test_results_shown_after_a_vote_are_shown_to_a_voter_of_any_kind(kind) -> No
     for url in (f"/polls/{poll.slug}/results/", f"/api/polls/{poll.slug}/results"):
         assert voter("alice").get(url).status_code == 200, url
         assert voter("bob").get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("kind", list(K))
+def test_each_page_of_a_kind_loads_the_scripts_its_own_builds_on_once_and_before_it(kind) -> None:
+    text = kind in (K.WORDCLOUD, K.OPENANSWER)
+    poll = organising.create_poll(
+        slug=f"{kind}-{uuid.uuid4().hex[:6]}", question="Scripts?", open_now=True, kind=kind,
+        labels=[] if text or kind == K.SCALE else ["Red", "Green"],
+    )  # fmt: skip
+    wanted = kinds.kind_for(poll).scripts
+    # The text kinds share the character count and the totals (polls/text-entries.js).
+    assert (wanted[0] == "polls/text-entries.js") is text
+    assert wanted[-1] == f"polls/kinds/{kind}.js"
+    for url in (f"/polls/{poll.slug}/", f"/polls/{poll.slug}/results/"):
+        _, page = page_of(voter("anna"), url)
+        where = [
+            [n for n, src in enumerate(page.scripts) if src.endswith(f"/static/{script}")]
+            for script in wanted
+        ]
+        assert all(len(found) == 1 for found in where), (url, page.scripts)
+        assert where == sorted(where), (url, page.scripts)

@@ -19,7 +19,7 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import kinds, organising, receipts, snapshots, text_entries
+from polls import kinds, moderation, organising, receipts, snapshots, text_entries
 from polls.counting import text as engine
 from polls.models import EntryCounter, Poll, PollCounter, PollReset, TextEntry, Vote
 from polls.pipeline.message import QueuedVote
@@ -260,6 +260,50 @@ def test_a_term_shows_its_most_given_spelling_as_the_entries_change() -> None:
     assert [(d.label, d.stored, d.counted) for d in recounted(poll)] == [
         ("term 'python' shown as", "PYTHON", "Python")
     ]
+
+
+def newest_by_card(poll: Poll) -> dict[str, int]:
+    return {c["text"]: c["newest"] for c in text_entries.cards_part(poll.pk)["cards"]}
+
+
+def newest_entries(poll: Poll) -> dict[str, int]:
+    """Each key's newest shown entry, read from the entries themselves."""
+    found: dict[str, int] = {}
+    for entry in TextEntry.objects.filter(poll=poll, state="shown").order_by("id"):
+        found[entry.key] = entry.pk
+    return found
+
+
+def test_a_cards_newest_entry_follows_the_entries_as_they_come_go_and_are_hidden() -> None:
+    poll = answers()
+    store(ballot(poll, "a", ["Good talk"]), ballot(poll, "b", ["More demos"], when=1))
+    store(ballot(poll, "c", ["good talk"], when=2))
+    assert newest_by_card(poll) == {
+        "Good talk": newest_entries(poll)["good talk"],
+        "More demos": newest_entries(poll)["more demos"],
+    }
+    first, last = TextEntry.objects.filter(poll=poll, key="good talk").order_by("id")
+    assert newest_by_card(poll)["Good talk"] == last.pk
+    store(ballot(poll, "c", ["Too long"], when=3))  # the newest "good talk" goes
+    assert newest_by_card(poll)["Good talk"] == first.pk
+    moderation.apply(poll, moderation.HIDE, moderation.Target(moderation.ENTRY, first.pk))
+    assert "Good talk" not in newest_by_card(poll)
+    moderation.apply(poll, moderation.RESTORE, moderation.Target(moderation.ENTRY, first.pk))
+    assert newest_by_card(poll)["Good talk"] == first.pk
+    assert recounted(poll) == []
+
+
+def test_recount_finds_and_mends_a_terms_newest_entry() -> None:
+    poll = answers()
+    store(ballot(poll, "a", ["Good talk"]), ballot(poll, "b", ["good talk"], when=1))
+    text_entries.TermCount.objects.filter(poll=poll).update(newest=1)
+    newest = newest_entries(poll)["good talk"]
+    assert [(d.label, d.stored, d.counted) for d in recounted(poll)] == [
+        ("term 'good talk' newest", 1, newest)
+    ]
+    organising.recount_poll(poll)
+    assert recounted(poll) == []
+    assert newest_by_card(poll) == {"Good talk": newest}
 
 
 def test_one_batch_with_two_ballots_of_a_voter_keeps_the_last() -> None:
@@ -611,15 +655,55 @@ def test_seed_demo_puts_a_word_cloud_in_the_demo_session() -> None:
     assert polls[-1].options["filter_action"] == "hold"
 
 
-@pytest.mark.parametrize("secrecy", ["secret", "public"])
-def test_a_text_ballots_receipt_is_on_the_board_without_its_words(secrecy: str) -> None:
+def receipted(vote: QueuedVote, receipt: str) -> QueuedVote:
+    return dataclasses.replace(vote, receipt=receipt, nonce="0" * 32)
+
+
+@pytest.mark.parametrize(
+    ("secrecy", "words"),
+    [
+        ("public", ["Python · Rust", "fast", "<b>Django</b> · python"]),  # each their own spelling
+        ("secret", [None, None, None]),
+    ],
+)
+def test_a_text_ballots_receipt_is_on_the_board_with_its_shown_words_when_ballots_are_public(
+    secrecy: str, words: list[str | None]
+) -> None:
     poll = cloud()
     Poll.objects.filter(pk=poll.pk).update(ballot_secrecy=secrecy)
     poll.refresh_from_db()
-    vote = dataclasses.replace(
-        ballot(poll, "ann", ["Python"]), receipt="ABCDEFGHJK", nonce="0" * 32
+    store(
+        receipted(ballot(poll, "ann", ["Python", "shit", "Rust"]), "AAAAAAAAAA"),  # one held
+        receipted(ballot(poll, "bob", ["fast"]), "BBBBBBBBBB"),
+        receipted(ballot(poll, "cy", ["<b>Django</b>", "python"], when=1), "CCCCCCCCCC"),
     )
-    store(vote)
     board = receipts.board(poll=poll)
-    assert [row["receipt"] for row in board.rows] == ["ABCDE-FGHJK"]
-    assert all(row.get("ballot", "") == "" for row in board.rows), "no words of the entries"
+    assert [row["receipt"] for row in board.rows] == ["AAAAA-AAAAA", "BBBBB-BBBBB", "CCCCC-CCCCC"]
+    # The shown entries in each voter's order; the filter's catch, waiting, is not there.
+    assert [row.get("ballot") for row in board.rows] == words
+    page = Client().get(f"/polls/{poll.slug}/board/").content.decode()
+    api = Client().get(f"/api/polls/{poll.slug}/board").json()
+    assert [row.get("ballot") for row in api["receipts"]] == words
+    assert "<b>" not in page, "text, never markup"
+    if secrecy == "public":
+        assert "<td>&lt;b&gt;Django&lt;/b&gt; · python</td>" in page
+    else:
+        assert "Django" not in page
+
+
+def test_a_hidden_entry_leaves_the_public_board_and_a_restored_one_comes_back() -> None:
+    poll = answers()
+    Poll.objects.filter(pk=poll.pk).update(ballot_secrecy="public")
+    poll.refresh_from_db()
+    store(receipted(ballot(poll, "ann", ["Good talk, thanks"]), "AAAAAAAAAA"))
+    entry = TextEntry.objects.get(poll=poll)
+
+    def shown() -> list[dict[str, str]]:
+        return receipts.board(poll=poll).rows
+
+    assert shown() == [{"receipt": "AAAAA-AAAAA", "ballot": "Good talk, thanks"}]
+    moderation.apply(poll, moderation.HIDE, moderation.Target(moderation.ENTRY, entry.pk))
+    # Still counted (the voter is in the total): the row stays, without the hidden words.
+    assert shown() == [{"receipt": "AAAAA-AAAAA", "ballot": ""}]
+    moderation.apply(poll, moderation.RESTORE, moderation.Target(moderation.ENTRY, entry.pk))
+    assert shown() == [{"receipt": "AAAAA-AAAAA", "ballot": "Good talk, thanks"}]

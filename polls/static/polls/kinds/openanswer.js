@@ -2,8 +2,8 @@
 // as the server renders them; this redraws them from later snapshots, orders them newest
 // or most common first (a toggle, kept per page), and on the presenter's screen shows one
 // card big when clicked (Esc or a click closes it). Text is text: cards are built from
-// text nodes only. Its ballot: a count of characters as people see them (Intl.Segmenter)
-// as the voter types; the server decides.
+// text nodes only. Its ballot's character count and the totals are polls/text-entries.js's,
+// loaded before it.
 (function () {
   "use strict";
   var gettext = window.gettext;
@@ -63,14 +63,7 @@
 
   function draw(view, msg) {
     var root = view.root;
-    var tools = view.tools;
-    var entries = root.querySelector("#answers-entries");
-    if (entries) {
-      entries.textContent = msg.entries;
-      var unit = root.querySelector("#answers-entries-unit");
-      unit.textContent = tools.unitOf(unit, msg.entries);
-      root.querySelector("#answers-distinct").textContent = msg.distinct;
-    }
+    window.TextEntries.drawTotals(view, msg, "answers");
     drawCards(view, msg.cards || []);
     var empty = root.querySelector("#answers-empty");
     if (empty) empty.hidden = (msg.cards || []).length > 0;
@@ -156,36 +149,5 @@
     return [interpolate(gettext("Newest answer: %(text)s"), { text: newest.length > 80 ? newest.slice(0, 79) + "…" : newest }, true)];
   }
 
-  // --- The ballot: characters counted as people see them --------------------------------
-
-  function installCounter() {
-    if (window.TextEntryCounter) return;
-    window.TextEntryCounter = true;
-    var segmenter = window.Intl && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
-    function length(text) {
-      text = text.replace(/\s+/g, " ").trim(); // as the server normalises spaces
-      return Array.from(segmenter ? segmenter.segment(text) : text).length;
-    }
-    document.addEventListener("input", function (event) {
-      var input = event.target;
-      var holder = input.closest && input.closest(".text-entries");
-      if (!holder) return;
-      var limit = parseInt(holder.dataset.maxLength, 10) || 0;
-      var counter = input.parentNode.querySelector(".text-count");
-      var n = length(input.value);
-      var over = limit && n > limit;
-      if (counter) {
-        counter.hidden = false;
-        counter.textContent = n + "/" + limit;
-        counter.classList.toggle("over", !!over);
-      }
-      input.setCustomValidity(
-        over ? interpolate(gettext("At most %(limit)s characters: this has %(count)s."), { limit: limit, count: n }, true) : "",
-      );
-      input.setAttribute("aria-invalid", over ? "true" : "false");
-    });
-  }
-
-  installCounter();
   kinds.openanswer = { draw: draw, init: init, summary: summary };
 })();

@@ -3,12 +3,10 @@
 // wordcloud2.js (vendored, loaded only where a cloud shows) and redraws both from later
 // snapshots. A placed word stays where it is while its size step does not change: only new
 // or resized words are laid out, around the words already there (a cloud that jumps on a
-// projector is what people complain of). Its ballot: a count of characters as people see
-// them (Intl.Segmenter) as the voter types; the server decides.
+// projector is what people complain of). Its ballot's character count and the totals are
+// polls/text-entries.js's, loaded before it.
 (function () {
   "use strict";
-  var gettext = window.gettext;
-  var interpolate = window.interpolate;
   var kinds = (window.PollKinds = window.PollKinds || {});
 
   // Font size per step (1 smallest .. 5 largest), in times the largest step's size.
@@ -187,14 +185,7 @@
 
   function draw(view, msg) {
     var root = view.root;
-    var tools = view.tools;
-    var entries = root.querySelector("#cloud-entries");
-    if (entries) {
-      entries.textContent = msg.entries;
-      var unit = root.querySelector("#cloud-entries-unit");
-      unit.textContent = tools.unitOf(unit, msg.entries);
-      root.querySelector("#cloud-distinct").textContent = msg.distinct;
-    }
+    window.TextEntries.drawTotals(view, msg, "cloud");
     drawList(view, msg.terms || []);
     var empty = root.querySelector("#cloud-empty");
     if (empty) empty.hidden = (msg.terms || []).length > 0;
@@ -231,36 +222,5 @@
       });
   }
 
-  // --- The ballot: characters counted as people see them --------------------------------
-
-  function installCounter() {
-    if (window.TextEntryCounter) return;
-    window.TextEntryCounter = true;
-    var segmenter = window.Intl && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
-    function length(text) {
-      text = text.replace(/\s+/g, " ").trim(); // as the server normalises spaces
-      return Array.from(segmenter ? segmenter.segment(text) : text).length;
-    }
-    document.addEventListener("input", function (event) {
-      var input = event.target;
-      var holder = input.closest && input.closest(".text-entries");
-      if (!holder) return;
-      var limit = parseInt(holder.dataset.maxLength, 10) || 0;
-      var counter = input.parentNode.querySelector(".text-count");
-      var n = length(input.value);
-      var over = limit && n > limit;
-      if (counter) {
-        counter.hidden = false;
-        counter.textContent = n + "/" + limit;
-        counter.classList.toggle("over", !!over);
-      }
-      input.setCustomValidity(
-        over ? interpolate(gettext("At most %(limit)s characters: this has %(count)s."), { limit: limit, count: n }, true) : "",
-      );
-      input.setAttribute("aria-invalid", over ? "true" : "false");
-    });
-  }
-
-  installCounter();
   kinds.wordcloud = { draw: draw, init: init, summary: summary };
 })();
