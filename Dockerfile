@@ -8,7 +8,7 @@
 #     gunicorn votingsite.wsgi -c python:votingsite.gunicorn_conf --bind 0.0.0.0:8000 --workers 2 --threads 8 --reuse-port
 #   docker run -d --network live-votes --name results --env-file site.env live-votes:0.1.0 \
 #     python -m votingsite.results_server --bind 0.0.0.0 --port 8001 --websocket-max-message-size 65536 \
-#     --websocket-max-frame-size 4096 votingsite.asgi:application
+#     --websocket-max-frame-size 4096 --websocket_connect_timeout 30 votingsite.asgi:application
 #   docker run -d --network live-votes --name worker --env-file site.env live-votes:0.1.0 \
 #     celery -A votingsite worker --concurrency 2
 #   docker run -d --network live-votes -p 127.0.0.1:8000:8080 live-votes:0.1.0
