@@ -199,8 +199,8 @@ def test_the_text_kinds_scripts_speak_the_pages_language(
     site: Any, chromium: Any, language: str, counter: str, given: str, newest: str
 ) -> None:
     """Open answers in a browser of each language: the character count's message as the
-    voter types (text-entries.js, shared by the text kinds), a card's count and the live summary drawn from a snapshot,
-    every word from the JavaScript catalogue."""
+    voter types (text-entries.js, the text kinds' shared script), a card's count and the
+    live summary drawn from a snapshot, every word from the JavaScript catalogue."""
     from playwright.sync_api import expect
 
     from polls import organising
