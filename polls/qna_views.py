@@ -38,21 +38,13 @@ def _done(
     return redirect(f"{_session_url(session)}#qna")
 
 
-def _answer_refused(request: HttpRequest, error: qna.QnaError) -> HttpResponse:
-    """polls.responses' answer, with the error's extra fields (the action's id) in JSON."""
-    if wants_json(request) and error.details:
-        return json_error(error.status, error, code=error.code, retry_after=error.retry_after,
-                          details=error.details)  # fmt: skip
-    return qna_refused(request, error)
-
-
 def _session_url(session: LiveSession) -> str:
     return reverse("polls:session", args=[session.code])
 
 
 def _refused(request: HttpRequest, session: LiveSession, error: qna.QnaError) -> HttpResponse:
     if wants_json(request) or error.status in (429, 503):
-        return _answer_refused(request, error)
+        return qna_refused(request, error)
     messages.error(request, str(error))
     return redirect(f"{_session_url(session)}#qna")
 
@@ -265,7 +257,7 @@ def api_ask(request: HttpRequest, code: str) -> HttpResponse:
         question = qna.ask(board, voter_key=request.voter_key, text=text, name=name,  # type: ignore[attr-defined]
                            address=ratelimits.client_ip(request))  # fmt: skip
     except qna.QnaError as error:
-        return _answer_refused(request, error)
+        return qna_refused(request, error)
     return JsonResponse({"id": str(question), "status": "queued"}, status=202)
 
 
@@ -286,5 +278,5 @@ def api_upvote(request: HttpRequest, code: str, question: str) -> HttpResponse:
         action = qna.upvote(board, voter_key=request.voter_key, question=question, up=up,  # type: ignore[attr-defined]
                             address=ratelimits.client_ip(request))  # fmt: skip
     except qna.QnaError as error:
-        return _answer_refused(request, error)
+        return qna_refused(request, error)
     return JsonResponse({"id": str(action), "status": "queued", "up": up}, status=202)

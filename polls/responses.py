@@ -151,7 +151,9 @@ def session_refused(error: SessionError) -> JsonResponse:
 
 def qna_refused(request: HttpRequest, error: QnaError) -> HttpResponse:
     """A refused Q&A request (polls.qna): its status and code, Retry-After on 429 and 503;
-    JSON on the API and for scripts, else the designed page."""
-    return error_response(
-        request, error.status, str(error), code=error.code, retry_after=error.retry_after
-    )
+    JSON on the API and for scripts (with the error's details: an action's id), else the
+    designed page."""
+    if wants_json(request):
+        return json_error(error.status, error, code=error.code, retry_after=error.retry_after,
+                          details=error.details)  # fmt: skip
+    return error_page(error.status, str(error), retry_after=error.retry_after)
