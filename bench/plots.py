@@ -12,6 +12,8 @@ Draws a benchmark report (the JSON `python -m bench` writes) as PNG pictures in 
   per audience size, against the fan-out target.
 - memory.png: process-tree memory per role over the run, with the bench's phases marked.
 - sessions.png: as fanout.png, for a presenter's session actions.
+- room.png: per room size (the `room` phase), the join, a presenter's action and a
+  reveal's results reaching every phone (p50 and p99), against their targets.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FRESHNESS_TARGETS_MS = (("p50", 40.0, "tab:orange"), ("p99", 150.0, "tab:red"))
 INTAKE_P99_TARGET_MS = 50.0
 FANOUT_TARGET_MS = 500.0
 SESSIONS_TARGET_MS = 1000.0  # issue 19: p99 within 1 s
+ROOM_TARGETS_MS = {"join": 2000.0, "action": 1000.0, "reveal → results": 1000.0}  # issue 42
 RESULTS_MEMORY_TARGET_MB = 200.0
 PHASE_LABEL: dict[str, Any] = {"rotation": 90, "va": "top", "ha": "right", "fontsize": 7}
 TARGET_STYLE: dict[str, Any] = {"color": "tab:red", "linestyle": "--", "linewidth": 1}
@@ -208,12 +211,50 @@ def _memory(report: Report) -> Figure | None:
     return fig
 
 
+def _room(report: Report) -> Figure | None:
+    from matplotlib.ticker import FuncFormatter
+
+    sizes = (report.get("room") or {}).values()
+    runs = sorted((r for r in sizes if r.get("joined")), key=lambda r: r["phones"])
+    if not runs:
+        return None
+    fig, axes = _figure(ncols=len(ROOM_TARGETS_MS))
+    fig.set_size_inches(11, 4.5)
+    measures = {
+        "join": ("join_p50_ms", "join_p99_ms"),
+        "action": ("action_p50_ms", "action_p99_ms"),
+        "reveal → results": (None, "reveal_results_p99_ms"),
+    }
+    labels = [
+        f"{r['phones']:,}"
+        + (f"\n({r['results_processes']} results)" if r.get("results_processes", 1) > 1 else "")
+        for r in runs
+    ]
+    xs = list(range(len(runs)))
+    for ax, (name, (p50, p99)) in zip(axes, measures.items(), strict=True):
+        if p50:
+            ax.bar([x - 0.2 for x in xs], [r[p50] / 1000 for r in runs], 0.4,
+                   color="tab:blue", label="p50")  # fmt: skip
+        ax.bar([x + 0.2 for x in xs], [r[p99] / 1000 for r in runs], 0.4,
+               color="tab:orange", label="p99")  # fmt: skip
+        ax.axhline(ROOM_TARGETS_MS[name] / 1000, **TARGET_STYLE, label="p99 target")
+        ax.set_xticks(xs, labels, fontsize="small")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set(title=name, xlabel="phones", ylabel="seconds (log scale)")
+        ax.legend(fontsize="small")
+    fig.suptitle("A room of phones: until every phone has it")
+    return fig
+
+
 PICTURES: dict[str, Callable[[Report], Figure | None]] = {
     "freshness.png": _freshness,
     "intake.png": _intake,
     "fanout.png": _fanout,
     "memory.png": _memory,
     "sessions.png": _sessions,
+    "room.png": _room,
 }
 
 
