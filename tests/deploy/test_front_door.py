@@ -191,36 +191,37 @@ def in_language(language: str, message: str) -> str:
         return translation.gettext(message)
 
 
-@pytest.mark.parametrize(
-    ("headers", "language"),
-    [
-        ({}, "en"),
-        ({"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"}, "fr"),
-        ({"Accept-Language": "pt-BR,pt;q=0.9,de;q=0.7"}, "de"),  # the first it has
-        ({"Accept-Language": "zh-CN"}, "en"),
-        # The language the visitor chose on the site wins over the browser's.
-        ({"Accept-Language": "de", "Cookie": "sessionid=x; django_language=es"}, "es"),
-    ],
-)
+# What a browser sends, and the language the page must be in.
+LANGUAGES = [
+    ({}, "en"),
+    ({"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"}, "fr"),
+    ({"Accept-Language": "pt-BR,pt;q=0.9,de;q=0.7"}, "de"),  # the first the site has
+    ({"Accept-Language": "zh-CN"}, "en"),
+    # The language the visitor chose on the site wins over the browser's.
+    ({"Accept-Language": "de", "Cookie": "sessionid=x; django_language=es"}, "es"),
+]
+
+
 def test_a_page_whose_role_is_away_says_so_in_the_visitors_language_and_tries_again(
-    site, door_alone, headers: dict[str, str], language: str
+    site, door_alone
 ) -> None:
     site_page = requests.get(f"{site.url}/", timeout=10)
-    page = requests.get(f"{door_alone.url}/s/ABCD/", headers=headers, timeout=10)
-    assert page.status_code == 503
-    assert page.headers["Retry-After"] == "5"
-    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
-    for name in SECURITY_HEADERS:  # the site's CSP: no script, nothing from elsewhere
-        assert same_value(name, page.headers[name], site_page.headers[name]), name
-    html = page.text
-    assert f'<html lang="{language}">' in html
-    heading = in_language(language, "The site cannot take this right now")
-    assert f"<h1>{heading}</h1>" in html
-    assert f"<title>{in_language(language, 'Busy for a moment')} · " in html
-    assert '<meta http-equiv="refresh" content="5">' in html
-    assert '<meta name="viewport"' in html
-    for outside in ("<script", "<link", "src=", "http:", "https:", "//"):
-        assert outside not in html, outside
+    for headers, language in LANGUAGES:
+        page = requests.get(f"{door_alone.url}/s/ABCD/", headers=headers, timeout=10)
+        assert page.status_code == 503
+        assert page.headers["Retry-After"] == "5"
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        for name in SECURITY_HEADERS:  # the site's CSP: no script, nothing from elsewhere
+            assert same_value(name, page.headers[name], site_page.headers[name]), name
+        html = page.text
+        assert f'<html lang="{language}">' in html, headers
+        heading = in_language(language, "The site cannot take this right now")
+        assert f"<h1>{heading}</h1>" in html
+        assert f"<title>{in_language(language, 'Busy for a moment')} · " in html
+        assert '<meta http-equiv="refresh" content="5">' in html
+        assert '<meta name="viewport"' in html
+        for outside in ("<script", "<link", "src=", "http:", "https:", "//"):
+            assert outside not in html, outside
 
 
 def test_a_form_sent_while_its_role_is_away_is_told_to_go_back_not_reloaded(door_alone) -> None:
@@ -237,22 +238,21 @@ def test_a_form_sent_while_its_role_is_away_is_told_to_go_back_not_reloaded(door
     assert "refresh" not in sent.text  # a reload would not send the form again
 
 
-@pytest.mark.parametrize(
-    ("path", "content_type"),
-    [
+def test_the_api_sockets_and_static_files_keep_their_plain_answers_when_a_role_is_away(
+    door_alone,
+) -> None:
+    for path, content_type in [
         ("/api/polls/cats/results", "application/json"),
         ("/static/polls/session.js", "text/plain"),
         ("/ws/polls/cats/", "text/plain"),
-    ],
-)
-def test_the_api_sockets_and_static_files_keep_their_plain_answers_when_a_role_is_away(
-    door_alone, path: str, content_type: str
-) -> None:
-    answer = requests.get(f"{door_alone.url}{path}", headers={"Accept-Language": "de"}, timeout=10)
-    assert answer.status_code == 503
-    assert answer.headers["Content-Type"].startswith(content_type)
-    assert "<html" not in answer.text
-    assert "unavailable for a moment" in answer.text
+    ]:
+        answer = requests.get(
+            f"{door_alone.url}{path}", headers={"Accept-Language": "de"}, timeout=10
+        )
+        assert answer.status_code == 503
+        assert answer.headers["Content-Type"].startswith(content_type), path
+        assert "<html" not in answer.text
+        assert "unavailable for a moment" in answer.text
 
 
 # --- Slow clients -----------------------------------------------------------------------
