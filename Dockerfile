@@ -49,13 +49,16 @@ COPY . .
 COPY deploy/k8s/base/front-door/ /etc/front-door/
 # The translations are compiled, then static files are collected (hashed and compressed:
 # the front door serves them from disk, WhiteNoise too), the scripts' catalogue per
-# language with them (written from the compiled translations first: votingsite's command).
+# language with them (written from the compiled translations first: votingsite's command),
+# and the front door's pages for people (its 429 and 503 in each language: door-pages.conf).
 # Settings refuse to load without a secret key when DEBUG is off: this one exists only
 # for this command and is not kept in any layer's environment.
 RUN DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
     python manage.py compilemessages --ignore=staticfiles -v 0 \
     && DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
     python manage.py collectstatic --noinput \
+    && DJANGO_SECRET_KEY=build-only-not-secret DJANGO_DEBUG=0 \
+    python manage.py door_pages /app/door-pages \
     && python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8080 8000 8001 9808

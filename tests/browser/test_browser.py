@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from polls.models import Poll
 from tests.support import processes
 from tests.support.browser import EVENTUALLY_MS
-from tests.support.clients import Browser, results_of
+from tests.support.clients import Browser, results_of, results_socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -170,6 +170,21 @@ def test_the_page_reconnects_after_a_results_server_restart_and_catches_up(
         server.stop()
         if replacement is not None:
             replacement.stop()
+
+
+def test_a_page_whose_socket_is_refused_for_too_many_from_its_address_says_so_and_retries(
+    poll: Poll, open_page: Callable[..., Page]
+) -> None:
+    server = processes.results_server(env={"WS_SOCKETS_PER_ADDRESS": "1"}).start().wait_ready()
+    try:
+        with results_socket(server.url, poll.slug):  # the address's one socket
+            page = open_page(f"{server.url}/polls/{poll.slug}/results/")
+            refused = "too many from your network: trying again…"
+            expect(page.locator("#live")).to_have_text(refused)
+        # Tried again by itself (within 8 s, then 10 s): live once there is room.
+        expect(page.locator("#live")).to_have_text("live", timeout=25_000)
+    finally:
+        server.stop()
 
 
 # Wraps the page's WebSocket to note when each socket is opened and when it closes

@@ -1,6 +1,7 @@
 """The front door's connections per address (deploy/k8s/base/front-door/nginx.conf): one
-address at its limit of sockets and of requests in progress is refused with 429 (plain
-text, JSON under /api/), while a visitor from another address is served as usual.
+address at its limit of sockets and of requests in progress is refused with 429 (a page
+in the visitor's language for a page, JSON under /api/), while a visitor from another
+address is served as usual.
 
 Linux routes all of 127.0.0.0/8 to the loopback interface, so each visitor here is a
 loopback address of its own (the client socket bound to it), the shipped limits unchanged.
@@ -63,11 +64,13 @@ def websocket(site: Any, source: str, slug: str) -> ClientConnection:
     return connect(ws_url, sock=dial(site, source), origin=Origin(site.url), open_timeout=10)
 
 
-def get(site: Any, source: str, path: str) -> http.client.HTTPResponse:
+def get(
+    site: Any, source: str, path: str, headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
     """The answer, its body read (in `.body`)."""
     host, port = door_address(site)
     conn = http.client.HTTPConnection(host, port, timeout=10, source_address=(source, 0))
-    conn.request("GET", path)
+    conn.request("GET", path, headers=headers or {})
     answer = conn.getresponse()
     answer.body = answer.read()  # type: ignore[attr-defined]
     conn.close()
@@ -119,16 +122,22 @@ def test_an_address_at_its_limits_is_refused_and_another_is_served(
             return statuses[-1] == 429
 
         processes.wait_for(refused, timeout=10, interval=0.5, what=lambda: f"429, got {statuses}")
-        # Pages and the API from the crowd: the site's 429, with when to try again.
-        text = get(site, CROWD, f"/polls/{poll.slug}/")
-        api = get(site, CROWD, f"/api/polls/{poll.slug}")
+        # Pages and the API from the crowd: the site's 429, with when to try again; a
+        # person's page says so in their language and loads itself again after as long.
+        german = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}
+        text = get(site, CROWD, f"/polls/{poll.slug}/", headers=german)
+        api = get(site, CROWD, f"/api/polls/{poll.slug}", headers=german)
         for answer in (text, api):
             assert answer.status == 429
             assert answer.getheader("Retry-After") == "10"
             for name in SECURITY_HEADERS:
                 assert same_value(name, answer.getheader(name, ""), page.getheader(name, ""))
-        assert text.getheader("Content-Type", "").startswith("text/plain")
-        assert b"<html" not in text.body  # type: ignore[attr-defined]
+        assert text.getheader("Content-Type") == "text/html; charset=utf-8"
+        html = text.body.decode()  # type: ignore[attr-defined]
+        assert '<html lang="de">' in html
+        assert "<h1>Zu viele Verbindungen aus Ihrem Netzwerk</h1>" in html
+        assert '<meta http-equiv="refresh" content="10">' in html
+        assert "<script" not in html
         assert api.getheader("Content-Type", "").startswith("application/json")
         assert json.loads(api.body)["code"] == "too_many_connections"  # type: ignore[attr-defined]
 

@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 import requests
+from django.utils import translation
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
@@ -160,6 +161,98 @@ def test_the_doors_own_errors_carry_the_sites_security_headers(site, poll: Poll)
         for name in SECURITY_HEADERS:
             assert len(error.raw.headers.getlist(name)) == 1, (what, name)
             assert same_value(name, error.headers[name], page.headers[name]), (what, name)
+
+
+# --- What a person sees when a role is away ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def door_alone() -> Iterator[processes.FrontDoor]:
+    """The shipped door with no role behind it (a rollout gone wrong, a role restarting)."""
+    away = f"http://127.0.0.1:{processes.free_port()}"
+    door = processes.FrontDoor(voting=away, results=away)
+    door.start()
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"{door.url}/healthz", timeout=2).status_code == 503
+        except requests.ConnectionError:
+            return False
+
+    try:
+        processes.wait_for(answers, timeout=10, what="the door without its roles")
+        yield door
+    finally:
+        door.stop()
+
+
+def in_language(language: str, message: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+# What a browser sends, and the language the page must be in.
+LANGUAGES = [
+    ({}, "en"),
+    ({"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"}, "fr"),
+    ({"Accept-Language": "pt-BR,pt;q=0.9,de;q=0.7"}, "de"),  # the first the site has
+    ({"Accept-Language": "zh-CN"}, "en"),
+    # The language the visitor chose on the site wins over the browser's.
+    ({"Accept-Language": "de", "Cookie": "sessionid=x; django_language=es"}, "es"),
+]
+
+
+def test_a_page_whose_role_is_away_says_so_in_the_visitors_language_and_tries_again(
+    site, door_alone
+) -> None:
+    site_page = requests.get(f"{site.url}/", timeout=10)
+    for headers, language in LANGUAGES:
+        page = requests.get(f"{door_alone.url}/s/ABCD/", headers=headers, timeout=10)
+        assert page.status_code == 503
+        assert page.headers["Retry-After"] == "5"
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        for name in SECURITY_HEADERS:  # the site's CSP: no script, nothing from elsewhere
+            assert same_value(name, page.headers[name], site_page.headers[name]), name
+        html = page.text
+        assert f'<html lang="{language}">' in html, headers
+        heading = in_language(language, "The site cannot take this right now")
+        assert f"<h1>{heading}</h1>" in html
+        assert f"<title>{in_language(language, 'Busy for a moment')} · " in html
+        assert '<meta http-equiv="refresh" content="5">' in html
+        assert '<meta name="viewport"' in html
+        for outside in ("<script", "<link", "src=", "http:", "https:", "//"):
+            assert outside not in html, outside
+
+
+def test_a_form_sent_while_its_role_is_away_is_told_to_go_back_not_reloaded(door_alone) -> None:
+    sent = requests.post(
+        f"{door_alone.url}/polls/cats/vote/",
+        data={"choice": "1"},
+        headers={"Accept-Language": "de"},
+        timeout=10,
+    )
+    assert sent.status_code == 503
+    assert '<html lang="de">' in sent.text
+    go_back = "What you sent may not have arrived: go back and send it again in a few seconds."
+    assert in_language("de", go_back) in sent.text
+    assert "refresh" not in sent.text  # a reload would not send the form again
+
+
+def test_the_api_sockets_and_static_files_keep_their_plain_answers_when_a_role_is_away(
+    door_alone,
+) -> None:
+    for path, content_type in [
+        ("/api/polls/cats/results", "application/json"),
+        ("/static/polls/session.js", "text/plain"),
+        ("/ws/polls/cats/", "text/plain"),
+    ]:
+        answer = requests.get(
+            f"{door_alone.url}{path}", headers={"Accept-Language": "de"}, timeout=10
+        )
+        assert answer.status_code == 503
+        assert answer.headers["Content-Type"].startswith(content_type), path
+        assert "<html" not in answer.text
+        assert "unavailable for a moment" in answer.text
 
 
 # --- Slow clients -----------------------------------------------------------------------

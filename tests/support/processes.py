@@ -22,6 +22,7 @@ from typing import Self
 
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 
 from tests.support import mutation
@@ -263,12 +264,17 @@ class FrontDoor(WebServer):
         url = url or f"http://127.0.0.1:{free_port()}"
         LOGS.mkdir(parents=True, exist_ok=True)
         self.directory = Path(tempfile.mkdtemp(prefix="front-door-", dir=LOGS))
+        # The door's pages for people, as the image and scripts/run write them, where
+        # nginx's workers may read them (they drop to another user when run as root).
+        self.directory.chmod(0o755)
+        call_command("door_pages", self.directory / "pages")
         front_door.prepare(
             self.directory,
             listen=url.removeprefix("http://"),
             voting=voting.removeprefix("http://"),
             results=results.removeprefix("http://"),
             static=static,
+            pages=self.directory / "pages",
         )
         program, *args = command("door", {"FRONT_DOOR_DIR": str(self.directory)})
         assert program == "nginx"

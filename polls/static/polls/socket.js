@@ -9,6 +9,10 @@
   var gettext = window.gettext; // polls/i18n.js: English without the catalogue
   var BACKOFF_FIRST_MS = 500;
   var BACKOFF_MAX_MS = 10000;
+  // Too many sockets or messages from this address (results/guard.py, polls' join codes):
+  // not a refusal for good; tried again, from the longer delays.
+  var CLOSE_TOO_MANY = 4429;
+  var TOO_MANY_ATTEMPT = 4; // the next delay up to 8 s, then 10 s
 
   // options: path (the socket's path), status (the element that says where it stands),
   // onMessage(msg, fresh) (fresh: the first message of this socket), ready(msg) (whether
@@ -60,12 +64,17 @@
         socket = null;
         if (event.code >= 4000 && event.code < 5000) {
           var handled = options.onRefused ? options.onRefused(event.code, say) : undefined;
-          if (handled !== false) {
+          if (handled !== false && (handled !== undefined || event.code !== CLOSE_TOO_MANY)) {
             if (handled === undefined) say("off", gettext("live updates unavailable"));
             return;
           }
         }
-        say("down", gettext("reconnecting…"));
+        if (event.code === CLOSE_TOO_MANY) {
+          attempt = Math.max(attempt, TOO_MANY_ATTEMPT);
+          say("down", gettext("too many from your network: trying again…"));
+        } else {
+          say("down", gettext("reconnecting…"));
+        }
         scheduleReconnect();
       };
     }
