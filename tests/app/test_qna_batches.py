@@ -4,6 +4,7 @@ however often one was delivered, then come off the Q&A ledger."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from polls import live_sessions, qna, qna_reads
+from polls.live import publisher
 from polls.models import QnaBoard, QnaUpvote, Question
 from polls.pipeline import qna_admission, qna_store
 from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction, member
@@ -108,3 +110,44 @@ def test_boards_are_stored_apart_and_a_malformed_message_drops_alone(board, owne
     assert len(locks) == 2  # a transaction per board
     assert Question.objects.get(uuid=q1.id).upvotes == 1
     assert Question.objects.filter(uuid=q2.id, board=other).exists()
+
+
+def test_a_batch_changes_only_the_rows_of_its_own_voter_and_question_pairs(board) -> None:
+    """Each voter's stored row of another question stays as it was: an action is matched
+    to its own (voter, question) row, not to the voter's rows of the batch's questions."""
+    q1, q2 = asked(board, 1), asked(board, 2)
+    qna_store.record([q1, q2, up(board, q1, "anon:x", True, 10), up(board, q2, "anon:y", True, 11)])
+
+    qna_store.record([up(board, q2, "anon:x", True, 20), up(board, q1, "anon:y", False, 21)])
+
+    counts = dict(Question.objects.filter(board=board).values_list("uuid", "upvotes"))
+    assert counts == {q1.id: 1, q2.id: 2}  # anon:y's down had nothing to take back
+    rows = {(r.question.uuid, r.voter_key): r.up for r in QnaUpvote.objects.all()}
+    assert rows == {(q1.id, "anon:x"): True, (q2.id, "anon:y"): True,
+                    (q2.id, "anon:x"): True, (q1.id, "anon:y"): False}  # fmt: skip
+    assert qna.recount(board) == {}
+
+
+def test_a_busy_board_is_pushed_at_most_once_per_floor_and_its_last_change_arrives(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However short RESULTS_PUSH_INTERVAL, a board changed every 5 ms is pushed at most
+    once per QNA_PUSH_FLOOR_MS (each push is a snapshot's queries in the storing worker),
+    and a change after the last push is pushed when the gate opens."""
+    settings.RESULTS_PUSH_INTERVAL = 0.01
+    pushes: list[float] = []
+    monkeypatch.setattr(publisher, "publish_qna_now", lambda board_id, loop=None: pushes.append(
+        time.monotonic()))  # fmt: skip
+    board_id = 2_000_000_035  # no such board: the push is the stand-in above
+    began = time.monotonic()
+    last_change = began
+    while last_change - began < 1.5:
+        last_change = time.monotonic()
+        publisher.qna_changed([board_id])
+        time.sleep(0.005)
+    publisher._qna.drain(timeout=5)
+
+    floor = publisher.QNA_PUSH_FLOOR_MS / 1000
+    assert len(pushes) <= (last_change - began) / floor + 2
+    assert len(pushes) >= 3  # pushed while busy, not only once it went quiet
+    assert pushes[-1] >= last_change  # the last change was pushed after it
