@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 from celery_batches import SimpleRequest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -151,3 +153,44 @@ def test_a_busy_board_is_pushed_at_most_once_per_floor_and_its_last_change_arriv
     assert len(pushes) <= (last_change - began) / floor + 2
     assert len(pushes) >= 3  # pushed while busy, not only once it went quiet
     assert pushes[-1] >= last_change  # the last change was pushed after it
+
+
+@pytest.fixture
+def queue(redis_client: redis.Redis, settings: Any) -> Iterator[str]:
+    """The queue the Q&A ledger looks at, these tests' own; the handled mark and the
+    entries put back as they were afterwards (the mark only moves forward)."""
+    settings.CELERY_TASK_DEFAULT_QUEUE = "qna-ledger-tests"
+    redis_client.delete("qna-ledger-tests")
+    mark = redis_client.zscore(qna_admission.HANDLED_UPTO_KEY, "upto")
+    redis_client.delete(qna_admission.HANDLED_UPTO_KEY)
+    yield "qna-ledger-tests"
+    redis_client.delete("qna-ledger-tests", qna_admission.HANDLED_UPTO_KEY)
+    if mark is not None:
+        redis_client.zadd(qna_admission.HANDLED_UPTO_KEY, {"upto": mark})
+
+
+def test_a_worker_behind_its_queue_is_not_handed_its_backlog_again(
+    board, redis_client: redis.Redis, queue: str
+) -> None:
+    """Only actions the queue passed by more than the grace are queued again, however long
+    ago by the clock the others were admitted (a worker that is behind would otherwise
+    store its backlog twice); once the queue is idle, every action older than the grace."""
+    grace = settings.VOTE_LEDGER_GRACE_SECONDS
+    t = time.time() + 100 * grace  # later than any real action: a worker's sweeper leaves them
+    q = asked(board, 1)
+    lost = up(board, q, "anon:lost", True, int((t - grace - 1) * 1000))
+    behind = up(board, q, "anon:behind", True, int((t - grace + 1) * 1000))
+    handled = up(board, q, "anon:done", True, int(t * 1000))
+    entries = {member(a.to_message()): (a.admitted_ms or 0) / 1000 for a in (lost, behind)}
+    redis_client.zadd(qna_admission.PENDING_KEY, entries)
+    try:
+        qna_admission.mark_handled([handled])
+        redis_client.rpush(queue, "a message still waiting")  # busy
+
+        long_after = t + 50 * grace
+        assert qna_admission.passed_over(now=long_after) == [member(lost.to_message())]
+
+        redis_client.delete(queue)  # idle: nothing queued, nothing handled for a grace
+        assert set(qna_admission.passed_over(now=long_after)) == set(entries)
+    finally:
+        redis_client.zrem(qna_admission.PENDING_KEY, *entries)
