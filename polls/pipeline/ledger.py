@@ -66,11 +66,14 @@ def queued_messages(client: redis.Redis) -> int:
     return int(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)) + int(client.hlen("unacked"))
 
 
-def passed_over(now: float | None = None) -> list[str]:
-    """Pending votes the queue has moved past by more than the grace period."""
+def passed_over(
+    now: float | None = None, *, pending: str = PENDING_KEY, handled: str = HANDLED_UPTO_KEY
+) -> list[str]:
+    """Pending votes the queue has moved past by more than the grace period (or Q&A
+    actions: their own ledger's keys)."""
     client = redis_client()
     now = time.time() if now is None else now
-    upto, handled_at = client.zmscore(HANDLED_UPTO_KEY, ["upto", "at"])
+    upto, handled_at = client.zmscore(handled, ["upto", "at"])
     # Idle: nothing waits in Redis, and no worker has handled a vote for a grace period.
     # An empty queue alone is not idle: a worker may hold many messages it has taken
     # (its prefetch; without ack emulation they are nowhere in Redis), still storing.
@@ -81,18 +84,25 @@ def passed_over(now: float | None = None) -> list[str]:
     if upto is None:
         return []
     cutoff = upto - settings.VOTE_LEDGER_GRACE_SECONDS
-    found = client.zrangebyscore(PENDING_KEY, "-inf", cutoff, 0, _SWEEP_BATCH)
+    found = client.zrangebyscore(pending, "-inf", cutoff, 0, _SWEEP_BATCH)
     return [m.decode() if isinstance(m, bytes) else str(m) for m in found]
 
 
-def sweep(requeue: Callable[[list[dict[str, Any]]], None], now: float | None = None) -> int:
-    """Queue passed-over votes again; returns how many."""
-    members = passed_over(now)
+def sweep(
+    requeue: Callable[[list[dict[str, Any]]], None],
+    now: float | None = None,
+    *,
+    pending: str = PENDING_KEY,
+    handled: str = HANDLED_UPTO_KEY,
+    what: str = "votes",
+) -> int:
+    """Queue passed-over votes (or what `pending` holds) again; returns how many."""
+    members = passed_over(now, pending=pending, handled=handled)
     if not members:
         return 0
     requeue([json.loads(m) for m in members])
     # Give the new copies a fresh place in line before they count as passed over again.
     stamp = time.time() if now is None else now
-    redis_client().zadd(PENDING_KEY, dict.fromkeys(members, stamp), xx=True)
-    logger.warning("re-queued %d votes that were queued but never handled", len(members))
+    redis_client().zadd(pending, dict.fromkeys(members, stamp), xx=True)
+    logger.warning("re-queued %d %s that were queued but never handled", len(members), what)
     return len(members)

@@ -30,7 +30,6 @@ actions admitted in the last ~35 s (a few MB at the benchmark's rate).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 import uuid
@@ -56,7 +55,6 @@ PENDING_KEY = "qna:pending"
 # The newest admission time a worker has handled ("upto", s) and when ("at"): one key of
 # two members, no TTL (as the votes' votes:handled-upto).
 HANDLED_UPTO_KEY = "qna:handled-upto"
-_SWEEP_BATCH = 1000
 # How long an action's admitted mark outlives its deadline and the clock margin: the web
 # side looks right after those, so this covers a slow look and Redis's clock lagging.
 MARK_SLACK_SECONDS = 30
@@ -213,29 +211,14 @@ def mark_handled(actions: Sequence[QnaAction]) -> None:
 
 
 def passed_over(now: float | None = None) -> list[str]:
-    """Pending actions the queue has moved past by more than the grace, as for votes
-    (polls.pipeline.ledger.passed_over): by how far the workers got, not by the clock, so
-    a worker that is behind is not handed its backlog a second time."""
-    client = redis_client()
-    now = time.time() if now is None else now
-    upto, handled_at = client.zmscore(HANDLED_UPTO_KEY, ["upto", "at"])
-    grace = settings.VOTE_LEDGER_GRACE_SECONDS
-    idle = ledger.queued_messages(client) == 0 and (handled_at is None or now - handled_at > grace)
-    upto = now if idle else upto
-    if upto is None:
-        return []
-    found = client.zrangebyscore(PENDING_KEY, "-inf", upto - grace, 0, _SWEEP_BATCH)
-    return [m.decode() if isinstance(m, bytes) else str(m) for m in found]
+    """Pending actions the queue has moved past by more than the grace, as for votes: by
+    how far the workers got, not by the clock, so a worker that is behind is not handed
+    its backlog a second time."""
+    return ledger.passed_over(now, pending=PENDING_KEY, handled=HANDLED_UPTO_KEY)
 
 
 def sweep(requeue: Callable[[list[dict[str, Any]]], None], now: float | None = None) -> int:
     """Queue again the actions the queue passed over and still not stored."""
-    members = passed_over(now)
-    if not members:
-        return 0
-    requeue([json.loads(m) for m in members])
-    # Give the new copies a fresh place in line before they count as passed over again.
-    stamp = time.time() if now is None else now
-    redis_client().zadd(PENDING_KEY, dict.fromkeys(members, stamp), xx=True)
-    logger.warning("re-queued %d Q&A actions that were queued but never stored", len(members))
-    return len(members)
+    return ledger.sweep(
+        requeue, now, pending=PENDING_KEY, handled=HANDLED_UPTO_KEY, what="Q&A actions"
+    )
