@@ -321,7 +321,9 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     stored_now = [
         vote for vote in sorted(valid, key=lambda v: v.key) if str(vote.vote_id) in counted
     ]
-    _write_aggregates(deltas, outcome.polls_changed, _fates(votes, outcome, polls, stored_now))
+    _write_aggregates(
+        deltas, outcome.polls_changed, _fates(votes, outcome, polls, stored_now), polls
+    )
     return outcome
 
 
@@ -392,7 +394,10 @@ def _write_uncounted(outcome: RecordOutcome) -> None:
 
 
 def _write_aggregates(
-    deltas: _Deltas, polls_changed: set[int], events: dict[int, list[dict[str, Any]]]
+    deltas: _Deltas,
+    polls_changed: set[int],
+    events: dict[int, list[dict[str, Any]]],
+    polls: dict[int, Poll] | None = None,
 ) -> None:
     """Apply the deltas, locking in one order (tallies by choice, rankings, values, text
     entries and their counts, the counters by poll, then the chain heads: every writer
@@ -415,7 +420,7 @@ def _write_aggregates(
         sorted((poll_id, value, n) for (poll_id, value), n in deltas.values.items() if n),
     )
     # Text ballots: the voters' entries replaced, their counts moved (before the counters).
-    text_entries.replace(deltas.entries)
+    text_entries.replace(deltas.entries, polls)
     for poll_id in sorted(polls_changed):
         PollCounter.objects.filter(poll_id=poll_id).update(
             total=F("total") + deltas.totals[poll_id], seq=F("seq") + 1
