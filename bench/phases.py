@@ -973,9 +973,10 @@ def _insert_history(poll: db.BenchPoll, count: int) -> None:
     # The site's deadline on every Postgres call is for requests, not a million-row insert.
     with answer_within(600), transaction.atomic(), connection.cursor() as cur:
         cur.execute(
+            # No receipts: as ballots stored before receipts existed.
             "INSERT INTO polls_vote"
-            " (poll_id, voter_key, choice_id, ballot, cast_at, vote_id, stored_at)"
-            " SELECT %s, 'anon:hist' || g, c, ARRAY[c], now(), gen_random_uuid(), now()"
+            " (poll_id, voter_key, choice_id, ballot, cast_at, vote_id, stored_at, nonce, receipt)"
+            " SELECT %s, 'anon:hist' || g, c, ARRAY[c], now(), gen_random_uuid(), now(), '', ''"
             " FROM (SELECT g, CASE WHEN g %% 3 = 0 THEN %s ELSE %s END AS c"
             "       FROM generate_series(1, %s) g) s",
             [poll.id, c0, c1, count],

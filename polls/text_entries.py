@@ -183,9 +183,10 @@ class _Changes:
         self.spelling_rows[spelling] = (term[1], shown)
 
 
-def replace(ballots: Sequence[Ballot]) -> None:
+def replace(ballots: Sequence[Ballot], polls: dict[int, Poll] | None = None) -> None:
     """Store each voter's new entries in place of their old ones and move the counts, in
-    the caller's transaction, the voters' Vote rows locked (polls.pipeline.store)."""
+    the caller's transaction, the voters' Vote rows locked (polls.pipeline.store). `polls`:
+    the ballots' polls as the caller read them in this transaction (else read here)."""
     if not ballots:
         return
     changes = _Changes()
@@ -202,7 +203,12 @@ def replace(ballots: Sequence[Ballot]) -> None:
                 if state == HIDDEN:
                     hidden[(poll_id, voter_key, key)] = (by, when)
     now = timezone.now()
-    before = _before_polls(b.poll_id for b in ballots)
+    if polls is None:
+        before = _before_polls(b.poll_id for b in ballots)
+    else:  # the worker's batch holds its polls: no second read (4 % of its time)
+        before = {
+            b.poll_id for b in ballots if polls[b.poll_id].options.get("moderation") == BEFORE
+        }
     decisions = _decisions((b.poll_id, digest(entry["key"])) for b in ballots for entry in b.items)
     rows = []
     # In the order they were cast: an entry's id says how new it is (cards, /entries).

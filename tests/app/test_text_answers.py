@@ -319,6 +319,46 @@ def test_one_batch_with_two_ballots_of_a_voter_keeps_the_last() -> None:
     assert recounted(poll) == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_first_ballot_another_worker_stored_meanwhile_is_replaced_never_lost_or_doubled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from django.db import connections
+
+    from polls.pipeline import store as storing
+
+    poll = cloud()
+    earlier = ballot(poll, "ann", ["Python"], when=1)
+    later = ballot(poll, "ann", ["Rust"], when=2)
+    insert = storing._insert_votes
+    raced: list[bool] = []
+
+    def other_worker() -> None:
+        try:
+            record_votes([earlier])
+        finally:
+            connections.close_all()
+
+    def another_worker_first(rows: Any) -> None:
+        # Just before this batch inserts ann's first row, another worker stores and commits it.
+        if not raced:
+            raced.append(True)
+            other = threading.Thread(target=other_worker)
+            other.start()
+            other.join(30)
+        insert(rows)
+
+    monkeypatch.setattr(storing, "_insert_votes", another_worker_first)
+    outcome = store(later)
+    assert raced
+    assert (outcome.created, outcome.changed) == (0, 1)
+    assert terms(poll) == {"Rust": 1}
+    assert str(Vote.objects.get(poll=poll).vote_id) == str(later.vote_id)
+    assert recounted(poll) == []
+
+
 def test_the_same_ballot_again_changes_nothing_but_its_time() -> None:
     poll = cloud()
     store(ballot(poll, "ann", ["Python"], when=1))
