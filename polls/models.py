@@ -190,7 +190,9 @@ class Vote(models.Model):
     `choice` is that choice for a single-choice poll (it protects the choice from deletion).
     """
 
-    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    # No index of its own: one_vote_per_voter (poll, voter_key) and vote_receipt start with
+    # the poll and serve every lookup by poll; a third index cost every stored vote.
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes", db_index=False)
     voter_key = models.CharField(max_length=64)
     choice = models.ForeignKey(
         Choice, null=True, blank=True, on_delete=models.PROTECT, related_name="votes"
