@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 
 from polls import live_sessions, organising, ratelimits
 from polls.models import LiveSession
-from results import sessions
+from results import guard, sessions
 from tests.support.live import run_async
 from votingsite.asgi import application
 
@@ -243,3 +245,40 @@ async def test_a_phone_back_after_the_end_of_a_followed_session_hears_it_is_over
     await back.connect(timeout=15)
     assert await close_code(back) == 4404
     await staying.disconnect(timeout=15)
+
+
+@run_async
+async def test_who_a_phone_is_costs_no_database_turn_without_a_session_cookie(
+    session: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A room's phones carry no log-in: who they are (anonymous) is known from their
+    cookies alone, not asked of the one database thread they would all queue on. A page
+    with a session cookie (the presenter's) is looked up as before."""
+    asked: list[Any] = []
+    real = guard.get_user
+
+    async def counted(scope: Any) -> Any:
+        asked.append(scope)
+        return await real(scope)
+
+    monkeypatch.setattr(guard, "get_user", counted)
+    room = [phone(session.code) for _ in range(3)]
+    for ws in room:
+        assert (await ws.connect(timeout=15))[0]
+        await state_of(ws)
+    assert asked == []
+
+    owner = await sync_to_async(User.objects.get)(pk=session.owner_id)
+    browser = Client()
+    await sync_to_async(browser.force_login)(owner)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    presenter = WebsocketCommunicator(
+        application,
+        f"/ws/present/{session.code}/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie.encode())],
+    )
+    assert (await presenter.connect(timeout=15))[0]
+    assert (await state_of(presenter))["code"] == session.code  # not refused (4403)
+    assert len(asked) == 1
+    for ws in [*room, presenter]:
+        await ws.disconnect(timeout=15)
