@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels import consumer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -252,8 +253,9 @@ async def test_who_a_phone_is_costs_no_database_turn_without_a_session_cookie(
     session: LiveSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A room's phones carry no log-in: who they are (anonymous) is known from their
-    cookies alone, not asked of the one database thread they would all queue on. A page
-    with a session cookie (the presenter's) is looked up as before."""
+    cookies alone, not asked of the one database thread they would all queue on, and
+    their connect takes no turn there to clean up connections (Channels' dispatch does
+    for every message). A page with a session cookie (the presenter's) is looked up."""
     asked: list[Any] = []
     real = guard.get_user
 
@@ -261,7 +263,11 @@ async def test_who_a_phone_is_costs_no_database_turn_without_a_session_cookie(
         asked.append(scope)
         return await real(scope)
 
+    async def cleaned_up() -> None:
+        asked.append("aclose_old_connections")
+
     monkeypatch.setattr(guard, "get_user", counted)
+    monkeypatch.setattr(consumer, "aclose_old_connections", cleaned_up)
     room = [phone(session.code) for _ in range(3)]
     for ws in room:
         assert (await ws.connect(timeout=15))[0]
