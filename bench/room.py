@@ -25,7 +25,7 @@ from typing import Any
 
 import psutil
 
-from . import roles, roomclient
+from . import profile, roles, roomclient
 from .phases import QUICK, Run, pct
 
 
@@ -46,15 +46,24 @@ FULL: tuple[RoomSize, ...] = (
 QUICK_SIZES: tuple[RoomSize, ...] = (RoomSize(1_000, 1, 2, 10, 10),)
 ACTIONS = ("next", "lock", "reveal", "previous", "reveal", "hide")
 SETTLE_SECONDS = 5.0  # between actions: a slow delivery finishes before the next
+# BENCH_ROOM_RESTART=1: the reconnect storm. Halfway through the vote burst the (first)
+# results process is restarted under the room; every phone on it opens its socket again
+# as socket.js does. Reported: the time from the restart until each is back (its first
+# session message again), and every accepted vote stored as ever. Adds ~30 s a size.
+RESTART = os.environ.get("BENCH_ROOM_RESTART", "") == "1"
+BACK_SECONDS = 180.0
 
 
 def room(run: Run) -> None:
     sizes = QUICK_SIZES if run.sizes is QUICK else FULL
-    # BENCH_ROOM_PHONES=200,500: other sizes (one results process each), for a look.
+    # BENCH_ROOM_PHONES=200,500: other sizes (one results process each, the full sizes
+    # as above: 10000 on two), for a look.
     wanted = os.environ.get("BENCH_ROOM_PHONES", "")
     if wanted:
+        full = {size.phones: size for size in FULL}
         sizes = tuple(
-            RoomSize(int(n), 1, 4 if int(n) >= 5_000 else 2, 30 if int(n) >= 5_000 else 10, 10)
+            full.get(int(n))
+            or RoomSize(int(n), 1, 4 if int(n) >= 5_000 else 2, 30 if int(n) >= 5_000 else 10, 10)
             for n in wanted.split(",")
         )
     run.figures["room"] = {f"p{size.phones}": measure(run, size) for size in sizes}
@@ -176,7 +185,13 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
                  "door": [door.pid], "worker": [run.start_worker().pid]}  # fmt: skip
     cpu_before = {name: _cpu(pids) for name, pids in role_pids.items()}
     began = time.monotonic()
+    spy = (
+        profile.start(results[0], f"results-room-join-{size.phones}", size.join_seconds + 10)
+        if run.profile
+        else None
+    )
     clients = start_clients(door.url, session.code, size.phones, size.clients, size.join_seconds)
+    restart: dict[str, Any] = {}
     try:
         joined = [_read(c) for c in clients]
         join_took = time.monotonic() - began
@@ -187,7 +202,18 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
 
         # The vote burst on the first question, then every vote stored.
         ids = ",".join(str(c) for c in polls[0].choices.values_list("pk", flat=True))
-        voted = _tell(clients, f"VOTE {size.vote_seconds} {ids}")
+        if RESTART:
+            _tell(clients, "RECONNECT")
+            for client in clients:
+                roles.pipe(client.stdin).write(f"VOTE {size.vote_seconds} {ids}\n")
+                roles.pipe(client.stdin).flush()
+            time.sleep(size.vote_seconds / 2)
+            restart = _restart(results[0], role_pids, cpu_before)
+            voted = [_read(c) for c in clients]
+            restart.update(_back(_tell(clients, f"BACK {BACK_SECONDS}"), restart["at"]))
+            print(f"  restarted a results process: {restart}")
+        else:
+            voted = _tell(clients, f"VOTE {size.vote_seconds} {ids}")
         votes = [v for answer in voted for v in answer["votes"]]
         accepted = [v for v in votes if v[0] in (202, 303)]
         last_accept = max((v[2] for v in accepted), default=time.monotonic())
@@ -228,7 +254,43 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
     memory = run.memory.peaks.get(f"room-{size.phones}", {})
     figures = _figures(size, joins, failed, votes, accepted, stored, stored_after, sent, reports,
                        cpu, client_cpu, memory)  # fmt: skip
+    if spy is not None:
+        figures["profile_join"] = profile.finish(spy)
+    if restart:
+        figures["restart"] = restart
     return {"first_load_bytes_by_page": first_load, **figures}
+
+
+def _restart(
+    role: roles.WebRole, role_pids: dict[str, list[int]], cpu_before: dict[str, float]
+) -> dict[str, Any]:
+    """Stop the results process (SIGTERM: daphne closes its sockets) and start it again on
+    its port; its CPU so far is carried over (the new process starts from 0)."""
+    old = role.pid
+    spent = _cpu([old])
+    at = time.monotonic()
+    role.stop()
+    stopped = time.monotonic()
+    role.start()
+    role.wait_ready()
+    up = time.monotonic()
+    pids = role_pids["results"]
+    pids[pids.index(old)] = role.pid
+    cpu_before["results"] -= spent
+    return {"at": at, "stop_s": round(stopped - at, 2), "up_s": round(up - at, 2)}
+
+
+def _back(answers: list[dict[str, Any]], at: float) -> dict[str, Any]:
+    back = sorted(t - at for a in answers for t in a["back_at"])
+    return {
+        "dropped": sum(len(a["dropped_at"]) for a in answers),
+        "back": len(back),
+        "not_back": sum(a["not_back"] for a in answers),
+        "reconnect_attempts": sum(a["attempts"] for a in answers),
+        "back_p50_s": round(pct(back, 50), 2),
+        "back_p99_s": round(pct(back, 99), 2),
+        "all_back_s": round(back[-1], 2) if back else None,
+    }
 
 
 def _figures(  # noqa: PLR0917 (the phase's figures, gathered in one place)

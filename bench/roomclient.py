@@ -16,6 +16,11 @@ Linux) by type and seq. Commands on stdin (one a line), each answered by one JSO
                             CSRF token, one of the comma-separated choice ids) at a
                             random moment within <seconds>: statuses, latencies, the
                             last accepted answer's time
+    RECONNECT               from now on a phone whose socket drops opens it again as
+                            socket.js does (a random delay up to 0.5 s x 2^attempt,
+                            at most 10 s, until it is back)
+    BACK <seconds>          once every dropped phone is back (its first session message
+                            again), or after <seconds>: when each dropped and came back
     REPORT                  the arrivals of every session and results message; exits
 """
 
@@ -161,12 +166,20 @@ class _Socket(WSListener):
             if not self.phone.joined.done():
                 self.phone.joined.set_result(now)
                 return
+            if self.phone.dropped_at is not None and self.phone.back_at is None:
+                self.phone.back_at = now  # a reconnect's first state: not an action's
+                return
         self.phone.arrivals[f"{name}:{int(seq.group(1))}"] = now
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.phone.closed = True
-        if not self.phone.joined.done():
-            self.phone.joined.set_exception(ConnectionError("closed before the session state"))
+        phone = self.phone
+        phone.closed = True
+        if not phone.joined.done():
+            phone.joined.set_exception(ConnectionError("closed before the session state"))
+        elif phone.reconnect and not phone.leaving and phone.transport is transport:
+            phone.dropped_at, phone.back_at = time.monotonic(), None
+            phone.transport = None
+            phone.rejoining = asyncio.get_running_loop().create_task(phone.rejoin())
 
 
 class Phone:
@@ -188,6 +201,12 @@ class Phone:
         self.transport: WSTransport | None = None
         self.static_requests = 0
         self.retries = 0  # socket handshakes tried again
+        self.reconnect = False  # open the socket again when it drops (RECONNECT)
+        self.leaving = False
+        self.dropped_at: float | None = None
+        self.back_at: float | None = None
+        self.reconnect_attempts = 0
+        self.rejoining: asyncio.Task[None] | None = None
 
     async def join(self) -> dict[str, Any]:
         began = time.monotonic()
@@ -208,19 +227,11 @@ class Phone:
             kept = headers.get("cache-control", "")
             self.cache[asset] = self.use_cache and ("immutable" in kept or "max-age" in kept)
         statics_done = time.monotonic()
-        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         # As socket.js does: a refused or dropped handshake is tried again after a random
         # delay up to min(10 s, 0.5 s x 2^attempt) (full jitter).
         for attempt in range(SOCKET_ATTEMPTS):
             try:
-                self.transport, _listener = await ws_connect(
-                    lambda: _Socket(self),
-                    f"ws://{self.host}:{self.port}/ws/s/{self.code}/",
-                    extra_headers={"Origin": self.door, "Cookie": cookie},
-                    websocket_handshake_timeout=120,
-                    read_buffer_init_size=4096,
-                    socket_factory=lambda _url: _connected(self.source, self.host, self.port),
-                )
+                await self._open()
                 break
             except (OSError, WSError) as error:
                 self.retries += 1
@@ -230,6 +241,28 @@ class Phone:
         joined = await asyncio.wait_for(self.joined, 120)
         return {"join": joined - began, "page": page_done - began, "retries": self.retries,
                 "statics": statics_done - page_done, "http_bytes": self.http.received}  # fmt: skip
+
+    async def _open(self) -> None:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        self.transport, _listener = await ws_connect(
+            lambda: _Socket(self),
+            f"ws://{self.host}:{self.port}/ws/s/{self.code}/",
+            extra_headers={"Origin": self.door, "Cookie": cookie},
+            websocket_handshake_timeout=120,
+            read_buffer_init_size=4096,
+            socket_factory=lambda _url: _connected(self.source, self.host, self.port),
+        )
+
+    async def rejoin(self) -> None:
+        """After a drop, as socket.js: tried again until open (back at its first state)."""
+        for attempt in range(1_000):
+            await asyncio.sleep(random.uniform(0, min(10.0, 0.5 * 2**attempt)))
+            self.reconnect_attempts += 1
+            try:
+                await self._open()
+                return
+            except (OSError, WSError):
+                continue
 
     async def vote(self, choice: str) -> tuple[int, float, float]:
         body = urlencode({"csrfmiddlewaretoken": self.csrf, "choice": choice,
@@ -305,6 +338,23 @@ async def main_async(args: argparse.Namespace) -> None:
         line = (await asyncio.to_thread(sys.stdin.readline)).split()
         if not line or line[0] == "REPORT":
             break
+        if line[0] == "RECONNECT":
+            for phone in phones:
+                phone.reconnect = True
+            print(json.dumps({"ok": True}), flush=True)
+        if line[0] == "BACK":
+            deadline = time.monotonic() + float(line[1])
+            while time.monotonic() < deadline and any(
+                p.dropped_at is not None and p.back_at is None for p in phones
+            ):
+                await asyncio.sleep(0.1)
+            dropped = [p for p in phones if p.dropped_at is not None]
+            print(json.dumps({
+                "dropped_at": [p.dropped_at for p in dropped],
+                "back_at": [p.back_at for p in dropped if p.back_at is not None],
+                "not_back": sum(p.back_at is None for p in dropped),
+                "attempts": sum(p.reconnect_attempts for p in dropped),
+            }), flush=True)  # fmt: skip
         if line[0] == "VOTE":
             seconds, ids = float(line[1]), line[2].split(",")
             voting = [p for p in phones if p.transport is not None]
@@ -322,6 +372,9 @@ async def main_async(args: argparse.Namespace) -> None:
         "http_bytes": sum(p.http.received for p in phones),
     }), flush=True)  # fmt: skip
     for phone in phones:
+        phone.leaving = True
+        if phone.rejoining is not None:
+            phone.rejoining.cancel()
         if phone.transport is not None:
             phone.transport.disconnect()
         phone.http.close()

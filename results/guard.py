@@ -29,6 +29,7 @@ from typing import Any
 from channels.auth import get_user
 from channels.routing import URLRouter
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import parse_cookie
 
 from polls.ratelimits import address_block, scope_address
@@ -51,8 +52,11 @@ async def identified(scope: Scope) -> Scope:
     header = next((v for name, v in scope.get("headers", []) if name == b"cookie"), b"")
     cookies = parse_cookie(header.decode("latin1"))
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    scope = dict(scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME)))
-    scope["user"] = await get_user(scope)
+    key = cookies.get(settings.SESSION_COOKIE_NAME)
+    scope = dict(scope, cookies=cookies, session=store(key))
+    # Without a session cookie get_user finds no one: answered here, not by a turn on
+    # the one database thread that a room joining at once queues on (issue 42).
+    scope["user"] = await get_user(scope) if key else AnonymousUser()
     return scope
 
 

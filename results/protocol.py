@@ -42,6 +42,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except StopConsumer:
             pass
 
+    async def dispatch(self, message: Any) -> None:
+        """AsyncConsumer's, minus the aclose_old_connections it awaits first for every
+        message: a turn on the one database thread per socket's connect and disconnect,
+        which a room joining at once queues on (issue 42). Every read here goes through
+        database_sync_to_async, which cleans up old connections on that thread itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     def may_sync(self) -> bool:
         return False
 

@@ -69,28 +69,75 @@ def _session(code: str, user: Any, address: str, join_pass: str | None) -> LiveS
     return live_sessions.join(code, address=address, join_pass=join_pass)
 
 
+@database_sync_to_async
+def _by_code(digits: str) -> LiveSession | None:
+    return live_sessions.by_code(digits)
+
+
+def _digits(code: str) -> str:
+    return "".join(ch for ch in code if ch.isascii() and ch.isdigit())
+
+
 class _Codes:
-    """Join codes this process looked up lately, for phones holding the code's join pass
-    (the page gives it: they reached the session before): a room joining at once costs a
-    lookup per code and second here, not one per phone on the one database thread. A
-    visitor without the pass is looked up (and counted) every time."""
+    """Join codes this process looked up, for phones holding the code's join pass (the
+    page gives it: they reached the session before), so a room joining at once costs one
+    lookup per code, not one per phone on the one database thread:
+
+    - the sockets that connect while a code's lookup is under way share it;
+    - a kept code stays kept while this process follows the session and the state it
+      holds from the session's events (_States) still says this code, live: an end or a
+      new code drops it the moment its event arrives. Not followed, it is kept SECONDS.
+
+    A visitor without the pass is looked up (and counted) every time."""
 
     SECONDS = 1.0
     MOST = 256
 
     def __init__(self) -> None:
         self.held: dict[str, tuple[float, LiveSession]] = {}
+        self.looking: dict[str, asyncio.Future[LiveSession | None]] = {}
 
-    def get(self, code: str, join_pass: str | None) -> LiveSession | None:
-        held = self.held.get(code)
-        if held is None or time.monotonic() - held[0] > self.SECONDS:
+    def get(self, code: str) -> LiveSession | None:
+        digits = _digits(code)
+        held = self.held.get(digits)
+        if held is None:
             return None
-        return held[1] if ratelimits.holds_join_pass(join_pass, held[1].code) else None
+        kept_at, session = held
+        state = _states.get(session.pk, fanout.subscription(events.session_group(session.pk)))
+        if state is not None:
+            current = state["code"] == digits and state["state"] == LiveSession.State.LIVE
+        else:
+            current = time.monotonic() - kept_at <= self.SECONDS
+        if not current:
+            self.forget(digits)
+            return None
+        return session
 
-    def keep(self, code: str, session: LiveSession) -> None:
-        if len(self.held) >= self.MOST:
-            self.held.clear()
-        self.held[code] = (time.monotonic(), session)
+    async def look_up(self, code: str) -> LiveSession | None:
+        """The session of a code a pass holder connects with (the caller checked the
+        pass): kept, or one lookup shared by every socket asking meanwhile."""
+        session = self.get(code)
+        if session is not None:
+            return session
+        digits = _digits(code)
+        looking = self.looking.get(digits)
+        if looking is None:
+            looking = self.looking[digits] = asyncio.ensure_future(self._look_up(digits))
+        return await asyncio.shield(looking)
+
+    async def _look_up(self, digits: str) -> LiveSession | None:
+        try:
+            session = await _by_code(digits)
+        finally:
+            del self.looking[digits]
+        if session is not None:
+            if len(self.held) >= self.MOST and digits not in self.held:
+                del self.held[next(iter(self.held))]
+            self.held[digits] = (time.monotonic(), session)
+        return session
+
+    def forget(self, code: str) -> None:
+        self.held.pop(_digits(code), None)
 
 
 _codes = _Codes()
@@ -100,12 +147,14 @@ class _States:
     """The newest session state this process has, per session, from its events and its
     reads, with the subscription it came through: while that subscription lasts no newer
     state can have passed this process by, so a socket that connects is sent it without
-    a read (a room joining at once costs no read per phone)."""
+    a read (a room joining at once costs no read per phone). The sockets that need a read
+    while one is under way through the same subscription share it (`read`)."""
 
     MOST = 256
 
     def __init__(self) -> None:
         self.held: dict[int, tuple[object, dict[str, Any]]] = {}
+        self.reading: dict[int, tuple[object, asyncio.Future[dict[str, Any] | None]]] = {}
 
     def keep(self, session_id: int, state: dict[str, Any]) -> None:
         through = fanout.subscription(events.session_group(session_id))
@@ -119,6 +168,31 @@ class _States:
     def get(self, session_id: int, through: object | None) -> dict[str, Any] | None:
         held = self.held.get(session_id)
         return held[1] if held is not None and through is not None and held[0] is through else None
+
+    async def read(self, session_id: int) -> dict[str, Any] | None:
+        """The state, read for a socket already subscribed to the session's events. A
+        read begun through this same subscription is shared: it began after the
+        subscription was made, and any event since has been kept here, so the newer of
+        the two is current."""
+        through = fanout.subscription(events.session_group(session_id))
+        under_way = self.reading.get(session_id)
+        if through is None or under_way is None or under_way[0] is not through:
+            under_way = (through, asyncio.ensure_future(self._read(session_id)))
+            if through is not None:
+                self.reading[session_id] = under_way
+        state = await asyncio.shield(under_way[1])
+        if state is None:
+            return None
+        self.keep(session_id, state)
+        return self.get(session_id, through) or state
+
+    async def _read(self, session_id: int) -> dict[str, Any] | None:
+        try:
+            return await _state(session_id)
+        finally:
+            future = self.reading.get(session_id, (None, None))[1]
+            if future is asyncio.current_task():
+                del self.reading[session_id]
 
 
 _states = _States()
@@ -299,11 +373,10 @@ class SessionConsumer(LiveConsumer):
         join_pass = (self.scope.get("cookies") or {}).get(ratelimits.JOIN_PASS_COOKIE)
         user, address = self.scope.get("user"), ratelimits.scope_address(self.scope)
         try:
-            session = None if self.presenter else _codes.get(code, join_pass)
-            if session is None:
+            if self.presenter or not ratelimits.holds_join_pass(join_pass, _digits(code)):
                 session = await _session(code, user, address, join_pass)
-                if session is not None and not self.presenter:
-                    _codes.keep(code, session)
+            else:  # it reached the session before: never refused, nothing counted
+                session = await _codes.look_up(code)
         except live_sessions.JoinRefused:
             await self.accept()
             await self.close(code=CLOSE_TOO_MANY)
@@ -319,23 +392,28 @@ class SessionConsumer(LiveConsumer):
         self.language = page_language(self.scope)
         self.voter_tag = None if self.presenter else self._voter_tag()
         group = events.session_group(session.pk)
-        already = fanout.subscription(group)  # subscribed before this socket came
         await fanout.watch(group, self.handle_live_event)
         if self.presenter:
             self.counter = asyncio.get_running_loop().create_task(self._send_audience())
         else:
             _audience.join(session.pk, +1)
-        state = _states.get(session.pk, already)
-        if state is None:
-            state = await _state(session.pk)
-            if state is not None:
-                _states.keep(session.pk, state)
-        if state is None or state["state"] != LiveSession.State.LIVE:
-            # Ended since the code was looked up (or since this process kept it): as an
+        # Held through the subscription this socket now watches (its events keep it
+        # current), else one read shared with the sockets connecting meanwhile.
+        state = _states.get(session.pk, fanout.subscription(group)) or await _states.read(
+            session.pk
+        )
+        if (
+            state is None
+            or state["state"] != LiveSession.State.LIVE
+            or (not self.presenter and state["code"] != _digits(code))
+        ):
+            # Ended, or given a new code, since the code was looked up (or kept): as an
             # unknown code, so the page says "ended" (disconnect cleans up).
+            _codes.forget(code)
             await self.close(code=CLOSE_UNKNOWN_SESSION)
             return
-        await self._show(state, self._with_part(state))
+        if state["seq"] > self.seq:  # else an event got here first with a newer state
+            await self._show(state, self._with_part(state))
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
@@ -355,7 +433,7 @@ class SessionConsumer(LiveConsumer):
 
     async def answer_sync(self) -> None:
         """The whole state again (a page back from sleep, or after a control's error)."""
-        state = None if self.session_id is None else await _state(self.session_id)
+        state = None if self.session_id is None else await _states.read(self.session_id)
         if state is not None:
             self.seq = -1
             await self._show(state, self._with_part(state))

@@ -2,22 +2,29 @@
 gave it) and connects while its results process already follows the session is sent the
 state that process holds, with no read per phone (results.sessions: _Codes, _States);
 the state stays the newest (an event replaces it), and once nobody follows the session
-the next socket reads it again. A visitor without the pass is looked up every time."""
+the next socket reads it again. Phones connecting together before anything is held share
+one lookup of the code and one read of the state. A kept code stays kept while the
+session's events say it is still the code; an end or a new code closes the next socket
+with 4404 at once. A visitor without the pass is looked up every time."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels import consumer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 
 from polls import live_sessions, organising, ratelimits
 from polls.models import LiveSession
-from results import sessions
+from results import guard, sessions
 from tests.support.live import run_async
 from votingsite.asgi import application
 
@@ -40,18 +47,25 @@ def session() -> LiveSession:
 def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many times the sockets looked the session up and read its state."""
     counted = {"session": 0, "state": 0}
-    real_session, real_state = sessions._session, sessions._state
+    real_session, real_by_code, real_state = sessions._session, sessions._by_code, sessions._state
 
     async def session_lookup(*args: Any) -> Any:
         counted["session"] += 1
         return await real_session(*args)
 
+    async def pass_holder_lookup(*args: Any) -> Any:
+        counted["session"] += 1
+        await asyncio.sleep(0.2)  # long enough for the phones connecting with it to ask too
+        return await real_by_code(*args)
+
     async def state_read(*args: Any) -> Any:
         counted["state"] += 1
+        await asyncio.sleep(0.2)
         return await real_state(*args)
 
     monkeypatch.setattr(sessions._Codes, "SECONDS", 60)  # a slow machine's test is one "moment"
     monkeypatch.setattr(sessions, "_session", session_lookup)
+    monkeypatch.setattr(sessions, "_by_code", pass_holder_lookup)
     monkeypatch.setattr(sessions, "_state", state_read)
     return counted
 
@@ -68,6 +82,17 @@ async def state_of(ws: WebsocketCommunicator) -> dict[str, Any]:
     message: dict[str, Any] = json.loads(await ws.receive_from(timeout=15))
     assert message["type"] == "session"
     return message
+
+
+async def close_code(ws: WebsocketCommunicator) -> int:
+    """The code the socket is closed with. The end's own event may reach a socket that
+    has just subscribed before its close (when the end was published is not ours to
+    time): the page is then told "ended" twice, never that the session is live."""
+    while True:
+        output = await ws.receive_output(timeout=15)
+        if output["type"] == "websocket.close":
+            return int(output["code"])
+        assert json.loads(output["text"])["state"] == LiveSession.State.ENDED
 
 
 @run_async
@@ -101,14 +126,14 @@ async def test_phones_joining_a_followed_session_cost_no_read_each(
     assert reads["session"] == 2
 
     for ws in [first, *room, late, stranger]:
-        await ws.disconnect()
+        await ws.disconnect(timeout=15)
 
     # Nobody follows the session here any more: what was held may be old, so it is read.
     again = phone(session.code)
     assert (await again.connect(timeout=15))[0]
     assert (await state_of(again))["position"] == 2
     assert reads["state"] == 2
-    await again.disconnect()
+    await again.disconnect(timeout=15)
 
 
 @run_async
@@ -139,7 +164,53 @@ async def test_a_reveal_to_a_room_reads_the_poll_once_for_all_its_phones(
     assert current is not None
     assert lookups == [current.slug]
     for ws in room:
-        await ws.disconnect()
+        await ws.disconnect(timeout=15)
+
+
+@run_async
+async def test_a_room_connecting_at_once_looks_its_code_up_once_and_reads_the_state_once(
+    session: LiveSession, reads: dict[str, int]
+) -> None:
+    """Nothing held yet (the process has just started, or the code lapsed): the phones
+    that connect while the code is being looked up wait for that lookup, and those that
+    need the state while it is being read wait for that read."""
+    room = [phone(session.code) for _ in range(12)]
+    connected = await asyncio.gather(*(ws.connect(timeout=15) for ws in room))
+    assert all(ok for ok, _ in connected)
+    for ws in room:
+        assert (await state_of(ws))["position"] == 1
+    assert reads == {"session": 1, "state": 1}
+    for ws in room:
+        await ws.disconnect(timeout=15)
+
+
+@run_async
+async def test_a_kept_code_lasts_while_the_session_is_followed_and_not_past_a_new_code(
+    session: LiveSession, reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a phone follows the session here, its events keep the kept code true, however
+    long ago it was looked up; a new code closes the next socket with the old one at once
+    (4404: the page says the session is over), and the new code is looked up."""
+    monkeypatch.setattr(sessions._Codes, "SECONDS", 0)  # no grace: only the events keep it
+    follower = phone(session.code)
+    assert (await follower.connect(timeout=15))[0]
+    await state_of(follower)
+    later = phone(session.code)
+    assert (await later.connect(timeout=15))[0]
+    assert (await state_of(later))["position"] == 1
+    assert reads["session"] == 1, "the code followed through its events was kept"
+
+    old = session.code
+    session = await sync_to_async(live_sessions.new_code)(session)
+    assert (await state_of(follower))["code"] == session.code  # the process heard it
+    stale = phone(old)
+    await stale.connect(timeout=15)
+    assert await close_code(stale) == 4404
+    renewed = phone(session.code)
+    assert (await renewed.connect(timeout=15))[0]
+    assert (await state_of(renewed))["code"] == session.code
+    for ws in (follower, later, renewed):
+        await ws.disconnect(timeout=15)
 
 
 @run_async
@@ -147,14 +218,73 @@ async def test_a_phone_back_just_after_the_end_hears_the_session_is_over(
     session: LiveSession, reads: dict[str, int]
 ) -> None:
     """Its code was looked up a moment ago (kept), but the session has ended since: the
-    socket closes with 4404, as for an unknown code, and the page says "ended"."""
+    socket closes with 4404, as for an unknown code, and the page says "ended". Nobody
+    follows the session here, so the kept code is used and the state read says so."""
     first = phone(session.code)
     assert (await first.connect(timeout=15))[0]
     await state_of(first)
-    await first.disconnect()
+    await first.disconnect(timeout=15)
     await sync_to_async(live_sessions.end)(session)
     back = phone(session.code)
     await back.connect(timeout=15)
+    assert await close_code(back) == 4404
     assert reads["session"] == 1, "the kept code was used"
-    closed = await back.receive_output(timeout=15)
-    assert (closed["type"], closed["code"]) == ("websocket.close", 4404)
+
+
+@run_async
+async def test_a_phone_back_after_the_end_of_a_followed_session_hears_it_is_over(
+    session: LiveSession, reads: dict[str, int]
+) -> None:
+    """Another phone still follows the session here and has heard the end: the kept
+    code is dropped with it, and the next socket is closed with 4404."""
+    staying = phone(session.code)
+    assert (await staying.connect(timeout=15))[0]
+    await state_of(staying)
+    await sync_to_async(live_sessions.end)(session)
+    assert (await state_of(staying))["state"] == LiveSession.State.ENDED
+    back = phone(session.code)
+    await back.connect(timeout=15)
+    assert await close_code(back) == 4404
+    await staying.disconnect(timeout=15)
+
+
+@run_async
+async def test_who_a_phone_is_costs_no_database_turn_without_a_session_cookie(
+    session: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A room's phones carry no log-in: who they are (anonymous) is known from their
+    cookies alone, not asked of the one database thread they would all queue on, and
+    their connect takes no turn there to clean up connections (Channels' dispatch does
+    for every message). A page with a session cookie (the presenter's) is looked up."""
+    asked: list[Any] = []
+    real = guard.get_user
+
+    async def counted(scope: Any) -> Any:
+        asked.append(scope)
+        return await real(scope)
+
+    async def cleaned_up() -> None:
+        asked.append("aclose_old_connections")
+
+    monkeypatch.setattr(guard, "get_user", counted)
+    monkeypatch.setattr(consumer, "aclose_old_connections", cleaned_up)
+    room = [phone(session.code) for _ in range(3)]
+    for ws in room:
+        assert (await ws.connect(timeout=15))[0]
+        await state_of(ws)
+    assert asked == []
+
+    owner = await sync_to_async(User.objects.get)(pk=session.owner_id)
+    browser = Client()
+    await sync_to_async(browser.force_login)(owner)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    presenter = WebsocketCommunicator(
+        application,
+        f"/ws/present/{session.code}/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie.encode())],
+    )
+    assert (await presenter.connect(timeout=15))[0]
+    assert (await state_of(presenter))["code"] == session.code  # not refused (4403)
+    assert len(asked) == 1
+    for ws in [*room, presenter]:
+        await ws.disconnect(timeout=15)
