@@ -85,7 +85,11 @@ class Door(roles.WebRole):
             results=results[0].url.removeprefix("http://"),
             static=roles.OUT / "static",
         )
-        servers = "".join(f"    server {r.url.removeprefix('http://')};\n" for r in results)
+        # max_fails=0: a Service's endpoints are never marked down by the door (one server
+        # never is); with nginx's default, a restart's connect timeouts marked both down.
+        servers = "".join(
+            f"    server {r.url.removeprefix('http://')} max_fails=0;\n" for r in results
+        )
         (directory / "upstreams.conf").write_text(
             f"upstream voting_role {{\n    server {voting.url.removeprefix('http://')};\n}}\n"
             f"upstream results_role {{\n{servers}}}\n",
