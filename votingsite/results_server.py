@@ -7,6 +7,8 @@ Twisted registering the socket for writing and unregistering it once written: on
 standard selector loop that is Python code and two epoll calls per message, the largest
 share of a fan-out's time (docs/performance.md).
 
+It also listens with a longer backlog (LISTEN_BACKLOG) than Twisted's default.
+
 Per connection (a room holds thousands of idle sockets; docs/performance.md, "Memory per
 socket"), both small enough to go upstream into daphne:
 
@@ -56,6 +58,20 @@ class Inbox:
         return self._items.pop(0)
 
 
+# A join storm's connections wait in the kernel's queue, not refused (Twisted's default is
+# 50: a room's burst overflowed it and the door's connects timed out, docs/performance.md);
+# the kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 4096
+
+
+def _with_backlog(endpoint: str) -> str:
+    """A TCP endpoint of daphne's (--bind/--port) with our listen backlog, unless it names
+    one (-e tcp:...:backlog=N)."""
+    if endpoint.startswith("tcp:") and ":backlog=" not in endpoint:
+        return f"{endpoint}:backlog={LISTEN_BACKLOG}"
+    return endpoint
+
+
 def server_class() -> type:
     """daphne's Server with the changes above (import after the loop policy)."""
     from daphne.server import Server  # noqa: PLC0415 (installs the reactor: see above)
@@ -76,6 +92,11 @@ def server_class() -> type:
         setattr(LeanProtocol, name, property(attrgetter(f"factory.{name}")))
 
     class ResultsServer(Server):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            given: list[str] = getattr(self, "endpoints", [])  # daphne's untyped attribute
+            self.endpoints = [_with_backlog(endpoint) for endpoint in given]
+
         # Server.run makes its WebSocket factory: its sockets are LeanProtocol's.
         @property
         def ws_factory(self) -> Any:

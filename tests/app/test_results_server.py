@@ -73,6 +73,9 @@ print(json.dumps({
     "options": [socket.autoPingTimeout, socket.maxFramePayloadSize],
     "producer": repr(transport.producer),
     "inbox": type(server.create_application(socket, {"type": "websocket"})).__name__,
+    "endpoints": ResultsServer(application=None, endpoints=[
+        "tcp:port=8002:interface=127.0.0.1", "tcp:port=8003:backlog=10", "unix:/tmp/r.sock",
+    ]).endpoints,
 }))
 server.connections[socket]["application_instance"].cancel()
 """
@@ -88,6 +91,12 @@ def test_a_socket_keeps_no_copy_of_the_servers_options_nor_the_http_channel_it_c
     assert probe["options"] == [30, 4096]
     assert probe["producer"] == "None"  # the upgrade's HTTP channel can be collected
     assert probe["inbox"] == "Inbox"
+    # A join storm's connections queue in the kernel (Twisted's default backlog is 50).
+    assert probe["endpoints"] == [
+        "tcp:port=8002:interface=127.0.0.1:backlog=4096",
+        "tcp:port=8003:backlog=10",  # one given on the command line stays
+        "unix:/tmp/r.sock",
+    ]
 
 
 def _flags(argv: list[str]) -> dict[str, str]:
