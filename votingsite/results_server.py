@@ -7,7 +7,8 @@ Twisted registering the socket for writing and unregistering it once written: on
 standard selector loop that is Python code and two epoll calls per message, the largest
 share of a fan-out's time (docs/performance.md).
 
-It also listens with a longer backlog (LISTEN_BACKLOG) than Twisted's default.
+It also listens with a longer backlog (LISTEN_BACKLOG) than Twisted's default, and
+formats autobahn's per-connection debug lines only when they are written.
 
 Per connection (a room holds thousands of idle sockets; docs/performance.md, "Memory per
 socket"), both small enough to go upstream into daphne:
@@ -26,6 +27,7 @@ socket"), both small enough to go upstream into daphne:
 from __future__ import annotations
 
 import asyncio
+import pprint
 import sys
 from functools import partial
 from operator import attrgetter
@@ -72,11 +74,38 @@ def _with_backlog(endpoint: str) -> str:
     return endpoint
 
 
+class _Formatted:
+    """pprint.pformat(value) when a log line is written, not when it is asked for."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: object) -> None:
+        self._value = value
+
+    def __str__(self) -> str:
+        return pprint.pformat(self._value)
+
+    __repr__ = __str__
+
+
+def _format_autobahn_debug_lazily() -> None:
+    """autobahn pretty-prints its 29 options for a debug line on every connection, even
+    with debug off (about a fifth of a join storm's handshake in the profile); its debug
+    lines get the text only when written. Could go upstream: autobahn's pformat calls."""
+    from autobahn.websocket import protocol  # noqa: PLC0415
+
+    protocol.pformat = _Formatted  # type: ignore[assignment]
+    # Timings.__str__ must still return a str.
+    protocol.Timings.__str__ = lambda self: pprint.pformat(self._timings)  # type: ignore[method-assign]
+
+
 def server_class() -> type:
     """daphne's Server with the changes above (import after the loop policy)."""
     from daphne.server import Server  # noqa: PLC0415 (installs the reactor: see above)
     from daphne.ws_protocol import WebSocketProtocol  # noqa: PLC0415
     from twisted.web.http import HTTPChannel  # noqa: PLC0415
+
+    _format_autobahn_debug_lazily()
 
     class LeanProtocol(WebSocketProtocol):
         def onOpen(self) -> None:

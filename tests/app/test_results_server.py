@@ -66,12 +66,22 @@ server.ws_factory.setProtocolOptions(autoPingTimeout=30, maxFramePayloadSize=409
 socket = server.ws_factory.buildProtocol(None)
 transport = StringTransport()
 transport.registerProducer(HTTPChannel(), True)  # the channel that parsed the upgrade
+import pprint
+from autobahn.websocket import protocol as autobahn_protocol
+formatted = []
+real_pformat = pprint.pformat
+counting = lambda *args, **kwargs: formatted.append(1) or real_pformat(*args, **kwargs)
+pprint.pformat = counting
+if autobahn_protocol.pformat is real_pformat:  # autobahn's own name for it, unchanged
+    autobahn_protocol.pformat = counting
 socket.makeConnection(transport)
+pprint.pformat = real_pformat
 server.protocol_connected(socket)
 print(json.dumps({
     "copied": sorted(set(vars(socket)) & set(socket.CONFIG_ATTRS)),
     "options": [socket.autoPingTimeout, socket.maxFramePayloadSize],
     "producer": repr(transport.producer),
+    "formatted": len(formatted),
     "inbox": type(server.create_application(socket, {"type": "websocket"})).__name__,
     "endpoints": ResultsServer(application=None, endpoints=[
         "tcp:port=8002:interface=127.0.0.1", "tcp:port=8003:backlog=10", "unix:/tmp/r.sock",
@@ -91,6 +101,7 @@ def test_a_socket_keeps_no_copy_of_the_servers_options_nor_the_http_channel_it_c
     assert probe["options"] == [30, 4096]
     assert probe["producer"] == "None"  # the upgrade's HTTP channel can be collected
     assert probe["inbox"] == "Inbox"
+    assert probe["formatted"] == 0  # autobahn's debug line, debug off: nothing formatted
     # A join storm's connections queue in the kernel (Twisted's default backlog is 50).
     assert probe["endpoints"] == [
         "tcp:port=8002:interface=127.0.0.1:backlog=4096",
