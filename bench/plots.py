@@ -239,10 +239,9 @@ def _room(report: Report) -> Figure | None:
                color="tab:orange", label="p99")  # fmt: skip
         ax.axhline(ROOM_TARGETS_MS[name] / 1000, **TARGET_STYLE, label="p99 target")
         ax.set_xticks(xs, labels, fontsize="small")
-        ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set(title=name, xlabel="phones", ylabel="seconds (log scale)")
+        ax.set_ylim(0, max(ax.get_ylim()[1], ROOM_TARGETS_MS[name] / 1000 * 1.3))
+        ax.set(title=name, xlabel="phones", ylabel="seconds")
         ax.legend(fontsize="small")
     fig.suptitle("A room of phones: until every phone has it")
     return fig
