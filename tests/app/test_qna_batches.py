@@ -188,9 +188,13 @@ def test_a_worker_behind_its_queue_is_not_handed_its_backlog_again(
         redis_client.rpush(queue, "a message still waiting")  # busy
 
         long_after = t + 50 * grace
-        assert qna_admission.passed_over(now=long_after) == [member(lost.to_message())]
+
+        def ours(found: list[str]) -> set[str]:  # the ledger is shared: other tests' too
+            return set(found) & set(entries)
+
+        assert ours(qna_admission.passed_over(now=long_after)) == {member(lost.to_message())}
 
         redis_client.delete(queue)  # idle: nothing queued, nothing handled for a grace
-        assert set(qna_admission.passed_over(now=long_after)) == set(entries)
+        assert ours(qna_admission.passed_over(now=long_after)) == set(entries)
     finally:
         redis_client.zrem(qna_admission.PENDING_KEY, *entries)
