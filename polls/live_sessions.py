@@ -255,7 +255,7 @@ def new_code(session: LiveSession) -> LiveSession:
 
 def by_code(code: str) -> LiveSession | None:
     """The live session with this join code (spaces and dashes allowed), if any."""
-    digits = _digits(code)
+    digits = digits_of(code)
     if len(digits) not in CODE_LENGTHS:
         return None
     return (
@@ -272,21 +272,31 @@ def join(code: str, *, address: str, join_pass: str | None = None) -> LiveSessio
     right code too, so answers stop telling codes apart. A browser holding the join pass of
     this very code (polls.ratelimits.join_pass: it reached the session before) is never
     refused: it proves it knew the code."""
-    digits = _digits(code)
-    if ratelimits.holds_join_pass(join_pass, digits):
-        return by_code(digits)
-    if len(digits) not in CODE_LENGTHS:
+    digits = digits_of(code)
+    if len(digits) not in CODE_LENGTHS and not ratelimits.holds_join_pass(join_pass, digits):
         return None  # not a code: a typo of length, no guess at one, not counted
-    wait = ratelimits.join_wait(address)
-    if wait is not None:
-        raise JoinRefused(wait)
+    if let_in(digits, address=address, join_pass=join_pass):
+        return by_code(digits)
     session = by_code(digits)
     if session is None:
         ratelimits.join_missed(address)
     return session
 
 
-def _digits(code: str) -> str:
+def let_in(digits: str, *, address: str, join_pass: str | None) -> bool:
+    """Whether this visitor holds the join pass of this code (never refused, nothing
+    counted); JoinRefused when it does not and its address, its /64 or the whole site has
+    spent its budget of wrong codes (join's rule, also for a page kept for the code)."""
+    if ratelimits.holds_join_pass(join_pass, digits):
+        return True
+    wait = ratelimits.join_wait(address)
+    if wait is not None:
+        raise JoinRefused(wait)
+    return False
+
+
+def digits_of(code: str) -> str:
+    """A join code as typed, its digits only (spaces, dashes and the like dropped)."""
     return "".join(ch for ch in code if ch.isascii() and ch.isdigit())
 
 

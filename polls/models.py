@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -182,6 +183,37 @@ class Choice(models.Model):
         return self.label
 
 
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class RowsManager(models.Manager[_Row]):
+    """A model's manager that can also INSERT rows given as plain tuples (`insert_rows`),
+    for the worker's batches: bulk_create's model per row, its insert compiler and its
+    RETURNING of the ids were a fifth of the worker's time storing a word cloud's ballots."""
+
+    CHUNK = 1000  # rows a statement: a bounded statement whatever the batch
+
+    def insert_rows(
+        self, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """INSERT `rows` (values in the order of `columns`, (name, SQL type) pairs), in
+        their order, one statement per CHUNK. No ON CONFLICT: a clash raises
+        IntegrityError, as bulk_create does."""
+        if not rows:
+            return
+        names = ", ".join(name for name, _type in columns)
+        one = "(" + ", ".join(f"%s::{kind}" for _name, kind in columns) + ")"
+        table = self.model._meta.db_table
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), self.CHUNK):
+                chunk = rows[start : start + self.CHUNK]
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 (our names)
+                    + ", ".join([one] * len(chunk)),
+                    [value for row in chunk for value in row],
+                )
+
+
 class Vote(models.Model):
     """The voter's current ballot in a poll: one row per (poll, voter), last cast wins.
 
@@ -207,6 +239,8 @@ class Vote(models.Model):
     nonce = models.CharField(max_length=64, default="", blank=True)
     # Redis's clock at this ballot's admission (ms): a quiz answer's time (issue 36).
     admitted_ms = models.BigIntegerField(null=True, blank=True)
+
+    objects = RowsManager["Vote"]()
 
     class Meta:
         constraints = [
@@ -575,6 +609,8 @@ class TextEntry(models.Model):
         db_index=False,
     )
     moderated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RowsManager["TextEntry"]()
 
     class Meta:
         verbose_name_plural = "text entries"

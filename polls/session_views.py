@@ -166,18 +166,19 @@ def _new_visitor(request: HttpRequest) -> bool:
 def _kept_page(request: HttpRequest, code: str, *, returning: bool) -> HttpResponse | None:
     """The kept page for a right code, with this visitor's CSRF token; None when none is
     kept (or the code is not one as typed), or a visitor who has been here has something
-    of theirs on it. The join rules as live_sessions.join applies them to a right code:
-    refused from an address that spent its budget, unless it holds this code's pass."""
+    of theirs on it. The join rules for a right code (live_sessions.let_in): refused from
+    an address that spent its budget, unless it holds this code's pass."""
     language = translation.get_language()
     if not (code.isascii() and code.isdigit()) or language not in dict(settings.LANGUAGES):
         return None
     page = audience_cache.kept(code, language)
     if page is None:
         return None
-    if not ratelimits.holds_join_pass(request.COOKIES.get(ratelimits.JOIN_PASS_COOKIE), code):
-        wait = ratelimits.join_wait(ratelimits.client_ip(request))
-        if wait is not None:
-            raise live_sessions.JoinRefused(wait)
+    live_sessions.let_in(
+        code,
+        address=ratelimits.client_ip(request),
+        join_pass=request.COOKIES.get(ratelimits.JOIN_PASS_COOKIE),
+    )
     if returning and _has_own(page, request.voter_key):  # type: ignore[attr-defined]
         return None
     request._join_reached = code  # type: ignore[attr-defined]

@@ -110,15 +110,6 @@ def initial_state(
     return SHOWN
 
 
-def _before_polls(poll_ids: Iterable[int]) -> set[int]:
-    """Those of the polls whose entries wait for a moderator ("before" mode)."""
-    return set(
-        Poll.objects.filter(pk__in=set(poll_ids), options__moderation=BEFORE).values_list(
-            "pk", flat=True
-        )
-    )
-
-
 def _decisions(wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
     """Moderators' decisions on these (poll, key digest) terms."""
     by_poll: dict[int, set[str]] = defaultdict(set)
@@ -183,10 +174,10 @@ class _Changes:
         self.spelling_rows[spelling] = (term[1], shown)
 
 
-def replace(ballots: Sequence[Ballot], polls: dict[int, Poll] | None = None) -> None:
+def replace(ballots: Sequence[Ballot], polls: dict[int, Poll]) -> None:
     """Store each voter's new entries in place of their old ones and move the counts, in
     the caller's transaction, the voters' Vote rows locked (polls.pipeline.store). `polls`:
-    the ballots' polls as the caller read them in this transaction (else read here)."""
+    the ballots' polls as the caller read them in this transaction (no second read)."""
     if not ballots:
         return
     changes = _Changes()
@@ -203,12 +194,8 @@ def replace(ballots: Sequence[Ballot], polls: dict[int, Poll] | None = None) -> 
                 if state == HIDDEN:
                     hidden[(poll_id, voter_key, key)] = (by, when)
     now = timezone.now()
-    if polls is None:
-        before = _before_polls(b.poll_id for b in ballots)
-    else:  # the worker's batch holds its polls: no second read (4 % of its time)
-        before = {
-            b.poll_id for b in ballots if polls[b.poll_id].options.get("moderation") == BEFORE
-        }
+    # Only "before" changes how entries are stored, and only a poll's own option says it.
+    before = {b.poll_id for b in ballots if polls[b.poll_id].options.get("moderation") == BEFORE}
     decisions = _decisions((b.poll_id, digest(entry["key"])) for b in ballots for entry in b.items)
     rows = []
     # In the order they were cast: an entry's id says how new it is (cards, /entries).
@@ -228,7 +215,8 @@ def replace(ballots: Sequence[Ballot], polls: dict[int, Poll] | None = None) -> 
                  *(kept or (None, None)))
             )  # fmt: skip
             changes.add(ballot.poll_id, entry["text"], entry["key"], state, +1)
-    _insert_entries(rows)
+    # In their order: their ids say how new they are (cards, /entries).
+    TextEntry.objects.insert_rows(_ENTRY_COLUMNS, rows)
     write_counts(changes)
 
 
@@ -239,23 +227,6 @@ _ENTRY_COLUMNS = (
     ("flagged", "boolean"), ("cast_at", "timestamptz"), ("stored_at", "timestamptz"),
     ("moderated_by_id", "integer"), ("moderated_at", "timestamptz"),
 )  # fmt: skip
-_INSERT_CHUNK = 1000  # rows a statement: a bounded statement whatever the batch
-
-
-def _insert_entries(rows: Sequence[tuple[Any, ...]]) -> None:
-    """INSERT the entries' rows, in their order (their ids say how new they are). One
-    statement per chunk rather than bulk_create: building a model per entry and Django's
-    insert compiler were a fifth of the worker's time storing a word cloud's ballots."""
-    columns = ", ".join(name for name, _type in _ENTRY_COLUMNS)
-    one = "(" + ", ".join(f"%s::{kind}" for _name, kind in _ENTRY_COLUMNS) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[start : start + _INSERT_CHUNK]
-            cursor.execute(
-                f"INSERT INTO polls_textentry ({columns}) VALUES "  # noqa: S608 (our names)
-                + ", ".join([one] * len(chunk)),
-                [value for row in chunk for value in row],
-            )
 
 
 def _voters_by_poll(ballots: Iterable[Ballot]) -> dict[int, set[str]]:
@@ -570,13 +541,17 @@ def recount(poll_id: int, *, fix: bool = False) -> list[Difference]:
         spelling = digest(shown)
         counted_spellings[spelling] += 1
         spelling_rows[spelling] = (term, shown)
-    stored_terms = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "votes"))
     stored_spellings = dict(
         SpellingCount.objects.filter(poll_id=poll_id).values_list("digest", "votes")
     )
-    stored_keys = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "key"))
-    stored_shown = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "shown"))
-    stored_newest = dict(TermCount.objects.filter(poll_id=poll_id).values_list("digest", "newest"))
+    term_rows = TermCount.objects.filter(poll_id=poll_id).values_list(
+        "digest", "votes", "key", "shown", "newest"
+    )
+    stored_terms: dict[str, int] = {}
+    stored_keys, stored_shown, stored_newest = {}, {}, {}
+    for term, votes, key, shown, newest in term_rows:  # the term rows, read once
+        stored_terms[term], stored_keys[term] = votes, key
+        stored_shown[term], stored_newest[term] = shown, newest
     # Each counted term's most common spelling, as the worker keeps it on the term's row.
     best = {
         t.key: t.shown  # the term's digest: its spellings' rows are given by it

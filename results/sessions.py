@@ -74,10 +74,6 @@ def _by_code(digits: str) -> LiveSession | None:
     return live_sessions.by_code(digits)
 
 
-def _digits(code: str) -> str:
-    return "".join(ch for ch in code if ch.isascii() and ch.isdigit())
-
-
 class _Codes:
     """Join codes this process looked up, for phones holding the code's join pass (the
     page gives it: they reached the session before), so a room joining at once costs one
@@ -98,7 +94,7 @@ class _Codes:
         self.looking: dict[str, asyncio.Future[LiveSession | None]] = {}
 
     def get(self, code: str) -> LiveSession | None:
-        digits = _digits(code)
+        digits = live_sessions.digits_of(code)
         held = self.held.get(digits)
         if held is None:
             return None
@@ -119,7 +115,7 @@ class _Codes:
         session = self.get(code)
         if session is not None:
             return session
-        digits = _digits(code)
+        digits = live_sessions.digits_of(code)
         looking = self.looking.get(digits)
         if looking is None:
             looking = self.looking[digits] = asyncio.ensure_future(self._look_up(digits))
@@ -137,7 +133,7 @@ class _Codes:
         return session
 
     def forget(self, code: str) -> None:
-        self.held.pop(_digits(code), None)
+        self.held.pop(live_sessions.digits_of(code), None)
 
 
 _codes = _Codes()
@@ -373,7 +369,9 @@ class SessionConsumer(LiveConsumer):
         join_pass = (self.scope.get("cookies") or {}).get(ratelimits.JOIN_PASS_COOKIE)
         user, address = self.scope.get("user"), ratelimits.scope_address(self.scope)
         try:
-            if self.presenter or not ratelimits.holds_join_pass(join_pass, _digits(code)):
+            if self.presenter or not ratelimits.holds_join_pass(
+                join_pass, live_sessions.digits_of(code)
+            ):
                 session = await _session(code, user, address, join_pass)
             else:  # it reached the session before: never refused, nothing counted
                 session = await _codes.look_up(code)
@@ -405,7 +403,7 @@ class SessionConsumer(LiveConsumer):
         if (
             state is None
             or state["state"] != LiveSession.State.LIVE
-            or (not self.presenter and state["code"] != _digits(code))
+            or (not self.presenter and state["code"] != live_sessions.digits_of(code))
         ):
             # Ended, or given a new code, since the code was looked up (or kept): as an
             # unknown code, so the page says "ended" (disconnect cleans up).

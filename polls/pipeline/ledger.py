@@ -48,15 +48,28 @@ def message_member(message: dict[str, Any]) -> str:
 def mark_handled(votes: Sequence[QueuedVote], pipe: Pipeline | None = None) -> None:
     """Worker side, after the votes' transaction committed (stored, ignored or rejected).
     Given a pipeline, only adds its commands to it (the caller sends them)."""
-    if not votes:
-        return
-    newest = max(v.cast_at.timestamp() for v in votes)
+    if votes:
+        newest = max(v.cast_at.timestamp() for v in votes)
+        strike_off([member(v) for v in votes], newest, pipe=pipe)
+
+
+def strike_off(
+    members: Sequence[str],
+    newest: float | None,
+    *,
+    pending: str = PENDING_KEY,
+    handled: str = HANDLED_UPTO_KEY,
+    pipe: Pipeline | None = None,
+) -> None:
+    """Off the ledger (`pending`), and its handled mark moved up to `newest` (when known):
+    how far the workers got, which passed_over goes by (the Q&A ledger's keys given)."""
     own = pipe is None
     pipe = redis_client().pipeline(transaction=False) if pipe is None else pipe
-    pipe.zrem(PENDING_KEY, *[member(v) for v in votes])
-    # Only ever moves forward (GT), whichever worker process finishes last; "at": when a
-    # worker last handled anything.
-    pipe.zadd(HANDLED_UPTO_KEY, {"upto": newest, "at": time.time()}, gt=True)
+    pipe.zrem(pending, *members)
+    if newest is not None:
+        # Only ever moves forward (GT), whichever worker process finishes last; "at": when
+        # a worker last handled anything.
+        pipe.zadd(handled, {"upto": newest, "at": time.time()}, gt=True)
     if own:
         pipe.execute()
 

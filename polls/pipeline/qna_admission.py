@@ -200,14 +200,13 @@ def mark_handled(actions: Sequence[QnaAction]) -> None:
     handled mark moved up to the newest admission among them."""
     if not actions:
         return
-    pipe = redis_client().pipeline(transaction=False)
-    pipe.zrem(PENDING_KEY, *[member(a.to_message()) for a in actions])
     admitted = [a.admitted_ms for a in actions if a.admitted_ms is not None]
-    if admitted:
-        # Only ever moves forward (GT), whichever worker process finishes last; "at": when
-        # a worker last handled an action.
-        pipe.zadd(HANDLED_UPTO_KEY, {"upto": max(admitted) / 1000, "at": time.time()}, gt=True)
-    pipe.execute()
+    ledger.strike_off(
+        [member(a.to_message()) for a in actions],
+        max(admitted) / 1000 if admitted else None,
+        pending=PENDING_KEY,
+        handled=HANDLED_UPTO_KEY,
+    )
 
 
 def passed_over(now: float | None = None) -> list[str]:

@@ -254,7 +254,7 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
     # Each vote is checked on its own first, so a rejected vote never hides a valid one.
     valid = _one_per_voter(_checked_votes(votes, polls, outcome), polls, outcome)
     if not valid:
-        _write_aggregates(_Deltas(), set(), _fates(votes, outcome, polls, []))
+        _write_aggregates(_Deltas(), set(), _fates(votes, outcome, polls, []), polls)
         return outcome
 
     voters_by_poll: dict[int, list[str]] = defaultdict(list)
@@ -312,7 +312,10 @@ def _apply_votes(votes: Sequence[QueuedVote]) -> RecordOutcome:
             if vote.receipt and vote.vote_id != row.vote_id:  # older, arriving after newer
                 outcome.uncounted.append(_uncounted(vote, UncountedReceipt.Fate.REPLACED))
 
-    _insert_votes(to_create)
+    # As plain rows (Vote.objects.insert_rows). No ON CONFLICT: a voter's first row stored
+    # meanwhile by another worker raises IntegrityError, so that record_votes tries the
+    # batch again and this ballot becomes a change.
+    Vote.objects.insert_rows(_VOTE_COLUMNS, to_create)
     Vote.objects.bulk_update(
         to_update,
         ["choice", "ballot", "cast_at", "vote_id", "stored_at", "receipt", "nonce", "admitted_ms"],
@@ -333,28 +336,6 @@ _VOTE_COLUMNS = (
     ("cast_at", "timestamptz"), ("vote_id", "uuid"), ("stored_at", "timestamptz"),
     ("receipt", "text"), ("nonce", "text"), ("admitted_ms", "bigint"),
 )  # fmt: skip
-_INSERT_CHUNK = 1000
-
-
-def _insert_votes(rows: Sequence[tuple[Any, ...]]) -> None:
-    """INSERT the voters' first rows, one statement per 1,000 (bounded whatever the
-    caller's batch), by hand rather than bulk_create, whose model per vote, insert compiler
-    and RETURNING of the ids were a fifth of the worker's time storing a word cloud's
-    ballots (as polls.text_entries' entries). No ON CONFLICT: a voter's first row stored
-    meanwhile by another worker must raise IntegrityError, so that record_votes tries the
-    batch again and this ballot becomes a change."""
-    if not rows:
-        return
-    columns = ", ".join(name for name, _type in _VOTE_COLUMNS)
-    one = "(" + ", ".join(f"%s::{kind}" for _name, kind in _VOTE_COLUMNS) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[start : start + _INSERT_CHUNK]
-            cursor.execute(
-                f"INSERT INTO polls_vote ({columns}) VALUES "  # noqa: S608 (our names)
-                + ", ".join([one] * len(chunk)),
-                [value for row in chunk for value in row],
-            )
 
 
 def _fates(
@@ -397,7 +378,7 @@ def _write_aggregates(
     deltas: _Deltas,
     polls_changed: set[int],
     events: dict[int, list[dict[str, Any]]],
-    polls: dict[int, Poll] | None = None,
+    polls: dict[int, Poll],
 ) -> None:
     """Apply the deltas, locking in one order (tallies by choice, rankings, values, text
     entries and their counts, the counters by poll, then the chain heads: every writer

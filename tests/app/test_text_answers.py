@@ -327,12 +327,10 @@ def test_a_first_ballot_another_worker_stored_meanwhile_is_replaced_never_lost_o
 
     from django.db import connections
 
-    from polls.pipeline import store as storing
-
     poll = cloud()
     earlier = ballot(poll, "ann", ["Python"], when=1)
     later = ballot(poll, "ann", ["Rust"], when=2)
-    insert = storing._insert_votes
+    insert = Vote.objects.insert_rows
     raced: list[bool] = []
 
     def other_worker() -> None:
@@ -341,16 +339,16 @@ def test_a_first_ballot_another_worker_stored_meanwhile_is_replaced_never_lost_o
         finally:
             connections.close_all()
 
-    def another_worker_first(rows: Any) -> None:
+    def another_worker_first(columns: Any, rows: Any) -> None:
         # Just before this batch inserts ann's first row, another worker stores and commits it.
         if not raced:
             raced.append(True)
             other = threading.Thread(target=other_worker)
             other.start()
             other.join(30)
-        insert(rows)
+        insert(columns, rows)
 
-    monkeypatch.setattr(storing, "_insert_votes", another_worker_first)
+    monkeypatch.setattr(Vote.objects, "insert_rows", another_worker_first)
     outcome = store(later)
     assert raced
     assert (outcome.created, outcome.changed) == (0, 1)
