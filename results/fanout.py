@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from autobahn.exception import Disconnected
@@ -37,6 +37,12 @@ def count_gone(what: str, error: BaseException) -> None:
     VIEWERS_GONE.inc()
     logger.debug("a viewer left while %s was sent to it (%s)", what, type(error).__name__)
 
+
+# Sends between two turns of the loop in a hand-out to many sockets. Twisted writes a
+# socket's message out only when the loop next polls it: a room handed an event in one go
+# held every phone's copy at once (5,000 x ~1.5 kB, then not given back to the system)
+# and reached no phone before the last was queued.
+SENDS_PER_TURN = 100
 
 # A viewer's way in: the consumer's typed dispatch (PollResultsConsumer.handle_live_event).
 Viewer = Callable[[dict[str, Any]], Awaitable[None]]
@@ -85,7 +91,11 @@ class _Hub:
                 await self._deliver(event)
 
     async def _deliver(self, event: dict[str, Any]) -> None:
-        for viewer in list(self.viewers):
+        for n, viewer in enumerate(list(self.viewers), 1):
+            if n % SENDS_PER_TURN == 0:
+                await asyncio.sleep(0)  # the loop writes what was sent so far
+            if viewer not in self.viewers:
+                continue  # left during that turn
             try:
                 await viewer(event)
             except GONE as error:
@@ -113,10 +123,16 @@ async def watch(group: str, viewer: Viewer) -> None:
 
     `group`: a poll's (polls.live.events.group_name) or a live session's (session_group).
     """
+    await watch_all(group, (viewer,))
+
+
+async def watch_all(group: str, viewers: Iterable[Viewer]) -> None:
+    """`watch` for many viewers in one step: a room that starts following a poll at once
+    joins its hub together (results.sessions), not one viewer and one wait each."""
     hub = _hubs.get(group)
     if hub is None:
         hub = _hubs[group] = _Hub(group)
-        hub.viewers.add(viewer)
+        hub.viewers.update(viewers)
         try:
             await hub.start()
         except BaseException:
@@ -124,7 +140,7 @@ async def watch(group: str, viewer: Viewer) -> None:
             hub.ready.set()  # and viewers waiting on this one stop waiting
             raise
     else:
-        hub.viewers.add(viewer)
+        hub.viewers.update(viewers)
         await hub.ready.wait()
 
 
@@ -136,10 +152,14 @@ def subscription(group: str) -> object | None:
 
 
 async def unwatch(group: str, viewer: Viewer) -> None:
+    await unwatch_all(group, (viewer,))
+
+
+async def unwatch_all(group: str, viewers: Iterable[Viewer]) -> None:
     hub = _hubs.get(group)
     if hub is None:
         return
-    hub.viewers.discard(viewer)
+    hub.viewers.difference_update(viewers)
     if not hub.viewers:
         del _hubs[group]
         await hub.stop()

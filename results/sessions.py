@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -246,63 +247,118 @@ class _Audience:
 _audience = _Audience()
 
 
-_tasks: set[asyncio.Task[None]] = set()  # held until done (the loop keeps only weak refs)
+class _Follows:
+    """The sockets of this process whose poll to follow changed with their session's
+    state (a reveal, a step back, a hide), moved together: the hub hands a whole room
+    the state in one go (results.fanout), and each socket starting to follow on its own
+    (a task, a lock, a watch, a wait for a shared read, its send, in turn) put the first
+    results ~1 s behind the state at 5,000 phones (issue 42). Here one task works them
+    off in batches: per poll one unwatch and one watch for them all, one read of its
+    results serialised once, then a send each. One task, so a socket's changes are made
+    in order and the latest wins.
 
-
-def _background(coroutine: Any) -> None:
-    task = asyncio.get_running_loop().create_task(coroutine)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
-class _Read:
-    def __init__(self) -> None:
-        self.future: asyncio.Future[tuple[dict[str, Any], str] | None] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self.joined = 0
-
-
-class _Snapshots:
-    """One results read for all the sockets of this process that start following a poll
-    at once: a reveal to thousands of phones costs one query and one serialisation, not
-    one per phone. The read waits until sockets stop joining it (the hub has handed every
-    one the new state), so the states go out first and the results after.
-
-    A socket joins only a read that has not begun, so it was watching the poll's group
-    before the read: an update after the read reaches it through the group (and the
-    pages drop anything older than what they show, by `seq`).
+    The read comes after the watch: an update published meanwhile reaches the sockets
+    through the poll's group, and the read's older results are not sent after it (seq).
     """
 
-    QUIET_SECONDS = 0.01  # read once no socket has joined for this long...
-    MOST_SECONDS = 0.5  # ...or after this long at most (a steady trickle of joiners)
+    MOST_SECONDS = 0.5  # a batch waits for the hand-out under way, at most this long
 
     def __init__(self) -> None:
-        self.waiting: dict[str, _Read] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending: dict[SessionConsumer, None] = {}  # in order, each socket once
+        self.moved: asyncio.Future[None] | None = None  # when the pending batch is done
+        self.task: asyncio.Task[None] | None = None
 
-    async def get(self, slug: str) -> tuple[dict[str, Any], str] | None:
-        read = self.waiting.get(slug)
-        if read is None:
-            read = self.waiting[slug] = _Read()
-            _background(self._read(slug, read))
-        read.joined += 1
-        return await asyncio.shield(read.future)
+    def want(self, socket: SessionConsumer) -> asyncio.Future[None]:
+        """Move `socket` to its `wanted_poll`; the future is done once it is moved."""
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:  # nothing of another loop's (a test runs one loop each)
+            self.loop, self.pending, self.moved, self.task = loop, {}, None, None
+        self.pending[socket] = None
+        if self.moved is None:
+            self.moved = loop.create_future()
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._work())
+        return self.moved
 
-    async def _read(self, slug: str, read: _Read) -> None:
+    async def _work(self) -> None:
+        while self.pending:
+            await self._settle()
+            batch, self.pending = list(self.pending), {}
+            moved, self.moved = self.moved, None
+            try:
+                await self._move(batch)
+            finally:
+                if moved is not None:
+                    moved.set_result(None)
+
+    async def _settle(self) -> None:
+        """Until no socket joined the batch for a turn of the loop: the states go out to
+        the whole room first, then the results."""
         loop = asyncio.get_running_loop()
         began, seen = loop.time(), -1
-        while read.joined != seen and loop.time() - began < self.MOST_SECONDS:
-            seen = read.joined
-            await asyncio.sleep(self.QUIET_SECONDS)
-        del self.waiting[slug]  # from here on, a newcomer needs a read of its own
-        try:
-            snapshot = await _results(slug)
-            read.future.set_result(None if snapshot is None else (snapshot, json.dumps(snapshot)))
-        except Exception as error:
-            read.future.set_exception(error)
+        while len(self.pending) != seen and loop.time() - began < self.MOST_SECONDS:
+            seen = len(self.pending)
+            await asyncio.sleep(0)
+
+    async def _move(self, batch: list[SessionConsumer]) -> None:
+        leaving: dict[str, list[SessionConsumer]] = {}
+        joining: dict[str, list[SessionConsumer]] = {}
+        for socket in batch:
+            wanted = socket.wanted_poll if socket.session_id is not None else None
+            if wanted == socket.watching_poll:
+                continue
+            if socket.watching_poll is not None:
+                leaving.setdefault(socket.watching_poll, []).append(socket)
+            socket.watching_poll, socket.results_seq = wanted, -1
+            if wanted is not None:
+                joining.setdefault(wanted, []).append(socket)
+        for slug, sockets in leaving.items():
+            with _logged():
+                await self._leave(slug, sockets)
+        for slug, sockets in joining.items():
+            with _logged():
+                await self._join(slug, sockets)
+
+    @staticmethod
+    async def _leave(slug: str, sockets: list[SessionConsumer]) -> None:
+        poll_id = await _poll_id(slug)
+        if poll_id is not None:
+            viewers = [socket.handle_live_event for socket in sockets]
+            await fanout.unwatch_all(events.group_name(poll_id), viewers)
+
+    @staticmethod
+    async def _join(slug: str, sockets: list[SessionConsumer]) -> None:
+        poll_id = await _poll_id(slug)
+        if poll_id is None:
+            return
+        viewers = [socket.handle_live_event for socket in sockets]
+        await fanout.watch_all(events.group_name(poll_id), viewers)
+        snapshot = await _results(slug)
+        if snapshot is None:
+            return
+        text = json.dumps(snapshot)
+        for n, socket in enumerate(sockets, 1):
+            if n % fanout.SENDS_PER_TURN == 0:
+                await asyncio.sleep(0)  # as the hub does (results.fanout)
+            if socket.session_id is None or snapshot["seq"] <= socket.results_seq:
+                continue  # gone meanwhile, or an update newer than the read got there first
+            socket.results_seq = snapshot["seq"]
+            try:
+                await socket.send(text_data=text)
+            except fanout.GONE as error:  # the phone left meanwhile: churn
+                fanout.count_gone("its poll's results", error)
 
 
-_snapshots = _Snapshots()
+@contextlib.contextmanager
+def _logged() -> Iterator[None]:
+    try:
+        yield
+    except Exception:  # a store briefly away: these sockets follow no poll until the next change
+        logger.warning("session sockets could not follow their poll", exc_info=True)
+
+
+_follows = _Follows()
 
 
 class _Parts:
@@ -353,16 +409,6 @@ class SessionConsumer(LiveConsumer):
     counter: asyncio.Task[None] | None = None
     language = "en"  # the page's (page_language)
     voter_tag: str | None = None  # the audience's voter (polls.voters.voter_tag)
-
-    _following: asyncio.Lock | None = None
-
-    @property
-    def following(self) -> asyncio.Lock:
-        """One change of poll at a time, the latest wins. Made on first use: most of a
-        room's sockets sit idle between changes (docs/performance.md, memory per socket)."""
-        if self._following is None:
-            self._following = asyncio.Lock()
-        return self._following
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
@@ -418,8 +464,8 @@ class SessionConsumer(LiveConsumer):
             return
         await fanout.unwatch(events.session_group(self.session_id), self.handle_live_event)
         self.wanted_poll = None
-        async with self.following:
-            await self._follow(None)
+        if self.watching_poll is not None:  # out of its poll's hub (a pending move: dropped)
+            await _follows.want(self)
         if self.counter is not None:
             self.counter.cancel()
         elif not self.presenter:
@@ -512,49 +558,15 @@ class SessionConsumer(LiveConsumer):
         await self.send(text_data=event["text"])
 
     async def _show(self, state: dict[str, Any], text: str | None = None) -> None:
-        """Send the session's state, then follow its current poll's results if allowed.
-
-        The following is a task of its own: the hub hands the next socket the state
-        meanwhile, rather than wait for each socket's snapshot in turn.
-        """
+        """Send the session's state, then follow its current poll's results if allowed
+        (with the rest of the room that the state moves too: _Follows)."""
         self.seq = state["seq"]
         await self.send(text_data=text or json.dumps(state))
         poll = state.get("poll")
         may_see = poll is not None and (self.presenter or state["reveal"])
         self.wanted_poll = poll["slug"] if may_see and poll else None
         if self.wanted_poll != self.watching_poll:
-            _background(self._follow_wanted())
-
-    async def _follow_wanted(self) -> None:
-        async with self.following:
-            if self.session_id is None:
-                return  # disconnected meanwhile
-            try:
-                await self._follow(self.wanted_poll)
-            except fanout.GONE as error:  # the phone left meanwhile: churn
-                fanout.count_gone("its poll's results", error)
-            except Exception:  # a store briefly away
-                logger.warning("session socket could not follow its poll", exc_info=True)
-
-    async def _follow(self, slug: str | None) -> None:
-        if slug == self.watching_poll:
-            return
-        if self.watching_poll is not None:
-            old = await _poll_id(self.watching_poll)
-            if old is not None:
-                await fanout.unwatch(events.group_name(old), self.handle_live_event)
-        self.watching_poll, self.results_seq = slug, -1
-        if slug is None:
-            return
-        poll_id = await _poll_id(slug)
-        if poll_id is None:
-            return
-        await fanout.watch(events.group_name(poll_id), self.handle_live_event)
-        shared = await _snapshots.get(slug)
-        if shared is not None:
-            snapshot, text = shared
-            self.results_seq = snapshot["seq"]
-            await self.send(text_data=text)
+            _follows.want(self)
 
     async def _send_audience(self) -> None:
         client = aioredis.Redis.from_url(settings.REDIS_URL)

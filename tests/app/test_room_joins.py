@@ -23,8 +23,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from polls import live_sessions, organising, ratelimits
+from polls.live import events
 from polls.models import LiveSession
-from results import guard, sessions
+from results import fanout, guard, sessions
 from tests.support.live import run_async
 from votingsite.asgi import application
 
@@ -287,4 +288,72 @@ async def test_who_a_phone_is_costs_no_database_turn_without_a_session_cookie(
     assert (await state_of(presenter))["code"] == session.code  # not refused (4403)
     assert len(asked) == 1
     for ws in [*room, presenter]:
+        await ws.disconnect(timeout=15)
+
+
+@run_async
+async def test_a_room_follows_the_revealed_poll_in_one_step_and_gets_its_results_once(
+    session: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reveal moves every phone of the process to the poll's results together
+    (results.sessions._Follows): one watch of the poll's group for the whole room, one
+    read of its results serialised once, then one results message to each phone after its
+    state. Hiding them takes the room out of the poll's hub in one step too, and a phone
+    that leaves meanwhile is out of it once its socket has closed."""
+    steps: list[tuple[str, str, int]] = []
+    reads: list[str] = []
+    real_watch_all, real_unwatch_all = fanout.watch_all, fanout.unwatch_all
+    real_results = sessions._results
+
+    async def watch_all(group: str, viewers: Any) -> None:
+        viewers = list(viewers)
+        steps.append(("watch", group, len(viewers)))
+        await real_watch_all(group, viewers)
+
+    async def unwatch_all(group: str, viewers: Any) -> None:
+        viewers = list(viewers)
+        steps.append(("unwatch", group, len(viewers)))
+        await real_unwatch_all(group, viewers)
+
+    async def results(slug: str) -> dict[str, Any] | None:
+        reads.append(slug)
+        return await real_results(slug)
+
+    monkeypatch.setattr(fanout, "watch_all", watch_all)
+    monkeypatch.setattr(fanout, "unwatch_all", unwatch_all)
+    monkeypatch.setattr(sessions, "_results", results)
+    poll = session.current_poll
+    assert poll is not None
+    group = events.group_name(poll.pk)
+    room = [phone(session.code) for _ in range(8)]
+    for ws in room:
+        assert (await ws.connect(timeout=15))[0]
+        await state_of(ws)
+
+    await sync_to_async(live_sessions.reveal)(session)
+    for ws in room:
+        assert (await state_of(ws))["reveal"] is True
+        first = json.loads(await ws.receive_from(timeout=15))
+        assert (first["type"], first["question"]) == ("results", "Question 1?")
+    for ws in room:
+        assert await ws.receive_nothing(timeout=0.2), "one results message each"
+    assert [s for s in steps if s[1] == group] == [("watch", group, 8)]
+    assert reads == [poll.slug]
+
+    await room[0].disconnect(timeout=15)
+    assert len(fanout._hubs[group].viewers) == 7, "the phone that left is out of the hub"
+
+    await sync_to_async(live_sessions.reveal)(session, shown=False)
+    for ws in room[1:]:
+        assert (await state_of(ws))["reveal"] is False
+    deadline = asyncio.get_running_loop().time() + 15
+    while group in fanout._hubs and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    assert group not in fanout._hubs, "nobody follows the hidden results here"
+    assert [s for s in steps if s[1] == group] == [
+        ("watch", group, 8),
+        ("unwatch", group, 1),
+        ("unwatch", group, 7),
+    ]
+    for ws in room[1:]:
         await ws.disconnect(timeout=15)

@@ -1,0 +1,70 @@
+"""A hand-out to a room takes turns with the loop (results.fanout.SENDS_PER_TURN): Twisted
+writes a socket's message only when the loop polls that socket, so a hand-out in one go
+held every phone's copy at once and reached no phone before the last was queued. Every
+viewer is still handed every event; one that leaves during a turn is not."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from results import fanout
+from tests.support.live import run_async
+
+Viewer = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def room(size: int, got: list[int]) -> list[Viewer]:
+    def viewer(n: int) -> Viewer:
+        async def handed(event: dict[str, Any]) -> None:
+            got.append(n)
+
+        return handed
+
+    return [viewer(n) for n in range(size)]
+
+
+@run_async
+async def test_a_hand_out_to_a_room_lets_the_loop_write_between_turns() -> None:
+    got: list[int] = []
+    hub = fanout._Hub("poll-results.test.turns")
+    hub.viewers.update(room(fanout.SENDS_PER_TURN * 2 + 50, got))
+    seen: list[int] = []  # how many had been handed the event each time the loop came by
+
+    async def loop_turns() -> None:
+        while True:
+            seen.append(len(got))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(loop_turns())
+    await asyncio.sleep(0)
+    await hub._deliver({"type": "results.update", "seq": 1})
+    other.cancel()
+    assert sorted(got) == list(range(fanout.SENDS_PER_TURN * 2 + 50)), "everyone, once"
+    assert [n for n in seen if 0 < n < len(got)], "the loop ran during the hand-out"
+    assert max(b - a for a, b in itertools.pairwise(seen)) <= fanout.SENDS_PER_TURN
+
+
+@run_async
+async def test_a_viewer_that_leaves_during_a_turn_is_not_handed_the_event() -> None:
+    got: list[int] = []
+    viewers = room(fanout.SENDS_PER_TURN * 2, got)
+    hub = fanout._Hub("poll-results.test.turns")
+    hub.viewers.update(viewers)
+    left: list[int] = []
+
+    async def one_leaves() -> None:
+        while not got:
+            await asyncio.sleep(0)
+        waiting = [n for n in range(len(viewers)) if n not in got]
+        left.append(waiting[-1])
+        hub.viewers.discard(viewers[waiting[-1]])  # as fanout.unwatch does
+
+    leaving = asyncio.create_task(one_leaves())
+    await hub._deliver({"type": "results.update", "seq": 1})
+    await leaving
+    assert left
+    assert left[0] not in got
+    assert len(got) == len(viewers) - 1
