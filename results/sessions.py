@@ -249,13 +249,13 @@ _audience = _Audience()
 
 class _Follows:
     """The sockets of this process whose poll to follow changed with their session's
-    state (a reveal, a step back, a hide), moved together: the hub hands a whole room
-    the state in one go (results.fanout), and each socket starting to follow on its own
-    (a task, a lock, a watch, a wait for a shared read, its send, in turn) put the first
-    results ~1 s behind the state at 5,000 phones (issue 42). Here one task works them
-    off in batches: per poll one unwatch and one watch for them all, one read of its
-    results serialised once, then a send each. One task, so a socket's changes are made
-    in order and the latest wins.
+    state (a reveal, a step back, a hide), moved together once the hub has handed the
+    whole room that state (results.fanout). Each socket starting to follow on its own (a
+    task, a lock, a watch, a wait for a shared read, its send, in turn) put the first
+    results ~1 s behind the state at 5,000 phones, and the room's tasks and locks cost
+    memory (issue 42). Here one task works them off in batches: per poll one unwatch and
+    one watch for them all, one read of its results serialised once, then a send each.
+    One task, so a socket's changes are made in order and the latest wins.
 
     The read comes after the watch: an update published meanwhile reaches the sockets
     through the poll's group, and the read's older results are not sent after it (seq).

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels import consumer
+from channels.generic import websocket as channels_websocket
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -289,6 +290,38 @@ async def test_who_a_phone_is_costs_no_database_turn_without_a_session_cookie(
     assert len(asked) == 1
     for ws in [*room, presenter]:
         await ws.disconnect(timeout=15)
+
+
+@run_async
+async def test_a_room_leaving_takes_no_database_turn_and_leaves_nothing_behind(
+    session: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels' websocket_disconnect awaits a clean-up of database connections on the
+    one database thread for every socket that closes: a room leaving at once queued there,
+    every closed socket held in memory until its turn. A phone's close takes no turn, and
+    once the room has left this process follows nothing of the session."""
+    asked: list[str] = []
+
+    async def cleaned_up() -> None:
+        asked.append("aclose_old_connections")
+
+    monkeypatch.setattr(consumer, "aclose_old_connections", cleaned_up)
+    monkeypatch.setattr(channels_websocket, "aclose_old_connections", cleaned_up)
+    room = [phone(session.code) for _ in range(4)]
+    for ws in room:
+        assert (await ws.connect(timeout=15))[0]
+        await state_of(ws)
+    await sync_to_async(live_sessions.reveal)(session)
+    for ws in room:
+        await state_of(ws)
+        assert json.loads(await ws.receive_from(timeout=15))["type"] == "results"
+    for ws in room:
+        await ws.disconnect(timeout=15)
+    assert asked == []
+    poll = session.current_poll
+    assert poll is not None
+    assert events.session_group(session.pk) not in fanout._hubs
+    assert events.group_name(poll.pk) not in fanout._hubs
 
 
 @run_async
