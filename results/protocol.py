@@ -56,7 +56,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """AsyncWebsocketConsumer's, minus the aclose_old_connections it awaits after
         `disconnect` (and its loop over the groups: none here). That is a turn on the one
         database thread per socket that closes: a room leaving at once queued thousands,
-        each socket's consumer, scope and connection held until its turn (+29 MB at 5,000
+        each socket's consumer, scope and connection held until its turn (+18-29 MB at 5,000
         phones; issue 42). Our reads clean up on that thread themselves (see dispatch)."""
         await self.disconnect(message["code"])
         raise StopConsumer
