@@ -18,6 +18,7 @@ import redis
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -27,6 +28,8 @@ from polls.live import events
 from polls.models import LiveSession, QnaBoard, QnaUpvote, Question
 from polls.pipeline import qna_admission, qna_store
 from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
+from polls.voters import signed_voter_cookie
+from results import fanout
 from tests.support.live import run_async
 from votingsite.asgi import application
 
@@ -693,3 +696,60 @@ def test_a_deleted_boards_copy_in_redis_goes_with_it(
     with django_capture_on_commit_callbacks(execute=True):
         session.delete()  # its board with it
     assert not redis_client.exists(key)
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_a_voters_own_marks_reach_every_phone_of_theirs_and_no_one_elses(
+    session: LiveSession, board: QnaBoard
+) -> None:
+    """Once a voter's action is stored, the push carries their marks to each of their
+    sockets (a second phone learns what the first asked or upvoted), never to another's."""
+
+    async def phone(voter: str) -> WebsocketCommunicator:
+        cookie = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}"
+        headers = [(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie.encode())]
+        socket = WebsocketCommunicator(application, f"/ws/s/{session.code}/", headers=headers)
+        assert (await socket.connect(timeout=15))[0]
+        assert json.loads(await socket.receive_from(timeout=15))["type"] == "session"
+        return socket
+
+    first, second, other = await phone("alice"), await phone("alice"), await phone("bob")
+    asked = QnaAction(ASK, uuid.uuid4(), board.pk, "anon:alice", timezone.now(), admitted_ms=1,
+                      text="Mine?")  # fmt: skip
+    await sync_to_async(qna_store.record)([asked])
+
+    for socket in (first, second):
+        pushed = json.loads(await socket.receive_from(timeout=15))
+        assert pushed["mine"] == {"asked": [str(asked.id)], "upvoted": []}
+    pushed = json.loads(await other.receive_from(timeout=15))
+    assert [q["text"] for q in pushed["newest"]] == ["Mine?"]
+    assert "mine" not in pushed
+    for socket in (first, second, other):
+        await socket.disconnect()
+
+
+def test_a_push_carries_marks_only_among_the_questions_it_shows(board) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    qna_store.record([QnaAction(ASK, uuid.UUID(i), board.pk, "anon:x", timezone.now(),
+                                admitted_ms=1, text="?") for i in ids])  # fmt: skip
+    stored = [question(i) for i in ids]
+    qna_store.record([up_action(board, q, "anon:y", True, 10) for q in stored])
+
+    marks = qna_reads.marks_of(board, ["anon:x", "anon:y", "anon:z"], ids[:2])
+
+    assert sorted(marks["anon:x"]["asked"]) == sorted(ids[:2])
+    assert sorted(marks["anon:y"]["upvoted"]) == sorted(ids[:2])
+    assert marks["anon:y"]["asked"] == []
+    assert marks["anon:z"] == {"asked": [], "upvoted": []}
+
+
+def test_a_hub_keeps_the_voters_marks_of_a_snapshot_it_supersedes() -> None:
+    """Two pushes meeting in one round: the newer snapshot goes out, with the marks of
+    the voters only the older one carried (its own are newer and win)."""
+    hub = fanout._Hub("session.test.1")
+    hub.offer({"type": "qna.update", "seq": 1, "mine": {"a": "a1", "b": "b1"}})
+    hub.offer({"type": "qna.update", "seq": 2, "mine": {"a": "a2"}})
+    hub.offer({"type": "qna.update", "seq": 1, "mine": {"c": "c1"}})  # late: dropped
+
+    assert [(e["seq"], e["mine"]) for e in hub.waiting] == [(2, {"a": "a2", "b": "b1", "c": "c1"})]
