@@ -84,6 +84,9 @@ def test_phones_ask_and_upvote_live_and_the_presenter_shows_and_answers(
     stage = presenter(contexts, site, session)
     one, two = phone(contexts, site, session), phone(contexts, site, session)
     errors = [watch_errors(p) for p in (stage, one, two)]
+    # A session of a board alone: no poll, so no poll's controls on the presenter's bar.
+    for action in ("previous", "next", "lock", "reveal"):
+        expect(stage.locator(f'#controls button[data-action="{action}"]')).to_be_hidden()
     for p in (one, two):
         expect(p.locator("#session-live")).to_have_text("live")
     # The same voter on a second page (another tab or device of theirs).
