@@ -9,7 +9,13 @@ every static file it names, the socket), vote by form in a burst, and follow the
 presenter's next, lock, reveal, a step back and a hide. Reported: join p50/p99, vote p99
 and errors, all stored after the last accepted vote, action → every phone p99, reveal →
 every phone has the results p99, bytes per phone, CPU and memory per role and the load
-generator's own CPU."""
+generator's own CPU.
+
+Then freshness while the room watches: the third question's results shown on every
+phone, API votes cast straight to the voting role at the freshness rate (500/s) for
+the freshness time (20 s; --quick 6 s), and cast → shown over every (vote, phone)
+pair: from each vote's 202 until that phone's first results message counting it
+(bench/shown.py), with each role's CPU meanwhile."""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from typing import Any
 
 import psutil
 
-from . import profile, roles, roomclient
+from . import profile, roles, roomclient, shown
 from .phases import QUICK, Run, pct
 
 
@@ -52,6 +58,9 @@ SETTLE_SECONDS = 5.0  # between actions: a slow delivery finishes before the nex
 # session message again), and every accepted vote stored as ever. Adds ~30 s a size.
 RESTART = os.environ.get("BENCH_ROOM_RESTART", "") == "1"
 BACK_SECONDS = 180.0
+# BENCH_ROOM_FRESHNESS_SECONDS: the freshness part's casting time (0: left out).
+FRESH_SECONDS = os.environ.get("BENCH_ROOM_FRESHNESS_SECONDS", "")
+FRESH_STORED_SECONDS = 30.0  # at most, for every accepted vote to be stored after the cast
 
 
 def room(run: Run) -> None:
@@ -196,6 +205,7 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
     )
     clients = start_clients(door.url, session.code, size.phones, size.clients, size.join_seconds)
     restart: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
     try:
         joined = [_read(c) for c in clients]
         join_took = time.monotonic() - began
@@ -243,6 +253,10 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
             time.sleep(SETTLE_SECONDS)
         cpu_after = {name: _cpu(pids) for name, pids in role_pids.items()}
         client_cpu = _cpu([c.pid for c in clients])
+        seconds = float(FRESH_SECONDS or run.sizes.freshness_seconds)
+        if seconds > 0:
+            session, fresh = _freshness(run, size, session, polls[2], clients, voting,
+                                        results, role_pids, seconds)  # fmt: skip
         reports = _tell(clients, "REPORT")
     finally:
         for client in clients:
@@ -262,7 +276,92 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
         figures["profile_join"] = profile.finish(spy)
     if restart:
         figures["restart"] = restart
+    if fresh:
+        figures["freshness"] = fresh
     return {"first_load_bytes_by_page": first_load, **figures}
+
+
+def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
+    run: Run, size: RoomSize, session: Any, poll: Any, clients: list[subprocess.Popen[str]],
+    voting: roles.WebRole, results: list[roles.WebRole], role_pids: dict[str, list[int]],
+    seconds: float,
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """Cast → shown on every phone while the room watches a question's results."""
+    from polls import live_sessions
+    from polls.models import Vote
+
+    from .phases import _act, api_votes, cast_paced
+
+    for _ in range(3):  # to `poll` (after the actions: the first question)
+        if session.current_poll_id == poll.pk:
+            break
+        session = _act(live_sessions, session, "next")
+    _tell(clients, "WATCH")
+    session = _act(live_sessions, session, "reveal")
+    time.sleep(SETTLE_SECONDS)  # every phone has the results it follows from here
+    base = Vote.objects.filter(poll=poll).count()
+    rate = run.sizes.freshness_rate
+    choice = poll.choices.values_list("pk", flat=True).first()
+    requests = api_votes(run, voting, poll.slug, choice, int(rate * seconds))
+    load_before = os.getloadavg()
+    cpu_before = {name: _cpu(pids) for name, pids in role_pids.items()}
+    clients_before, own_before = _cpu([c.pid for c in clients]), time.process_time()
+    spies = (
+        [profile.start(role, f"{role.name}-room-fresh-{size.phones}", seconds)
+         for role in (results[0], voting, run.start_worker())]
+        if run.profile else []
+    )  # fmt: skip
+    began = time.monotonic()
+    cast = asyncio.run(cast_paced(voting.url, requests, rate))
+    took = time.monotonic() - began
+    busy = {n: round((_cpu(pids) - cpu_before[n]) / took, 2) for n, pids in role_pids.items()}
+    generator = (_cpu([c.pid for c in clients]) - clients_before) / took
+    caster = (time.process_time() - own_before) / took
+    load_after = os.getloadavg()
+    accepted: list[float] = cast["accepted"]
+    deadline = time.monotonic() + FRESH_STORED_SECONDS
+    while Vote.objects.filter(poll=poll).count() < base + len(accepted):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    time.sleep(SETTLE_SECONDS)  # the last results message reaches every phone
+    answers = _tell(clients, f"FRESH {base} {json.dumps(accepted, separators=(',', ':'))}")
+    everyone = shown.Histogram.merged(a["histogram"] for a in answers)
+    earliest: dict[int, float] = {}
+    for answer in answers:
+        for total, at in answer["first"].items():
+            earliest[int(total)] = min(at, earliest.get(int(total), at))
+    first = shown.Histogram()
+    first.add(accepted, base, shown.first_shown(earliest))
+    messages = [n for a in answers for n in a["messages"]]
+    span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
+    figures = {
+        "target_rate": rate, "seconds": seconds, "votes": len(requests),
+        "accepted": len(accepted), "statuses": cast["statuses"],
+        "achieved_rate": round((len(accepted) - 1) / span, 1) if span else 0.0,
+        "max_send_lateness_ms": round(cast["max_lateness"] * 1000, 1),
+        "watching": len(messages),
+        **everyone.figures(),
+        # The same from each vote to the first phone that showed it: the worker's and the
+        # publisher's part; the rest of the figure above is the fan-out's.
+        "first_phone": first.figures(),
+        "results_totals_sent": len(earliest),
+        "messages_per_phone_p50": pct([float(n) for n in messages], 50),
+        "messages_per_phone_min": min(messages, default=0),
+        "cores_busy": busy, "load_generator_cores_busy": round(generator, 2),
+        "caster_cores_busy": round(caster, 2),
+        "load_average": [round(x, 2) for x in (*load_before, *load_after)],
+    }  # fmt: skip
+    if spies:
+        figures["profiles"] = {spy.name: profile.finish(spy) for spy in spies}
+    print(f"  freshness while {len(messages)} phones watch: {figures['achieved_rate']:.0f}"
+          f" votes/s ({len(accepted)} accepted), cast → shown p50 {figures['p50_ms']:.0f} ms,"
+          f" p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms, never shown"
+          f" {figures['never_shown']}; to the first phone p50 {first.percentile(50):.0f},"
+          f" p99 {first.percentile(99):.0f} ms; {figures['messages_per_phone_p50']:.0f} of"
+          f" {len(earliest)} totals a phone; cores busy {busy}, load generator"
+          f" {generator:.2f} + caster {caster:.2f}; load {figures['load_average']}")  # fmt: skip
+    return session, figures
 
 
 def _restart(

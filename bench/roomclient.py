@@ -21,6 +21,13 @@ Linux) by type and seq. Commands on stdin (one a line), each answered by one JSO
                             at most 10 s, until it is back)
     BACK <seconds>          once every dropped phone is back (its first session message
                             again), or after <seconds>: when each dropped and came back
+    WATCH                   from now on each phone keeps every results message's arrival
+                            and total apart (not in REPORT's arrivals: 20 s at 500
+                            votes/s is hundreds of messages a phone)
+    FRESH <base> <json>     cast → shown (bench/shown.py) for the accepted votes whose
+                            202 arrival times <json> lists, on a poll that had <base>
+                            votes: a histogram over phones and votes, each total's
+                            first arrival on any phone, messages a phone; stops WATCH
     REPORT                  the arrivals of every session and results message; exits
 """
 
@@ -42,12 +49,14 @@ from urllib.parse import urlencode, urlsplit
 import uvloop
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from . import shown
 from .roles import raise_nofile_limit
 
 SOCKET_ATTEMPTS = 8
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
+_TOTAL = re.compile(rb'"total":\s*(\d+)')  # a results snapshot's first "total" is the poll's
 _ASSETS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/static/[^"]+)"')
 _CSRF = re.compile(r'id="session-csrf" value="([^"]+)"')
 
@@ -158,6 +167,11 @@ class _Socket(WSListener):
         if kind is None or seq is None:
             return
         name = kind.group(1).decode()
+        if name == "results" and self.phone.watching:
+            total = _TOTAL.search(payload)
+            if total is not None:
+                self.phone.shown.append((now, int(total.group(1))))
+            return
         if name == "results":
             self.phone.results_times.append(now)
         if name == "session":
@@ -207,6 +221,8 @@ class Phone:
         self.back_at: float | None = None
         self.reconnect_attempts = 0
         self.rejoining: asyncio.Task[None] | None = None
+        self.watching = False  # WATCH: results messages go to `shown`
+        self.shown: list[tuple[float, int]] = []  # (arrival, total)
 
     async def join(self) -> dict[str, Any]:
         began = time.monotonic()
@@ -355,6 +371,14 @@ async def main_async(args: argparse.Namespace) -> None:
                 "not_back": sum(p.back_at is None for p in dropped),
                 "attempts": sum(p.reconnect_attempts for p in dropped),
             }), flush=True)  # fmt: skip
+        if line[0] == "WATCH":
+            for phone in phones:  # the phones whose socket is open
+                phone.watching, phone.shown = phone.transport is not None, []
+            print(json.dumps({"ok": True}), flush=True)
+        if line[0] == "FRESH":
+            print(
+                json.dumps(_fresh(phones, int(line[1]), json.loads("".join(line[2:])))), flush=True
+            )
         if line[0] == "VOTE":
             seconds, ids = float(line[1]), line[2].split(",")
             voting = [p for p in phones if p.transport is not None]
@@ -378,6 +402,23 @@ async def main_async(args: argparse.Namespace) -> None:
         if phone.transport is not None:
             phone.transport.disconnect()
         phone.http.close()
+
+
+def _fresh(phones: list[Phone], base: int, accepted: list[float]) -> dict[str, Any]:
+    """FRESH: this client's part of cast → shown; the phones stop watching."""
+    histogram = shown.Histogram()
+    first: dict[int, float] = {}
+    watching = [p for p in phones if p.watching]
+    for phone in watching:
+        phone.watching = False
+        histogram.add(accepted, base, phone.shown)
+        for at, total in phone.shown:
+            if at < first.get(total, float("inf")):
+                first[total] = at
+    messages = [len(p.shown) for p in watching]
+    for phone in phones:
+        phone.shown = []
+    return {"histogram": histogram.to_json(), "first": first, "messages": messages}
 
 
 def main() -> None:
