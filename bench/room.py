@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -296,7 +298,7 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         if session.current_poll_id == poll.pk:
             break
         session = _act(live_sessions, session, "next")
-    _tell(clients, "WATCH")
+    _tell(clients, f"WATCH {poll.slug}")
     session = _act(live_sessions, session, "reveal")
     time.sleep(SETTLE_SECONDS)  # every phone has the results it follows from here
     base = Vote.objects.filter(poll=poll).count()
@@ -312,6 +314,7 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         if run.profile else []
     )  # fmt: skip
     began = time.monotonic()
+    stored_over_time = _Stored(poll.pk, base)
     cast = asyncio.run(cast_paced(voting.url, requests, rate))
     took = time.monotonic() - began
     busy = {n: round((_cpu(pids) - cpu_before[n]) / took, 2) for n, pids in role_pids.items()}
@@ -325,14 +328,25 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
             break
         time.sleep(0.05)
     time.sleep(SETTLE_SECONDS)  # the last results message reaches every phone
+    stored_over_time.stop()
     answers = _tell(clients, f"FRESH {base} {json.dumps(accepted, separators=(',', ':'))}")
     everyone = shown.Histogram.merged(a["histogram"] for a in answers)
     earliest: dict[int, float] = {}
+    latest: dict[int, float] = {}
     for answer in answers:
         for total, at in answer["first"].items():
             earliest[int(total)] = min(at, earliest.get(int(total), at))
+        for total, at in answer["last"].items():
+            latest[int(total)] = max(at, latest.get(int(total), at))
     first = shown.Histogram()
     first.add(accepted, base, shown.first_shown(earliest))
+    stored = shown.Histogram()  # sampled every 0.1 s: ~50 ms too late on average
+    stored.add(accepted, 0, stored_over_time.samples)
+    # Each results message from its first phone to its last: one round of the results
+    # process's send loop (fan-out), and the time between two rounds' starts.
+    rounds = [latest[t] - earliest[t] for t in earliest]
+    starts = sorted(earliest.values())
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     messages = [n for a in answers for n in a["messages"]]
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
     figures = {
@@ -345,23 +359,67 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         # The same from each vote to the first phone that showed it: the worker's and the
         # publisher's part; the rest of the figure above is the fan-out's.
         "first_phone": first.figures(),
+        "stored": stored.figures(),
+        "round_ms_p50": round(pct(rounds, 50) * 1000, 1),
+        "round_ms_max": round(max(rounds, default=0.0) * 1000, 1),
+        "between_rounds_ms_p50": round(pct(gaps, 50) * 1000, 1),
+        "between_rounds_ms_max": round(max(gaps, default=0.0) * 1000, 1),
         "results_totals_sent": len(earliest),
         "messages_per_phone_p50": pct([float(n) for n in messages], 50),
         "messages_per_phone_min": min(messages, default=0),
         "cores_busy": busy, "load_generator_cores_busy": round(generator, 2),
         "caster_cores_busy": round(caster, 2),
         "load_average": [round(x, 2) for x in (*load_before, *load_after)],
+        # Where the time goes, from the cast's start (s): votes accepted, stored (the
+        # worker's part) and first shown on a phone (the publisher's and the fan-out's).
+        "timeline": {
+            "accepted": [[round(t - began, 3), k] for k, t in enumerate(accepted, 1)][::100],
+            "stored": [[round(t - began, 3), n] for t, n in stored_over_time.samples],
+            "first_shown": sorted([round(at - began, 3), total - base]
+                                  for total, at in earliest.items()),
+        },
     }  # fmt: skip
     if spies:
         figures["profiles"] = {spy.name: profile.finish(spy) for spy in spies}
     print(f"  freshness while {len(messages)} phones watch: {figures['achieved_rate']:.0f}"
           f" votes/s ({len(accepted)} accepted), cast → shown p50 {figures['p50_ms']:.0f} ms,"
           f" p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms, never shown"
-          f" {figures['never_shown']}; to the first phone p50 {first.percentile(50):.0f},"
-          f" p99 {first.percentile(99):.0f} ms; {figures['messages_per_phone_p50']:.0f} of"
+          f" {figures['never_shown']}; stored p50 {stored.percentile(50):.0f}, p99"
+          f" {stored.percentile(99):.0f} ms; to the first phone p50 {first.percentile(50):.0f},"
+          f" p99 {first.percentile(99):.0f} ms; a round p50 {figures['round_ms_p50']:.0f} ms,"
+          f" rounds every {figures['between_rounds_ms_p50']:.0f} ms;"
+          f" {figures['messages_per_phone_p50']:.0f} of"
           f" {len(earliest)} totals a phone; cores busy {busy}, load generator"
           f" {generator:.2f} + caster {caster:.2f}; load {figures['load_average']}")  # fmt: skip
     return session, figures
+
+
+class _Stored:
+    """The poll's stored votes, sampled every 0.1 s in a thread of its own until stopped
+    (bounded by the caller: the cast and the wait after it)."""
+
+    def __init__(self, poll_id: int, base: int) -> None:
+        self.poll_id, self.base = poll_id, base
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stored-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from polls.models import Vote
+
+        try:
+            while not self._stop.wait(0.1):
+                count = Vote.objects.filter(poll_id=self.poll_id).count()
+                self.samples.append((time.monotonic(), count - self.base))
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 def _restart(

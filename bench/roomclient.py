@@ -21,13 +21,15 @@ Linux) by type and seq. Commands on stdin (one a line), each answered by one JSO
                             at most 10 s, until it is back)
     BACK <seconds>          once every dropped phone is back (its first session message
                             again), or after <seconds>: when each dropped and came back
-    WATCH                   from now on each phone keeps every results message's arrival
-                            and total apart (not in REPORT's arrivals: 20 s at 500
-                            votes/s is hundreds of messages a phone)
+    WATCH <slug>            from now on each phone keeps the arrival and total of every
+                            results message of that poll apart (not in REPORT's
+                            arrivals: 20 s at 500 votes/s is hundreds of messages a
+                            phone); another poll's, late, is not counted
     FRESH <base> <json>     cast → shown (bench/shown.py) for the accepted votes whose
                             202 arrival times <json> lists, on a poll that had <base>
                             votes: a histogram over phones and votes, each total's
-                            first arrival on any phone, messages a phone; stops WATCH
+                            first and last arrival on a phone, messages a phone; stops
+                            WATCH
     REPORT                  the arrivals of every session and results message; exits
 """
 
@@ -57,6 +59,7 @@ _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
 _TOTAL = re.compile(rb'"total":\s*(\d+)')  # a results snapshot's first "total" is the poll's
+_POLL = re.compile(rb'"poll":\s*"([^"]+)"')  # and its first "poll" the poll's slug
 _ASSETS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/static/[^"]+)"')
 _CSRF = re.compile(r'id="session-csrf" value="([^"]+)"')
 
@@ -168,8 +171,8 @@ class _Socket(WSListener):
             return
         name = kind.group(1).decode()
         if name == "results" and self.phone.watching:
-            total = _TOTAL.search(payload)
-            if total is not None:
+            total, poll = _TOTAL.search(payload), _POLL.search(payload)
+            if total is not None and poll is not None and poll.group(1) == self.phone.watched:
                 self.phone.shown.append((now, int(total.group(1))))
             return
         if name == "results":
@@ -221,7 +224,8 @@ class Phone:
         self.back_at: float | None = None
         self.reconnect_attempts = 0
         self.rejoining: asyncio.Task[None] | None = None
-        self.watching = False  # WATCH: results messages go to `shown`
+        self.watching = False  # WATCH: results messages go to `shown`...
+        self.watched = b""  # ...those of this poll (its slug)
         self.shown: list[tuple[float, int]] = []  # (arrival, total)
 
     async def join(self) -> dict[str, Any]:
@@ -374,6 +378,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if line[0] == "WATCH":
             for phone in phones:  # the phones whose socket is open
                 phone.watching, phone.shown = phone.transport is not None, []
+                phone.watched = line[1].encode()
             print(json.dumps({"ok": True}), flush=True)
         if line[0] == "FRESH":
             print(
@@ -408,6 +413,7 @@ def _fresh(phones: list[Phone], base: int, accepted: list[float]) -> dict[str, A
     """FRESH: this client's part of cast → shown; the phones stop watching."""
     histogram = shown.Histogram()
     first: dict[int, float] = {}
+    last: dict[int, float] = {}
     watching = [p for p in phones if p.watching]
     for phone in watching:
         phone.watching = False
@@ -415,10 +421,12 @@ def _fresh(phones: list[Phone], base: int, accepted: list[float]) -> dict[str, A
         for at, total in phone.shown:
             if at < first.get(total, float("inf")):
                 first[total] = at
+            if at > last.get(total, 0.0):
+                last[total] = at
     messages = [len(p.shown) for p in watching]
     for phone in phones:
         phone.shown = []
-    return {"histogram": histogram.to_json(), "first": first, "messages": messages}
+    return {"histogram": histogram.to_json(), "first": first, "last": last, "messages": messages}
 
 
 def main() -> None:
