@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psutil
+import redis
 
 from . import profile, roles, roomclient, shown
 from .phases import QUICK, Run, pct
@@ -342,6 +343,10 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
     first.add(accepted, base, shown.first_shown(earliest))
     stored = shown.Histogram()  # sampled every 0.1 s: ~50 ms too late on average
     stored.add(accepted, 0, stored_over_time.samples)
+    published = shown.Histogram()  # likewise
+    published.add(accepted, 0, stored_over_time.published)
+    sent = shown.Histogram()
+    sent.add(accepted, 0, stored_over_time.sent)
     # Each results message from its first phone to its last: one round of the results
     # process's send loop (fan-out), and the time between two rounds' starts.
     rounds = [latest[t] - earliest[t] for t in earliest]
@@ -360,6 +365,11 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         # publisher's part; the rest of the figure above is the fan-out's.
         "first_phone": first.figures(),
         "stored": stored.figures(),
+        "published": published.figures(),
+        # Each push as Redis hands it to a subscriber of the poll's group: from here on
+        # the time is the results process's (receiving, the hand-out) and the door's.
+        "sent": sent.figures(),
+        "pushes": len(stored_over_time.sent),
         "round_ms_p50": round(pct(rounds, 50) * 1000, 1),
         "round_ms_max": round(max(rounds, default=0.0) * 1000, 1),
         "between_rounds_ms_p50": round(pct(gaps, 50) * 1000, 1),
@@ -375,6 +385,8 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         "timeline": {
             "accepted": [[round(t - began, 3), k] for k, t in enumerate(accepted, 1)][::100],
             "stored": [[round(t - began, 3), n] for t, n in stored_over_time.samples],
+            "published": [[round(t - began, 3), n] for t, n in stored_over_time.published],
+            "sent": [[round(t - began, 3), n] for t, n in stored_over_time.sent],
             "first_shown": sorted([round(at - began, 3), total - base]
                                   for total, at in earliest.items()),
         },
@@ -385,7 +397,11 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
           f" votes/s ({len(accepted)} accepted), cast → shown p50 {figures['p50_ms']:.0f} ms,"
           f" p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms, never shown"
           f" {figures['never_shown']}; stored p50 {stored.percentile(50):.0f}, p99"
-          f" {stored.percentile(99):.0f} ms; to the first phone p50 {first.percentile(50):.0f},"
+          f" {stored.percentile(99):.0f} ms; published p50 {published.percentile(50):.0f},"
+          f" p99 {published.percentile(99):.0f} ms; sent p50 {sent.percentile(50):.0f}, p99"
+          f" {sent.percentile(99):.0f} ms ({len(stored_over_time.sent)} pushes);"
+          f" to the first phone p50"
+          f" {first.percentile(50):.0f},"
           f" p99 {first.percentile(99):.0f} ms; a round p50 {figures['round_ms_p50']:.0f} ms,"
           f" rounds every {figures['between_rounds_ms_p50']:.0f} ms;"
           f" {figures['messages_per_phone_p50']:.0f} of"
@@ -395,31 +411,67 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
 
 
 class _Stored:
-    """The poll's stored votes, sampled every 0.1 s in a thread of its own until stopped
-    (bounded by the caller: the cast and the wait after it)."""
+    """The poll's stored votes, and the total of the snapshot its publisher last kept for
+    readers (polls.snapshots: written with every push, before the send), sampled every
+    0.1 s in a thread of its own; and each push as Redis hands it to a subscriber of the
+    poll's group (as to a results process), in another. Until stopped (bounded by the
+    caller: the cast and the wait after it)."""
 
     def __init__(self, poll_id: int, base: int) -> None:
         self.poll_id, self.base = poll_id, base
         self.samples: list[tuple[float, int]] = []
+        self.published: list[tuple[float, int]] = []
+        self.sent: list[tuple[float, int]] = []  # (arrival at the subscriber, total)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stored-sampler", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name="stored-sampler", daemon=True),
+            threading.Thread(target=self._listen, name="push-listener", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _listen(self) -> None:
+        from polls.live import events
+
+        client = redis.Redis.from_url(roles.REDIS_URL)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub.psubscribe(f"*__group__{events.group_name(self.poll_id)}")
+        try:
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=0.1)
+                now = time.monotonic()
+                if message is None:
+                    continue
+                total = roomclient.TOTAL.search(message["data"])  # msgpack, the text as is
+                if total is not None:
+                    self.sent.append((now, int(total.group(1)) - self.base))
+        finally:
+            pubsub.close()
+            client.close()
 
     def _run(self) -> None:
         from django.db import connection
 
+        from polls import snapshots
         from polls.models import Vote
 
+        client = redis.Redis.from_url(roles.REDIS_URL)
         try:
             while not self._stop.wait(0.1):
                 count = Vote.objects.filter(poll_id=self.poll_id).count()
                 self.samples.append((time.monotonic(), count - self.base))
+                kept = client.get(snapshots.key(self.poll_id))
+                if isinstance(kept, bytes):
+                    total = json.loads(kept.split(b"|", 2)[2])["total"]
+                    self.published.append((time.monotonic(), total - self.base))
         finally:
             connection.close()
+            client.close()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
 
 
 def _restart(

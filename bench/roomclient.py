@@ -58,7 +58,7 @@ SOCKET_ATTEMPTS = 8
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
-_TOTAL = re.compile(rb'"total":\s*(\d+)')  # a results snapshot's first "total" is the poll's
+TOTAL = re.compile(rb'"total":\s*(\d+)')  # a results snapshot's first "total" is the poll's
 _POLL = re.compile(rb'"poll":\s*"([^"]+)"')  # and its first "poll" the poll's slug
 _ASSETS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/static/[^"]+)"')
 _CSRF = re.compile(r'id="session-csrf" value="([^"]+)"')
@@ -171,7 +171,7 @@ class _Socket(WSListener):
             return
         name = kind.group(1).decode()
         if name == "results" and self.phone.watching:
-            total, poll = _TOTAL.search(payload), _POLL.search(payload)
+            total, poll = TOTAL.search(payload), _POLL.search(payload)
             if total is not None and poll is not None and poll.group(1) == self.phone.watched:
                 self.phone.shown.append((now, int(total.group(1))))
             return
