@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,7 +260,7 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
         seconds = float(FRESH_SECONDS or run.sizes.freshness_seconds)
         if seconds > 0:
             session, fresh = _freshness(run, size, session, polls[2], clients, voting,
-                                        results, role_pids, seconds)  # fmt: skip
+                                        results, role_pids, seconds, door.url)  # fmt: skip
         reports = _tell(clients, "REPORT")
     finally:
         for client in clients:
@@ -287,13 +288,13 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
 def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
     run: Run, size: RoomSize, session: Any, poll: Any, clients: list[subprocess.Popen[str]],
     voting: roles.WebRole, results: list[roles.WebRole], role_pids: dict[str, list[int]],
-    seconds: float,
+    seconds: float, origin: str,
 ) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     """Cast → shown on every phone while the room watches a question's results."""
     from polls import live_sessions
     from polls.models import Vote
 
-    from .phases import _act, api_votes, cast_paced
+    from .phases import _act, api_votes
 
     for _ in range(3):  # to `poll` (after the actions: the first question)
         if session.current_poll_id == poll.pk:
@@ -316,12 +317,24 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
     )  # fmt: skip
     began = time.monotonic()
     stored_over_time = _Stored(poll.pk, base)
-    cast = asyncio.run(cast_paced(voting.url, requests, rate))
-    took = time.monotonic() - began
-    busy = {n: round((_cpu(pids) - cpu_before[n]) / took, 2) for n, pids in role_pids.items()}
-    generator = (_cpu([c.pid for c in clients]) - clients_before) / took
-    caster = (time.process_time() - own_before) / took
-    load_after = os.getloadavg()
+    observer: list[tuple[float, int]] = []
+    ws_url = results[0].url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+    measured: dict[str, Any] = {}
+
+    def cast_done() -> None:  # the CPU of the cast itself, before the wait for the last
+        took = time.monotonic() - began
+        measured["busy"] = {
+            n: round((_cpu(pids) - cpu_before[n]) / took, 2) for n, pids in role_pids.items()
+        }
+        measured["generator"] = (_cpu([c.pid for c in clients]) - clients_before) / took
+        measured["caster"] = (time.process_time() - own_before) / took
+        measured["load_after"] = os.getloadavg()
+
+    cast = asyncio.run(
+        _cast_observed(voting.url, requests, rate, ws_url, origin, observer, cast_done)
+    )
+    busy, generator, caster = measured["busy"], measured["generator"], measured["caster"]
+    load_after = measured["load_after"]
     accepted: list[float] = cast["accepted"]
     deadline = time.monotonic() + FRESH_STORED_SECONDS
     while Vote.objects.filter(poll=poll).count() < base + len(accepted):
@@ -347,6 +360,8 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
     published.add(accepted, 0, stored_over_time.published)
     sent = shown.Histogram()
     sent.add(accepted, 0, stored_over_time.sent)
+    direct = shown.Histogram()
+    direct.add(accepted, base, observer)
     # Each results message from its first phone to its last: one round of the results
     # process's send loop (fan-out), and the time between two rounds' starts.
     rounds = [latest[t] - earliest[t] for t in earliest]
@@ -370,6 +385,10 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         # the time is the results process's (receiving, the hand-out) and the door's.
         "sent": sent.figures(),
         "pushes": len(stored_over_time.sent),
+        # One more viewer of the poll in the same hub, straight to the results process
+        # (no door), in the caster's process: the results process's part without the
+        # door's and the room clients'.
+        "direct_viewer": direct.figures(),
         "round_ms_p50": round(pct(rounds, 50) * 1000, 1),
         "round_ms_max": round(max(rounds, default=0.0) * 1000, 1),
         "between_rounds_ms_p50": round(pct(gaps, 50) * 1000, 1),
@@ -400,7 +419,8 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
           f" {stored.percentile(99):.0f} ms; published p50 {published.percentile(50):.0f},"
           f" p99 {published.percentile(99):.0f} ms; sent p50 {sent.percentile(50):.0f}, p99"
           f" {sent.percentile(99):.0f} ms ({len(stored_over_time.sent)} pushes);"
-          f" to the first phone p50"
+          f" a direct viewer p50 {direct.percentile(50):.0f}, p99"
+          f" {direct.percentile(99):.0f} ms; to the first phone p50"
           f" {first.percentile(50):.0f},"
           f" p99 {first.percentile(99):.0f} ms; a round p50 {figures['round_ms_p50']:.0f} ms,"
           f" rounds every {figures['between_rounds_ms_p50']:.0f} ms;"
@@ -408,6 +428,39 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
           f" {len(earliest)} totals a phone; cores busy {busy}, load generator"
           f" {generator:.2f} + caster {caster:.2f}; load {figures['load_average']}")  # fmt: skip
     return session, figures
+
+
+async def _cast_observed(  # noqa: PLR0917 (the cast's, and the viewer's)
+    voting_url: str, requests: list[bytes], rate: float, ws_url: str, origin: str,
+    seen: list[tuple[float, int]], cast_done: Callable[[], None],
+) -> dict[str, Any]:  # fmt: skip
+    """The paced cast, while one viewer of the poll straight on the results process keeps
+    each results message's arrival and total (bounded: it stops with the cast)."""
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    from .phases import cast_paced
+
+    async with connect(ws_url, origin=Origin(origin), ping_interval=None,
+                       compression=None) as ws:  # fmt: skip
+
+        async def listen() -> None:
+            async for text in ws:
+                now = time.monotonic()
+                total = roomclient.TOTAL.search(text.encode() if isinstance(text, str) else text)
+                if total is not None:
+                    seen.append((now, int(total.group(1))))
+
+        listener = asyncio.create_task(listen())
+        try:
+            cast = await cast_paced(voting_url, requests, rate)
+            cast_done()
+            return cast
+        finally:
+            await asyncio.sleep(SETTLE_SECONDS)  # the last pushes
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
 
 class _Stored:
