@@ -330,18 +330,25 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         measured["caster"] = (time.process_time() - own_before) / took
         measured["load_after"] = os.getloadavg()
 
+    def all_stored(accepted: int) -> None:  # in a thread of its own
+        from django.db import connection
+
+        deadline = time.monotonic() + FRESH_STORED_SECONDS
+        try:
+            while Vote.objects.filter(poll=poll).count() < base + accepted:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        finally:
+            connection.close()
+
     cast = asyncio.run(
-        _cast_observed(voting.url, requests, rate, ws_url, origin, observer, cast_done)
-    )
+        _cast_observed(voting.url, requests, rate, ws_url, origin, observer,
+                       cast_done, all_stored)
+    )  # fmt: skip
     busy, generator, caster = measured["busy"], measured["generator"], measured["caster"]
     load_after = measured["load_after"]
     accepted: list[float] = cast["accepted"]
-    deadline = time.monotonic() + FRESH_STORED_SECONDS
-    while Vote.objects.filter(poll=poll).count() < base + len(accepted):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    time.sleep(SETTLE_SECONDS)  # the last results message reaches every phone
     stored_over_time.stop()
     answers = _tell(clients, f"FRESH {base} {json.dumps(accepted, separators=(',', ':'))}")
     everyone = shown.Histogram.merged(a["histogram"] for a in answers)
@@ -433,9 +440,12 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
 async def _cast_observed(  # noqa: PLR0917 (the cast's, and the viewer's)
     voting_url: str, requests: list[bytes], rate: float, ws_url: str, origin: str,
     seen: list[tuple[float, int]], cast_done: Callable[[], None],
+    all_stored: Callable[[int], None],
 ) -> dict[str, Any]:  # fmt: skip
     """The paced cast, while one viewer of the poll straight on the results process keeps
-    each results message's arrival and total (bounded: it stops with the cast)."""
+    each results message's arrival and total; after it, until every accepted vote is
+    stored (bounded) and SETTLE_SECONDS more, for the last results message to reach
+    every phone."""
     from websockets.asyncio.client import connect
     from websockets.typing import Origin
 
@@ -455,9 +465,10 @@ async def _cast_observed(  # noqa: PLR0917 (the cast's, and the viewer's)
         try:
             cast = await cast_paced(voting_url, requests, rate)
             cast_done()
+            await asyncio.to_thread(all_stored, len(cast["accepted"]))
+            await asyncio.sleep(SETTLE_SECONDS)
             return cast
         finally:
-            await asyncio.sleep(SETTLE_SECONDS)  # the last pushes
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
