@@ -505,6 +505,17 @@ async def _freshness(
                 return
 
     listener = asyncio.create_task(listen())
+    cast = await cast_paced(voting_url, requests, rate)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(listener, timeout=15)
+    await ws.close()
+    return {"base": base, "messages": messages, **cast}
+
+
+async def cast_paced(voting_url: str, requests: list[bytes], rate: float) -> dict[str, Any]:
+    """Send the requests at `rate` a second on a token-bucket schedule over 32 keep-alive
+    connections: each 202's arrival (sorted), statuses, and whether the schedule was kept.
+    Bounded: scheduling stops 20 s past the planned end, and the whole 40 s past it."""
     host, port = voting_url.removeprefix("http://").split(":")
     counter = [0]
     accepted: list[float] = []
@@ -519,16 +530,10 @@ async def _freshness(
     ]
     # Requests in flight at the hard stop get the wrk-like 5 s timeout on top.
     await asyncio.wait_for(asyncio.gather(*voters), timeout=len(requests) / rate + 40)
-    sent_seconds = loop.time() - start
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(listener, timeout=15)
-    await ws.close()
     return {
-        "base": base,
         "accepted": sorted(accepted),
-        "messages": messages,
         "statuses": statuses,
-        "sent_seconds": sent_seconds,
+        "sent_seconds": loop.time() - start,
         "max_lateness": max(lateness, default=0.0),
     }
 
@@ -558,19 +563,16 @@ def freshness(run: Run) -> None:
     }
 
 
-def _freshness_run(run: Run, n: int) -> dict[str, Any]:
-    voting, results_role = run.web()
-    worker = run.start_worker()
-    run.set_phase("freshness")
-    poll = run.poll(f"freshness-{n}")
-    rate = run.sizes.freshness_rate
-    count = int(rate * run.sizes.freshness_seconds)
+def api_votes(
+    run: Run, voting: roles.WebRole, slug: str, choice_id: int, count: int
+) -> list[bytes]:
+    """`count` raw API vote requests for one choice, each by a distinct voter."""
     cookies = run.cookie_file.read_text().split()[:count]
-    body = json.dumps({"choice": poll.choice_ids[0]}).encode()
+    body = json.dumps({"choice": choice_id}).encode()
     host = voting.url.removeprefix("http://")
-    requests = [
+    return [
         (
-            f"POST /api/polls/{poll.slug}/vote HTTP/1.1\r\nHost: {host}\r\n"
+            f"POST /api/polls/{slug}/vote HTTP/1.1\r\nHost: {host}\r\n"
             "Content-Type: application/json\r\n"
             f"Cookie: csrftoken={roles.CSRF_TOKEN}; voter={cookie}\r\n"
             f"X-CSRFToken: {roles.CSRF_TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -578,6 +580,16 @@ def _freshness_run(run: Run, n: int) -> dict[str, Any]:
         + body
         for cookie in cookies
     ]
+
+
+def _freshness_run(run: Run, n: int) -> dict[str, Any]:
+    voting, results_role = run.web()
+    worker = run.start_worker()
+    run.set_phase("freshness")
+    poll = run.poll(f"freshness-{n}")
+    rate = run.sizes.freshness_rate
+    count = int(rate * run.sizes.freshness_seconds)
+    requests = api_votes(run, voting, poll.slug, poll.choice_ids[0], count)
     ws_url = results_role.url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
     meter = costs.Meter(run.redis, [voting, results_role, worker]).start()
     raw = asyncio.run(_freshness(voting.url, ws_url, results_role.url, requests, rate))

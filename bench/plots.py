@@ -215,7 +215,10 @@ def _room(report: Report) -> Figure | None:
     from matplotlib.ticker import FuncFormatter
 
     sizes = (report.get("room") or {}).values()
-    runs = sorted((r for r in sizes if r.get("joined")), key=lambda r: r["phones"])
+    # A failed phase leaves {"error": ...}: no sizes to draw.
+    runs = sorted(
+        (r for r in sizes if isinstance(r, dict) and r.get("joined")), key=lambda r: r["phones"]
+    )
     if not runs:
         return None
     fig, axes = _figure(ncols=len(ROOM_TARGETS_MS))

@@ -9,23 +9,33 @@ every static file it names, the socket), vote by form in a burst, and follow the
 presenter's next, lock, reveal, a step back and a hide. Reported: join p50/p99, vote p99
 and errors, all stored after the last accepted vote, action → every phone p99, reveal →
 every phone has the results p99, bytes per phone, CPU and memory per role and the load
-generator's own CPU."""
+generator's own CPU.
+
+Then freshness while the room watches: the third question's results shown on every
+phone, API votes cast straight to the voting role at the freshness rate (500/s) for
+the freshness time (20 s; --quick 6 s), and cast → shown over every (vote, phone)
+pair: from each vote's 202 until that phone's first results message counting it
+(bench/shown.py), with each role's CPU meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import psutil
+import redis
 
-from . import profile, roles, roomclient
+from . import profile, roles, roomclient, shown
 from .phases import QUICK, Run, pct
 
 
@@ -52,6 +62,9 @@ SETTLE_SECONDS = 5.0  # between actions: a slow delivery finishes before the nex
 # session message again), and every accepted vote stored as ever. Adds ~30 s a size.
 RESTART = os.environ.get("BENCH_ROOM_RESTART", "") == "1"
 BACK_SECONDS = 180.0
+# BENCH_ROOM_FRESHNESS_SECONDS: the freshness part's casting time (0: left out).
+FRESH_SECONDS = os.environ.get("BENCH_ROOM_FRESHNESS_SECONDS", "")
+FRESH_STORED_SECONDS = 30.0  # at most, for every accepted vote to be stored after the cast
 
 
 def room(run: Run) -> None:
@@ -196,6 +209,7 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
     )
     clients = start_clients(door.url, session.code, size.phones, size.clients, size.join_seconds)
     restart: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
     try:
         joined = [_read(c) for c in clients]
         join_took = time.monotonic() - began
@@ -243,6 +257,10 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
             time.sleep(SETTLE_SECONDS)
         cpu_after = {name: _cpu(pids) for name, pids in role_pids.items()}
         client_cpu = _cpu([c.pid for c in clients])
+        seconds = float(FRESH_SECONDS or run.sizes.freshness_seconds)
+        if seconds > 0:
+            session, fresh = _freshness(run, size, session, polls[2], clients, voting,
+                                        results, role_pids, seconds, door.url)  # fmt: skip
         reports = _tell(clients, "REPORT")
     finally:
         for client in clients:
@@ -262,7 +280,262 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
         figures["profile_join"] = profile.finish(spy)
     if restart:
         figures["restart"] = restart
+    if fresh:
+        figures["freshness"] = fresh
     return {"first_load_bytes_by_page": first_load, **figures}
+
+
+def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
+    run: Run, size: RoomSize, session: Any, poll: Any, clients: list[subprocess.Popen[str]],
+    voting: roles.WebRole, results: list[roles.WebRole], role_pids: dict[str, list[int]],
+    seconds: float, origin: str,
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """Cast → shown on every phone while the room watches a question's results."""
+    from polls import live_sessions
+    from polls.models import Vote
+
+    from .phases import _act, api_votes
+
+    for _ in range(3):  # to `poll` (after the actions: the first question)
+        if session.current_poll_id == poll.pk:
+            break
+        session = _act(live_sessions, session, "next")
+    _tell(clients, f"WATCH {poll.slug}")
+    session = _act(live_sessions, session, "reveal")
+    time.sleep(SETTLE_SECONDS)  # every phone has the results it follows from here
+    base = Vote.objects.filter(poll=poll).count()
+    rate = run.sizes.freshness_rate
+    choice = poll.choices.values_list("pk", flat=True).first()
+    requests = api_votes(run, voting, poll.slug, choice, int(rate * seconds))
+    load_before = os.getloadavg()
+    cpu_before = {name: _cpu(pids) for name, pids in role_pids.items()}
+    clients_before, own_before = _cpu([c.pid for c in clients]), time.process_time()
+    spies = (
+        [profile.start(role, f"{role.name}-room-fresh-{size.phones}", seconds)
+         for role in (results[0], voting, run.start_worker())]
+        if run.profile else []
+    )  # fmt: skip
+    began = time.monotonic()
+    stored_over_time = _Stored(poll.pk, base)
+    observer: list[tuple[float, int]] = []
+    ws_url = results[0].url.replace("http://", "ws://") + f"/ws/polls/{poll.slug}/"
+    measured: dict[str, Any] = {}
+
+    def cast_done() -> None:  # the CPU of the cast itself, before the wait for the last
+        took = time.monotonic() - began
+        measured["busy"] = {
+            n: round((_cpu(pids) - cpu_before[n]) / took, 2) for n, pids in role_pids.items()
+        }
+        measured["generator"] = (_cpu([c.pid for c in clients]) - clients_before) / took
+        measured["caster"] = (time.process_time() - own_before) / took
+        measured["load_after"] = os.getloadavg()
+
+    def all_stored(accepted: int) -> None:  # in a thread of its own
+        from django.db import connection
+
+        deadline = time.monotonic() + FRESH_STORED_SECONDS
+        try:
+            while Vote.objects.filter(poll=poll).count() < base + accepted:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        finally:
+            connection.close()
+
+    cast = asyncio.run(
+        _cast_observed(voting.url, requests, rate, ws_url, origin, observer,
+                       cast_done, all_stored)
+    )  # fmt: skip
+    busy, generator, caster = measured["busy"], measured["generator"], measured["caster"]
+    load_after = measured["load_after"]
+    accepted: list[float] = cast["accepted"]
+    stored_over_time.stop()
+    answers = _tell(clients, f"FRESH {base} {json.dumps(accepted, separators=(',', ':'))}")
+    everyone = shown.Histogram.merged(a["histogram"] for a in answers)
+    earliest: dict[int, float] = {}
+    latest: dict[int, float] = {}
+    for answer in answers:
+        for total, at in answer["first"].items():
+            earliest[int(total)] = min(at, earliest.get(int(total), at))
+        for total, at in answer["last"].items():
+            latest[int(total)] = max(at, latest.get(int(total), at))
+    first = shown.Histogram()
+    first.add(accepted, base, shown.first_shown(earliest))
+    stored = shown.Histogram()  # sampled every 0.1 s: ~50 ms too late on average
+    stored.add(accepted, 0, stored_over_time.samples)
+    published = shown.Histogram()  # likewise
+    published.add(accepted, 0, stored_over_time.published)
+    sent = shown.Histogram()
+    sent.add(accepted, 0, stored_over_time.sent)
+    direct = shown.Histogram()
+    direct.add(accepted, base, observer)
+    # Each results message from its first phone to its last: one round of the results
+    # process's send loop (fan-out), and the time between two rounds' starts.
+    rounds = [latest[t] - earliest[t] for t in earliest]
+    starts = sorted(earliest.values())
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    messages = [n for a in answers for n in a["messages"]]
+    span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
+    figures = {
+        "target_rate": rate, "seconds": seconds, "votes": len(requests),
+        "accepted": len(accepted), "statuses": cast["statuses"],
+        "achieved_rate": round((len(accepted) - 1) / span, 1) if span else 0.0,
+        "max_send_lateness_ms": round(cast["max_lateness"] * 1000, 1),
+        "watching": len(messages),
+        **everyone.figures(),
+        # The same from each vote to the first phone that showed it: the worker's and the
+        # publisher's part; the rest of the figure above is the fan-out's.
+        "first_phone": first.figures(),
+        "stored": stored.figures(),
+        "published": published.figures(),
+        # Each push as Redis hands it to a subscriber of the poll's group: from here on
+        # the time is the results process's (receiving, the hand-out) and the door's.
+        "sent": sent.figures(),
+        "pushes": len(stored_over_time.sent),
+        # One more viewer of the poll in the same hub, straight to the results process
+        # (no door), in the caster's process: the results process's part without the
+        # door's and the room clients'.
+        "direct_viewer": direct.figures(),
+        "round_ms_p50": round(pct(rounds, 50) * 1000, 1),
+        "round_ms_max": round(max(rounds, default=0.0) * 1000, 1),
+        "between_rounds_ms_p50": round(pct(gaps, 50) * 1000, 1),
+        "between_rounds_ms_max": round(max(gaps, default=0.0) * 1000, 1),
+        "results_totals_sent": len(earliest),
+        "messages_per_phone_p50": pct([float(n) for n in messages], 50),
+        "messages_per_phone_min": min(messages, default=0),
+        "cores_busy": busy, "load_generator_cores_busy": round(generator, 2),
+        "caster_cores_busy": round(caster, 2),
+        "load_average": [round(x, 2) for x in (*load_before, *load_after)],
+        # Where the time goes, from the cast's start (s): votes accepted, stored (the
+        # worker's part) and first shown on a phone (the publisher's and the fan-out's).
+        "timeline": {
+            "accepted": [[round(t - began, 3), k] for k, t in enumerate(accepted, 1)][::100],
+            "stored": [[round(t - began, 3), n] for t, n in stored_over_time.samples],
+            "published": [[round(t - began, 3), n] for t, n in stored_over_time.published],
+            "sent": [[round(t - began, 3), n] for t, n in stored_over_time.sent],
+            "first_shown": sorted([round(at - began, 3), total - base]
+                                  for total, at in earliest.items()),
+        },
+    }  # fmt: skip
+    if spies:
+        figures["profiles"] = {spy.name: profile.finish(spy) for spy in spies}
+    print(f"  freshness while {len(messages)} phones watch: {figures['achieved_rate']:.0f}"
+          f" votes/s ({len(accepted)} accepted), cast → shown p50 {figures['p50_ms']:.0f} ms,"
+          f" p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms, never shown"
+          f" {figures['never_shown']}; stored p50 {stored.percentile(50):.0f}, p99"
+          f" {stored.percentile(99):.0f} ms; published p50 {published.percentile(50):.0f},"
+          f" p99 {published.percentile(99):.0f} ms; sent p50 {sent.percentile(50):.0f}, p99"
+          f" {sent.percentile(99):.0f} ms ({len(stored_over_time.sent)} pushes);"
+          f" a direct viewer p50 {direct.percentile(50):.0f}, p99"
+          f" {direct.percentile(99):.0f} ms; to the first phone p50"
+          f" {first.percentile(50):.0f},"
+          f" p99 {first.percentile(99):.0f} ms; a round p50 {figures['round_ms_p50']:.0f} ms,"
+          f" rounds every {figures['between_rounds_ms_p50']:.0f} ms;"
+          f" {figures['messages_per_phone_p50']:.0f} of"
+          f" {len(earliest)} totals a phone; cores busy {busy}, load generator"
+          f" {generator:.2f} + caster {caster:.2f}; load {figures['load_average']}")  # fmt: skip
+    return session, figures
+
+
+async def _cast_observed(  # noqa: PLR0917 (the cast's, and the viewer's)
+    voting_url: str, requests: list[bytes], rate: float, ws_url: str, origin: str,
+    seen: list[tuple[float, int]], cast_done: Callable[[], None],
+    all_stored: Callable[[int], None],
+) -> dict[str, Any]:  # fmt: skip
+    """The paced cast, while one viewer of the poll straight on the results process keeps
+    each results message's arrival and total; after it, until every accepted vote is
+    stored (bounded) and SETTLE_SECONDS more, for the last results message to reach
+    every phone."""
+    from websockets.asyncio.client import connect
+    from websockets.typing import Origin
+
+    from .phases import cast_paced
+
+    async with connect(ws_url, origin=Origin(origin), ping_interval=None,
+                       compression=None) as ws:  # fmt: skip
+
+        async def listen() -> None:
+            async for text in ws:
+                now = time.monotonic()
+                total = roomclient.TOTAL.search(text.encode() if isinstance(text, str) else text)
+                if total is not None:
+                    seen.append((now, int(total.group(1))))
+
+        listener = asyncio.create_task(listen())
+        try:
+            cast = await cast_paced(voting_url, requests, rate)
+            cast_done()
+            await asyncio.to_thread(all_stored, len(cast["accepted"]))
+            await asyncio.sleep(SETTLE_SECONDS)
+            return cast
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+
+class _Stored:
+    """The poll's stored votes, and the total of the snapshot its publisher last kept for
+    readers (polls.snapshots: written with every push, before the send), sampled every
+    0.1 s in a thread of its own; and each push as Redis hands it to a subscriber of the
+    poll's group (as to a results process), in another. Until stopped (bounded by the
+    caller: the cast and the wait after it)."""
+
+    def __init__(self, poll_id: int, base: int) -> None:
+        self.poll_id, self.base = poll_id, base
+        self.samples: list[tuple[float, int]] = []
+        self.published: list[tuple[float, int]] = []
+        self.sent: list[tuple[float, int]] = []  # (arrival at the subscriber, total)
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, name="stored-sampler", daemon=True),
+            threading.Thread(target=self._listen, name="push-listener", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _listen(self) -> None:
+        from polls.live import events
+
+        client = redis.Redis.from_url(roles.REDIS_URL)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub.psubscribe(f"*__group__{events.group_name(self.poll_id)}")
+        try:
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=0.1)
+                now = time.monotonic()
+                if message is None:
+                    continue
+                total = roomclient.TOTAL.search(message["data"])  # msgpack, the text as is
+                if total is not None:
+                    self.sent.append((now, int(total.group(1)) - self.base))
+        finally:
+            pubsub.close()
+            client.close()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from polls import snapshots
+        from polls.models import Vote
+
+        client = redis.Redis.from_url(roles.REDIS_URL)
+        try:
+            while not self._stop.wait(0.1):
+                count = Vote.objects.filter(poll_id=self.poll_id).count()
+                self.samples.append((time.monotonic(), count - self.base))
+                kept = client.get(snapshots.key(self.poll_id))
+                if isinstance(kept, bytes):
+                    total = json.loads(kept.split(b"|", 2)[2])["total"]
+                    self.published.append((time.monotonic(), total - self.base))
+        finally:
+            connection.close()
+            client.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)
 
 
 def _restart(

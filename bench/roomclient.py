@@ -21,6 +21,15 @@ Linux) by type and seq. Commands on stdin (one a line), each answered by one JSO
                             at most 10 s, until it is back)
     BACK <seconds>          once every dropped phone is back (its first session message
                             again), or after <seconds>: when each dropped and came back
+    WATCH <slug>            from now on each phone keeps the arrival and total of every
+                            results message of that poll apart (not in REPORT's
+                            arrivals: 20 s at 500 votes/s is hundreds of messages a
+                            phone); another poll's, late, is not counted
+    FRESH <base> <json>     cast → shown (bench/shown.py) for the accepted votes whose
+                            202 arrival times <json> lists, on a poll that had <base>
+                            votes: a histogram over phones and votes, each total's
+                            first and last arrival on a phone, messages a phone; stops
+                            WATCH
     REPORT                  the arrivals of every session and results message; exits
 """
 
@@ -42,12 +51,15 @@ from urllib.parse import urlencode, urlsplit
 import uvloop
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from . import shown
 from .roles import raise_nofile_limit
 
 SOCKET_ATTEMPTS = 8
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
+TOTAL = re.compile(rb'"total":\s*(\d+)')  # a results snapshot's first "total" is the poll's
+_POLL = re.compile(rb'"poll":\s*"([^"]+)"')  # and its first "poll" the poll's slug
 _ASSETS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/static/[^"]+)"')
 _CSRF = re.compile(r'id="session-csrf" value="([^"]+)"')
 
@@ -158,6 +170,11 @@ class _Socket(WSListener):
         if kind is None or seq is None:
             return
         name = kind.group(1).decode()
+        if name == "results" and self.phone.watching:
+            total, poll = TOTAL.search(payload), _POLL.search(payload)
+            if total is not None and poll is not None and poll.group(1) == self.phone.watched:
+                self.phone.shown.append((now, int(total.group(1))))
+            return
         if name == "results":
             self.phone.results_times.append(now)
         if name == "session":
@@ -207,6 +224,9 @@ class Phone:
         self.back_at: float | None = None
         self.reconnect_attempts = 0
         self.rejoining: asyncio.Task[None] | None = None
+        self.watching = False  # WATCH: results messages go to `shown`...
+        self.watched = b""  # ...those of this poll (its slug)
+        self.shown: list[tuple[float, int]] = []  # (arrival, total)
 
     async def join(self) -> dict[str, Any]:
         began = time.monotonic()
@@ -355,6 +375,15 @@ async def main_async(args: argparse.Namespace) -> None:
                 "not_back": sum(p.back_at is None for p in dropped),
                 "attempts": sum(p.reconnect_attempts for p in dropped),
             }), flush=True)  # fmt: skip
+        if line[0] == "WATCH":
+            for phone in phones:  # the phones whose socket is open
+                phone.watching, phone.shown = phone.transport is not None, []
+                phone.watched = line[1].encode()
+            print(json.dumps({"ok": True}), flush=True)
+        if line[0] == "FRESH":
+            print(
+                json.dumps(_fresh(phones, int(line[1]), json.loads("".join(line[2:])))), flush=True
+            )
         if line[0] == "VOTE":
             seconds, ids = float(line[1]), line[2].split(",")
             voting = [p for p in phones if p.transport is not None]
@@ -378,6 +407,26 @@ async def main_async(args: argparse.Namespace) -> None:
         if phone.transport is not None:
             phone.transport.disconnect()
         phone.http.close()
+
+
+def _fresh(phones: list[Phone], base: int, accepted: list[float]) -> dict[str, Any]:
+    """FRESH: this client's part of cast → shown; the phones stop watching."""
+    histogram = shown.Histogram()
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    watching = [p for p in phones if p.watching]
+    for phone in watching:
+        phone.watching = False
+        histogram.add(accepted, base, phone.shown)
+        for at, total in phone.shown:
+            if at < first.get(total, float("inf")):
+                first[total] = at
+            if at > last.get(total, 0.0):
+                last[total] = at
+    messages = [len(p.shown) for p in watching]
+    for phone in phones:
+        phone.shown = []
+    return {"histogram": histogram.to_json(), "first": first, "last": last, "messages": messages}
 
 
 def main() -> None:

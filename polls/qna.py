@@ -34,7 +34,7 @@ from polls import export, profanity, qna_reads, ratelimits
 from polls.counting import text as engine
 from polls.live import publisher
 from polls.models import LiveSession, QnaBoard, Question
-from polls.pipeline import answers, qna_admission, qna_store
+from polls.pipeline import answers, qna_admission, qna_store, sender
 from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
 
 logger = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ def _admit(board: QnaBoard, action: QnaAction, limits: list[ratelimits.Limit]) -
     deadline = time.time() + settings.VOTE_ADMISSION_DEADLINE_SECONDS
     try:
         code = _admission(board, action, limits, deadline)
-    except redis.RedisError as exc:  # never sent, no answer in time, or the answer lost
+    except Exception as exc:  # never sent, no answer in time, or the answer lost (answers)
         outcome = answers.after_failure(
             exc, deadline, lambda: qna_admission.held(action.id), what=f"Q&A action {action.id}"
         )
@@ -274,15 +274,18 @@ def _admission(
     board: QnaBoard, action: QnaAction, limits: list[ratelimits.Limit], deadline: float
 ) -> int:
     """The admission script's code for the action; Redis's copy of the board is written
-    again from Postgres when Redis lost it (then the action is admitted once more)."""
-    code, _at = qna_admission.admit_and_queue(action, limits, deadline)
+    again from Postgres when Redis lost it (then the action is admitted once more). It
+    goes with whatever other actions this process admits at the same moment
+    (polls.pipeline.sender)."""
+    entry = qna_admission.QnaEntry(action, limits, deadline)
+    code = sender.queue_qna(entry, timeout=answers.answer_within(deadline))
     if code == qna_admission.REFUSED_UNKNOWN_STATE:
         try:
             write_copy(board)
         except redis.RedisError as exc:  # nothing sent since the refusal: not recorded
             logger.warning("Q&A board %s: its copy not written: %r", board.pk, exc)
             return code
-        code, _at = qna_admission.admit_and_queue(action, limits, deadline)
+        code = sender.queue_qna(entry, timeout=answers.answer_within(deadline))
     return code
 
 

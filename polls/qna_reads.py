@@ -4,6 +4,7 @@ and upvotes, and pages of questions for the API. Writes are polls.qna's."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -142,6 +143,33 @@ def mine(board: QnaBoard, voter_key: str | None) -> dict[str, list[str]]:
         "asked": [str(u) for u in asked.values_list("uuid", flat=True)],
         "upvoted": [str(u) for u in upvoted.values_list("question__uuid", flat=True)],
     }
+
+
+def shown_ids(snapshot: dict[str, Any]) -> set[str]:
+    """The questions a snapshot shows (top, newest, on screen): all a page draws."""
+    ids = {q["id"] for q in snapshot["top"]} | {q["id"] for q in snapshot["newest"]}
+    if snapshot.get("highlight"):
+        ids.add(snapshot["highlight"]["id"])
+    return ids
+
+
+def marks_of(
+    board: QnaBoard, voter_keys: Collection[str], among: Collection[str]
+) -> dict[str, dict[str, list[str]]]:
+    """Each voter's own marks (`mine`) among the questions `among` (a snapshot's): bounded
+    by them whatever the voter did on the rest of the board. Two queries for all voters."""
+    marks: dict[str, dict[str, list[str]]] = {k: {"asked": [], "upvoted": []} for k in voter_keys}
+    if not marks or not among:
+        return marks
+    asked = board.questions.filter(voter_key__in=marks, withdrawn_at=None, uuid__in=among)
+    for key, uuid in asked.values_list("voter_key", "uuid"):
+        marks[key]["asked"].append(str(uuid))
+    upvoted = QnaUpvote.objects.filter(
+        question__board=board, voter_key__in=marks, up=True, question__uuid__in=among
+    )
+    for key, uuid in upvoted.values_list("voter_key", "question__uuid"):
+        marks[key]["upvoted"].append(str(uuid))
+    return marks
 
 
 def page(

@@ -5,8 +5,9 @@ task wake-up per viewer before it is sent. Here one hub per poll and process joi
 poll's group, receives each event once and hands it to every local viewer in a loop.
 The hub does not read events beyond polls.live.events' two rules: of the events that
 carry a `seq`, only the newest of each type waiting goes out (they are whole states, so
-with many viewers a slow round delays the next one but never builds a backlog); events
-without one all go out, in order.
+with many viewers a slow round delays the next one but never builds a backlog; the
+per-voter parts of the ones it supersedes go with it); events without one all go out,
+in order.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ VIEWERS_GONE = Counter(
 def count_gone(what: str, error: BaseException) -> None:
     VIEWERS_GONE.inc()
     logger.debug("a viewer left while %s was sent to it (%s)", what, type(error).__name__)
+
+
+def _carry_mine(superseded: dict[str, Any], kept: dict[str, Any]) -> None:
+    """Per-voter parts (a Q&A event's `mine`, by voter tag) of a superseded event go with
+    the one kept: its own entries are newer and win. Without this a voter's marks would
+    be lost whenever two pushes met in one round."""
+    if superseded.get("mine"):
+        kept["mine"] = {**superseded["mine"], **(kept.get("mine") or {})}
 
 
 # Sends between two turns of the loop in a hand-out to many sockets. Twisted writes a
@@ -76,8 +85,12 @@ class _Hub:
         """Queue an event to hand out; one with a seq supersedes older ones of its type."""
         if "seq" in event:
             same = [e for e in self.waiting if e.get("type") == event.get("type") and "seq" in e]
-            if any(e["seq"] > event["seq"] for e in same):
+            newer = [e for e in same if e["seq"] > event["seq"]]
+            if newer:
+                _carry_mine(event, newer[0])
                 return  # a newer state of this kind is already waiting
+            for older in same:
+                _carry_mine(older, event)
             self.waiting = [e for e in self.waiting if e not in same]
         self.waiting.append(event)
         self.arrived.set()

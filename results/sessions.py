@@ -550,12 +550,17 @@ class SessionConsumer(LiveConsumer):
 
     async def qna_update(self, event: dict[str, Any]) -> None:
         """A Q&A board's snapshot (polls.live.events.qna_update), the same for every
-        socket; older than the one this socket was sent: dropped. A voter's own marks
-        are the page's (it knows what it asked and upvoted)."""
+        socket, with this voter's own marks added when the event carries them (its
+        actions were just stored: from this phone or another); older than the one this
+        socket was sent: dropped."""
         if event["seq"] <= getattr(self, "qna_seq", -1):
             return
         self.qna_seq = event["seq"]
-        await self.send(text_data=event["text"])
+        text = str(event["text"])
+        own = (event.get("mine") or {}).get(self.voter_tag) if self.voter_tag else None
+        if own is not None:
+            text = f'{text[:-1]}, "mine": {json.dumps(own)}}}'
+        await self.send(text_data=text)
 
     async def _show(self, state: dict[str, Any], text: str | None = None) -> None:
         """Send the session's state, then follow its current poll's results if allowed

@@ -100,7 +100,14 @@ def rules_of(event: dict[str, Any], *, poll_id: int) -> Poll:
 QNA_UPDATE = "qna.update"
 
 
-def qna_update(snapshot: dict[str, Any]) -> dict[str, Any]:
+def qna_update(
+    snapshot: dict[str, Any], mine: dict[str, dict[str, list[str]]] | None = None
+) -> dict[str, Any]:
     """A Q&A board changed (a question stored or moved, upvotes counted): its bounded
-    snapshot (polls.qna_reads.snapshot), serialised once; sent to the session's sockets."""
-    return {"type": QNA_UPDATE, "seq": snapshot["seq"], "text": json.dumps(snapshot)}
+    snapshot (polls.qna_reads.snapshot), serialised once; sent to the session's sockets.
+    `mine`: the own marks (among the snapshot's questions) of the voters whose actions
+    were just stored, by voter tag (polls.voters.voter_tag); each socket adds its own."""
+    event = {"type": QNA_UPDATE, "seq": snapshot["seq"], "text": json.dumps(snapshot)}
+    if mine:
+        event["mine"] = mine
+    return event

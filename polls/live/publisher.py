@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import itertools
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -26,6 +27,7 @@ from django.db import close_old_connections, connection, transaction
 from polls import qna_reads, quiz, snapshots
 from polls.models import LiveSession, Poll, QnaBoard
 from polls.selectors import poll_results, session_state
+from polls.voters import voter_tag
 from votingsite.redis_client import redis_client
 
 from . import events, parts
@@ -37,6 +39,9 @@ _IDLE_CLOSE_SECONDS = 5.0
 _COST_SHARE = 5
 # Between two pushes of a Q&A board, at least this long (_QnaPublisher).
 QNA_PUSH_FLOOR_MS = 250
+# Voters whose own marks go with one Q&A push (each at most the snapshot's ~100 ids); the
+# rest go with the next: the event stays small whatever the rate.
+QNA_MARKS_PER_PUSH = 100
 
 
 def _send(group: str, event: dict[str, Any], loop: asyncio.AbstractEventLoop | None) -> None:
@@ -271,13 +276,19 @@ def announce_rules_after_commit(poll_id: int) -> None:
     transaction.on_commit(lambda: poll_rules_changed(poll_id))
 
 
-def publish_qna_now(board_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """Read the board's snapshot and send it to its session's audience and presenters."""
+def publish_qna_now(
+    board_id: int, loop: asyncio.AbstractEventLoop | None = None, voters: Collection[str] = ()
+) -> None:
+    """Read the board's snapshot and send it to its session's audience and presenters,
+    with the own marks of `voters` (those whose actions were just stored): a voter's
+    other phone learns what it asked and upvoted elsewhere."""
     board = QnaBoard.objects.filter(pk=board_id).select_related("highlighted").first()
     if board is None:
         return
-    event = events.qna_update(qna_reads.snapshot(board))
-    _send(events.session_group(board.session_id), event, loop)
+    snapshot = qna_reads.snapshot(board)
+    marks = qna_reads.marks_of(board, voters, qna_reads.shown_ids(snapshot)) if voters else {}
+    mine = {voter_tag(key): own for key, own in marks.items()}
+    _send(events.session_group(board.session_id), events.qna_update(snapshot, mine), loop)
 
 
 class _QnaPublisher(_GatedPublisher):
@@ -291,19 +302,47 @@ class _QnaPublisher(_GatedPublisher):
     what = "Q&A board"
     floor_ms = QNA_PUSH_FLOOR_MS
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._voters: dict[int, set[str]] = {}  # board -> voters whose marks to send
+
+    def mark_voters(self, voters: Mapping[int, Iterable[str]]) -> None:
+        with self._cond:
+            for board_id, keys in voters.items():
+                self._voters.setdefault(board_id, set()).update(keys)
+        self.mark(voters)
+
     def _push(self, marked: int, rules: bool, loop: asyncio.AbstractEventLoop) -> None:
-        publish_qna_now(marked, loop)
+        with self._cond:
+            waiting = self._voters.pop(marked, set())
+            voters = set(itertools.islice(waiting, QNA_MARKS_PER_PUSH))
+            if waiting - voters:  # the rest with the next push
+                self._voters[marked] = waiting - voters
+                self._dirty[marked] = self._dirty.get(marked, False)
+        try:
+            publish_qna_now(marked, loop, voters)
+        except Exception:
+            with self._cond:
+                self._voters.setdefault(marked, set()).update(voters)
+            raise
 
 
 _qna = _QnaPublisher()
 
 
-def qna_changed(board_ids: Iterable[int]) -> None:
-    """The boards changed (committed): push their snapshots; returns at once."""
+def qna_changed(
+    board_ids: Iterable[int], voters: Mapping[int, Iterable[str]] | None = None
+) -> None:
+    """The boards changed (committed): push their snapshots, with the own marks of
+    `voters` (per board); returns at once."""
+    if voters:
+        _qna.mark_voters(voters)
     _qna.mark(board_ids)
 
 
-def announce_qna_after_commit(board_ids: Iterable[int]) -> None:
+def announce_qna_after_commit(
+    board_ids: Iterable[int], voters: Mapping[int, Iterable[str]] | None = None
+) -> None:
     """Push the boards' new snapshots once this transaction has committed."""
     changed = frozenset(board_ids)
-    transaction.on_commit(lambda: qna_changed(changed))
+    transaction.on_commit(lambda: qna_changed(changed, voters))

@@ -234,10 +234,8 @@ def admit_and_queue(entries: Sequence[Entry]) -> list[int]:
         # The rest of the group still goes, in a message of its own. If this push fails
         # they stay admitted all the same: their ledger entries have them queued again.
         try:
-            rest = task_message.stamped(
-                task_message.build([messages[i] for i in admitted]),
-                admitted_ms=admitted_ms,
-                versions=versions,
+            rest = task_message.build_stamped(
+                [messages[i] for i in admitted], admitted_ms, versions=versions
             )
             _client().lpush(task_message.queue_name(), rest)
         except redis.RedisError as exc:

@@ -262,6 +262,17 @@ def stamped(text: str, *, admitted_ms: int, versions: dict[int, int]) -> str:
     return _PLACEHOLDER.sub(fill, text)
 
 
+def build_stamped(
+    messages: list[dict[str, Any]],
+    admitted_ms: int,
+    *,
+    versions: dict[int, int] | None = None,
+    task_name: str = TASK_NAME,
+) -> str:
+    """The message for the admitted part of a group, stamped as the script stamps."""
+    return stamped(build(messages, task_name), admitted_ms=admitted_ms, versions=versions or {})
+
+
 def queue_name() -> str:
     """The Redis list the worker consumes (Celery's anonymous direct-exchange route)."""
     return str(settings.CELERY_TASK_DEFAULT_QUEUE)

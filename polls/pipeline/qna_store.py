@@ -59,7 +59,10 @@ def record(actions: Sequence[QnaAction]) -> set[int]:
         for board_id in sorted(changed):
             QnaBoard.objects.filter(pk=board_id).update(seq=F("seq") + 1)
         if changed:
-            publisher.announce_qna_after_commit(changed)
+            voters: dict[int, set[str]] = {}
+            for action in mine:
+                voters.setdefault(action.board_id, set()).add(action.voter_key)
+            publisher.announce_qna_after_commit(changed, voters)
     return changed
 
 

@@ -1,4 +1,5 @@
-"""Group sending: votes taken at the same moment by one web process travel as one message.
+"""Group sending: votes (or Q&A actions) taken at the same moment by one web process travel
+as one message.
 
 A request thread that finds nobody sending becomes the sender: it takes every vote
 waiting (its own included, up to max_batch), sends them in one call and wakes their
@@ -20,8 +21,10 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 
+from . import qna_admission
 from .admission import Entry, admit_and_queue
 from .answers import Unsent
+from .qna_admission import QnaEntry
 
 # Longest a caller waits for a send that took its item (sends time out long before).
 _IN_FLIGHT_BACKSTOP_SECONDS = 60.0
@@ -124,3 +127,14 @@ def queue_vote(entry: Entry, *, timeout: float) -> int:
     admission's code for it (0 once it is in Redis; polls.pipeline.admission); raises if
     Redis does not answer, or no send carried it within `timeout` seconds."""
     return _sender.send(entry, timeout=timeout)
+
+
+# Q&A actions go in groups of their own (another script, another task).
+_qna_sender: GroupSender[QnaEntry, int] = GroupSender(
+    qna_admission.admit_and_queue, max_batch=settings.VOTE_SEND_MAX_BATCH
+)
+
+
+def queue_qna(entry: QnaEntry, *, timeout: float) -> int:
+    """Admit a Q&A action and queue it, as queue_vote does a vote."""
+    return _qna_sender.send(entry, timeout=timeout)

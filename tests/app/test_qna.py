@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,15 +18,18 @@ import redis
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from polls import live_sessions, qna, qna_reads
+from polls import live_sessions, qna, qna_reads, ratelimits
 from polls.live import events
 from polls.models import LiveSession, QnaBoard, QnaUpvote, Question
 from polls.pipeline import qna_admission, qna_store
 from polls.pipeline.qna_message import ASK, UPVOTE, QnaAction
+from polls.voters import signed_voter_cookie
+from results import fanout
 from tests.support.live import run_async
 from votingsite.asgi import application
 
@@ -367,6 +371,83 @@ def test_the_recount_finds_and_mends_a_wrong_count(board, stored) -> None:
     assert qna.recount(board) == {}
 
 
+# --- Admission in groups: what one web process takes at once goes as one message --------
+
+
+def entry(action: QnaAction, rate: str = "") -> qna_admission.QnaEntry:
+    limits = [ratelimits.Limit("voter", action.voter_key, rate)] if rate else []
+    return qna_admission.QnaEntry(action, limits, deadline=time.time() + 5)
+
+
+def new_ask(board: QnaBoard, voter: str) -> QnaAction:
+    return QnaAction(ASK, uuid.uuid4(), board.pk, voter, timezone.now(), text=f"From {voter}?")
+
+
+def new_upvote(board: QnaBoard, q: Question, voter: str) -> QnaAction:
+    return QnaAction(UPVOTE, uuid.uuid4(), board.pk, voter, timezone.now(), question=q.uuid,
+                     up=True)  # fmt: skip
+
+
+def test_actions_admitted_together_go_as_one_message_each_in_the_ledger_and_marked(
+    board, stored, qna_queue, redis_client
+) -> None:
+    group = [
+        new_ask(board, "anon:a"),
+        new_upvote(board, stored, "anon:b"),
+        new_ask(board, "anon:c"),
+    ]
+
+    assert qna_admission.admit_and_queue([entry(a) for a in group]) == [0, 0, 0]
+
+    assert redis_client.llen(qna_queue) == 1
+    actions = queued(redis_client, qna_queue)
+    assert [a.id for a in actions] == [a.id for a in group]
+    assert len({a.admitted_ms for a in actions}) == 1  # one script, one clock reading
+    for action in group:
+        assert 0 < redis_client.pttl(qna_admission.mark_key(action.id)) <= 40_000
+    pending = {json.loads(m)["id"] for m in redis_client.zrange(qna_admission.PENDING_KEY, 0, -1)}
+    assert {str(a.id) for a in group} <= pending
+
+
+def test_an_action_refused_in_a_group_stays_out_and_the_rest_go_in_a_message_of_their_own(
+    board, stored, qna_queue, redis_client
+) -> None:
+    first = new_ask(board, "anon:fast")
+    assert qna_admission.admit_and_queue([entry(first, "1/h")]) == [0]
+    again, other, up = new_ask(board, "anon:fast"), new_ask(board, "anon:b"), new_upvote(
+        board, stored, "anon:c")  # fmt: skip
+
+    codes = qna_admission.admit_and_queue([entry(other), entry(again, "1/h"), entry(up)])
+
+    assert codes[0] == codes[2] == 0
+    assert 0 < codes[1] <= 3600
+    messages = [len(json.loads(json.loads(raw)["body"])[0][0]) for raw in
+                reversed(redis_client.lrange(qna_queue, 0, -1))]  # fmt: skip
+    assert messages == [1, 2]
+    # Stamped as the script stamps: the worker parses them and orders by admission.
+    assert [a.id for a in queued(redis_client, qna_queue)] == [first.id, other.id, up.id]
+    assert not redis_client.exists(qna_admission.mark_key(again.id))
+    store_queued(redis_client, qna_queue)
+    assert question(str(other.id)).upvotes == 0
+    assert Question.objects.get(uuid=stored.uuid).upvotes == 1
+    assert not Question.objects.filter(uuid=again.id).exists()
+
+
+def test_a_group_on_a_closed_board_and_an_open_one_refuses_only_the_closed_ones(
+    board, owner, qna_queue, redis_client
+) -> None:
+    made = live_sessions.create_session(title="Closed", owner=owner, polls=[], qna=True)
+    closed = qna_reads.board_of(live_sessions.go_live(made))
+    assert closed is not None
+    qna.write_copy(qna.set_open(closed, asking=False))  # as the change's on_commit does
+
+    codes = qna_admission.admit_and_queue([entry(new_ask(closed, "anon:a")),
+                                           entry(new_ask(board, "anon:a"))])  # fmt: skip
+
+    assert codes == [qna_admission.REFUSED_ASKING_CLOSED, 0]
+    assert [a.board_id for a in queued(redis_client, qna_queue)] == [board.pk]
+
+
 # --- Limits ----------------------------------------------------------------------------
 
 
@@ -615,3 +696,60 @@ def test_a_deleted_boards_copy_in_redis_goes_with_it(
     with django_capture_on_commit_callbacks(execute=True):
         session.delete()  # its board with it
     assert not redis_client.exists(key)
+
+
+@pytest.mark.django_db(transaction=True)
+@run_async
+async def test_a_voters_own_marks_reach_every_phone_of_theirs_and_no_one_elses(
+    session: LiveSession, board: QnaBoard
+) -> None:
+    """Once a voter's action is stored, the push carries their marks to each of their
+    sockets (a second phone learns what the first asked or upvoted), never to another's."""
+
+    async def phone(voter: str) -> WebsocketCommunicator:
+        cookie = f"{settings.VOTER_COOKIE_NAME}={signed_voter_cookie(voter)}"
+        headers = [(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie.encode())]
+        socket = WebsocketCommunicator(application, f"/ws/s/{session.code}/", headers=headers)
+        assert (await socket.connect(timeout=15))[0]
+        assert json.loads(await socket.receive_from(timeout=15))["type"] == "session"
+        return socket
+
+    first, second, other = await phone("alice"), await phone("alice"), await phone("bob")
+    asked = QnaAction(ASK, uuid.uuid4(), board.pk, "anon:alice", timezone.now(), admitted_ms=1,
+                      text="Mine?")  # fmt: skip
+    await sync_to_async(qna_store.record)([asked])
+
+    for socket in (first, second):
+        pushed = json.loads(await socket.receive_from(timeout=15))
+        assert pushed["mine"] == {"asked": [str(asked.id)], "upvoted": []}
+    pushed = json.loads(await other.receive_from(timeout=15))
+    assert [q["text"] for q in pushed["newest"]] == ["Mine?"]
+    assert "mine" not in pushed
+    for socket in (first, second, other):
+        await socket.disconnect()
+
+
+def test_a_push_carries_marks_only_among_the_questions_it_shows(board) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    qna_store.record([QnaAction(ASK, uuid.UUID(i), board.pk, "anon:x", timezone.now(),
+                                admitted_ms=1, text="?") for i in ids])  # fmt: skip
+    stored = [question(i) for i in ids]
+    qna_store.record([up_action(board, q, "anon:y", True, 10) for q in stored])
+
+    marks = qna_reads.marks_of(board, ["anon:x", "anon:y", "anon:z"], ids[:2])
+
+    assert sorted(marks["anon:x"]["asked"]) == sorted(ids[:2])
+    assert sorted(marks["anon:y"]["upvoted"]) == sorted(ids[:2])
+    assert marks["anon:y"]["asked"] == []
+    assert marks["anon:z"] == {"asked": [], "upvoted": []}
+
+
+def test_a_hub_keeps_the_voters_marks_of_a_snapshot_it_supersedes() -> None:
+    """Two pushes meeting in one round: the newer snapshot goes out, with the marks of
+    the voters only the older one carried (its own are newer and win)."""
+    hub = fanout._Hub("session.test.1")
+    hub.offer({"type": "qna.update", "seq": 1, "mine": {"a": "a1", "b": "b1"}})
+    hub.offer({"type": "qna.update", "seq": 2, "mine": {"a": "a2"}})
+    hub.offer({"type": "qna.update", "seq": 1, "mine": {"c": "c1"}})  # late: dropped
+
+    assert [(e["seq"], e["mine"]) for e in hub.waiting] == [(2, {"a": "a2", "b": "b1", "c": "c1"})]

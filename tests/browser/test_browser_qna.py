@@ -84,8 +84,15 @@ def test_phones_ask_and_upvote_live_and_the_presenter_shows_and_answers(
     stage = presenter(contexts, site, session)
     one, two = phone(contexts, site, session), phone(contexts, site, session)
     errors = [watch_errors(p) for p in (stage, one, two)]
+    # A session of a board alone: no poll, so no poll's controls on the presenter's bar.
+    for action in ("previous", "next", "lock", "reveal"):
+        expect(stage.locator(f'#controls button[data-action="{action}"]')).to_be_hidden()
     for p in (one, two):
         expect(p.locator("#session-live")).to_have_text("live")
+    # The same voter on a second page (another tab or device of theirs).
+    again = two.context.new_page()
+    again.goto(f"{site.url}/s/{session.code}/")
+    expect(again.locator("#session-live")).to_have_text("live")
 
     # A question asked on one phone reaches the other phone and the presenter.
     one.get_by_label("Ask the presenter a question").fill("Where are the slides?")
@@ -109,6 +116,12 @@ def test_phones_ask_and_upvote_live_and_the_presenter_shows_and_answers(
     for p in (one, two, stage):
         expect(p.locator("#qna-list .qna-text").first).to_have_text("Where are the slides?")
         expect(item(p, "Where are the slides?").locator(".qna-upvotes")).to_have_text("1")
+    # The voter's other page shows it as theirs once stored (the push carries their marks).
+    also = item(again, "Where are the slides?").get_by_role("button", name="Upvote")
+    expect(also).to_have_attribute("aria-pressed", "true")
+    expect(
+        item(one, "Where are the slides?").get_by_role("button", name="Upvote")
+    ).to_have_attribute("aria-pressed", "false")
 
     # The presenter's keys: Q puts the top question on the big screen, A marks it answered.
     stage.locator("body").press("q")
@@ -124,6 +137,7 @@ def test_phones_ask_and_upvote_live_and_the_presenter_shows_and_answers(
     # Taking the upvote back (the wanted state, not a toggle).
     item(two, "Where are the slides?").get_by_role("button", name="Upvote").click()
     expect(item(stage, "Where are the slides?").locator(".qna-upvotes")).to_have_text("0")
+    expect(also).to_have_attribute("aria-pressed", "false")
 
     shot(one, "phone")
     assert violations(one) == []

@@ -17,6 +17,8 @@
   var sort = root.dataset.sort || "top";
   var last = null; // the latest snapshot drawn
   var mine = { asked: {}, upvoted: {} };
+  var acted = {}; // question id -> when this page last acted on it (ms)
+  var OWN_WINS_MS = 10000; // this page's action, maybe not stored yet, beats a push's marks
 
   Array.prototype.forEach.call(list.querySelectorAll(".qna-question"), function (item) {
     if (item.classList.contains("is-mine")) mine.asked[item.dataset.id] = true;
@@ -120,9 +122,25 @@
     if (added) announce(root.dataset.saidNew);
   }
 
+  function takeMine(msg) {
+    // This voter's own marks, pushed once its actions are stored (made here or on another
+    // phone): the truth for the snapshot's questions, except those this page acted on a
+    // moment ago (a push may predate that action's storing).
+    if (!msg.mine) return;
+    var asked = {}, upvoted = {}, now = Date.now();
+    msg.mine.asked.forEach(function (id) { asked[id] = true; });
+    msg.mine.upvoted.forEach(function (id) { upvoted[id] = true; });
+    [].concat(msg.top || [], msg.newest || [], msg.highlight ? [msg.highlight] : []).forEach(function (q) {
+      if (acted[q.id] && now - acted[q.id] < OWN_WINS_MS) return;
+      if (asked[q.id]) mine.asked[q.id] = true; else delete mine.asked[q.id];
+      if (upvoted[q.id]) mine.upvoted[q.id] = true; else delete mine.upvoted[q.id];
+    });
+  }
+
   function onSnapshot(msg) {
     if (typeof msg.seq !== "number" || msg.seq <= seq) return;
     seq = msg.seq;
+    takeMine(msg);
     draw(msg);
   }
 
@@ -182,11 +200,13 @@
       }
       if (form.classList.contains("qna-ask")) {
         mine.asked[body.id] = true;
+        acted[body.id] = Date.now();
         form.reset();
         announce(root.dataset.saidSent);
       } else if (form.classList.contains("qna-upvote")) {
         var id = form.querySelector("input[name=question]").value;
         if (body.up) mine.upvoted[id] = true; else delete mine.upvoted[id];
+        acted[id] = Date.now();
         var counter = form.querySelector(".qna-upvotes");
         counter.textContent = String(Math.max(0, Number(counter.textContent) + (body.up ? 1 : -1)));
         form.querySelector("input[name=up]").value = body.up ? "0" : "1";
@@ -194,6 +214,7 @@
         announce(body.up ? root.dataset.saidUp : root.dataset.saidDown);
       } else if (form.classList.contains("qna-withdraw")) {
         delete mine.asked[body.id];
+        acted[body.id] = Date.now();
         var gone = list.querySelector('[data-id="' + body.id + '"]');
         if (gone) gone.remove();
         announce(root.dataset.saidWithdrawn);
