@@ -307,10 +307,10 @@ class _QnaPublisher(_GatedPublisher):
         self._voters: dict[int, set[str]] = {}  # board -> voters whose marks to send
 
     def mark_voters(self, voters: Mapping[int, Iterable[str]]) -> None:
+        """Voters whose marks go with their boards' next push (the caller marks those)."""
         with self._cond:
             for board_id, keys in voters.items():
                 self._voters.setdefault(board_id, set()).update(keys)
-        self.mark(voters)
 
     def _push(self, marked: int, rules: bool, loop: asyncio.AbstractEventLoop) -> None:
         with self._cond:

@@ -138,6 +138,24 @@ async def test_phones_joining_a_followed_session_cost_no_read_each(
     await again.disconnect(timeout=15)
 
 
+async def a_room(session: LiveSession, size: int) -> list[WebsocketCommunicator]:
+    """`size` phones of the session, connected, each past its first state."""
+    room = [phone(session.code) for _ in range(size)]
+    for ws in room:
+        assert (await ws.connect(timeout=15))[0]
+        await state_of(ws)
+    return room
+
+
+async def revealed(session: LiveSession, room: list[WebsocketCommunicator]) -> None:
+    """The presenter reveals: each phone gets the state, then the question's results."""
+    await sync_to_async(live_sessions.reveal)(session)
+    for ws in room:
+        assert (await state_of(ws))["reveal"] is True
+        results = json.loads(await ws.receive_from(timeout=15))
+        assert (results["type"], results["question"]) == ("results", "Question 1?")
+
+
 @run_async
 async def test_a_reveal_to_a_room_reads_the_poll_once_for_all_its_phones(
     session: LiveSession, monkeypatch: pytest.MonkeyPatch
@@ -153,15 +171,8 @@ async def test_a_reveal_to_a_room_reads_the_poll_once_for_all_its_phones(
 
     monkeypatch.setattr(sessions, "_read_poll_id", counted)
     sessions._poll_ids.clear()
-    room = [phone(session.code) for _ in range(8)]
-    for ws in room:
-        assert (await ws.connect(timeout=15))[0]
-        await state_of(ws)
-    await sync_to_async(live_sessions.reveal)(session)
-    for ws in room:
-        assert (await state_of(ws))["reveal"] is True
-        results = json.loads(await ws.receive_from(timeout=15))
-        assert (results["type"], results["question"]) == ("results", "Question 1?")
+    room = await a_room(session, 8)
+    await revealed(session, room)
     current = session.current_poll
     assert current is not None
     assert lookups == [current.slug]
@@ -358,16 +369,9 @@ async def test_a_room_follows_the_revealed_poll_in_one_step_and_gets_its_results
     poll = session.current_poll
     assert poll is not None
     group = events.group_name(poll.pk)
-    room = [phone(session.code) for _ in range(8)]
-    for ws in room:
-        assert (await ws.connect(timeout=15))[0]
-        await state_of(ws)
+    room = await a_room(session, 8)
 
-    await sync_to_async(live_sessions.reveal)(session)
-    for ws in room:
-        assert (await state_of(ws))["reveal"] is True
-        first = json.loads(await ws.receive_from(timeout=15))
-        assert (first["type"], first["question"]) == ("results", "Question 1?")
+    await revealed(session, room)
     for ws in room:
         assert await ws.receive_nothing(timeout=0.2), "one results message each"
     assert [s for s in steps if s[1] == group] == [("watch", group, 8)]
