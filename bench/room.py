@@ -61,7 +61,9 @@ SETTLE_SECONDS = 5.0  # between actions: a slow delivery finishes before the nex
 # as socket.js does. Reported: the time from the restart until each is back (its first
 # session message again), and every accepted vote stored as ever. Adds ~30 s a size.
 RESTART = os.environ.get("BENCH_ROOM_RESTART", "") == "1"
-BACK_SECONDS = 180.0
+BACK_SECONDS = float(os.environ.get("BENCH_ROOM_BACK_SECONDS", "180"))
+# BENCH_ROOM_PROCESSES: results processes for the other sizes of BENCH_ROOM_PHONES.
+PROCESSES = int(os.environ.get("BENCH_ROOM_PROCESSES", "1"))
 # BENCH_ROOM_FRESHNESS_SECONDS: the freshness part's casting time (0: left out).
 FRESH_SECONDS = os.environ.get("BENCH_ROOM_FRESHNESS_SECONDS", "")
 FRESH_STORED_SECONDS = 30.0  # at most, for every accepted vote to be stored after the cast
@@ -76,7 +78,9 @@ def room(run: Run) -> None:
         full = {size.phones: size for size in FULL}
         sizes = tuple(
             full.get(int(n))
-            or RoomSize(int(n), 1, 4 if int(n) >= 5_000 else 2, 30 if int(n) >= 5_000 else 10, 10)
+            or RoomSize(
+                int(n), PROCESSES, 4 if int(n) >= 5_000 else 2, 30 if int(n) >= 5_000 else 10, 10
+            )
             for n in wanted.split(",")
         )
     run.figures["room"] = {f"p{size.phones}": measure(run, size) for size in sizes}

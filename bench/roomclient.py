@@ -264,7 +264,7 @@ class Phone:
 
     async def _open(self) -> None:
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
-        self.transport, _listener = await ws_connect(
+        transport, listener = await ws_connect(
             lambda: _Socket(self),
             f"ws://{self.host}:{self.port}/ws/s/{self.code}/",
             extra_headers={"Origin": self.door, "Cookie": cookie},
@@ -272,6 +272,15 @@ class Phone:
             read_buffer_init_size=4096,
             socket_factory=lambda _url: _connected(self.source, self.host, self.port),
         )
+        if listener is None or transport.is_disconnected:
+            # picows 2.3 returns, with no listener and never a disconnect callback, when
+            # the connection closes before the upgrade's answer (the door dropped it while
+            # a results process stopped), and a close just after it found no transport
+            # to reconnect: a browser's onclose either way, so socket.js tries again.
+            if self.joined.done() and self.joined.exception() is not None:
+                self.joined = asyncio.get_running_loop().create_future()
+            raise ConnectionError("closed during the handshake")
+        self.transport = transport
 
     async def rejoin(self) -> None:
         """After a drop, as socket.js: tried again until open (back at its first state)."""
