@@ -7,8 +7,9 @@ Twisted registering the socket for writing and unregistering it once written: on
 standard selector loop that is Python code and two epoll calls per message, the largest
 share of a fan-out's time (docs/performance.md).
 
-It also listens with a longer backlog (LISTEN_BACKLOG) than Twisted's default, and
-formats autobahn's per-connection debug lines only when they are written.
+It also listens with a longer backlog (LISTEN_BACKLOG) than Twisted's default, formats
+autobahn's per-connection debug lines only when they are written, and sends a write at
+once when nothing is waiting to be written, as asyncio does (`_write_at_once`).
 
 Per connection (a room holds thousands of idle sockets; docs/performance.md, "Memory per
 socket"), both small enough to go upstream into daphne:
@@ -99,6 +100,36 @@ def _format_autobahn_debug_lazily() -> None:
     protocol.Timings.__str__ = lambda self: pprint.pformat(self._timings)  # type: ignore[method-assign]
 
 
+def _write_at_once() -> None:
+    """Twisted's TCP connections buffer every write until the loop polls the socket:
+    each message registers the socket for writing, waits a turn of the loop, sends, and
+    unregisters it (two epoll calls and a callback per message, the largest share of a
+    hand-out to thousands of sockets after the uvloop change). Here a write with nothing
+    already waiting is sent at once, as asyncio's transports do; what the kernel does not
+    take is buffered as before. Could go upstream: FileDescriptor.write in Twisted."""
+    from twisted.internet import tcp  # noqa: PLC0415
+
+    buffered = tcp.Connection.write
+
+    def write(self: Any, data: bytes) -> None:
+        if (
+            data
+            and self.connected
+            and not self.disconnecting
+            and not self._writeDisconnected
+            and not self._tempDataLen
+            and self.offset == len(self.dataBuffer)
+        ):
+            sent = self.writeSomeData(data)
+            if isinstance(sent, int) and sent > 0:  # a lost connection: doWrite reports it
+                if sent == len(data):
+                    return
+                data = data[sent:]
+        buffered(self, data)
+
+    tcp.Connection.write = write  # type: ignore[method-assign]
+
+
 def server_class() -> type:
     """daphne's Server with the changes above (import after the loop policy)."""
     from daphne.server import Server  # noqa: PLC0415 (installs the reactor: see above)
@@ -106,6 +137,7 @@ def server_class() -> type:
     from twisted.web.http import HTTPChannel  # noqa: PLC0415
 
     _format_autobahn_debug_lazily()
+    _write_at_once()
 
     class LeanProtocol(WebSocketProtocol):
         def onOpen(self) -> None:

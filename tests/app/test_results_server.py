@@ -129,3 +129,53 @@ def test_the_procfile_and_the_manifest_start_daphne_with_the_same_options() -> N
     assert _flags(procfile) == _flags(manifest)
     # A join storm's handshakes wait in line rather than being dropped after daphne's 5 s.
     assert int(_flags(procfile)["--websocket_connect_timeout"]) >= 30
+
+
+# Run apart, as above.
+_WRITE_PROBE = """
+import asyncio, json, socket, uvloop
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+from votingsite.results_server import server_class
+server_class()
+from twisted.internet import tcp
+
+class Reactor:  # what a connection asks of its reactor when it must wait to write
+    def __init__(self): self.writers = 0
+    def addWriter(self, writer): self.writers += 1
+    def removeWriter(self, writer): pass
+
+reactor = Reactor()
+ours, theirs = socket.socketpair()
+theirs.setblocking(False)
+connection = tcp.Connection(ours, None, reactor)
+connection.connected = 1
+connection.write(b"at once")
+try:
+    first = theirs.recv(100)
+except BlockingIOError:
+    first = b""
+waited_first = reactor.writers
+big = b"x" * 20_000_000  # more than the kernel takes: the rest waits for the loop
+connection.write(big)
+connection.write(b"after")
+waiting = b"".join(connection._tempDataBuffer)
+print(json.dumps({
+    "first": first.decode(), "waited_first": waited_first, "waited_big": reactor.writers,
+    "waiting_ends": waiting[-5:].decode(), "waiting_then": len(waiting) < len(big) + 5,
+}))
+"""
+
+
+def test_a_send_with_nothing_waiting_is_written_at_once_and_the_rest_in_order() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITE_PROBE],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    probe = json.loads(done.stdout.splitlines()[-1])
+    # On the wire before the loop turns, without registering the socket for writing.
+    assert probe["first"] == "at once"
+    assert probe["waited_first"] == 0
+    # What the kernel did not take waits for the loop, in order, as Twisted buffers.
+    assert probe["waited_big"] >= 1
+    assert probe["waiting_ends"] == "after"
+    assert probe["waiting_then"], "part of the large write went at once"
