@@ -68,3 +68,77 @@ async def test_a_viewer_that_leaves_during_a_turn_is_not_handed_the_event() -> N
     assert left
     assert left[0] not in got
     assert len(got) == len(viewers) - 1
+
+
+def seq_room(size: int, got: list[tuple[int, int]]) -> list[Viewer]:
+    def viewer(n: int) -> Viewer:
+        async def handed(event: dict[str, Any]) -> None:
+            got.append((n, event["seq"]))
+
+        return handed
+
+    return [viewer(n) for n in range(size)]
+
+
+async def _offer_once_handed(hub: fanout._Hub, got: list[Any], event: dict[str, Any]) -> None:
+    while not got:
+        await asyncio.sleep(0)
+    hub.offer(event)
+
+
+@run_async
+async def test_results_published_during_a_round_reach_the_rest_of_that_round() -> None:
+    got: list[tuple[int, int]] = []
+    size = fanout.SENDS_PER_TURN * 3
+    hub = fanout._Hub("poll-results.test.switch")
+    hub.viewers.update(seq_room(size, got))
+    newer = {"type": "results.update", "seq": 2, "text": "{}"}
+    offering = asyncio.create_task(_offer_once_handed(hub, got, newer))
+
+    await hub._deliver({"type": "results.update", "seq": 1, "text": "{}"})
+    await offering
+
+    assert len(got) == size, "each viewer handed once in the round"
+    seqs = [seq for _n, seq in got]
+    assert seqs[0] == 1
+    assert seqs[-1] == 2, "the viewers not yet served got the newer results"
+    assert seqs == sorted(seqs), "never older after newer"
+    assert hub.waiting == [newer], "and it still goes to those served before it came"
+
+
+@run_async
+async def test_a_round_switches_only_to_a_newer_state_of_the_same_kind() -> None:
+    got: list[tuple[int, int]] = []
+    size = fanout.SENDS_PER_TURN * 3
+    hub = fanout._Hub("live-session.test.switch")
+    hub.viewers.update(seq_room(size, got))
+    # A session's state is not switched mid-round (its handlers take one of equal seq
+    # again), nor results to a Q&A board's update.
+    offering = asyncio.create_task(
+        _offer_once_handed(hub, got, {"type": "session.state", "seq": 9, "text": "{}"})
+    )
+    await hub._deliver({"type": "session.state", "seq": 1, "text": "{}"})
+    await offering
+    assert {seq for _n, seq in got} == {1}
+
+    got.clear()
+    offering = asyncio.create_task(
+        _offer_once_handed(hub, got, {"type": "qna.update", "seq": 9, "text": "{}"})
+    )
+    await hub._deliver({"type": "results.update", "seq": 1, "text": "{}"})
+    await offering
+    assert {seq for _n, seq in got} == {1}
+
+
+@run_async
+async def test_own_marks_of_a_q_and_a_update_superseded_mid_round_go_with_the_newer() -> None:
+    got: list[tuple[int, int]] = []
+    hub = fanout._Hub("live-session.test.mine")
+    hub.viewers.update(seq_room(fanout.SENDS_PER_TURN * 2, got))
+    older = {"type": "qna.update", "seq": 1, "text": "{}", "mine": {"tag-a": {"up": [5]}}}
+    newer = {"type": "qna.update", "seq": 2, "text": "{}", "mine": {"tag-b": {"up": [6]}}}
+    offering = asyncio.create_task(_offer_once_handed(hub, got, newer))
+    await hub._deliver(older)
+    await offering
+    # tag-a's phones may come after the switch in this round: the newer carries its marks.
+    assert newer["mine"] == {"tag-a": {"up": [5]}, "tag-b": {"up": [6]}}
