@@ -373,9 +373,12 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
     sent.add(accepted, 0, stored_over_time.sent)
     direct = shown.Histogram()
     direct.add(accepted, base, observer)
-    # Each results message from its first phone to its last: one round of the results
-    # process's send loop (fan-out), and the time between two rounds' starts.
+    # Each results message from its first phone to its last, and the time between two
+    # such starts: one round of the hand-out each while a round hands out one total (a
+    # round may now switch to a newer total half-way: "a phone's results every" is the
+    # round as a phone sees it).
     rounds = [latest[t] - earliest[t] for t in earliest]
+    every = sorted(e for answer in answers for e in answer["every"])
     starts = sorted(earliest.values())
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     messages = [n for a in answers for n in a["messages"]]
@@ -400,6 +403,8 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
         # (no door), in the caster's process: the results process's part without the
         # door's and the room clients'.
         "direct_viewer": direct.figures(),
+        # The median time between a phone's results messages, p50 over the phones.
+        "phone_every_ms_p50": round(pct(every, 50) * 1000, 1),
         "round_ms_p50": round(pct(rounds, 50) * 1000, 1),
         "round_ms_max": round(max(rounds, default=0.0) * 1000, 1),
         "between_rounds_ms_p50": round(pct(gaps, 50) * 1000, 1),
@@ -433,8 +438,10 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
           f" a direct viewer p50 {direct.percentile(50):.0f}, p99"
           f" {direct.percentile(99):.0f} ms; to the first phone p50"
           f" {first.percentile(50):.0f},"
-          f" p99 {first.percentile(99):.0f} ms; a round p50 {figures['round_ms_p50']:.0f} ms,"
-          f" rounds every {figures['between_rounds_ms_p50']:.0f} ms;"
+          f" p99 {first.percentile(99):.0f} ms; a phone's results every"
+          f" {figures['phone_every_ms_p50']:.0f} ms (p50); a total from first to last phone"
+          f" p50 {figures['round_ms_p50']:.0f} ms, one every"
+          f" {figures['between_rounds_ms_p50']:.0f} ms;"
           f" {figures['messages_per_phone_p50']:.0f} of"
           f" {len(earliest)} totals a phone; cores busy {busy}, load generator"
           f" {generator:.2f} + caster {caster:.2f}; load {figures['load_average']}")  # fmt: skip

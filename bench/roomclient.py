@@ -38,10 +38,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import itertools
 import json
 import random
 import re
 import socket
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -433,9 +435,17 @@ def _fresh(phones: list[Phone], base: int, accepted: list[float]) -> dict[str, A
             if at > last.get(total, 0.0):
                 last[total] = at
     messages = [len(p.shown) for p in watching]
+    # How often each phone got newer results: the hand-out's round as a phone sees it
+    # (a round may switch to newer results half-way: results.fanout).
+    every = [
+        statistics.median(b[0] - a[0] for a, b in itertools.pairwise(p.shown))
+        for p in watching
+        if len(p.shown) > 1
+    ]
     for phone in phones:
         phone.shown = []
-    return {"histogram": histogram.to_json(), "first": first, "last": last, "messages": messages}
+    return {"histogram": histogram.to_json(), "first": first, "last": last,
+            "messages": messages, "every": every}  # fmt: skip
 
 
 def main() -> None:

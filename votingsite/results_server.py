@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import pprint
 import sys
+from collections.abc import Callable
 from functools import partial
 from operator import attrgetter
 from typing import Any
@@ -75,27 +76,37 @@ def _with_backlog(endpoint: str) -> str:
     return endpoint
 
 
-class _Formatted:
-    """pprint.pformat(value) when a log line is written, not when it is asked for."""
+class _Later:
+    """format(value) when a log line is written, not when it is asked for."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_render", "_value")
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, render: Callable[[Any], str], value: object) -> None:
+        self._render = render
         self._value = value
 
     def __str__(self) -> str:
-        return pprint.pformat(self._value)
+        return self._render(self._value)
 
     __repr__ = __str__
 
 
 def _format_autobahn_debug_lazily() -> None:
-    """autobahn pretty-prints its 29 options for a debug line on every connection, even
-    with debug off (about a fifth of a join storm's handshake in the profile); its debug
-    lines get the text only when written. Could go upstream: autobahn's pformat calls."""
+    """autobahn formats its debug lines' values even with debug off: it pretty-prints its
+    29 options on every connection (about a fifth of a join storm's handshake in the
+    profile), and highlights, with click's colours, the method, the peer and the length
+    for every message it sends or takes (hltype, hlval: ~7% of the results process handing out
+    results to 5,000 sockets). Its debug lines get the text only when written. Could go
+    upstream: autobahn's pformat and hl* calls under `if self.log ... debug`."""
+    from autobahn import util  # noqa: PLC0415
+    from autobahn.twisted import websocket  # noqa: PLC0415
     from autobahn.websocket import protocol  # noqa: PLC0415
 
-    protocol.pformat = _Formatted  # type: ignore[assignment]
+    # pprint.pformat looked up when written (a test counts its calls).
+    protocol.pformat = partial(_Later, lambda value: pprint.pformat(value))  # type: ignore[assignment]  # noqa: PLW0108
+    for module in (protocol, websocket):  # each imported them by name
+        module.hltype = partial(_Later, util.hltype)  # type: ignore[attr-defined]
+        module.hlval = partial(_Later, util.hlval)  # type: ignore[attr-defined]
     # Timings.__str__ must still return a str.
     protocol.Timings.__str__ = lambda self: pprint.pformat(self._timings)  # type: ignore[method-assign]
 

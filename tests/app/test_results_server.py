@@ -74,14 +74,21 @@ counting = lambda *args, **kwargs: formatted.append(1) or real_pformat(*args, **
 pprint.pformat = counting
 if autobahn_protocol.pformat is real_pformat:  # autobahn's own name for it, unchanged
     autobahn_protocol.pformat = counting
+import click
+styled = []
+real_style = click.style
+click.style = lambda *args, **kwargs: styled.append(1) or real_style(*args, **kwargs)
 socket.makeConnection(transport)
+socket.sendData(b"a message")  # its debug line names the method, the peer, the length
 pprint.pformat = real_pformat
+click.style = real_style
 server.protocol_connected(socket)
 print(json.dumps({
     "copied": sorted(set(vars(socket)) & set(socket.CONFIG_ATTRS)),
     "options": [socket.autoPingTimeout, socket.maxFramePayloadSize],
     "producer": repr(transport.producer),
     "formatted": len(formatted),
+    "styled": len(styled),
     "inbox": type(server.create_application(socket, {"type": "websocket"})).__name__,
     "endpoints": ResultsServer(application=None, endpoints=[
         "tcp:port=8002:interface=127.0.0.1", "tcp:port=8003:backlog=10", "unix:/tmp/r.sock",
@@ -102,6 +109,7 @@ def test_a_socket_keeps_no_copy_of_the_servers_options_nor_the_http_channel_it_c
     assert probe["producer"] == "None"  # the upgrade's HTTP channel can be collected
     assert probe["inbox"] == "Inbox"
     assert probe["formatted"] == 0  # autobahn's debug line, debug off: nothing formatted
+    assert probe["styled"] == 0  # nor highlighted, for each message sent
     # A join storm's connections queue in the kernel (Twisted's default backlog is 50).
     assert probe["endpoints"] == [
         "tcp:port=8002:interface=127.0.0.1:backlog=4096",
