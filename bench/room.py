@@ -246,9 +246,14 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
             time.sleep(0.05)
         stored = Vote.objects.filter(poll=polls[0]).count()
         stored_after = time.monotonic() - last_accept
+        failures: dict[str, int] = {}
+        for answer in voted:
+            for why, n in answer.get("failures", {}).items():
+                failures[why] = failures.get(why, 0) + n
         print(f"  {len(accepted)}/{len(votes)} votes accepted, vote p99"
               f" {pct([v[1] for v in votes], 99) * 1000:.0f} ms; {stored} stored"
-              f" {stored_after:.1f} s after the last")  # fmt: skip
+              f" {stored_after:.1f} s after the last"
+              + (f"; no answer: {failures}" if failures else ""))  # fmt: skip
 
         sent: dict[int, tuple[str, float]] = {}
         for action in ACTIONS:
@@ -284,6 +289,8 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
         figures["profile_join"] = profile.finish(spy)
     if restart:
         figures["restart"] = restart
+    if failures:
+        figures["vote_failures"] = failures  # why the votes with no answer had none
     if fresh:
         figures["freshness"] = fresh
     return {"first_load_bytes_by_page": first_load, **figures}

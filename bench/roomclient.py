@@ -46,7 +46,7 @@ import socket
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -57,6 +57,7 @@ from . import shown
 from .roles import raise_nofile_limit
 
 SOCKET_ATTEMPTS = 8
+VOTE_FAILURES: Counter[str] = Counter()  # a vote with no answer (status 0), by its error
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
@@ -340,7 +341,8 @@ async def _vote(
     await asyncio.sleep(rng.uniform(0, seconds))
     try:
         return await phone.vote(rng.choice(ids))
-    except (OSError, asyncio.IncompleteReadError, ValueError):
+    except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+        VOTE_FAILURES[f"{type(error).__name__}: {error}"[:80]] += 1
         return 0, 0.0, time.monotonic()
 
 
@@ -399,7 +401,8 @@ async def main_async(args: argparse.Namespace) -> None:
             seconds, ids = float(line[1]), line[2].split(",")
             voting = [p for p in phones if p.transport is not None]
             done = await asyncio.gather(*(_vote(p, rng, seconds, ids) for p in voting))
-            print(json.dumps({"votes": done}), flush=True)
+            print(json.dumps({"votes": done, "failures": VOTE_FAILURES}), flush=True)
+            VOTE_FAILURES.clear()
     arrivals: dict[str, list[float]] = defaultdict(list)
     for phone in phones:
         for key, at in phone.arrivals.items():
