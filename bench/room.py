@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -246,14 +247,13 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
             time.sleep(0.05)
         stored = Vote.objects.filter(poll=polls[0]).count()
         stored_after = time.monotonic() - last_accept
-        failures: dict[str, int] = {}
+        failures: Counter[str] = Counter()
         for answer in voted:
-            for why, n in answer.get("failures", {}).items():
-                failures[why] = failures.get(why, 0) + n
+            failures.update(answer.get("failures", {}))
         print(f"  {len(accepted)}/{len(votes)} votes accepted, vote p99"
               f" {pct([v[1] for v in votes], 99) * 1000:.0f} ms; {stored} stored"
               f" {stored_after:.1f} s after the last"
-              + (f"; no answer: {failures}" if failures else ""))  # fmt: skip
+              + (f"; no answer: {dict(failures)}" if failures else ""))  # fmt: skip
 
         sent: dict[int, tuple[str, float]] = {}
         for action in ACTIONS:
@@ -290,7 +290,7 @@ def measure(run: Run, size: RoomSize) -> dict[str, Any]:
     if restart:
         figures["restart"] = restart
     if failures:
-        figures["vote_failures"] = failures  # why the votes with no answer had none
+        figures["vote_failures"] = dict(failures)  # why the votes with no answer had none
     if fresh:
         figures["freshness"] = fresh
     return {"first_load_bytes_by_page": first_load, **figures}
@@ -385,7 +385,7 @@ def _freshness(  # noqa: PLR0917 (the room's parts, handed on)
     # round may now switch to a newer total half-way: "a phone's results every" is the
     # round as a phone sees it).
     rounds = [latest[t] - earliest[t] for t in earliest]
-    every = sorted(e for answer in answers for e in answer["every"])
+    every = [e for answer in answers for e in answer["every"]]
     starts = sorted(earliest.values())
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     messages = [n for a in answers for n in a["messages"]]

@@ -57,7 +57,6 @@ from . import shown
 from .roles import raise_nofile_limit
 
 SOCKET_ATTEMPTS = 8
-VOTE_FAILURES: Counter[str] = Counter()  # a vote with no answer (status 0), by its error
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
 _TYPE = re.compile(rb'"type":\s*"([a-z._]+)"')
 _SLUG = re.compile(rb'"poll":\s*\{"slug":\s*"([^"]+)"')
@@ -334,7 +333,7 @@ async def first_load(door: str, paths: list[str], source: str = "127.0.0.1") -> 
 
 
 async def _vote(
-    phone: Phone, rng: random.Random, seconds: float, ids: list[str]
+    phone: Phone, rng: random.Random, seconds: float, ids: list[str], failures: Counter[str]
 ) -> tuple[int, float, float]:
     """One phone's vote at a random moment of the burst: (status, seconds, when done);
     status 0 when the connection failed."""
@@ -342,7 +341,7 @@ async def _vote(
     try:
         return await phone.vote(rng.choice(ids))
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:
-        VOTE_FAILURES[f"{type(error).__name__}: {error}"[:80]] += 1
+        failures[f"{type(error).__name__}: {error}"[:80]] += 1
         return 0, 0.0, time.monotonic()
 
 
@@ -400,9 +399,9 @@ async def main_async(args: argparse.Namespace) -> None:
         if line[0] == "VOTE":
             seconds, ids = float(line[1]), line[2].split(",")
             voting = [p for p in phones if p.transport is not None]
-            done = await asyncio.gather(*(_vote(p, rng, seconds, ids) for p in voting))
-            print(json.dumps({"votes": done, "failures": VOTE_FAILURES}), flush=True)
-            VOTE_FAILURES.clear()
+            unanswered: Counter[str] = Counter()  # votes with no answer (status 0), by error
+            done = await asyncio.gather(*(_vote(p, rng, seconds, ids, unanswered) for p in voting))
+            print(json.dumps({"votes": done, "failures": unanswered}), flush=True)
     arrivals: dict[str, list[float]] = defaultdict(list)
     for phone in phones:
         for key, at in phone.arrivals.items():

@@ -93,11 +93,11 @@ class _Hub:
     def offer(self, event: dict[str, Any]) -> None:
         """Queue an event to hand out; one with a seq supersedes older ones of its type."""
         if "seq" in event:
-            same = [e for e in self.waiting if e.get("type") == event.get("type") and "seq" in e]
-            newer = [e for e in same if e["seq"] > event["seq"]]
-            if newer:
-                _carry_mine(event, newer[0])
+            newer = self._waiting_newer(event)
+            if newer is not None:
+                _carry_mine(event, newer)
                 return  # a newer state of this kind is already waiting
+            same = [e for e in self.waiting if e.get("type") == event.get("type") and "seq" in e]
             for older in same:
                 _carry_mine(older, event)
             self.waiting = [e for e in self.waiting if e not in same]
@@ -112,17 +112,24 @@ class _Hub:
             for event in batch:
                 await self._deliver(event)
 
+    def _waiting_newer(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The waiting event of `event`'s type with a higher seq (offer keeps at most one)."""
+        return next(
+            (
+                e
+                for e in self.waiting
+                if e.get("type") == event.get("type") and "seq" in e and e["seq"] > event["seq"]
+            ),
+            None,
+        )
+
     def _newer(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The newest waiting event that supersedes `event` mid-round, else `event`."""
-        if event.get("type") not in SWITCH_MID_ROUND:
+        """The waiting event that supersedes `event` mid-round, else `event`."""
+        newer = self._waiting_newer(event) if event.get("type") in SWITCH_MID_ROUND else None
+        if newer is None:
             return event
-        newer = [
-            e for e in self.waiting if e.get("type") == event["type"] and e["seq"] > event["seq"]
-        ]
-        if not newer:
-            return event
-        _carry_mine(event, newer[-1])  # the rest of the round gets the older one's too
-        return newer[-1]
+        _carry_mine(event, newer)  # the rest of the round gets the older one's marks too
+        return newer
 
     async def _deliver(self, event: dict[str, Any]) -> None:
         for n, viewer in enumerate(list(self.viewers), 1):

@@ -16,10 +16,14 @@ from tests.support.live import run_async
 Viewer = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def room(size: int, got: list[int]) -> list[Viewer]:
+def room(
+    size: int, got: list[Any], note: Callable[[int, dict[str, Any]], Any] = lambda n, _e: n
+) -> list[Viewer]:
+    """`size` viewers, each noting in `got` what it was handed (by default, its number)."""
+
     def viewer(n: int) -> Viewer:
         async def handed(event: dict[str, Any]) -> None:
-            got.append(n)
+            got.append(note(n, event))
 
         return handed
 
@@ -71,19 +75,22 @@ async def test_a_viewer_that_leaves_during_a_turn_is_not_handed_the_event() -> N
 
 
 def seq_room(size: int, got: list[tuple[int, int]]) -> list[Viewer]:
-    def viewer(n: int) -> Viewer:
-        async def handed(event: dict[str, Any]) -> None:
-            got.append((n, event["seq"]))
-
-        return handed
-
-    return [viewer(n) for n in range(size)]
+    return room(size, got, lambda n, event: (n, event["seq"]))
 
 
-async def _offer_once_handed(hub: fanout._Hub, got: list[Any], event: dict[str, Any]) -> None:
-    while not got:
-        await asyncio.sleep(0)
-    hub.offer(event)
+async def a_round_meeting(
+    hub: fanout._Hub, got: list[Any], handing: dict[str, Any], offered: dict[str, Any]
+) -> None:
+    """Hand out `handing` while `offered` arrives, once the first viewer has been handed."""
+
+    async def offer_once_handed() -> None:
+        while not got:
+            await asyncio.sleep(0)
+        hub.offer(offered)
+
+    offering = asyncio.create_task(offer_once_handed())
+    await hub._deliver(handing)
+    await offering
 
 
 @run_async
@@ -93,10 +100,8 @@ async def test_results_published_during_a_round_reach_the_rest_of_that_round() -
     hub = fanout._Hub("poll-results.test.switch")
     hub.viewers.update(seq_room(size, got))
     newer = {"type": "results.update", "seq": 2, "text": "{}"}
-    offering = asyncio.create_task(_offer_once_handed(hub, got, newer))
 
-    await hub._deliver({"type": "results.update", "seq": 1, "text": "{}"})
-    await offering
+    await a_round_meeting(hub, got, {"type": "results.update", "seq": 1, "text": "{}"}, newer)
 
     assert len(got) == size, "each viewer handed once in the round"
     seqs = [seq for _n, seq in got]
@@ -114,19 +119,21 @@ async def test_a_round_switches_only_to_a_newer_state_of_the_same_kind() -> None
     hub.viewers.update(seq_room(size, got))
     # A session's state is not switched mid-round (its handlers take one of equal seq
     # again), nor results to a Q&A board's update.
-    offering = asyncio.create_task(
-        _offer_once_handed(hub, got, {"type": "session.state", "seq": 9, "text": "{}"})
+    await a_round_meeting(
+        hub,
+        got,
+        {"type": "session.state", "seq": 1, "text": "{}"},
+        {"type": "session.state", "seq": 9, "text": "{}"},
     )
-    await hub._deliver({"type": "session.state", "seq": 1, "text": "{}"})
-    await offering
     assert {seq for _n, seq in got} == {1}
 
     got.clear()
-    offering = asyncio.create_task(
-        _offer_once_handed(hub, got, {"type": "qna.update", "seq": 9, "text": "{}"})
+    await a_round_meeting(
+        hub,
+        got,
+        {"type": "results.update", "seq": 1, "text": "{}"},
+        {"type": "qna.update", "seq": 9, "text": "{}"},
     )
-    await hub._deliver({"type": "results.update", "seq": 1, "text": "{}"})
-    await offering
     assert {seq for _n, seq in got} == {1}
 
 
@@ -137,8 +144,6 @@ async def test_own_marks_of_a_q_and_a_update_superseded_mid_round_go_with_the_ne
     hub.viewers.update(seq_room(fanout.SENDS_PER_TURN * 2, got))
     older = {"type": "qna.update", "seq": 1, "text": "{}", "mine": {"tag-a": {"up": [5]}}}
     newer = {"type": "qna.update", "seq": 2, "text": "{}", "mine": {"tag-b": {"up": [6]}}}
-    offering = asyncio.create_task(_offer_once_handed(hub, got, newer))
-    await hub._deliver(older)
-    await offering
+    await a_round_meeting(hub, got, older, newer)
     # tag-a's phones may come after the switch in this round: the newer carries its marks.
     assert newer["mine"] == {"tag-a": {"up": [5]}, "tag-b": {"up": [6]}}

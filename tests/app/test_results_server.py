@@ -11,6 +11,7 @@ import subprocess
 import sys
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -98,12 +99,18 @@ server.connections[socket]["application_instance"].cancel()
 """
 
 
-def test_a_socket_keeps_no_copy_of_the_servers_options_nor_the_http_channel_it_came_from() -> None:
+def _probe(script: str) -> dict[str, Any]:
+    """What a probe script, run in a process of its own, printed last (JSON)."""
     done = subprocess.run(
-        [sys.executable, "-c", _SERVER_PROBE],
+        [sys.executable, "-c", script],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    probe = json.loads(done.stdout.splitlines()[-1])
+    found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def test_a_socket_keeps_no_copy_of_the_servers_options_nor_the_http_channel_it_came_from() -> None:
+    probe = _probe(_SERVER_PROBE)
     assert probe["copied"] == []  # read from the factory, where daphne set them once
     assert probe["options"] == [30, 4096]
     assert probe["producer"] == "None"  # the upgrade's HTTP channel can be collected
@@ -175,11 +182,7 @@ print(json.dumps({
 
 
 def test_a_send_with_nothing_waiting_is_written_at_once_and_the_rest_in_order() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _WRITE_PROBE],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    probe = json.loads(done.stdout.splitlines()[-1])
+    probe = _probe(_WRITE_PROBE)
     # On the wire before the loop turns, without registering the socket for writing.
     assert probe["first"] == "at once"
     assert probe["waited_first"] == 0
